@@ -1,0 +1,1 @@
+//! Verilog AST and printer
