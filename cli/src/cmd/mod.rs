@@ -1,0 +1,4 @@
+//! One module per subcommand; each holds its `Args` and a `run` that calls library code.
+
+pub mod opts;
+pub mod train;

@@ -1,0 +1,581 @@
+//! The one configuration that the golden model trains with and rtl-gen builds from.
+//!
+//! A config is TOML (see `configs/*.toml`). Every table rejects unknown keys, and
+//! [`Config::validate`] checks everything the hardware depends on (widths, shifts, shapes),
+//! so an error names the field and says how to fix it, before anything is trained or emitted.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::data::DatasetKind;
+use crate::numeric::width;
+
+/// Why a config cannot be used. Each message names the field and the fix.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{path}: cannot read config: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{path}: {reason}")]
+    Parse { path: String, reason: String },
+    #[error("{field}: {problem}; {fix}")]
+    Invalid {
+        field: String,
+        problem: String,
+        fix: String,
+    },
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(
+        field: impl Into<String>,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        ConfigError::Invalid {
+            field: field.into(),
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+/// Learning rule of the hidden layers. The classifier layer always learns with its own
+/// cross-entropy (LLS rules) or as the last stage of end-to-end backprop (`bp`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    Bp,
+    Lls,
+    LlsM,
+    LlsMxm,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 4] = [Rule::Bp, Rule::Lls, Rule::LlsM, Rule::LlsMxm];
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::Bp => "bp",
+            Rule::Lls => "lls",
+            Rule::LlsM => "lls-m",
+            Rule::LlsMxm => "lls-mxm",
+        }
+    }
+    pub fn is_local(self) -> bool {
+        self != Rule::Bp
+    }
+}
+
+impl std::str::FromStr for Rule {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Rule::ALL
+            .into_iter()
+            .find(|r| r.name() == s)
+            .ok_or_else(|| format!("unknown rule `{s}`; expected one of bp, lls, lls-m, lls-mxm"))
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Basis waveform: `sign(sin(f_c t))` (entries −1/0/+1) or the sine itself, quantised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Waveform {
+    Square,
+    Sine,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Activation {
+    Relu,
+    LeakyRelu,
+}
+
+/// Rounding of a right shift. The Verilog twin of each is in `numeric::policy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rounding {
+    /// Drop the shifted-out bits: toward −∞ (`x >>> s`).
+    Floor,
+    /// Add half an output LSB, then floor: nearest, ties toward +∞ (`(x + 2^(s−1)) >>> s`).
+    HalfUp,
+    /// Add `s` fresh bits from the layer's LFSR, then floor: unbiased in expectation.
+    Stochastic,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    Ice40Up5k,
+    Ecp5_25k,
+    Ecp5_85k,
+}
+
+impl Target {
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Ice40Up5k => "ice40-up5k",
+            Target::Ecp5_25k => "ecp5-25k",
+            Target::Ecp5_85k => "ecp5-85k",
+        }
+    }
+    /// The widest multiplier operand one DSP tile takes (SB_MAC16: 16, MULT18X18D: 18).
+    pub fn dsp_operand_bits(self) -> u32 {
+        match self {
+            Target::Ice40Up5k => 16,
+            Target::Ecp5_25k | Target::Ecp5_85k => 18,
+        }
+    }
+    pub fn dsps(self) -> u32 {
+        match self {
+            Target::Ice40Up5k => 8,
+            Target::Ecp5_25k => 28,
+            Target::Ecp5_85k => 156,
+        }
+    }
+    /// Block RAM bits (iCE40: 30 × 4 Kib EBR; ECP5: DP16KD × 18 Kib).
+    pub fn bram_bits(self) -> u64 {
+        match self {
+            Target::Ice40Up5k => 30 * 4096,
+            Target::Ecp5_25k => 56 * 18432,
+            Target::Ecp5_85k => 208 * 18432,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Preset name, written into every generated file's header.
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub data: DataConfig,
+    pub network: NetworkConfig,
+    pub learning: LearningConfig,
+    pub fixed: FixedConfig,
+    pub hardware: HardwareConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Default dataset; `lls train --dataset` overrides it.
+    pub dataset: DatasetKind,
+    /// Input activation = pixel << input_shift (raw, in the activation format).
+    pub input_shift: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    pub inputs: usize,
+    /// Widths of the hidden (locally trained) layers, in order.
+    pub hidden: Vec<usize>,
+    pub classes: usize,
+    pub activation: Activation,
+    /// LeakyReLU slope is 2^-leak_shift (the code's 0.01 is close to 2^-7).
+    #[serde(default = "default_leak_shift")]
+    pub leak_shift: u32,
+}
+
+fn default_leak_shift() -> u32 {
+    7
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LearningConfig {
+    pub rule: Rule,
+    pub basis: Waveform,
+    /// Learning rate of the hidden layers is 2^-lr_shift.
+    pub lr_shift: u32,
+    /// Learning rate of the classifier layer is 2^-out_lr_shift.
+    pub out_lr_shift: u32,
+    /// Learning rate of the LLS-M/MxM modulation is 2^-mod_lr_shift.
+    #[serde(default = "default_mod_lr_shift")]
+    pub mod_lr_shift: u32,
+    /// Class scores are `2^-logit_shift · (B·h)`: this scale replaces the code's L2
+    /// normalisation and temperature (see the crate docs).
+    pub logit_shift: u32,
+    pub epochs: usize,
+    pub seed: u64,
+    /// Float model only: mini-batch size (the fixed model and the hardware use 1).
+    #[serde(default = "default_batch")]
+    pub batch: usize,
+}
+
+fn default_mod_lr_shift() -> u32 {
+    8
+}
+fn default_batch() -> usize {
+    1
+}
+
+/// Fixed-point formats. All are signed two's complement: `*_bits` total, `*_frac` fractional.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixedConfig {
+    pub act_bits: u32,
+    pub act_frac: u32,
+    pub weight_bits: u32,
+    pub weight_frac: u32,
+    /// Hidden-layer error δ after the basis back-projection.
+    pub err_bits: u32,
+    pub err_frac: u32,
+    /// Resolution of the softmax input; the exp table has 2^(logit_frac+4) entries.
+    pub logit_frac: u32,
+    /// Probabilities and output errors p − y are Q·prob_frac.
+    pub prob_frac: u32,
+    /// Sine basis entries: `basis_bits` signed with `basis_bits − 2` fractional bits.
+    #[serde(default = "default_basis_bits")]
+    pub basis_bits: u32,
+    /// LLS-M / LLS-MxM modulation format.
+    #[serde(default = "default_mod_bits")]
+    pub mod_bits: u32,
+    #[serde(default = "default_mod_frac")]
+    pub mod_frac: u32,
+    /// Widest accumulator the datapath may build; every layer's exact sum must fit.
+    pub acc_bits: u32,
+    /// Rounding of activations and δ.
+    pub rounding: Rounding,
+    /// Rounding of weight updates.
+    pub update_rounding: Rounding,
+}
+
+fn default_basis_bits() -> u32 {
+    8
+}
+fn default_mod_bits() -> u32 {
+    16
+}
+fn default_mod_frac() -> u32 {
+    12
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HardwareConfig {
+    pub target: Target,
+    /// Parallel MAC lanes per layer; must divide every layer's input count.
+    pub lanes: usize,
+    /// Clock target for place-and-route, MHz.
+    pub freq_mhz: f64,
+}
+
+/// Exponent table bits: Q1.15, so exp(0) = 32768.
+pub const EXP_FRAC: u32 = 15;
+
+impl Config {
+    pub fn from_toml_str(text: &str, path: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_string(),
+            reason: e.to_string().trim_end().to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Config::from_toml_str(&text, &path.display().to_string())
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("config serialises")
+    }
+
+    /// Layer shapes in order: (inputs, outputs); the last is the classifier.
+    pub fn layer_shapes(&self) -> Vec<(usize, usize)> {
+        let mut shapes = Vec::new();
+        let mut fan_in = self.network.inputs;
+        for &width in &self.network.hidden {
+            shapes.push((fan_in, width));
+            fan_in = width;
+        }
+        shapes.push((fan_in, self.network.classes));
+        shapes
+    }
+
+    /// Shifts derived from the formats, each computed once here.
+    pub fn shifts(&self) -> Shifts {
+        let f = &self.fixed;
+        let basis_frac = self.basis_frac();
+        Shifts {
+            act: f.weight_frac,
+            score_to_logit: f.act_frac + basis_frac + self.learning.logit_shift - f.logit_frac,
+            out_to_logit: f.weight_frac + f.act_frac - f.logit_frac,
+            back_to_err: f.prob_frac + basis_frac + self.learning.logit_shift - f.err_frac,
+            hidden_update: f.err_frac + f.act_frac - f.weight_frac + self.learning.lr_shift,
+            out_update: f.prob_frac + f.act_frac - f.weight_frac + self.learning.out_lr_shift,
+            mod_update: f.logit_frac + f.prob_frac - f.mod_frac + self.learning.mod_lr_shift,
+        }
+    }
+
+    pub fn basis_frac(&self) -> u32 {
+        match self.learning.basis {
+            Waveform::Square => 0,
+            Waveform::Sine => self.fixed.basis_bits - 2,
+        }
+    }
+
+    pub fn basis_bits(&self) -> u32 {
+        match self.learning.basis {
+            Waveform::Square => 2,
+            Waveform::Sine => self.fixed.basis_bits,
+        }
+    }
+
+    pub fn exp_table_len(&self) -> usize {
+        1 << (self.fixed.logit_frac + 4)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        
+        let n = &self.network;
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ConfigError::invalid(
+                "name",
+                format!("`{}` is not a plain preset name", self.name),
+                "use letters, digits, `-` and `_` only",
+            ));
+        }
+        if n.inputs == 0 {
+            return Err(ConfigError::invalid("network.inputs", "is 0", "set it to the pixel count"));
+        }
+        if n.classes < 2 || n.classes > 256 {
+            return Err(ConfigError::invalid(
+                "network.classes",
+                format!("is {}", n.classes),
+                "use 2 to 256 classes",
+            ));
+        }
+        for (k, &w) in n.hidden.iter().enumerate() {
+            if w == 0 {
+                return Err(ConfigError::invalid(
+                    format!("network.hidden[{k}]"),
+                    "is 0",
+                    "give every hidden layer at least one neuron",
+                ));
+            }
+        }
+        if n.hidden.is_empty() && self.learning.rule.is_local() {
+            return Err(ConfigError::invalid(
+                "network.hidden",
+                "is empty, so there is no layer for the local rule",
+                "add a hidden layer or use rule = \"bp\"",
+            ));
+        }
+        if n.leak_shift > 15 {
+            return Err(ConfigError::invalid(
+                "network.leak_shift",
+                format!("is {}", n.leak_shift),
+                "use 0..=15 (slope 2^-leak_shift)",
+            ));
+        }
+        let f = &self.fixed;
+        for (field, bits, frac) in [
+            ("fixed.act", f.act_bits, f.act_frac),
+            ("fixed.weight", f.weight_bits, f.weight_frac),
+            ("fixed.err", f.err_bits, f.err_frac),
+            ("fixed.mod", f.mod_bits, f.mod_frac),
+        ] {
+            if !(2..=32).contains(&bits) {
+                return Err(ConfigError::invalid(
+                    format!("{field}_bits"),
+                    format!("is {bits}"),
+                    "use 2 to 32 bits",
+                ));
+            }
+            if frac >= bits {
+                return Err(ConfigError::invalid(
+                    format!("{field}_frac"),
+                    format!("is {frac}, not below {field}_bits = {bits}"),
+                    format!("lower {field}_frac below {bits}"),
+                ));
+            }
+        }
+        if self.learning.basis == Waveform::Sine && !(3..=16).contains(&f.basis_bits) {
+            return Err(ConfigError::invalid(
+                "fixed.basis_bits",
+                format!("is {}", f.basis_bits),
+                "use 3 to 16 bits for the sine basis",
+            ));
+        }
+        if !(1..=8).contains(&f.logit_frac) {
+            return Err(ConfigError::invalid(
+                "fixed.logit_frac",
+                format!("is {}", f.logit_frac),
+                "use 1 to 8 (the exp table has 2^(logit_frac+4) entries)",
+            ));
+        }
+        if !(4..=16).contains(&f.prob_frac) {
+            return Err(ConfigError::invalid(
+                "fixed.prob_frac",
+                format!("is {}", f.prob_frac),
+                "use 4 to 16",
+            ));
+        }
+        if f.rounding == Rounding::Stochastic {
+            return Err(ConfigError::invalid(
+                "fixed.rounding",
+                "is stochastic, which is only defined for weight updates",
+                "use \"floor\" or \"half-up\" (stochastic is for fixed.update_rounding)",
+            ));
+        }
+        let max_pixel: u32 = match self.data.dataset {
+            DatasetKind::Digits => 16,
+            _ => 255,
+        };
+        if (max_pixel << self.data.input_shift) as i64 > width::max_signed(f.act_bits) {
+            return Err(ConfigError::invalid(
+                "data.input_shift",
+                format!(
+                    "pixel {max_pixel} << {} does not fit fixed.act_bits = {}",
+                    self.data.input_shift, f.act_bits
+                ),
+                "lower data.input_shift or raise fixed.act_bits",
+            ));
+        }
+        // Shifts must be non-negative: each says which format to change.
+        let basis_frac = self.basis_frac();
+        let need_nonneg = [
+            (
+                "fixed.logit_frac",
+                f.act_frac + basis_frac + self.learning.logit_shift,
+                f.logit_frac,
+                "logit_frac must not exceed act_frac + basis fraction + learning.logit_shift",
+            ),
+            (
+                "fixed.logit_frac",
+                f.weight_frac + f.act_frac,
+                f.logit_frac,
+                "logit_frac must not exceed weight_frac + act_frac",
+            ),
+            (
+                "fixed.err_frac",
+                f.prob_frac + basis_frac + self.learning.logit_shift,
+                f.err_frac,
+                "err_frac must not exceed prob_frac + basis fraction + learning.logit_shift",
+            ),
+            (
+                "fixed.weight_frac",
+                f.err_frac + f.act_frac + self.learning.lr_shift,
+                f.weight_frac,
+                "weight_frac must not exceed err_frac + act_frac + learning.lr_shift",
+            ),
+            (
+                "fixed.weight_frac",
+                f.prob_frac + f.act_frac + self.learning.out_lr_shift,
+                f.weight_frac,
+                "weight_frac must not exceed prob_frac + act_frac + learning.out_lr_shift",
+            ),
+            (
+                "fixed.mod_frac",
+                f.logit_frac + f.prob_frac + self.learning.mod_lr_shift,
+                f.mod_frac,
+                "mod_frac must not exceed logit_frac + prob_frac + learning.mod_lr_shift",
+            ),
+        ];
+        for (field, have, need, fix) in need_nonneg {
+            if have < need {
+                return Err(ConfigError::invalid(
+                    field,
+                    format!("a shift would be negative ({have} < {need})"),
+                    fix,
+                ));
+            }
+        }
+        // Exact accumulators must fit the declared width.
+        for (k, (fan_in, _)) in self.layer_shapes().into_iter().enumerate() {
+            let need = width::acc_bits(width::product_bits(f.weight_bits, f.act_bits), fan_in);
+            if need > f.acc_bits {
+                return Err(ConfigError::invalid(
+                    "fixed.acc_bits",
+                    format!(
+                        "layer {k} ({fan_in} inputs) needs {need} bits for an exact sum of \
+                         {}-bit × {}-bit products but acc_bits = {}",
+                        f.weight_bits, f.act_bits, f.acc_bits
+                    ),
+                    format!("raise fixed.acc_bits to {need} or lower weight_bits/act_bits"),
+                ));
+            }
+        }
+        if f.acc_bits > 62 {
+            return Err(ConfigError::invalid(
+                "fixed.acc_bits",
+                format!("is {}", f.acc_bits),
+                "use at most 62 bits (the model computes in i64)",
+            ));
+        }
+        let l = &self.learning;
+        if l.epochs == 0 {
+            return Err(ConfigError::invalid("learning.epochs", "is 0", "train for at least 1 epoch"));
+        }
+        if l.batch == 0 {
+            return Err(ConfigError::invalid("learning.batch", "is 0", "use a batch of at least 1"));
+        }
+        let h = &self.hardware;
+        if h.lanes == 0 || !h.lanes.is_power_of_two() {
+            return Err(ConfigError::invalid(
+                "hardware.lanes",
+                format!("is {}", h.lanes),
+                "use a power of two (1, 2, 4, …)",
+            ));
+        }
+        for (k, (fan_in, _)) in self.layer_shapes().into_iter().enumerate() {
+            if fan_in % h.lanes != 0 {
+                return Err(ConfigError::invalid(
+                    "hardware.lanes",
+                    format!(
+                        "{} lanes do not divide layer {k}'s {fan_in} inputs",
+                        h.lanes
+                    ),
+                    "choose lanes that divide every layer's input count",
+                ));
+            }
+        }
+        if !(h.freq_mhz > 0.0 && h.freq_mhz < 1000.0) {
+            return Err(ConfigError::invalid(
+                "hardware.freq_mhz",
+                format!("is {}", h.freq_mhz),
+                "use a clock target in MHz between 0 and 1000",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Every right shift of the datapath, derived from the formats in one place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Shifts {
+    /// Pre-activation (Q·w+a) → activation (Q·a).
+    pub act: u32,
+    /// Class score B·h (Q·a+b) → logit (Q·logit_frac), including 2^-logit_shift.
+    pub score_to_logit: u32,
+    /// Classifier sum (Q·w+a) → logit (Q·logit_frac).
+    pub out_to_logit: u32,
+    /// Back-projection Bᵀe (Q·prob+b) → δ (Q·err_frac), including 2^-logit_shift.
+    pub back_to_err: u32,
+    /// δ·x (Q·err+a) → weight step (Q·w), including the learning rate.
+    pub hidden_update: u32,
+    /// e·x (Q·prob+a) → weight step (Q·w), including the learning rate.
+    pub out_update: u32,
+    /// logit·e (Q·logit+prob) → modulation step (Q·mod), including the learning rate.
+    pub mod_update: u32,
+}

@@ -1,0 +1,388 @@
+//! The bit-exact fixed-point model: the specification the RTL must match.
+//!
+//! Batch-1 streaming, as the hardware runs: a sample goes in, each layer computes its
+//! output with its pre-update weights, updates its own weights at once, and passes the
+//! output on. No error crosses a layer boundary (except under `bp`, the baseline).
+//!
+//! One hidden layer's step (formats in brackets, shifts from [`Config::shifts`]):
+//! ```text
+//! z_j  = Σ_i W_ji x_i                                   [Q·w+a, exact, acc_bits]
+//! h_j  = narrow(act(z_j), act)                          [Q·a]   act(z) = z ≥ 0 ? z : z >> leak (or 0)
+//! s_c  = Σ_j B_cj h_j                                   [Q·a+b] add/subtract for the square basis
+//! l_c  = s_c >> score_to_logit                          [Q·logit] floor; folds 2^-logit_shift
+//! l'   = l | (m ⊙ l) >> mod_frac | (l·M) >> mod_frac    LLS | LLS-M | LLS-MxM
+//! e    = softmax_error(l', y)                           [Q·prob]  see `softmax`
+//! g_z  = e | (m ⊙ e) >> mod_frac | (M·e) >> mod_frac    (pre-update m, M)
+//! g_j  = Σ_c B_cj g_z,c ;  g_j >>= leak if z_j < 0 (0 for ReLU)
+//! δ_j  = narrow(g_j, back_to_err)                       [Q·err]
+//! W_ji = sat_w(W_ji − round_u(δ_j x_i, hidden_update))  round_u = fixed.update_rounding
+//! m_c  = sat_m(m_c − round(l_c e_c, mod_update)),  M_cj = sat_m(M_cj − round(l_c e_j, mod_update))
+//! ```
+//! The classifier: `o_c = Σ W x`, `l_c = o_c >> out_to_logit`, `e = softmax_error(l, y)`,
+//! prediction `argmax o` (first maximum), `W_ci −= round_u(e_c x_i, out_update)`.
+//! Shifts are arithmetic (floor); `narrow` = round with `fixed.rounding`, then saturate.
+
+use crate::basis::Basis;
+use crate::config::{Activation, Config, Rounding, Rule, Shifts};
+use crate::cost::MacCount;
+use crate::numeric::{narrow, saturate, shift_round, Lfsr, QFormat};
+use crate::rng::SplitMix64;
+use crate::softmax::{argmax, exp_table, softmax_error};
+use crate::trace::{LayerTrace, StepTrace};
+
+/// The learnable modulation of LLS-M (vector m, C) and LLS-MxM (matrix M, C × C row-major).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Modulation {
+    None,
+    Vector(Vec<i64>),
+    Matrix(Vec<i64>),
+}
+
+#[derive(Clone, Debug)]
+pub struct FixedLayer {
+    pub inputs: usize,
+    pub outputs: usize,
+    /// Row-major `outputs × inputs`, raw Q·weight_frac.
+    pub weights: Vec<i32>,
+    /// `Some` for hidden layers under a local rule.
+    pub basis: Option<Basis>,
+    pub modulation: Modulation,
+    /// One LFSR per MAC lane; only stepped under stochastic update rounding.
+    pub lfsr: Vec<Lfsr>,
+}
+
+/// Formats and constants shared by every layer.
+#[derive(Clone, Debug)]
+pub struct Datapath {
+    pub act: QFormat,
+    pub weight: QFormat,
+    pub err: QFormat,
+    pub modulation: QFormat,
+    pub shifts: Shifts,
+    pub rounding: Rounding,
+    pub update_rounding: Rounding,
+    pub activation: Activation,
+    pub leak_shift: u32,
+    pub prob_frac: u32,
+    pub input_shift: u32,
+    pub exp_table: Vec<u32>,
+    pub rule: Rule,
+    pub classes: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct FixedNet {
+    pub dp: Datapath,
+    pub layers: Vec<FixedLayer>,
+    pub macs: MacCount,
+}
+
+/// Initial weights as reals: U(−1/√fan_in, 1/√fan_in) (PyTorch's default bound), drawn
+/// layer by layer, row-major, from SplitMix64(seed). Both models start from these values
+/// rounded to the weight format, so they start identical.
+pub fn initial_weights(cfg: &Config) -> Vec<Vec<f64>> {
+    let mut rng = SplitMix64::new(cfg.learning.seed);
+    let wfmt = QFormat::new(cfg.fixed.weight_bits, cfg.fixed.weight_frac);
+    cfg.layer_shapes()
+        .into_iter()
+        .map(|(n_in, n_out)| {
+            let bound = 1.0 / (n_in as f64).sqrt();
+            (0..n_in * n_out)
+                .map(|_| wfmt.to_f32(wfmt.from_f64(rng.uniform(bound))) as f64)
+                .collect()
+        })
+        .collect()
+}
+
+/// Initial modulation for LLS-M/MxM: 0.01·N(0, 1) as in the official code, from
+/// SplitMix64(seed ^ 0x6d6f64 ^ layer), rounded to the modulation format.
+pub fn initial_modulation(cfg: &Config, layer: usize) -> Vec<f64> {
+    let c = cfg.network.classes;
+    let n = match cfg.learning.rule {
+        Rule::LlsM => c,
+        Rule::LlsMxm => c * c,
+        _ => 0,
+    };
+    let fmt = QFormat::new(cfg.fixed.mod_bits, cfg.fixed.mod_frac);
+    let mut rng = SplitMix64::new(cfg.learning.seed ^ 0x6d6f64 ^ layer as u64);
+    (0..n)
+        .map(|_| fmt.to_f32(fmt.from_f64(0.01 * rng.normal())) as f64)
+        .collect()
+}
+
+impl Datapath {
+    pub fn new(cfg: &Config) -> Datapath {
+        let f = &cfg.fixed;
+        Datapath {
+            act: QFormat::new(f.act_bits, f.act_frac),
+            weight: QFormat::new(f.weight_bits, f.weight_frac),
+            err: QFormat::new(f.err_bits, f.err_frac),
+            modulation: QFormat::new(f.mod_bits, f.mod_frac),
+            shifts: cfg.shifts(),
+            rounding: f.rounding,
+            update_rounding: f.update_rounding,
+            activation: cfg.network.activation,
+            leak_shift: cfg.network.leak_shift,
+            prob_frac: f.prob_frac,
+            input_shift: cfg.data.input_shift,
+            exp_table: exp_table(f.logit_frac, cfg.exp_table_len()),
+            rule: cfg.learning.rule,
+            classes: cfg.network.classes,
+        }
+    }
+
+    /// Pixel → input activation (raw Q·act_frac).
+    pub fn input(&self, pixels: &[u8]) -> Vec<i32> {
+        pixels.iter().map(|&p| (p as i32) << self.input_shift).collect()
+    }
+
+    /// The activation function on an exact sum, before narrowing.
+    pub fn activate(&self, z: i64) -> i64 {
+        if z >= 0 {
+            z
+        } else {
+            match self.activation {
+                Activation::LeakyRelu => z >> self.leak_shift,
+                Activation::Relu => 0,
+            }
+        }
+    }
+
+    /// The activation's derivative applied to an error, given the sum's sign.
+    pub fn derivative(&self, z: i64, g: i64) -> i64 {
+        if z >= 0 {
+            g
+        } else {
+            match self.activation {
+                Activation::LeakyRelu => g >> self.leak_shift,
+                Activation::Relu => 0,
+            }
+        }
+    }
+}
+
+fn matvec(weights: &[i32], inputs: &[i32]) -> Vec<i64> {
+    weights
+        .chunks_exact(inputs.len())
+        .map(|row| {
+            row.iter()
+                .zip(inputs)
+                .map(|(&w, &x)| w as i64 * x as i64)
+                .sum()
+        })
+        .collect()
+}
+
+impl FixedNet {
+    pub fn new(cfg: &Config) -> FixedNet {
+        let dp = Datapath::new(cfg);
+        let init = initial_weights(cfg);
+        let shapes = cfg.layer_shapes();
+        let hidden = shapes.len() - 1;
+        let layers = shapes
+            .into_iter()
+            .zip(init)
+            .enumerate()
+            .map(|(k, ((n_in, n_out), w))| {
+                let local_hidden = k < hidden && cfg.learning.rule.is_local();
+                let basis = local_hidden.then(|| {
+                    Basis::new(cfg.learning.basis, cfg.network.classes, n_out, cfg.fixed.basis_bits)
+                });
+                let m = initial_modulation(cfg, k)
+                    .into_iter()
+                    .map(|v| dp.modulation.from_f64(v))
+                    .collect();
+                let modulation = match cfg.learning.rule {
+                    Rule::LlsM if local_hidden => Modulation::Vector(m),
+                    Rule::LlsMxm if local_hidden => Modulation::Matrix(m),
+                    _ => Modulation::None,
+                };
+                FixedLayer {
+                    inputs: n_in,
+                    outputs: n_out,
+                    weights: w.iter().map(|&v| dp.weight.from_f64(v) as i32).collect(),
+                    basis,
+                    modulation,
+                    lfsr: (0..cfg.hardware.lanes)
+                        .map(|lane| Lfsr::seed_state(cfg.learning.seed, k, lane))
+                        .collect(),
+                }
+            })
+            .collect();
+        FixedNet {
+            dp,
+            layers,
+            macs: MacCount::default(),
+        }
+    }
+
+    /// Inference: the class with the largest classifier sum.
+    pub fn predict(&self, pixels: &[u8]) -> usize {
+        let mut x = self.dp.input(pixels);
+        let last = self.layers.len() - 1;
+        for layer in &self.layers[..last] {
+            x = matvec(&layer.weights, &x)
+                .into_iter()
+                .map(|z| narrow(self.dp.activate(z), self.dp.shifts.act, self.dp.rounding, self.dp.act) as i32)
+                .collect();
+        }
+        argmax(&matvec(&self.layers[last].weights, &x))
+    }
+
+    /// One training step on one sample; returns everything the RTL must reproduce.
+    pub fn train_step(&mut self, pixels: &[u8], label: usize) -> StepTrace {
+        let mut x = self.dp.input(pixels);
+        let last = self.layers.len() - 1;
+        let mut traces = Vec::with_capacity(self.layers.len());
+        for k in 0..last {
+            let layer = &self.layers[k];
+            let sums = matvec(&layer.weights, &x);
+            self.macs.forward += (layer.inputs * layer.outputs) as u64;
+            let h: Vec<i64> = sums
+                .iter()
+                .map(|&z| narrow(self.dp.activate(z), self.dp.shifts.act, self.dp.rounding, self.dp.act))
+                .collect();
+            traces.push(LayerTrace {
+                input: x.iter().map(|&v| v as i64).collect(),
+                sums,
+                output: h.clone(),
+                ..LayerTrace::default()
+            });
+            x = h.iter().map(|&v| v as i32).collect();
+        }
+        let out = &self.layers[last];
+        let sums = matvec(&out.weights, &x);
+        self.macs.forward += (out.inputs * out.outputs) as u64;
+        let prediction = argmax(&sums);
+        let logits: Vec<i64> = sums.iter().map(|&o| o >> self.dp.shifts.out_to_logit).collect();
+        let error = softmax_error(&logits, label, &self.dp.exp_table, self.dp.prob_frac);
+        self.macs.learning += self.dp.classes as u64;
+        traces.push(LayerTrace {
+            input: x.iter().map(|&v| v as i64).collect(),
+            sums,
+            output: Vec::new(),
+            logits,
+            delta: error.clone(),
+            error,
+        });
+
+        if self.dp.rule.is_local() {
+            for (k, trace) in traces.iter_mut().enumerate().take(last) {
+                self.local_signal(k, trace, label);
+            }
+        } else {
+            self.backprop_signal(&mut traces);
+        }
+        for (k, trace) in traces.iter().enumerate() {
+            let shift = if k == last {
+                self.dp.shifts.out_update
+            } else {
+                self.dp.shifts.hidden_update
+            };
+            self.update(k, trace, shift);
+        }
+        StepTrace {
+            label,
+            prediction,
+            layers: traces,
+        }
+    }
+
+    /// LLS: the layer's own error through the fixed basis (and modulation).
+    fn local_signal(&mut self, k: usize, trace: &mut LayerTrace, label: usize) {
+        let dp = &self.dp;
+        let layer = &mut self.layers[k];
+        let basis = layer.basis.as_ref().expect("local layers have a basis");
+        let c_n = dp.classes;
+        let n = layer.outputs;
+        let scores: Vec<i64> = (0..c_n)
+            .map(|c| (0..n).map(|t| basis.get(c, t) * trace.output[t]).sum())
+            .collect();
+        let base: Vec<i64> = scores.iter().map(|&s| s >> dp.shifts.score_to_logit).collect();
+        let mod_frac = dp.modulation.frac;
+        let logits: Vec<i64> = match &layer.modulation {
+            Modulation::None => base.clone(),
+            Modulation::Vector(m) => base.iter().zip(m).map(|(&l, &mc)| (mc * l) >> mod_frac).collect(),
+            Modulation::Matrix(mm) => (0..c_n)
+                .map(|j| (0..c_n).map(|c| base[c] * mm[c * c_n + j]).sum::<i64>() >> mod_frac)
+                .collect(),
+        };
+        let error = softmax_error(&logits, label, &dp.exp_table, dp.prob_frac);
+        let gz: Vec<i64> = match &mut layer.modulation {
+            Modulation::None => error.clone(),
+            Modulation::Vector(m) => {
+                let gz = error.iter().zip(m.iter()).map(|(&e, &mc)| (mc * e) >> mod_frac).collect();
+                for c in 0..c_n {
+                    let step = shift_round(base[c] * error[c], dp.shifts.mod_update, dp.rounding, 0);
+                    m[c] = saturate(m[c] - step, dp.modulation);
+                }
+                gz
+            }
+            Modulation::Matrix(mm) => {
+                let gz = (0..c_n)
+                    .map(|c| (0..c_n).map(|j| mm[c * c_n + j] * error[j]).sum::<i64>() >> mod_frac)
+                    .collect();
+                for c in 0..c_n {
+                    for j in 0..c_n {
+                        let step = shift_round(base[c] * error[j], dp.shifts.mod_update, dp.rounding, 0);
+                        mm[c * c_n + j] = saturate(mm[c * c_n + j] - step, dp.modulation);
+                    }
+                }
+                gz
+            }
+        };
+        let mod_macs = match layer.modulation {
+            Modulation::None => 0,
+            Modulation::Vector(_) => 3 * c_n,
+            Modulation::Matrix(_) => 3 * c_n * c_n,
+        };
+        // Projection, back-projection, softmax, modulation.
+        self.macs.learning += (2 * c_n * n + c_n + mod_macs) as u64;
+        trace.delta = (0..n)
+            .map(|t| {
+                let g: i64 = (0..c_n).map(|c| basis.get(c, t) * gz[c]).sum();
+                narrow(dp.derivative(trace.sums[t], g), dp.shifts.back_to_err, dp.rounding, dp.err)
+            })
+            .collect();
+        trace.logits = logits;
+        trace.error = error;
+    }
+
+    /// BP baseline: δ_k = narrow(f'(z_k) ⊙ W_{k+1}ᵀ δ_{k+1}), with pre-update weights.
+    fn backprop_signal(&mut self, traces: &mut [LayerTrace]) {
+        let dp = &self.dp;
+        for k in (0..traces.len() - 1).rev() {
+            let next = &self.layers[k + 1];
+            let next_frac = if k + 1 == traces.len() - 1 { dp.prob_frac } else { dp.err.frac };
+            let shift = dp.weight.frac + next_frac - dp.err.frac;
+            let delta_next = traces[k + 1].delta.clone();
+            let n = self.layers[k].outputs;
+            traces[k].delta = (0..n)
+                .map(|j| {
+                    let g: i64 = (0..next.outputs)
+                        .map(|c| next.weights[c * next.inputs + j] as i64 * delta_next[c])
+                        .sum();
+                    narrow(dp.derivative(traces[k].sums[j], g), shift, dp.rounding, dp.err)
+                })
+                .collect();
+            self.macs.learning += (n * next.outputs) as u64;
+        }
+    }
+
+    fn update(&mut self, k: usize, trace: &LayerTrace, shift: u32) {
+        let dp = &self.dp;
+        let layer = &mut self.layers[k];
+        let n_in = layer.inputs;
+        let lanes = layer.lfsr.len();
+        let stochastic = dp.update_rounding == Rounding::Stochastic;
+        for (j, row) in layer.weights.chunks_exact_mut(n_in).enumerate() {
+            let d = trace.delta[j];
+            for (i, w) in row.iter_mut().enumerate() {
+                let random = if stochastic { layer.lfsr[i % lanes].step() as u64 } else { 0 };
+                let step = shift_round(d * trace.input[i], shift, dp.update_rounding, random);
+                *w = saturate(*w as i64 - step, dp.weight) as i32;
+            }
+        }
+        self.macs.update += (n_in * layer.outputs) as u64;
+    }
+}

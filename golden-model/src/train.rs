@@ -1,0 +1,179 @@
+//! The training loop and its report, shared by both arithmetics.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::config::{Config, Rule};
+use crate::cost::MacCount;
+use crate::data::Dataset;
+use crate::fixed::FixedNet;
+use crate::float::FloatNet;
+use crate::memory::memory_bytes;
+use crate::rng::SplitMix64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arith {
+    Float,
+    Fixed,
+}
+
+impl std::str::FromStr for Arith {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "float" => Ok(Arith::Float),
+            "fixed" => Ok(Arith::Fixed),
+            _ => Err(format!("unknown arithmetic `{s}`; expected float or fixed")),
+        }
+    }
+}
+
+impl Arith {
+    pub fn name(self) -> &'static str {
+        match self {
+            Arith::Float => "float",
+            Arith::Fixed => "fixed",
+        }
+    }
+}
+
+/// Either model behind one interface, so the loop is written once.
+pub enum Model {
+    Float(Box<FloatNet>),
+    Fixed(Box<FixedNet>),
+}
+
+impl Model {
+    pub fn new(cfg: &Config, arith: Arith) -> Model {
+        match arith {
+            Arith::Float => Model::Float(Box::new(FloatNet::new(cfg))),
+            Arith::Fixed => Model::Fixed(Box::new(FixedNet::new(cfg))),
+        }
+    }
+    /// Trains on one sample; returns the prediction made with the pre-update weights.
+    pub fn train_sample(&mut self, pixels: &[u8], label: usize) -> usize {
+        match self {
+            Model::Float(n) => n.train_sample(pixels, label),
+            Model::Fixed(n) => n.train_step(pixels, label).prediction,
+        }
+    }
+    pub fn end_epoch(&mut self) {
+        if let Model::Float(n) = self {
+            n.apply();
+        }
+    }
+    pub fn predict(&self, pixels: &[u8]) -> usize {
+        match self {
+            Model::Float(n) => n.predict(pixels),
+            Model::Fixed(n) => n.predict(pixels),
+        }
+    }
+    pub fn macs(&self) -> MacCount {
+        match self {
+            Model::Float(n) => n.macs,
+            Model::Fixed(n) => n.macs,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EpochStats {
+    pub epoch: usize,
+    /// Accuracy of the predictions made during training (pre-update, as the hardware sees).
+    pub train_accuracy: f64,
+    pub test_accuracy: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MacsPerSample {
+    pub forward: u64,
+    pub learning: u64,
+    pub update: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainReport {
+    pub config: String,
+    pub dataset: String,
+    pub rule: Rule,
+    pub arith: Arith,
+    pub epochs: usize,
+    pub seed: u64,
+    pub train_samples: usize,
+    pub test_samples: usize,
+    pub test_accuracy: f64,
+    pub train_accuracy: f64,
+    pub macs_per_sample: MacsPerSample,
+    pub memory_bytes: u64,
+    pub seconds: f64,
+    pub samples_per_second: f64,
+    pub history: Vec<EpochStats>,
+}
+
+pub fn evaluate(model: &Model, data: &crate::data::Split) -> f64 {
+    let correct = (0..data.len())
+        .filter(|&i| model.predict(data.image(i)) == data.label(i) as usize)
+        .count();
+    correct as f64 / data.len().max(1) as f64
+}
+
+/// Trains for `cfg.learning.epochs` epochs; `progress` is called after every sample with
+/// (samples done, samples total).
+pub fn train(
+    cfg: &Config,
+    data: &Dataset,
+    arith: Arith,
+    mut progress: impl FnMut(usize, usize),
+) -> (Model, TrainReport) {
+    let mut model = Model::new(cfg, arith);
+    let mut rng = SplitMix64::new(cfg.learning.seed ^ 0x7368_7566);
+    let mut order: Vec<usize> = (0..data.train.len()).collect();
+    let total = order.len() * cfg.learning.epochs;
+    let mut history = Vec::new();
+    let start = Instant::now();
+    let mut train_seconds = 0.0;
+    for epoch in 0..cfg.learning.epochs {
+        rng.shuffle(&mut order);
+        let t0 = Instant::now();
+        let mut correct = 0;
+        for (n, &i) in order.iter().enumerate() {
+            let label = data.train.label(i) as usize;
+            correct += usize::from(model.train_sample(data.train.image(i), label) == label);
+            progress(epoch * order.len() + n + 1, total);
+        }
+        model.end_epoch();
+        train_seconds += t0.elapsed().as_secs_f64();
+        history.push(EpochStats {
+            epoch: epoch + 1,
+            train_accuracy: correct as f64 / order.len().max(1) as f64,
+            test_accuracy: evaluate(&model, &data.test),
+        });
+    }
+    let samples = (order.len() * cfg.learning.epochs) as u64;
+    let macs = model.macs().per_sample(samples);
+    let last = history.last().expect("at least one epoch");
+    let report = TrainReport {
+        config: cfg.name.clone(),
+        dataset: data.name.clone(),
+        rule: cfg.learning.rule,
+        arith,
+        epochs: cfg.learning.epochs,
+        seed: cfg.learning.seed,
+        train_samples: data.train.len(),
+        test_samples: data.test.len(),
+        test_accuracy: last.test_accuracy,
+        train_accuracy: last.train_accuracy,
+        macs_per_sample: MacsPerSample {
+            forward: macs.forward,
+            learning: macs.learning,
+            update: macs.update,
+        },
+        memory_bytes: memory_bytes(cfg, arith).total,
+        seconds: start.elapsed().as_secs_f64(),
+        samples_per_second: samples as f64 / train_seconds.max(1e-9),
+        history,
+    };
+    (model, report)
+}
