@@ -13,13 +13,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train the golden model (float or fixed point) and report.
     Train(cmd::train::Args),
+    /// Generate the Verilog training datapath for a config.
+    Gen(cmd::gen::Args),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(args) => cmd::train::run(args),
+        Command::Gen(args) => cmd::gen::run(args),
     };
     if let Err(message) = result {
         eprintln!("error: {message}");

@@ -1,4 +1,200 @@
-//! rtl-gen: Verilog-2005 for the layer-local learning datapath.
+//! rtl-gen: Verilog-2005 for the layer-local learning datapath, from the same config the
+//! golden model trains with.
+//!
+//! Pipeline: [`Config`] → [`params::DesignParams`] (every width, derived once with the
+//! golden model's bit-growth rules) → one typed [`verilog::Module`] per block
+//! ([`blocks`]) → text through the one printer, plus `$readmemh` images written from the
+//! golden model's own tables ([`mem`]) and a [`cycles`] model of the schedule.
 #![deny(unsafe_code)]
 
+pub mod blocks;
+pub mod cycles;
+pub mod mem;
+pub mod params;
 pub mod verilog;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use golden_model::config::Config;
+use golden_model::fixed::FixedNet;
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::params::DesignParams;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum GenError {
+    #[error("{field}: {what}; {fix}")]
+    Unsupported { field: String, what: String, fix: String },
+    #[error("{path}: {reason}")]
+    Io { path: String, reason: String },
+}
+
+/// What `lls gen` writes: Verilog, memory images and the manifest, by file name.
+#[derive(Clone, Debug)]
+pub struct Design {
+    pub top: String,
+    pub params: DesignParams,
+    pub files: BTreeMap<String, String>,
+    pub manifest: Manifest,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PortInfo {
+    pub name: String,
+    pub direction: String,
+    pub width: u32,
+    pub signed: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MemoryInfo {
+    pub name: String,
+    pub words: u64,
+    pub width: u32,
+    pub bits: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Manifest {
+    pub generator: String,
+    pub config: String,
+    pub config_sha256: String,
+    pub top: String,
+    pub learn: bool,
+    pub files: Vec<String>,
+    pub ports: Vec<PortInfo>,
+    pub memories: Vec<MemoryInfo>,
+    pub memory_bits: u64,
+    pub mac_lanes: usize,
+    pub cycles_per_sample: u64,
+    pub ideal_cycles_per_sample: u64,
+    pub params: DesignParams,
+}
+
+/// sha256 of the config text, hex.
+pub fn config_sha256(config_toml: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(config_toml.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Module-name prefix from the config name (`digits-mlp` → `digits_mlp`).
+pub fn prefix(cfg: &Config) -> String {
+    let s = cfg.name.replace('-', "_");
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("lls_{s}")
+    } else {
+        s
+    }
+}
+
+/// Builds the whole design. `config_toml` is the config's text, hashed into every header.
+pub fn generate(cfg: &Config, config_toml: &str, learn: bool) -> Result<Design, GenError> {
+    let mut params = DesignParams::new(cfg, learn)?;
+    let prefix = prefix(cfg);
+    for l in &mut params.layers {
+        l.name = format!("{prefix}_{}", l.name);
+    }
+    let top = format!("{prefix}_top");
+    let header = verilog::header_lines(&cfg.name, config_toml.as_bytes());
+    let mut modules = vec![blocks::top::module(&params, &top, &header)];
+    for l in &params.layers {
+        modules.push(blocks::layer::module(&params, l, &header));
+        if learn {
+            modules.push(blocks::softmax::module(&params, l, &header));
+        }
+    }
+    let mut files = BTreeMap::new();
+    let mut memories = Vec::new();
+    for module in &modules {
+        files.insert(module.file_name(), module.to_verilog());
+    }
+    for l in &params.layers {
+        let mut add = |name: &str, words: usize, width: u32, count: usize| {
+            for i in 0..count {
+                let name = if count > 1 { format!("{}.{name}{i}", l.name) } else { format!("{}.{name}", l.name) };
+                memories.push(MemoryInfo { name, words: words as u64, width, bits: words as u64 * width as u64 });
+            }
+        };
+        add("w_lane", l.outputs * l.words, l.weight_bits, l.lanes);
+        add("x_lane", l.words, l.act_bits, l.lanes);
+        if !l.classifier {
+            add("basis_rom", l.outputs, l.basis_bits * l.classes as u32, 1);
+            add("neg_mem", l.outputs, 1, 1);
+        }
+        if learn {
+            add("softmax.exp_rom", 1 << params.exp_index_bits, params.exp_bits, 1);
+        }
+    }
+    // Memory images from the golden model's own initial state and tables.
+    let net = FixedNet::new(cfg);
+    for (l, layer) in params.layers.iter().zip(&net.layers) {
+        for lane in 0..l.lanes {
+            files.insert(blocks::layer::weight_file(l, lane), mem::weight_lane_image(l, &layer.weights, lane));
+        }
+        if let Some(basis) = &layer.basis {
+            files.insert(blocks::layer::basis_file(l), mem::basis_image(l, basis));
+        }
+    }
+    if learn {
+        files.insert(blocks::softmax::exp_rom_file().to_string(), mem::exp_image(&params));
+    }
+    let ports = modules[0]
+        .ports()
+        .iter()
+        .map(|p| PortInfo {
+            name: p.name.clone(),
+            direction: match p.dir {
+                verilog::PortDir::Input => "input".to_string(),
+                verilog::PortDir::Output => "output".to_string(),
+            },
+            width: p.ty.width,
+            signed: p.ty.signed,
+        })
+        .collect();
+    let cycles = cycles::CycleModel::new(&params);
+    let manifest = Manifest {
+        generator: format!("lls-rtl-gen {}", env!("CARGO_PKG_VERSION")),
+        config: cfg.name.clone(),
+        config_sha256: config_sha256(config_toml),
+        top: top.clone(),
+        learn,
+        files: files.keys().cloned().chain(["manifest.json".to_string()]).collect(),
+        ports,
+        memory_bits: memories.iter().map(|m| m.bits).sum(),
+        memories,
+        mac_lanes: cfg.hardware.lanes,
+        cycles_per_sample: cycles.sample_cycles(),
+        ideal_cycles_per_sample: cycles.ideal_cycles(),
+        params: params.clone(),
+    };
+    Ok(Design {
+        top,
+        params,
+        files,
+        manifest,
+    })
+}
+
+impl Design {
+    /// Writes every file (and manifest.json) into `dir`, each through a temp file + rename.
+    pub fn write(&self, dir: &Path) -> Result<(), GenError> {
+        let io = |path: &Path, e: std::io::Error| GenError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let manifest = serde_json::to_string_pretty(&self.manifest).expect("manifest serialises") + "\n";
+        for (name, text) in self.files.iter().chain([(&"manifest.json".to_string(), &manifest)]) {
+            let path = dir.join(name);
+            let tmp = dir.join(format!(".{name}.tmp"));
+            std::fs::write(&tmp, text).map_err(|e| io(&tmp, e))?;
+            std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+        }
+        Ok(())
+    }
+}

@@ -1,4 +1,5 @@
 //! One module per subcommand; each holds its `Args` and a `run` that calls library code.
 
+pub mod gen;
 pub mod opts;
 pub mod train;

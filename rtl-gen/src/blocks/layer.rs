@@ -1,0 +1,630 @@
+//! One learning unit: a hidden LLS layer or the classifier, trained on its own.
+//!
+//! ```text
+//! IDLE ─start→ WAIT (hidden: until the next layer's input buffer is free;
+//!                    classifier: until the last prediction was taken)
+//!      → FWD   stream W·x through `lanes` MACs, row by row; per finished row:
+//!              hidden: h = narrow(act(z)) → next layer, scores += B[:, j]·h
+//!              classifier: logit_j = z >> shift, running argmax
+//!      → SMAX  softmax error e = p − y (its own unit)
+//!      → UPD   per row j: δ_j (hidden: narrow(f'(z_j)·Bᵀe), classifier: e_j), then
+//!              W[j][i] = sat(W[j][i] − round(δ_j·x_i >> shift)), `lanes` weights a cycle
+//!      → IDLE
+//! ```
+//! Memories are read synchronously: the issue stage (S0) presents addresses, stage S1 sees
+//! the data (MAC, or weight update written back at S1), stage S2 (forward only) finishes a
+//! row. The layer keeps its own input until its update is done; the next layer works on
+//! this sample meanwhile: no backward locking.
+
+use golden_model::numeric::width::ceil_log2;
+
+use crate::params::{addr_bits, DesignParams, LayerParams};
+use crate::verilog::{assign, case, if_, if_else, Expr, Memory, Module, Stmt, Ty};
+
+use super::{discard, named, narrow, saturate, shift_round, sum, widen};
+
+pub fn weight_file(l: &LayerParams, lane: usize) -> String {
+    format!("{}_w{lane}.hex", l.name)
+}
+
+pub fn basis_file(l: &LayerParams) -> String {
+    format!("{}_basis.hex", l.name)
+}
+
+/// Cycles from `start` to `busy` low with no stalls (WAIT passes at once), for the cycle
+/// model: IDLE→WAIT 1, WAIT→FWD 1, FWD issue + 2, softmax start 1 + latency, UPD issue + 1.
+pub fn latency(p: &DesignParams, l: &LayerParams) -> u64 {
+    let rows = (l.outputs * l.words) as u64;
+    let learn = if p.learn {
+        1 + super::softmax::latency(p) + rows + 1
+    } else {
+        1
+    };
+    1 + 1 + rows + 2 + learn
+}
+
+struct Ports {
+    clk: Expr,
+    rst: Expr,
+}
+
+pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
+    let mut m = Module::new(&l.name);
+    m.header(header.to_vec());
+    m.doc(&format!(
+        "{} {} -> {}, {} MAC lane(s), {}.",
+        if l.classifier { "Classifier" } else { "Hidden LLS layer" },
+        l.inputs,
+        l.outputs,
+        l.lanes,
+        if p.learn { "learning on chip" } else { "inference only" }
+    ));
+    let a = l.act_bits;
+    let wb = l.weight_bits;
+    let lanes = l.lanes;
+    let lane_bits = ceil_log2(lanes);
+    let in_aw = addr_bits(l.inputs);
+    let out_aw = addr_bits(l.outputs);
+    let word_aw = addr_bits(l.words);
+    let w_depth = l.outputs * l.words;
+    let w_aw = addr_bits(w_depth);
+    let lb = l.label_bits;
+
+    let clk = m.input("clk", Ty::bit());
+    let rst = m.input("rst", Ty::bit());
+    let ports = Ports { clk: clk.clone(), rst: rst.clone() };
+    let in_we = m.input("in_we", Ty::bit());
+    let in_addr = m.input("in_addr", Ty::u(in_aw));
+    let in_data = m.input("in_data", Ty::s(a));
+    let start = m.input("start", Ty::bit());
+    let start_label = m.input("start_label", Ty::u(lb));
+    let busy = m.output_wire("busy", Ty::bit());
+    let (down, out_ports) = if l.classifier {
+        let pred_valid = m.output_reg("pred_valid", Ty::bit());
+        let pred = m.output_reg("pred", Ty::u(lb));
+        let pred_ready = m.input("pred_ready", Ty::bit());
+        (pred_ready, vec![pred_valid, pred])
+    } else {
+        let out_we = m.output_reg("out_we", Ty::bit());
+        let out_addr = m.output_reg("out_addr", Ty::u(out_aw));
+        let out_data = m.output_reg("out_data", Ty::s(a));
+        let out_start = m.output_reg("out_start", Ty::bit());
+        let out_label = m.output_reg("out_label", Ty::u(lb));
+        let down_busy = m.input("down_busy", Ty::bit());
+        (down_busy, vec![out_we, out_addr, out_data, out_start, out_label])
+    };
+    let rb_addr = m.input("rb_addr", Ty::u(l.rb_addr_bits));
+    let rb_data = m.output_wire("rb_data", Ty::s(p.rb_data_bits));
+
+    m.section("control state");
+    let st_ty = Ty::u(3);
+    let s_idle = m.localparam("S_IDLE", Expr::lit(0, st_ty));
+    let s_wait = m.localparam("S_WAIT", Expr::lit(1, st_ty));
+    let s_fwd = m.localparam("S_FWD", Expr::lit(2, st_ty));
+    let s_smax = m.localparam("S_SMAX", Expr::lit(3, st_ty));
+    let s_upd = m.localparam("S_UPD", Expr::lit(4, st_ty));
+    let state = m.reg("state", st_ty);
+    let label = m.reg("label", Ty::u(lb));
+    m.assign(&busy, state.clone().ne(s_idle.clone()));
+    let updating = m.wire_assign("updating", state.clone().eq(s_upd.clone()));
+
+    m.section("issue stage S0: row / word counters");
+    let issuing = m.reg("issuing", Ty::bit());
+    let row0 = m.reg("row0", Ty::u(out_aw));
+    let word0 = m.reg("word0", Ty::u(word_aw));
+    let addr0 = m.reg("addr0", Ty::u(w_aw));
+    let word_last0 = m.wire_assign("word_last0", word0.clone().eq(Expr::lit(l.words as i128 - 1, Ty::u(word_aw))));
+    let row_last0 = m.wire_assign("row_last0", row0.clone().eq(Expr::lit(l.outputs as i128 - 1, Ty::u(out_aw))));
+
+    m.section("stage S1 / S2 pipeline registers");
+    let v1 = m.reg("v1", Ty::bit());
+    let first1 = m.reg("first1", Ty::bit());
+    let last1 = m.reg("last1", Ty::bit());
+    let final1 = m.reg("final1", Ty::bit());
+    let row1 = m.reg("row1", Ty::u(out_aw));
+    let addr1 = m.reg("addr1", Ty::u(w_aw));
+    let done2 = m.reg("done2", Ty::bit());
+    let final2 = m.reg("final2", Ty::bit());
+    let row2 = m.reg("row2", Ty::u(out_aw));
+
+    m.section("input buffer: one memory per lane, element i in lane i % lanes");
+    let (in_lane, in_word) = split_addr(&mut m, "in", &in_addr, lanes, lane_bits, l.words, word_aw);
+    let x_mem: Vec<Memory> = (0..lanes)
+        .map(|ln| m.memory(&format!("x_lane{ln}"), Ty::s(a), l.words as u32, None))
+        .collect();
+    let x_q: Vec<Expr> = (0..lanes).map(|ln| m.reg(&format!("x_q{ln}"), Ty::s(a))).collect();
+    let mut x_writes = Vec::new();
+    for (ln, mem) in x_mem.iter().enumerate() {
+        let hit = match &in_lane {
+            Some(lane) => in_we.clone().land(lane.clone().eq(Expr::lit(ln as i128, Ty::u(lane_bits)))),
+            None => in_we.clone(),
+        };
+        x_writes.push(if_(hit, vec![mem.write(in_word.clone(), in_data.clone())]));
+        x_writes.push(assign(&x_q[ln], mem.read(word0.clone())));
+    }
+    m.always_ff(&clk, x_writes);
+
+    m.section("weight memories: one per lane, word j*words + w holds W[j][w*lanes + lane]");
+    let w_mem: Vec<Memory> = (0..lanes)
+        .map(|ln| m.memory(&format!("w_lane{ln}"), Ty::s(wb), w_depth as u32, Some(&weight_file(l, ln))))
+        .collect();
+    let w_q: Vec<Expr> = (0..lanes).map(|ln| m.reg(&format!("w_q{ln}"), Ty::s(wb))).collect();
+    // Readback (when idle) reads the same port: word = rb_addr / lanes.
+    let rb_word = if w_aw + lane_bits <= l.rb_addr_bits {
+        rb_addr.clone().slice(w_aw + lane_bits - 1, lane_bits)
+    } else {
+        rb_addr.clone().resize(w_aw)
+    };
+    let rb_word = m.wire_assign("rb_word", rb_word);
+    let w_raddr = m.wire_assign("w_raddr", Expr::mux(issuing.clone(), addr0.clone(), rb_word));
+
+    m.section("stage S1: forward MAC");
+    let acc_w = l.acc_bits;
+    let prods: Vec<Expr> = (0..lanes)
+        .map(|ln| {
+            let prod = m.wire_assign(&format!("prod{ln}"), w_q[ln].clone().mul(x_q[ln].clone()));
+            widen(&mut m, &format!("prod{ln}_ext"), prod, acc_w)
+        })
+        .collect();
+    let mac_sum = m.wire_assign("mac_sum", sum(prods));
+    let acc = m.reg("acc", Ty::s(acc_w));
+    m.always_ff(
+        &clk,
+        vec![if_(
+            v1.clone().land(updating.clone().lnot()),
+            vec![if_else(
+                first1.clone(),
+                vec![assign(&acc, mac_sum.clone())],
+                vec![assign(&acc, acc.clone().add(mac_sum))],
+            )],
+        )],
+    );
+
+    // Softmax unit and its error outputs.
+    m.section("softmax error unit");
+    let sm_start = m.reg("sm_start", Ty::bit());
+    let sm_done = m.wire("sm_done", Ty::bit());
+    let err_bus = m.wire("err", Ty::u(l.err_bits * l.classes as u32));
+    let errs = error_wires(&mut m, &err_bus, l);
+    let logit_regs: Vec<Expr>;
+    let mut row2_stmts: Vec<Stmt> = Vec::new();
+    let mut fwd_start_stmts: Vec<Stmt> = Vec::new();
+    let c_n = l.classes;
+    let lw = l.logit_bits;
+
+    // Per-layer S2 / S1 datapaths.
+    let delta: Expr;
+    let mut extra_mem_ff: Vec<Stmt> = Vec::new();
+    if l.classifier {
+        m.section("stage S2: logits and running argmax");
+        logit_regs = (0..c_n).map(|c| m.reg(&format!("logit{c}"), Ty::s(lw))).collect();
+        let logit_val = m.wire_assign("logit_val", acc.clone().slice(acc_w - 1, l.logit_shift).as_signed());
+        let best = m.reg("best", Ty::s(acc_w));
+        let best_idx = m.reg("best_idx", Ty::u(lb));
+        let take = row2.clone().eq(Expr::lit(0, Ty::u(out_aw))).lor(acc.clone().gt(best.clone()));
+        row2_stmts.push(case(
+            row2.clone(),
+            (0..c_n)
+                .map(|c| (vec![Expr::lit(c as i128, Ty::u(out_aw))], vec![assign(&logit_regs[c], logit_val.clone())]))
+                .collect(),
+            vec![],
+        ));
+        row2_stmts.push(if_(take, vec![assign(&best, acc.clone()), assign(&best_idx, row2.clone())]));
+        let _ = &best_idx;
+        m.section("stage S1 (update): delta = e[row]");
+        delta = m.reg("delta", Ty::s(l.err_bits));
+        // filled below once the error wires exist
+    } else {
+        m.section("stage S2: activation, next layer, basis projection");
+        let acc_neg = m.wire_assign("acc_neg", acc.clone().bit(acc_w - 1));
+        let leak = if l.leaky {
+            m.wire_assign("acc_leak", acc.clone().sar(l.leak_shift))
+        } else {
+            Expr::lit(0, Ty::s(acc_w))
+        };
+        let act_in = m.wire_assign("act_in", Expr::mux(acc_neg.clone(), leak, acc.clone()));
+        let h = narrow(&mut m, "h", act_in, l.act_shift, p.half_up, a);
+        // Basis ROM: address t → column t, class 0 in the LSBs.
+        let bb = l.basis_bits;
+        let rom = m.memory("basis_rom", Ty::u(bb * c_n as u32), l.outputs as u32, Some(&basis_file(l)));
+        let rom_q = m.reg("basis_q", Ty::u(bb * c_n as u32));
+        let rom_addr = m.wire_assign("basis_addr", Expr::mux(updating.clone(), row0.clone(), row1.clone()));
+        extra_mem_ff.push(assign(&rom_q, rom.read(rom_addr)));
+        let b: Vec<Expr> = (0..c_n)
+            .map(|c| {
+                let lo = c as u32 * bb;
+                m.wire_assign(&format!("b{c}"), rom_q.clone().slice(lo + bb - 1, lo).as_signed())
+            })
+            .collect();
+        let sw = l.score_bits;
+        let scores: Vec<Expr> = (0..c_n).map(|c| m.reg(&format!("score{c}"), Ty::s(sw))).collect();
+        let terms = basis_terms(&mut m, "proj", &b, std::slice::from_ref(&h), sw, l.square);
+        for c in 0..c_n {
+            row2_stmts.push(assign(&scores[c], scores[c].clone().add(terms[c].clone())));
+            fwd_start_stmts.push(assign(&scores[c], Expr::lit(0, Ty::s(sw))));
+        }
+        let neg_mem = m.memory("neg_mem", Ty::bit(), l.outputs as u32, None);
+        let neg_q = m.reg("neg_q", Ty::bit());
+        extra_mem_ff.push(if_(done2.clone(), vec![neg_mem.write(row2.clone(), acc_neg)]));
+        extra_mem_ff.push(assign(&neg_q, neg_mem.read(row0.clone())));
+        row2_stmts.push(assign(&out_ports[0], Expr::bool(true)));
+        row2_stmts.push(assign(&out_ports[1], row2.clone()));
+        row2_stmts.push(assign(&out_ports[2], h));
+        m.section("logits = scores >> shift (floor)");
+        logit_regs = scores
+            .iter()
+            .enumerate()
+            .map(|(c, s)| {
+                if l.logit_shift > 0 {
+                    discard(&mut m, &format!("score{c}_frac"), s.clone().slice(l.logit_shift - 1, 0));
+                }
+                m.wire_assign(&format!("logit{c}"), s.clone().slice(sw - 1, l.logit_shift).as_signed())
+            })
+            .collect();
+        // δ for the row in S1: narrow(f'(z)·Σ_c B[c][row]·e_c).
+        m.section("stage S1 (update): delta = narrow(f'(z) * B^T e)");
+        let back = basis_terms(&mut m, "back", &b, &errs, l.back_bits, l.square);
+        let g = m.wire_assign("back_sum", sum(back));
+        let g_leak = if l.leaky {
+            m.wire_assign("back_leak", g.clone().sar(l.leak_shift))
+        } else {
+            Expr::lit(0, Ty::s(l.back_bits))
+        };
+        let gd = m.wire_assign("back_act", Expr::mux(neg_q, g_leak, g));
+        delta = narrow(&mut m, "delta", gd, l.back_shift, p.half_up, l.delta_bits);
+    }
+    if !extra_mem_ff.is_empty() {
+        m.always_ff(&clk, extra_mem_ff);
+    }
+    let logits_bus = m.wire_assign(
+        "logits",
+        Expr::concat(logit_regs.iter().rev().map(|e| e.clone().as_unsigned()).collect()),
+    );
+    m.instance(
+        &format!("{}_softmax", l.name),
+        "softmax",
+        vec![
+            ("clk".into(), clk.clone()),
+            ("rst".into(), rst.clone()),
+            ("start".into(), sm_start.clone()),
+            ("label".into(), label.clone()),
+            ("logits".into(), logits_bus),
+            ("done".into(), sm_done.clone()),
+            ("err".into(), err_bus.clone()),
+        ],
+    );
+    if l.classifier {
+        let row1_cls = row1.clone();
+        m.always_comb(vec![
+            assign(&delta, Expr::lit(0, Ty::s(l.err_bits))),
+            case(
+                row1_cls,
+                (0..c_n)
+                    .map(|c| (vec![Expr::lit(c as i128, Ty::u(out_aw))], vec![assign(&delta, errs[c].clone())]))
+                    .collect(),
+                vec![],
+            ),
+        ]);
+    }
+
+    m.section("stage S1 (update): W - round(delta * x >> shift), saturated");
+    let w_new: Vec<Expr> = (0..lanes)
+        .map(|ln| {
+            let prod = m.wire_assign(&format!("upd_prod{ln}"), delta.clone().mul(x_q[ln].clone()));
+            let step = shift_round(&mut m, &format!("upd_step{ln}"), prod, l.update_shift, p.half_up);
+            let dw = step.width().max(wb) + 1;
+            let w_ext = widen(&mut m, &format!("w_ext{ln}"), w_q[ln].clone(), dw);
+            let s_ext = widen(&mut m, &format!("upd_step{ln}_ext"), step, dw);
+            let diff = m.wire_assign(&format!("w_diff{ln}"), w_ext.sub(s_ext));
+            saturate(&mut m, &format!("w_new{ln}"), diff, wb)
+        })
+        .collect();
+    let w_we = m.wire_assign("w_we", v1.clone().land(updating.clone()));
+    let mut w_ff = Vec::new();
+    for ln in 0..lanes {
+        w_ff.push(if_(w_we.clone(), vec![w_mem[ln].write(addr1.clone(), w_new[ln].clone())]));
+        w_ff.push(assign(&w_q[ln], w_mem[ln].read(w_raddr.clone())));
+    }
+    m.always_ff(&clk, w_ff);
+
+    m.section("readback: weights, then the C softmax errors");
+    let rb_q = m.reg("rb_addr_q", Ty::u(l.rb_addr_bits));
+    m.always_ff(&clk, vec![assign(&rb_q, rb_addr.clone())]);
+    let rbw = p.rb_data_bits;
+    let rb_w = m.reg("rb_weight", Ty::s(wb));
+    let mut lane_arms = Vec::new();
+    if lanes > 1 {
+        let rb_lane = m.wire_assign("rb_lane", rb_q.clone().slice(lane_bits - 1, 0));
+        for ln in 1..lanes {
+            lane_arms.push((vec![Expr::lit(ln as i128, Ty::u(lane_bits))], vec![assign(&rb_w, w_q[ln].clone())]));
+        }
+        m.always_comb(vec![assign(&rb_w, w_q[0].clone()), case(rb_lane, lane_arms, vec![])]);
+    } else {
+        m.always_comb(vec![assign(&rb_w, w_q[0].clone())]);
+    }
+    let rb_e = m.reg("rb_err", Ty::s(l.err_bits));
+    let n_w = (l.inputs * l.outputs) as i128;
+    let rb_ty = Ty::u(l.rb_addr_bits);
+    m.always_comb(vec![
+        assign(&rb_e, Expr::lit(0, Ty::s(l.err_bits))),
+        case(
+            rb_q.clone(),
+            (0..c_n)
+                .map(|c| (vec![Expr::lit(n_w + c as i128, rb_ty)], vec![assign(&rb_e, errs[c].clone())]))
+                .collect(),
+            vec![],
+        ),
+    ]);
+    let rb_w_ext = widen(&mut m, "rb_weight_ext", rb_w, rbw);
+    let rb_e_ext = widen(&mut m, "rb_err_ext", rb_e, rbw);
+    let is_err = rb_q.ge(Expr::lit(n_w, rb_ty));
+    m.assign(&rb_data, Expr::mux(is_err, rb_e_ext, rb_w_ext));
+
+    m.section("control");
+    control(
+        &mut m,
+        p,
+        l,
+        &ports,
+        &Control {
+            start,
+            start_label,
+            down,
+            out_ports,
+            state,
+            label,
+            s_idle,
+            s_wait,
+            s_fwd,
+            s_smax,
+            s_upd,
+            issuing,
+            row0,
+            word0,
+            addr0,
+            word_last0,
+            row_last0,
+            v1,
+            first1,
+            last1,
+            final1,
+            row1,
+            addr1,
+            done2,
+            final2,
+            row2,
+            sm_start,
+            sm_done,
+            row2_stmts,
+            fwd_start_stmts,
+        },
+    );
+    m
+}
+
+/// Splits a flat element address into (lane, word) for the lane memories.
+fn split_addr(
+    m: &mut Module,
+    prefix: &str,
+    addr: &Expr,
+    lanes: usize,
+    lane_bits: u32,
+    words: usize,
+    word_aw: u32,
+) -> (Option<Expr>, Expr) {
+    let aw = addr.width();
+    if lanes == 1 {
+        return (None, addr.clone());
+    }
+    let lane = m.wire_assign(&format!("{prefix}_lane"), addr.clone().slice(lane_bits - 1, 0));
+    let word = if words == 1 {
+        Expr::lit(0, Ty::u(word_aw))
+    } else {
+        m.wire_assign(&format!("{prefix}_word"), addr.clone().slice(aw - 1, lane_bits))
+    };
+    (Some(lane), word)
+}
+
+/// The softmax errors e_c as signed wires, sliced from the unit's bus.
+fn error_wires(m: &mut Module, bus: &Expr, l: &LayerParams) -> Vec<Expr> {
+    let ew = l.err_bits;
+    (0..l.classes)
+        .map(|c| {
+            let lo = c as u32 * ew;
+            m.wire_assign(&format!("err{c}"), bus.clone().slice(lo + ew - 1, lo).as_signed())
+        })
+        .collect()
+}
+
+/// `B[c]·v` for each class, widened to `width`: add/subtract for the square basis
+/// (entries −1/0/+1, no multiplier), a product for the sine basis.
+fn basis_terms(m: &mut Module, prefix: &str, b: &[Expr], v: &[Expr], width: u32, square: bool) -> Vec<Expr> {
+    b.iter()
+        .enumerate()
+        .map(|(c, bc)| {
+            let vc = if v.len() == 1 { &v[0] } else { &v[c] };
+            if square {
+                let pos = widen(m, &format!("{prefix}_pos{c}"), vc.clone(), width);
+                let pos = named(m, &format!("{prefix}_pos{c}"), pos);
+                let neg = m.wire_assign(&format!("{prefix}_neg{c}"), Expr::lit(0, Ty::s(width)).sub(pos.clone()));
+                let bt = bc.ty();
+                m.wire_assign(
+                    &format!("{prefix}_term{c}"),
+                    Expr::mux(
+                        bc.clone().eq(Expr::lit(1, bt)),
+                        pos,
+                        Expr::mux(bc.clone().eq(Expr::lit(-1, bt)), neg, Expr::lit(0, Ty::s(width))),
+                    ),
+                )
+            } else {
+                let prod = m.wire_assign(&format!("{prefix}_prod{c}"), bc.clone().mul(vc.clone()));
+                let ext = widen(m, &format!("{prefix}_term{c}_ext"), prod, width);
+                named(m, &format!("{prefix}_term{c}"), ext)
+            }
+        })
+        .collect()
+}
+
+struct Control {
+    start: Expr,
+    start_label: Expr,
+    down: Expr,
+    out_ports: Vec<Expr>,
+    state: Expr,
+    label: Expr,
+    s_idle: Expr,
+    s_wait: Expr,
+    s_fwd: Expr,
+    s_smax: Expr,
+    s_upd: Expr,
+    issuing: Expr,
+    row0: Expr,
+    word0: Expr,
+    addr0: Expr,
+    word_last0: Expr,
+    row_last0: Expr,
+    v1: Expr,
+    first1: Expr,
+    last1: Expr,
+    final1: Expr,
+    row1: Expr,
+    addr1: Expr,
+    done2: Expr,
+    final2: Expr,
+    row2: Expr,
+    sm_start: Expr,
+    sm_done: Expr,
+    row2_stmts: Vec<Stmt>,
+    fwd_start_stmts: Vec<Stmt>,
+}
+
+fn control(m: &mut Module, p: &DesignParams, l: &LayerParams, ports: &Ports, c: &Control) {
+    let out_aw = c.row0.width();
+    let word_aw = c.word0.width();
+    let w_aw = c.addr0.width();
+    let f = Expr::bool(false);
+    let t = Expr::bool(true);
+    let begin_issue = vec![
+        assign(&c.issuing, t.clone()),
+        assign(&c.row0, Expr::lit(0, Ty::u(out_aw))),
+        assign(&c.word0, Expr::lit(0, Ty::u(word_aw))),
+        assign(&c.addr0, Expr::lit(0, Ty::u(w_aw))),
+    ];
+    // S0 counters advance while issuing.
+    let advance = if_(
+        c.issuing.clone(),
+        vec![
+            assign(&c.addr0, c.addr0.clone().add(Expr::lit(1, Ty::u(w_aw)))),
+            if_else(
+                c.word_last0.clone(),
+                vec![
+                    assign(&c.word0, Expr::lit(0, Ty::u(word_aw))),
+                    assign(&c.row0, c.row0.clone().add(Expr::lit(1, Ty::u(out_aw)))),
+                    if_(c.row_last0.clone(), vec![assign(&c.issuing, f.clone())]),
+                ],
+                vec![assign(&c.word0, c.word0.clone().add(Expr::lit(1, Ty::u(word_aw))))],
+            ),
+        ],
+    );
+    let pipeline = vec![
+        assign(&c.v1, c.issuing.clone()),
+        assign(&c.first1, c.word0.clone().eq(Expr::lit(0, Ty::u(word_aw)))),
+        assign(&c.last1, c.word_last0.clone()),
+        assign(&c.final1, c.word_last0.clone().land(c.row_last0.clone())),
+        assign(&c.row1, c.row0.clone()),
+        assign(&c.addr1, c.addr0.clone()),
+        assign(&c.done2, c.v1.clone().land(c.last1.clone()).land(c.state.clone().eq(c.s_fwd.clone()))),
+        assign(&c.final2, c.final1.clone()),
+        assign(&c.row2, c.row1.clone()),
+    ];
+    let mut fsm_fwd_end: Vec<Stmt> = vec![assign(&c.state, if p.learn { c.s_smax.clone() } else { c.s_idle.clone() })];
+    let mut out_defaults: Vec<Stmt> = Vec::new();
+    let mut wait_pass: Expr = c.down.clone().lnot();
+    let mut wait_stmts = Vec::new();
+    if l.classifier {
+        let (pred_valid, pred) = (&c.out_ports[0], &c.out_ports[1]);
+        let best_idx = Expr::ident("best_idx", Ty::u(l.label_bits));
+        // A prediction waits in pred/pred_valid until the consumer takes it.
+        out_defaults.push(if_(pred_valid.clone().land(c.down.clone()), vec![assign(pred_valid, f.clone())]));
+        wait_pass = t.clone();
+        fsm_fwd_end = vec![assign(&c.state, c.s_wait.clone())];
+        let _ = &best_idx;
+        // In the classifier WAIT comes after FWD: publish the prediction when free.
+        wait_stmts.push(if_(
+            pred_valid.clone().lnot(),
+            vec![
+                assign(pred_valid, t.clone()),
+                assign(pred, best_idx),
+                assign(&c.state, if p.learn { c.s_smax.clone() } else { c.s_idle.clone() }),
+                assign(&c.sm_start, Expr::bool(p.learn)),
+            ],
+        ));
+    } else {
+        out_defaults.push(assign(&c.out_ports[0], f.clone()));
+        out_defaults.push(assign(&c.out_ports[3], f.clone()));
+        fsm_fwd_end.push(assign(&c.out_ports[3], t.clone()));
+        fsm_fwd_end.push(assign(&c.out_ports[4], c.label.clone()));
+        if p.learn {
+            fsm_fwd_end.push(assign(&c.sm_start, t.clone()));
+        }
+    }
+    let mut idle_arm = vec![if_(
+        c.start.clone(),
+        vec![assign(&c.label, c.start_label.clone()), assign(&c.state, c.s_wait.clone())],
+    )];
+    let mut wait_arm = Vec::new();
+    if l.classifier {
+        // Classifier: IDLE → FWD directly; WAIT publishes the prediction after FWD.
+        idle_arm = vec![if_(
+            c.start.clone(),
+            [
+                vec![assign(&c.label, c.start_label.clone()), assign(&c.state, c.s_fwd.clone())],
+                begin_issue.clone(),
+                c.fwd_start_stmts.clone(),
+            ]
+            .concat(),
+        )];
+        wait_arm.extend(wait_stmts);
+    } else {
+        wait_arm.push(if_(
+            wait_pass,
+            [vec![assign(&c.state, c.s_fwd.clone())], begin_issue.clone(), c.fwd_start_stmts.clone()].concat(),
+        ));
+    }
+    let mut s2 = c.row2_stmts.clone();
+    s2.push(if_(c.final2.clone(), fsm_fwd_end));
+    let fwd_arm = vec![if_(c.done2.clone(), s2)];
+    let smax_arm = vec![if_(c.sm_done.clone(), [vec![assign(&c.state, c.s_upd.clone())], begin_issue].concat())];
+    let upd_arm = vec![if_(
+        c.v1.clone().land(c.final1.clone()),
+        vec![assign(&c.state, c.s_idle.clone())],
+    )];
+    let mut arms = vec![
+        (vec![c.s_idle.clone()], idle_arm),
+        (vec![c.s_wait.clone()], wait_arm),
+        (vec![c.s_fwd.clone()], fwd_arm),
+    ];
+    if p.learn {
+        arms.push((vec![c.s_smax.clone()], smax_arm));
+        arms.push((vec![c.s_upd.clone()], upd_arm));
+    }
+    let mut reset = vec![
+        assign(&c.state, c.s_idle.clone()),
+        assign(&c.issuing, f.clone()),
+        assign(&c.v1, f.clone()),
+        assign(&c.done2, f.clone()),
+        assign(&c.sm_start, f.clone()),
+    ];
+    if l.classifier {
+        reset.push(assign(&c.out_ports[0], f.clone()));
+    } else {
+        reset.push(assign(&c.out_ports[0], f.clone()));
+        reset.push(assign(&c.out_ports[3], f.clone()));
+    }
+    let mut run = vec![assign(&c.sm_start, f.clone())];
+    run.extend(out_defaults);
+    run.push(advance);
+    run.extend(pipeline);
+    run.push(case(c.state.clone(), arms, vec![]));
+    m.always_ff(&ports.clk, vec![if_else(ports.rst.clone(), reset, run)]);
+}

@@ -1,0 +1,92 @@
+//! The blocks of the generated design. Each function builds one Verilog module from
+//! [`crate::params`]; the arithmetic helpers here emit the golden model's narrowing
+//! policies (`golden_model::numeric::policy`) so both sides share one definition.
+
+pub mod layer;
+pub mod softmax;
+pub mod top;
+
+use golden_model::numeric::width::{max_signed, min_signed};
+
+use crate::verilog::{Expr, Module, Ty};
+
+/// Names `e` as a wire unless it already is an identifier or literal (sign extension,
+/// part selects and signed products need identifiers in Verilog-2005).
+pub(crate) fn named(m: &mut Module, name: &str, e: Expr) -> Expr {
+    if e.ident_name().is_some() || e.lit_value().is_some() {
+        e
+    } else {
+        m.wire_assign(name, e)
+    }
+}
+
+/// Sign- or zero-extends to `width` (never truncates).
+pub(crate) fn widen(m: &mut Module, name: &str, e: Expr, width: u32) -> Expr {
+    assert!(width >= e.width(), "widen of {} bits to {width}", e.width());
+    if width == e.width() {
+        return e;
+    }
+    let e = named(m, name, e);
+    e.resize(width)
+}
+
+/// Keeps bits that are dropped on purpose visible to the reader and to Verilator, whose
+/// `-Wall` would otherwise flag them as unused (`unused_*` is its exempt name pattern).
+pub(crate) fn discard(m: &mut Module, name: &str, e: Expr) {
+    m.wire_assign(&format!("unused_{name}"), e);
+}
+
+/// `x >> shift` with the model's rounding (`Floor` or `HalfUp`), as a signed wire of
+/// width `x.width + half_up − shift`: the arithmetic shift is the part select
+/// `x[w−1:shift]`, the dropped bits go to an `unused_` wire.
+pub(crate) fn shift_round(m: &mut Module, name: &str, x: Expr, shift: u32, half_up: bool) -> Expr {
+    assert!(x.ty().signed, "shift_round of unsigned {name}");
+    if shift == 0 {
+        return x;
+    }
+    let x = named(m, &format!("{name}_x"), x);
+    let xr = if half_up {
+        let w = x.width() + 1;
+        let ext = x.resize(w);
+        m.wire_assign(&format!("{name}_rnd"), ext.add(Expr::lit(1i128 << (shift - 1), Ty::s(w))))
+    } else {
+        x
+    };
+    let w = xr.width();
+    assert!(w > shift, "{name}: shift {shift} of a {w}-bit value");
+    discard(m, name, xr.clone().slice(shift - 1, 0));
+    m.wire_assign(name, xr.slice(w - 1, shift).as_signed())
+}
+
+/// Clamps a signed identifier to `bits` (the model's `saturate`).
+pub(crate) fn saturate(m: &mut Module, name: &str, x: Expr, bits: u32) -> Expr {
+    let w = x.width();
+    if w <= bits {
+        return widen(m, name, x, bits);
+    }
+    let x = named(m, &format!("{name}_wide"), x);
+    let max = Expr::lit(max_signed(bits) as i128, Ty::s(w));
+    let min = Expr::lit(min_signed(bits) as i128, Ty::s(w));
+    let fits = x.clone().resize(bits);
+    m.wire_assign(
+        name,
+        Expr::mux(
+            x.clone().gt(max),
+            Expr::lit(max_signed(bits) as i128, Ty::s(bits)),
+            Expr::mux(x.lt(min), Expr::lit(min_signed(bits) as i128, Ty::s(bits)), fits),
+        ),
+    )
+}
+
+/// The model's `narrow`: shift with rounding, then saturate to `bits`.
+pub(crate) fn narrow(m: &mut Module, name: &str, x: Expr, shift: u32, half_up: bool, bits: u32) -> Expr {
+    let shifted = shift_round(m, &format!("{name}_shr"), x, shift, half_up);
+    saturate(m, name, shifted, bits)
+}
+
+/// Sum of same-typed terms, left to right.
+pub(crate) fn sum(terms: Vec<Expr>) -> Expr {
+    let mut it = terms.into_iter();
+    let first = it.next().expect("at least one term");
+    it.fold(first, |acc, t| acc.add(t))
+}

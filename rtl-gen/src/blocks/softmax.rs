@@ -1,0 +1,270 @@
+//! The softmax-error unit: `e = p − onehot(label)` from C logits, exactly as
+//! `golden_model::softmax::softmax_error` defines it.
+//!
+//! Sequential, one class at a time: find the maximum (C−1 cycles), look up
+//! `EXP[min(max − l_c, len−1)]` in the exp ROM and sum (C+1 cycles), then divide each
+//! `E_c · 2^P` by the sum with a restoring divider, one quotient bit per cycle
+//! (C·(P+1) cycles). `done` pulses once the C errors are registered.
+
+use crate::params::{addr_bits, DesignParams, LayerParams};
+use crate::verilog::{assign, case, if_, if_else, Expr, Module, Ty};
+
+use super::widen;
+
+pub fn exp_rom_file() -> &'static str {
+    "exp.hex"
+}
+
+/// Cycles from `start` (sampled at an edge) to `done` high, for the cycle model.
+pub fn latency(p: &DesignParams) -> u64 {
+    let c = p.classes as u64;
+    (c - 1) + (c + 1) + c * (p.prob_frac as u64 + 1)
+}
+
+pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
+    let c_n = p.classes;
+    let lw = l.logit_bits;
+    let ew = l.err_bits;
+    let prob = p.prob_frac;
+    let mut m = Module::new(&format!("{}_softmax", l.name));
+    m.header(header.to_vec());
+    m.doc(&format!(
+        "Softmax error of {c_n} logits (Q.{} in {lw} bits) -> p - onehot(label) in Q.{prob} ({ew} bits).\n\
+         Max scan, exp ROM lookup and sum, then one restoring division per class.",
+        p.logit_frac
+    ));
+    let clk = m.input("clk", Ty::bit());
+    let rst = m.input("rst", Ty::bit());
+    let start = m.input("start", Ty::bit());
+    let label = m.input("label", Ty::u(p.label_bits));
+    let logits = m.input("logits", Ty::u(lw * c_n as u32));
+    let done = m.output_reg("done", Ty::bit());
+    let err_bus = m.output_wire("err", Ty::u(ew * c_n as u32));
+
+    m.section("state");
+    let st_ty = Ty::u(2);
+    let s_idle = m.localparam("S_IDLE", Expr::lit(0, st_ty));
+    let s_max = m.localparam("S_MAX", Expr::lit(1, st_ty));
+    let s_exp = m.localparam("S_EXP", Expr::lit(2, st_ty));
+    let s_div = m.localparam("S_DIV", Expr::lit(3, st_ty));
+    let state = m.reg("state", st_ty);
+    let cnt_ty = Ty::u(addr_bits(c_n + 1));
+    let cnt = m.reg("cnt", cnt_ty);
+    let it_ty = Ty::u(addr_bits(prob as usize + 1));
+    let it = m.reg("iter", it_ty);
+
+    m.section("logits");
+    let logit: Vec<Expr> = (0..c_n)
+        .map(|c| {
+            let lo = c as u32 * lw;
+            m.wire_assign(&format!("logit{c}"), logits.clone().slice(lo + lw - 1, lo).as_signed())
+        })
+        .collect();
+    let sel = m.reg("logit_sel", Ty::s(lw));
+    m.always_comb(vec![
+        assign(&sel, logit[0].clone()),
+        case(
+            cnt.clone(),
+            (1..c_n)
+                .map(|c| (vec![Expr::lit(c as i128, cnt_ty)], vec![assign(&sel, logit[c].clone())]))
+                .collect(),
+            vec![],
+        ),
+    ]);
+    let max = m.reg("max", Ty::s(lw));
+
+    m.section("exp lookup: EXP[min(max - l_c, len - 1)]");
+    let iw = p.exp_index_bits;
+    let last = (1i128 << iw) - 1;
+    let dw = lw + 1;
+    let max_ext = widen(&mut m, "max_ext", max.clone(), dw);
+    let sel_ext = widen(&mut m, "sel_ext", sel.clone(), dw);
+    let diff = m.wire_assign("diff", max_ext.sub(sel_ext));
+    let exp_idx = if dw - 1 > iw {
+        // diff ≥ 0 can exceed the table: clamp to the last entry.
+        let over = diff.clone().gt(Expr::lit(last, Ty::s(dw)));
+        let low = diff.clone().slice(iw - 1, 0);
+        m.wire_assign("exp_idx", Expr::mux(over, Expr::lit(last, Ty::u(iw)), low))
+    } else {
+        // diff < 2^(dw−1) ≤ len: every value indexes the table.
+        let low = diff.clone().slice(dw - 2, 0);
+        discard_sign(&mut m, &diff, dw);
+        m.wire_assign("exp_idx", low.resize(iw))
+    };
+    let exp_rom = m.memory("exp_rom", Ty::u(p.exp_bits), 1 << iw, Some(exp_rom_file()));
+    let exp_q = m.reg("exp_q", Ty::u(p.exp_bits));
+    m.always_ff(&clk, vec![assign(&exp_q, exp_rom.read(exp_idx))]);
+    let exp_valid = m.reg("exp_valid", Ty::bit());
+    let exp_class = m.reg("exp_class", cnt_ty);
+    let ex: Vec<Expr> = (0..c_n).map(|c| m.reg(&format!("exp{c}"), Ty::u(p.exp_bits))).collect();
+    let sw = p.sum_bits;
+    let total = m.reg("exp_sum", Ty::u(sw));
+
+    m.section("restoring division: q = floor(E_c * 2^P / sum)");
+    let rw = sw + 1;
+    let ex_sel = m.reg("exp_sel", Ty::u(p.exp_bits));
+    m.always_comb(vec![
+        assign(&ex_sel, ex[0].clone()),
+        case(
+            cnt.clone(),
+            (1..c_n)
+                .map(|c| (vec![Expr::lit(c as i128, cnt_ty)], vec![assign(&ex_sel, ex[c].clone())]))
+                .collect(),
+            vec![],
+        ),
+    ]);
+    let rem = m.reg("rem", Ty::u(rw));
+    // Only the low P bits are ever shifted on; the full P+1-bit quotient is quo_next.
+    let quo = m.reg("quo", Ty::u(prob));
+    let first = it.clone().eq(Expr::lit(0, it_ty));
+    let rem_in = m.wire_assign(
+        "rem_in",
+        Expr::mux(first, ex_sel.clone().resize(rw), rem.clone().shl(1)),
+    );
+    let sum_ext = total.clone().resize(rw);
+    let ge = m.wire_assign("rem_ge", rem_in.clone().ge(sum_ext.clone()));
+    let rem_next = m.wire_assign("rem_next", Expr::mux(ge.clone(), rem_in.clone().sub(sum_ext), rem_in));
+    let quo_next = m.wire_assign(
+        "quo_next",
+        Expr::concat(vec![quo.clone(), ge]),
+    );
+    let p_ext = m.wire_assign("prob", quo_next.clone().resize(ew).as_signed());
+    let one = Expr::lit(1i128 << prob, Ty::s(ew));
+    let is_label = cnt.clone().eq(label_ext(&label, cnt_ty));
+    let e_val = m.wire_assign(
+        "err_val",
+        Expr::mux(is_label, p_ext.clone().sub(one), p_ext),
+    );
+    let err: Vec<Expr> = (0..c_n).map(|c| m.reg(&format!("err{c}"), Ty::s(ew))).collect();
+    m.assign(
+        &err_bus,
+        Expr::concat(err.iter().rev().map(|e| e.clone().as_unsigned()).collect()),
+    );
+
+    m.section("control");
+    let cnt_inc = cnt.clone().add(Expr::lit(1, cnt_ty));
+    let c_last = Expr::lit(c_n as i128 - 1, cnt_ty);
+    let c_end = Expr::lit(c_n as i128, cnt_ty);
+    let p_last = Expr::lit(prob as i128, it_ty);
+    let write_err = case(
+        cnt.clone(),
+        (0..c_n)
+            .map(|c| (vec![Expr::lit(c as i128, cnt_ty)], vec![assign(&err[c], e_val.clone())]))
+            .collect(),
+        vec![],
+    );
+    let store_exp = case(
+        exp_class.clone(),
+        (0..c_n)
+            .map(|c| (vec![Expr::lit(c as i128, cnt_ty)], vec![assign(&ex[c], exp_q.clone())]))
+            .collect(),
+        vec![],
+    );
+    m.always_ff(
+        &clk,
+        vec![if_else(
+            rst,
+            vec![
+                assign(&state, s_idle.clone()),
+                assign(&done, Expr::bool(false)),
+                assign(&exp_valid, Expr::bool(false)),
+            ],
+            vec![
+                assign(&done, Expr::bool(false)),
+                assign(&exp_valid, Expr::bool(false)),
+                if_(
+                    exp_valid.clone(),
+                    vec![
+                        store_exp,
+                        assign(&total, total.clone().add(exp_q.clone().resize(sw))),
+                    ],
+                ),
+                case(
+                    state.clone(),
+                    vec![
+                        (
+                            vec![s_idle.clone()],
+                            vec![if_(
+                                start,
+                                vec![
+                                    assign(&state, s_max.clone()),
+                                    assign(&max, logit[0].clone()),
+                                    assign(&cnt, Expr::lit(1, cnt_ty)),
+                                ],
+                            )],
+                        ),
+                        (
+                            vec![s_max],
+                            vec![
+                                if_(sel.clone().gt(max.clone()), vec![assign(&max, sel.clone())]),
+                                assign(&cnt, cnt_inc.clone()),
+                                if_(
+                                    cnt.clone().eq(c_last.clone()),
+                                    vec![
+                                        assign(&state, s_exp.clone()),
+                                        assign(&cnt, Expr::lit(0, cnt_ty)),
+                                        assign(&total, Expr::lit(0, Ty::u(sw))),
+                                    ],
+                                ),
+                            ],
+                        ),
+                        (
+                            vec![s_exp],
+                            vec![if_else(
+                                cnt.clone().eq(c_end),
+                                vec![
+                                    assign(&state, s_div.clone()),
+                                    assign(&cnt, Expr::lit(0, cnt_ty)),
+                                    assign(&it, Expr::lit(0, it_ty)),
+                                ],
+                                vec![
+                                    assign(&exp_valid, Expr::bool(true)),
+                                    assign(&exp_class, cnt.clone()),
+                                    assign(&cnt, cnt_inc.clone()),
+                                ],
+                            )],
+                        ),
+                        (
+                            vec![s_div],
+                            vec![
+                                assign(&rem, rem_next),
+                                assign(&quo, quo_next.clone().slice(prob - 1, 0)),
+                                assign(&it, it.clone().add(Expr::lit(1, it_ty))),
+                                if_(
+                                    it.clone().eq(p_last),
+                                    vec![
+                                        write_err,
+                                        assign(&it, Expr::lit(0, it_ty)),
+                                        assign(&cnt, cnt_inc),
+                                        if_(
+                                            cnt.clone().eq(c_last),
+                                            vec![
+                                                assign(&state, s_idle),
+                                                assign(&done, Expr::bool(true)),
+                                            ],
+                                        ),
+                                    ],
+                                ),
+                            ],
+                        ),
+                    ],
+                    vec![],
+                ),
+            ],
+        )],
+    );
+    m
+}
+
+/// The label compared against the class counter, which may be one bit wider.
+fn label_ext(label: &Expr, cnt_ty: Ty) -> Expr {
+    if label.width() == cnt_ty.width {
+        label.clone()
+    } else {
+        label.clone().resize(cnt_ty.width)
+    }
+}
+
+fn discard_sign(m: &mut Module, diff: &Expr, dw: u32) {
+    super::discard(m, "diff_sign", diff.clone().bit(dw - 1));
+}

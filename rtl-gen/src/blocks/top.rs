@@ -1,0 +1,138 @@
+//! The top: an AXI4-Stream-style pixel input, the chain of learning units, the
+//! prediction output and the weight/error readback.
+//!
+//! Input: one beat per pixel (`s_axis_tdata`, 8 bits), `s_axis_tlast` on the last pixel,
+//! the label in `s_axis_tuser` (sampled on the last beat). A frame is exactly `inputs`
+//! beats; a `tlast` that disagrees with the count sets the sticky `frame_error`.
+//! Output: the predicted class on `m_axis_tdata` when `m_axis_tvalid`, held until
+//! `m_axis_tready`. Readback: `rb_data` shows entry `rb_addr` of layer `rb_layer` one
+//! clock after both are presented (weights in row-major order, then the C errors).
+
+use crate::params::{addr_bits, DesignParams};
+use crate::verilog::{assign, case, if_, if_else, Expr, Module, Ty};
+
+pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
+    let mut m = Module::new(top_name);
+    m.header(header.to_vec());
+    m.doc(&format!(
+        "LLS on-chip training of {} ({} -> {}), {} learning unit(s).",
+        p.name,
+        p.inputs,
+        p.classes,
+        p.layers.len()
+    ));
+    let clk = m.input("clk", Ty::bit());
+    let rst = m.input("rst", Ty::bit());
+    let tdata = m.input("s_axis_tdata", Ty::u(p.pixel_bits));
+    let tvalid = m.input("s_axis_tvalid", Ty::bit());
+    let tready = m.output_wire("s_axis_tready", Ty::bit());
+    let tlast = m.input("s_axis_tlast", Ty::bit());
+    let tuser = m.input("s_axis_tuser", Ty::u(p.label_bits));
+    let m_data = m.output_wire("m_axis_tdata", Ty::u(p.label_bits));
+    let m_valid = m.output_wire("m_axis_tvalid", Ty::bit());
+    let m_ready = m.input("m_axis_tready", Ty::bit());
+    let idle = m.output_wire("idle", Ty::bit());
+    let frame_error = m.output_reg("frame_error", Ty::bit());
+    let rb_layer = m.input("rb_layer", Ty::u(p.rb_layer_bits));
+    let rb_addr = m.input("rb_addr", Ty::u(p.rb_addr_bits));
+    let rb_data = m.output_wire("rb_data", Ty::s(p.rb_data_bits));
+
+    let n = p.layers.len();
+    let a = p.layers[0].act_bits;
+    let busy: Vec<Expr> = (0..n).map(|k| m.wire(&format!("busy{k}"), Ty::bit())).collect();
+
+    m.section("input stream -> layer 0 input buffer");
+    let in_aw = addr_bits(p.inputs);
+    let count = m.reg("pixel_count", Ty::u(in_aw));
+    m.assign(&tready, busy[0].clone().lnot());
+    let beat = m.wire_assign("beat", tvalid.land(tready.clone()));
+    let last = m.wire_assign("beat_last", count.clone().eq(Expr::lit(p.inputs as i128 - 1, Ty::u(in_aw))));
+    let pixel = m.wire_assign(
+        "pixel",
+        Expr::concat(vec![Expr::lit(0, Ty::u(a - p.pixel_bits)), tdata]).as_signed().shl(p.input_shift),
+    );
+    let start0 = m.wire_assign("start0", beat.clone().land(last.clone()));
+    m.always_ff(
+        &clk,
+        vec![if_else(
+            rst.clone(),
+            vec![
+                assign(&count, Expr::lit(0, Ty::u(in_aw))),
+                assign(&frame_error, Expr::bool(false)),
+            ],
+            vec![if_(
+                beat.clone(),
+                vec![
+                    if_else(
+                        last.clone(),
+                        vec![assign(&count, Expr::lit(0, Ty::u(in_aw)))],
+                        vec![assign(&count, count.clone().add(Expr::lit(1, Ty::u(in_aw))))],
+                    ),
+                    if_(tlast.ne(last), vec![assign(&frame_error, Expr::bool(true))]),
+                ],
+            )],
+        )],
+    );
+
+    m.section("learning units");
+    let rb_data_k: Vec<Expr> = (0..n)
+        .map(|k| m.wire(&format!("rb_data{k}"), Ty::s(p.rb_data_bits)))
+        .collect();
+    // Links between unit k and k+1: the buffer write port and the start handshake.
+    let mut feed = (beat, count.clone(), pixel, start0, tuser);
+    for (k, l) in p.layers.iter().enumerate() {
+        let mut conns: Vec<(String, Expr)> = vec![
+            ("clk".into(), clk.clone()),
+            ("rst".into(), rst.clone()),
+            ("in_we".into(), feed.0.clone()),
+            ("in_addr".into(), feed.1.clone()),
+            ("in_data".into(), feed.2.clone()),
+            ("start".into(), feed.3.clone()),
+            ("start_label".into(), feed.4.clone()),
+            ("busy".into(), busy[k].clone()),
+        ];
+        if l.classifier {
+            conns.push(("pred_valid".into(), m_valid.clone()));
+            conns.push(("pred".into(), m_data.clone()));
+            conns.push(("pred_ready".into(), m_ready.clone()));
+        } else {
+            let we = m.wire(&format!("link{k}_we"), Ty::bit());
+            let addr = m.wire(&format!("link{k}_addr"), Ty::u(addr_bits(l.outputs)));
+            let data = m.wire(&format!("link{k}_data"), Ty::s(a));
+            let start = m.wire(&format!("link{k}_start"), Ty::bit());
+            let label = m.wire(&format!("link{k}_label"), Ty::u(p.label_bits));
+            conns.push(("out_we".into(), we.clone()));
+            conns.push(("out_addr".into(), addr.clone()));
+            conns.push(("out_data".into(), data.clone()));
+            conns.push(("out_start".into(), start.clone()));
+            conns.push(("out_label".into(), label.clone()));
+            conns.push(("down_busy".into(), busy[k + 1].clone()));
+            feed = (we, addr, data, start, label);
+        }
+        conns.push(("rb_addr".into(), rb_addr.clone().resize(l.rb_addr_bits)));
+        conns.push(("rb_data".into(), rb_data_k[k].clone()));
+        m.instance(&l.name, &format!("u_{}", l.name), conns);
+    }
+    let all_idle = busy
+        .iter()
+        .skip(1)
+        .fold(busy[0].clone().lnot(), |acc, b| acc.land(b.clone().lnot()));
+    m.assign(&idle, all_idle);
+
+    m.section("readback select (registered like the units' data)");
+    let rb_layer_q = m.reg("rb_layer_q", Ty::u(p.rb_layer_bits));
+    m.always_ff(&clk, vec![assign(&rb_layer_q, rb_layer)]);
+    let rb_sel = m.reg("rb_sel", Ty::s(p.rb_data_bits));
+    m.always_comb(vec![
+        assign(&rb_sel, rb_data_k[0].clone()),
+        case(
+            rb_layer_q,
+            (1..n)
+                .map(|k| (vec![Expr::lit(k as i128, Ty::u(p.rb_layer_bits))], vec![assign(&rb_sel, rb_data_k[k].clone())]))
+                .collect(),
+            vec![],
+        ),
+    ]);
+    m.assign(&rb_data, rb_sel);
+    m
+}

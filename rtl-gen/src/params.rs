@@ -1,0 +1,206 @@
+//! Every width and constant of the generated datapath, derived once from the config with
+//! the golden model's bit-growth rules (`golden_model::numeric::width`).
+
+use golden_model::config::{Activation, Config, Rounding, Rule, Shifts, Waveform, EXP_FRAC};
+use golden_model::numeric::width::{acc_bits, ceil_log2, product_bits};
+use serde::Serialize;
+
+use crate::GenError;
+
+/// Width of an address that counts `n` items (at least 1 bit).
+pub fn addr_bits(n: usize) -> u32 {
+    ceil_log2(n).max(1)
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerParams {
+    pub index: usize,
+    pub name: String,
+    pub classifier: bool,
+    pub inputs: usize,
+    pub outputs: usize,
+    pub lanes: usize,
+    /// Weight words per output row (inputs / lanes).
+    pub words: usize,
+    pub act_bits: u32,
+    pub weight_bits: u32,
+    /// Exact forward sum width.
+    pub acc_bits: u32,
+    /// Class score width (hidden) — exact sum of C-way basis products.
+    pub score_bits: u32,
+    pub logit_bits: u32,
+    /// Right shift from sum/score to logit.
+    pub logit_shift: u32,
+    /// Softmax error width: prob_frac + 2.
+    pub err_bits: u32,
+    /// Width of the δ that multiplies inputs in the update.
+    pub delta_bits: u32,
+    /// Back-projection sum width (hidden).
+    pub back_bits: u32,
+    pub back_shift: u32,
+    pub update_shift: u32,
+    pub act_shift: u32,
+    pub basis_bits: u32,
+    pub square: bool,
+    pub leaky: bool,
+    pub leak_shift: u32,
+    pub classes: usize,
+    pub label_bits: u32,
+    pub rb_addr_bits: u32,
+    /// Readback entries: weights then the C softmax errors.
+    pub rb_entries: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DesignParams {
+    pub name: String,
+    pub layers: Vec<LayerParams>,
+    pub classes: usize,
+    pub inputs: usize,
+    pub pixel_bits: u32,
+    pub input_shift: u32,
+    pub label_bits: u32,
+    pub prob_frac: u32,
+    pub logit_frac: u32,
+    pub exp_index_bits: u32,
+    pub exp_bits: u32,
+    pub sum_bits: u32,
+    pub rb_data_bits: u32,
+    pub rb_addr_bits: u32,
+    pub rb_layer_bits: u32,
+    pub half_up: bool,
+    pub learn: bool,
+    pub shifts: Shifts,
+}
+
+impl DesignParams {
+    pub fn new(cfg: &Config, learn: bool) -> Result<DesignParams, GenError> {
+        let unsupported = |field: &str, what: &str, fix: &str| GenError::Unsupported {
+            field: field.to_string(),
+            what: what.to_string(),
+            fix: fix.to_string(),
+        };
+        match cfg.learning.rule {
+            Rule::Lls => {}
+            Rule::Bp => {
+                return Err(unsupported(
+                    "learning.rule",
+                    "bp needs the backward pass through the network that LLS hardware avoids",
+                    "use rule = \"lls\" for rtl-gen (bp is a golden-model baseline)",
+                ))
+            }
+            Rule::LlsM | Rule::LlsMxm => {
+                return Err(unsupported(
+                    "learning.rule",
+                    "lls-m / lls-mxm modulation is not built by rtl-gen yet",
+                    "use rule = \"lls\" for rtl-gen",
+                ))
+            }
+        }
+        let f = &cfg.fixed;
+        if f.update_rounding == Rounding::Stochastic {
+            return Err(unsupported(
+                "fixed.update_rounding",
+                "stochastic rounding is not built by rtl-gen yet",
+                "use \"floor\" or \"half-up\"",
+            ));
+        }
+        if f.rounding != f.update_rounding {
+            return Err(unsupported(
+                "fixed.update_rounding",
+                "rtl-gen builds one rounding policy for the whole datapath",
+                "set fixed.update_rounding equal to fixed.rounding",
+            ));
+        }
+        let target = cfg.hardware.target;
+        for (field, bits) in [("fixed.weight_bits", f.weight_bits), ("fixed.act_bits", f.act_bits)] {
+            if bits > target.dsp_operand_bits() {
+                return Err(GenError::Unsupported {
+                    field: field.to_string(),
+                    what: format!(
+                        "{bits}-bit operands exceed the {}-bit multipliers of {}",
+                        target.dsp_operand_bits(),
+                        target.name()
+                    ),
+                    fix: format!("use at most {} bits", target.dsp_operand_bits()),
+                });
+            }
+        }
+        let shifts = cfg.shifts();
+        let classes = cfg.network.classes;
+        let label_bits = addr_bits(classes);
+        let err_bits = f.prob_frac + 2;
+        let square = cfg.learning.basis == Waveform::Square;
+        let basis_bits = cfg.basis_bits();
+        let shapes = cfg.layer_shapes();
+        let last = shapes.len() - 1;
+        let lanes = cfg.hardware.lanes;
+        let mut layers = Vec::new();
+        for (k, &(n_in, n_out)) in shapes.iter().enumerate() {
+            let classifier = k == last;
+            let acc = acc_bits(product_bits(f.weight_bits, f.act_bits), n_in);
+            // A square basis entry multiplies by ±1: the term needs one bit more than h.
+            let score_term = if square { f.act_bits + 1 } else { f.act_bits + basis_bits };
+            let score_bits = acc_bits(score_term, n_out);
+            let back_term = if square { err_bits + 1 } else { err_bits + basis_bits };
+            let (logit_bits, logit_shift) = if classifier {
+                (acc - shifts.out_to_logit, shifts.out_to_logit)
+            } else {
+                (score_bits - shifts.score_to_logit, shifts.score_to_logit)
+            };
+            let n_w = n_in * n_out;
+            let rb_entries = n_w + classes;
+            layers.push(LayerParams {
+                index: k,
+                name: if classifier { "classifier".to_string() } else { format!("layer{k}") },
+                classifier,
+                inputs: n_in,
+                outputs: n_out,
+                lanes,
+                words: n_in / lanes,
+                act_bits: f.act_bits,
+                weight_bits: f.weight_bits,
+                acc_bits: acc,
+                score_bits,
+                logit_bits: logit_bits.max(2),
+                logit_shift,
+                err_bits,
+                delta_bits: if classifier { err_bits } else { f.err_bits },
+                back_bits: acc_bits(back_term, classes),
+                back_shift: shifts.back_to_err,
+                update_shift: if classifier { shifts.out_update } else { shifts.hidden_update },
+                act_shift: shifts.act,
+                basis_bits,
+                square,
+                leaky: cfg.network.activation == Activation::LeakyRelu,
+                leak_shift: cfg.network.leak_shift,
+                classes,
+                label_bits,
+                rb_addr_bits: addr_bits(rb_entries),
+                rb_entries,
+            });
+        }
+        let rb_addr_bits = layers.iter().map(|l| l.rb_addr_bits).max().unwrap_or(1);
+        let rb_data_bits = f.weight_bits.max(err_bits);
+        Ok(DesignParams {
+            name: cfg.name.clone(),
+            classes,
+            inputs: cfg.network.inputs,
+            pixel_bits: 8,
+            input_shift: cfg.data.input_shift,
+            label_bits,
+            prob_frac: f.prob_frac,
+            logit_frac: f.logit_frac,
+            exp_index_bits: f.logit_frac + 4,
+            exp_bits: EXP_FRAC + 1,
+            sum_bits: EXP_FRAC + 1 + ceil_log2(classes),
+            rb_data_bits,
+            rb_addr_bits,
+            rb_layer_bits: addr_bits(layers.len()),
+            half_up: f.rounding == Rounding::HalfUp,
+            learn,
+            layers,
+            shifts,
+        })
+    }
+}
