@@ -17,6 +17,8 @@ enum Command {
     Train(cmd::train::Args),
     /// Generate the Verilog training datapath for a config.
     Gen(cmd::gen::Args),
+    /// Co-simulate training on the RTL against the golden model, bit for bit.
+    Cosim(cmd::cosim::Args),
 }
 
 fn main() {
@@ -24,6 +26,7 @@ fn main() {
     let result = match cli.command {
         Command::Train(args) => cmd::train::run(args),
         Command::Gen(args) => cmd::gen::run(args),
+        Command::Cosim(args) => cmd::cosim::run(args),
     };
     if let Err(message) = result {
         eprintln!("error: {message}");

@@ -1,5 +1,6 @@
 //! One module per subcommand; each holds its `Args` and a `run` that calls library code.
 
+pub mod cosim;
 pub mod gen;
 pub mod opts;
 pub mod train;

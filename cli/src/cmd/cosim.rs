@@ -1,0 +1,93 @@
+//! `lls cosim`: train on the RTL in simulation and hold it to the golden model bit for bit.
+
+use std::path::PathBuf;
+
+use golden_model::data::DatasetKind;
+use testbenches::build::Simulator;
+use testbenches::CosimOptions;
+
+use super::opts::{load_config, load_dataset, write_json, CmdResult};
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:
+  lls cosim --config configs/digits-mlp.toml --samples 1437
+  lls cosim --config configs/mnist-mlp.toml --samples 300 --weights-every 100 --json build/cosim.json
+  lls cosim --config configs/digits-mlp.toml --samples 50 --simulator iverilog --stall 0.3")]
+pub struct Args {
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Dataset (default: the config's data.dataset); samples come from its training split.
+    #[arg(long)]
+    pub dataset: Option<DatasetKind>,
+    #[arg(long, default_value_t = 100)]
+    pub samples: usize,
+    #[arg(long, default_value = "verilator")]
+    pub simulator: Simulator,
+    /// Probability of a valid/ready stall on the streams each cycle (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    pub stall: f64,
+    /// Compare every weight every N samples (0: only after the last one).
+    #[arg(long, default_value_t = 1)]
+    pub weights_every: usize,
+    /// Reset the design in the middle of streaming sample N.
+    #[arg(long)]
+    pub reset_at: Option<usize>,
+    /// Write an FST waveform around the first mismatch.
+    #[arg(long)]
+    pub trace: bool,
+    /// Scratch folder (default build/<preset>/cosim).
+    #[arg(long)]
+    pub work: Option<PathBuf>,
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> CmdResult {
+    let mut cfg = load_config(&args.config)?;
+    if let Some(d) = args.dataset {
+        cfg.data.dataset = d;
+    }
+    if !(0.0..1.0).contains(&args.stall) {
+        return Err(format!("--stall: {} is not in 0..1; use e.g. 0.3", args.stall));
+    }
+    let text = std::fs::read_to_string(&args.config).map_err(|e| format!("{}: {e}", args.config.display()))?;
+    let data = load_dataset(cfg.data.dataset)?;
+    let work = args.work.unwrap_or_else(|| PathBuf::from("build").join(&cfg.name).join("cosim"));
+    let opts = CosimOptions {
+        simulator: args.simulator,
+        stall: args.stall,
+        weights_every: args.weights_every,
+        reset_at: args.reset_at,
+        trace: args.trace,
+        ..CosimOptions::new(args.samples, work)
+    };
+    let (report, _) = testbenches::run(&cfg, &text, &data.train, &opts).map_err(|e| e.to_string())?;
+    match &report.first_mismatch {
+        None => println!(
+            "{} {:?}: {} samples bit-exact ({} values compared, weights checked {} times), {:.1} cycles/sample (model {}, ideal {}), {:.0} cycles/s simulated",
+            report.config,
+            report.simulator,
+            report.samples,
+            report.values_compared,
+            report.weight_checks,
+            report.cycles_per_sample,
+            report.predicted_cycles_per_sample,
+            report.ideal_cycles_per_sample,
+            report.sim_cycles_per_second
+        ),
+        Some(m) => println!("{m}"),
+    }
+    if let Some(path) = &args.json {
+        write_json(path, &report)?;
+    }
+    if report.mismatches > 0 {
+        return Err("RTL and golden model differ (see the MISMATCH line)".into());
+    }
+    if report.stall == 0.0 && report.cycle_model_deviations > 0 {
+        return Err(format!(
+            "{} samples took other than the cycle model's {} cycles",
+            report.cycle_model_deviations, report.predicted_cycles_per_sample
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,181 @@
+// Verilator harness for a generated LLS top: a line protocol on stdin/stdout, so the
+// comparison with the golden model lives in Rust (testbenches/src/cosim.rs) and the same
+// protocol drives the Icarus testbench.
+//
+//   S <label> <pixel hex>...   stream one sample (random valid/ready stalls if enabled),
+//                              take the prediction, wait for idle
+//                              -> P <pred> <cycles> <frame_error>
+//   R <layer> <first> <count>  read back entries first.. of a layer -> R <hex>...
+//   T <permille> <seed>        stall probability for s_axis_tvalid and m_axis_tready
+//   X <beats>                  stream <beats> pixels of a frame, then pulse reset -> X ok
+//   W <path>                   start an FST waveform (built with LLS_TRACE)
+//   Q                          quit -> Q <total cycles>
+//
+// TOP_HEADER / TOP_CLASS name the Verilated top; they come from the build command.
+#include <verilated.h>
+#include TOP_HEADER
+#ifdef LLS_TRACE
+#include <verilated_fst_c.h>
+#endif
+
+#include <cstdint>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Harness {
+    VerilatedContext ctx;
+    std::unique_ptr<TOP_CLASS> top;
+    uint64_t cycles = 0;
+    uint64_t rng = 0x9E3779B97F4A7C15ull;
+    uint32_t stall_permille = 0;
+#ifdef LLS_TRACE
+    std::unique_ptr<VerilatedFstC> fst;
+#endif
+
+    Harness() : top(new TOP_CLASS{&ctx}) {}
+
+    // xorshift64*: the harness' own stall pattern, reproducible from the seed.
+    bool stall() {
+        if (stall_permille == 0) return false;
+        rng ^= rng >> 12; rng ^= rng << 25; rng ^= rng >> 27;
+        return ((rng * 0x2545F4914F6CDD1Dull) >> 33) % 1000 < stall_permille;
+    }
+
+    void dump() {
+#ifdef LLS_TRACE
+        if (fst) fst->dump(ctx.time());
+#endif
+    }
+
+    // Inputs are set with the clock low; eval shows the combinational outputs of this
+    // cycle; the rising edge then commits it.
+    void settle() { top->clk = 0; top->eval(); ctx.timeInc(1); dump(); }
+    void edge() { top->clk = 1; top->eval(); ctx.timeInc(1); dump(); ++cycles; }
+
+    void reset(int n) {
+        top->rst = 1;
+        top->s_axis_tvalid = 0;
+        top->m_axis_tready = 0;
+        for (int i = 0; i < n; ++i) { settle(); edge(); }
+        top->rst = 0;
+        settle();
+    }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Verilated::commandArgs(argc, argv);
+    Harness h;
+    h.reset(4);
+    h.cycles = 0;
+    std::string line;
+    while (std::getline(std::cin, line)) {
+        std::istringstream in(line);
+        char cmd = 0;
+        in >> cmd;
+        if (cmd == 'S') {
+            unsigned label = 0;
+            in >> label;
+            std::vector<unsigned> px;
+            unsigned v;
+            while (in >> std::hex >> v) px.push_back(v);
+            const uint64_t start = h.cycles;
+            const uint64_t limit = start + 50'000'000ull;
+            size_t sent = 0;
+            bool got = false;
+            unsigned pred = 0;
+            for (;;) {
+                const bool valid = sent < px.size() && !h.stall();
+                h.top->s_axis_tvalid = valid;
+                h.top->s_axis_tdata = valid ? px[sent] : 0;
+                h.top->s_axis_tlast = valid && sent + 1 == px.size();
+                h.top->s_axis_tuser = label;
+                h.top->m_axis_tready = !h.stall();
+                h.settle();
+                if (sent == px.size() && got && h.top->idle) break;
+                if (h.top->m_axis_tvalid && h.top->m_axis_tready) {
+                    pred = h.top->m_axis_tdata;
+                    got = true;
+                }
+                const bool beat = valid && h.top->s_axis_tready;
+                h.edge();
+                if (beat) ++sent;
+                if (h.cycles > limit) {
+                    std::printf("TIMEOUT %llu\n", (unsigned long long)(h.cycles - start));
+                    std::fflush(stdout);
+                    return 2;
+                }
+            }
+            h.top->s_axis_tvalid = 0;
+            h.top->m_axis_tready = 0;
+            std::printf("P %u %llu %u\n", pred, (unsigned long long)(h.cycles - start),
+                        (unsigned)h.top->frame_error);
+        } else if (cmd == 'R') {
+            unsigned layer = 0, first = 0, count = 0;
+            in >> layer >> first >> count;
+            h.top->rb_layer = layer;
+            std::string out = "R";
+            char buf[24];
+            const uint64_t save = h.cycles;
+            for (unsigned a = first; a < first + count; ++a) {
+                h.top->rb_addr = a;
+                h.settle();
+                h.edge();
+                h.top->clk = 0;
+                h.top->eval();
+                std::snprintf(buf, sizeof buf, " %llx", (unsigned long long)(uint64_t)h.top->rb_data);
+                out += buf;
+            }
+            h.cycles = save;  // readback is not part of a sample's cycles
+            std::printf("%s\n", out.c_str());
+        } else if (cmd == 'T') {
+            unsigned seed = 0;
+            in >> h.stall_permille >> seed;
+            h.rng = 0x9E3779B97F4A7C15ull ^ (uint64_t(seed) << 1 | 1);
+            std::printf("T ok\n");
+        } else if (cmd == 'X') {
+            unsigned beats = 0;
+            in >> beats;
+            for (unsigned i = 0; i < beats; ++i) {
+                h.top->s_axis_tvalid = 1;
+                h.top->s_axis_tdata = (i * 37u) & 0xff;
+                h.top->s_axis_tlast = 0;
+                h.settle();
+                h.edge();
+            }
+            h.reset(3);
+            std::printf("X ok\n");
+        } else if (cmd == 'W') {
+            std::string path;
+            in >> path;
+#ifdef LLS_TRACE
+            Verilated::traceEverOn(true);
+            h.fst.reset(new VerilatedFstC);
+            h.top->trace(h.fst.get(), 99);
+            h.fst->open(path.c_str());
+            std::printf("W ok\n");
+#else
+            std::printf("W unsupported\n");
+#endif
+        } else if (cmd == 'Q') {
+            std::printf("Q %llu\n", (unsigned long long)h.cycles);
+            std::fflush(stdout);
+            break;
+        } else {
+            std::printf("E unknown command\n");
+        }
+        std::fflush(stdout);
+    }
+#ifdef LLS_TRACE
+    if (h.fst) h.fst->close();
+#endif
+    h.top->final();
+    return 0;
+}

@@ -1,0 +1,117 @@
+//! Building a simulator for a generated design.
+
+use std::path::{Path, PathBuf};
+
+use rtl_gen::Design;
+
+use crate::{io_err, CosimError};
+
+pub const HARNESS_CPP: &str = include_str!("../harness/tb_main.cpp");
+pub const IVERILOG_TB: &str = include_str!("../harness/tb_iverilog.v");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Simulator {
+    Verilator,
+    Iverilog,
+}
+
+impl std::str::FromStr for Simulator {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "verilator" => Ok(Simulator::Verilator),
+            "iverilog" => Ok(Simulator::Iverilog),
+            _ => Err(format!("unknown simulator `{s}`; expected verilator or iverilog")),
+        }
+    }
+}
+
+/// Writes the design into `dir/rtl` and builds the simulator; returns the command to run
+/// (program, args) with `dir/rtl` as its working directory (the `$readmemh` paths).
+pub fn build(design: &Design, dir: &Path, sim: Simulator, trace: bool) -> Result<(PathBuf, Vec<String>), CosimError> {
+    let rtl = dir.join("rtl");
+    design.write(&rtl)?;
+    let sources: Vec<String> = design.files.keys().filter(|n| n.ends_with(".v")).cloned().collect();
+    match sim {
+        Simulator::Verilator => {
+            let harness = rtl.join("tb_main.cpp");
+            write_if_changed(&harness, HARNESS_CPP)?;
+            let verilator = toolchain::verilator()?;
+            let class = format!("V{}", design.top);
+            let mut args: Vec<String> = vec![
+                "--cc".into(),
+                "--exe".into(),
+                "--build".into(),
+                "-j".into(),
+                "2".into(),
+                "-O3".into(),
+                "--x-assign".into(),
+                "fast".into(),
+                "--x-initial".into(),
+                "fast".into(),
+                "--noassert".into(),
+                "-Wall".into(),
+                "--top-module".into(),
+                design.top.clone(),
+                "-CFLAGS".into(),
+                format!("-O2 -DTOP_HEADER='\"{class}.h\"' -DTOP_CLASS={class}{}", if trace { " -DLLS_TRACE" } else { "" }),
+                "-o".into(),
+                "sim".into(),
+            ];
+            if trace {
+                args.push("--trace-fst".into());
+            }
+            args.extend(sources);
+            args.push("tb_main.cpp".into());
+            // Rebuild only when the sources changed: the stamp holds the exact inputs.
+            let stamp = rtl.join("obj_dir/.lls-build-stamp");
+            let inputs = format!("{args:?}\n{}", design.files.values().map(|t| t.len().to_string()).collect::<Vec<_>>().join(","));
+            let fingerprint = fingerprint(&inputs, design);
+            let exe = rtl.join("obj_dir/sim");
+            if !(exe.is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(fingerprint.as_str())) {
+                verilator.run(&args, &rtl)?;
+                std::fs::write(&stamp, &fingerprint).map_err(|e| io_err(&stamp, e))?;
+            }
+            Ok((exe, Vec::new()))
+        }
+        Simulator::Iverilog => {
+            let tb = rtl.join("tb_iverilog.v");
+            write_if_changed(&tb, IVERILOG_TB)?;
+            let iverilog = toolchain::iverilog()?;
+            let vvp = toolchain::vvp()?;
+            let p = &design.params;
+            let mut args = vec!["-g2005".to_string(), "-o".into(), "sim.vvp".into(), "-s".into(), "tb".into()];
+            for (name, value) in [
+                ("TOP", design.top.clone()),
+                ("N_IN", p.inputs.to_string()),
+                ("LABEL_W", p.label_bits.to_string()),
+                ("RB_LAYER_W", p.rb_layer_bits.to_string()),
+                ("RB_ADDR_W", p.rb_addr_bits.to_string()),
+                ("RB_DATA_W", p.rb_data_bits.to_string()),
+            ] {
+                args.push(format!("-D{name}={value}"));
+            }
+            args.extend(sources);
+            args.push("tb_iverilog.v".into());
+            iverilog.run(&args, &rtl)?;
+            Ok((vvp.path.clone(), vec!["-n".into(), "sim.vvp".into()]))
+        }
+    }
+}
+
+fn fingerprint(inputs: &str, design: &Design) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    inputs.hash(&mut h);
+    design.files.hash(&mut h);
+    HARNESS_CPP.hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+fn write_if_changed(path: &Path, text: &str) -> Result<(), CosimError> {
+    if std::fs::read_to_string(path).ok().as_deref() != Some(text) {
+        std::fs::write(path, text).map_err(|e| io_err(path, e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! The co-simulation run: golden model and RTL side by side, compared every step.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use golden_model::config::Config;
+use golden_model::data::Split;
+use golden_model::fixed::FixedNet;
+use golden_model::numeric::format::mask;
+use golden_model::trace::StepTrace;
+use serde::Serialize;
+
+use crate::build::{build, Simulator};
+use crate::session::Session;
+use crate::CosimError;
+
+#[derive(Clone, Debug)]
+pub struct CosimOptions {
+    pub samples: usize,
+    pub simulator: Simulator,
+    /// Probability (0..1) that the harness holds `s_axis_tvalid` / `m_axis_tready` low.
+    pub stall: f64,
+    pub stall_seed: u64,
+    /// Read back and compare every weight every N samples (and after the last); 0 = only
+    /// after the last sample. Predictions, cycles and softmax errors are compared every
+    /// sample regardless.
+    pub weights_every: usize,
+    /// Reset the design in the middle of streaming sample N (the sample is then re-sent).
+    pub reset_at: Option<usize>,
+    /// On a mismatch, re-run with an FST waveform around it (`<work>/mismatch.fst`).
+    pub trace: bool,
+    /// Test hook: flip bit 0 of this expected weight `(sample, layer, index)` to prove
+    /// that the comparison can fail.
+    pub mutate: Option<(usize, usize, usize)>,
+    /// Scratch folder: RTL, the simulator build, waveforms.
+    pub work_dir: PathBuf,
+}
+
+impl CosimOptions {
+    pub fn new(samples: usize, work_dir: PathBuf) -> CosimOptions {
+        CosimOptions {
+            samples,
+            simulator: Simulator::Verilator,
+            stall: 0.0,
+            stall_seed: 1,
+            weights_every: 1,
+            reset_at: None,
+            trace: false,
+            mutate: None,
+            work_dir,
+        }
+    }
+}
+
+/// The first difference between RTL and golden model.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Mismatch {
+    pub sample: usize,
+    pub layer: usize,
+    pub signal: String,
+    pub index: usize,
+    /// Simulated cycle at the end of the sample.
+    pub cycle: u64,
+    pub got: String,
+    pub want: String,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "MISMATCH sample={} layer={} signal={} index={} cycle={} got={} want={}",
+            self.sample, self.layer, self.signal, self.index, self.cycle, self.got, self.want
+        )
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CosimReport {
+    pub config: String,
+    pub simulator: Simulator,
+    pub samples: usize,
+    pub mismatches: usize,
+    pub first_mismatch: Option<Mismatch>,
+    /// Entries compared: predictions, errors, weights.
+    pub values_compared: u64,
+    pub weight_checks: usize,
+    pub cycles: u64,
+    pub cycles_per_sample: f64,
+    pub predicted_cycles_per_sample: u64,
+    pub ideal_cycles_per_sample: u64,
+    pub mac_lanes: usize,
+    /// Samples whose cycle count differed from the cycle model (stall-free runs only).
+    pub cycle_model_deviations: usize,
+    pub stall: f64,
+    pub reset_at: Option<usize>,
+    /// Share of samples the RTL predicted right while training on them (pre-update).
+    pub rtl_train_accuracy: f64,
+    pub build_seconds: f64,
+    pub sim_seconds: f64,
+    pub sim_cycles_per_second: f64,
+    pub waveform: Option<String>,
+}
+
+/// Generates, builds and co-simulates `opts.samples` training samples of `data`.
+/// Returns the net trained alongside (its weights equal the RTL's when bit exact).
+pub fn run(cfg: &Config, config_toml: &str, data: &Split, opts: &CosimOptions) -> Result<(CosimReport, FixedNet), CosimError> {
+    let design = rtl_gen::generate(cfg, config_toml, true)?;
+    let t0 = Instant::now();
+    let (program, args) = build(&design, &opts.work_dir, opts.simulator, false)?;
+    let build_seconds = t0.elapsed().as_secs_f64();
+    let rtl_dir = opts.work_dir.join("rtl");
+    let mut sim = Session::start(&program, &args, &rtl_dir)?;
+    let permille = (opts.stall.clamp(0.0, 1.0) * 1000.0).round() as u32;
+    if permille > 0 {
+        sim.stalls(permille, opts.stall_seed)?;
+    }
+    let mut net = FixedNet::new(cfg);
+    let layers: Vec<(usize, u32, u32)> = design
+        .params
+        .layers
+        .iter()
+        .map(|l| (l.inputs * l.outputs, l.weight_bits, l.err_bits))
+        .collect();
+    let predicted = design.manifest.cycles_per_sample;
+    let samples = opts.samples.min(data.len());
+    let t1 = Instant::now();
+    let mut report = CosimReport {
+        config: cfg.name.clone(),
+        simulator: opts.simulator,
+        samples: 0,
+        mismatches: 0,
+        first_mismatch: None,
+        values_compared: 0,
+        weight_checks: 0,
+        cycles: 0,
+        cycles_per_sample: 0.0,
+        predicted_cycles_per_sample: predicted,
+        ideal_cycles_per_sample: design.manifest.ideal_cycles_per_sample,
+        mac_lanes: design.manifest.mac_lanes,
+        cycle_model_deviations: 0,
+        stall: opts.stall,
+        reset_at: opts.reset_at,
+        rtl_train_accuracy: 0.0,
+        build_seconds,
+        sim_seconds: 0.0,
+        sim_cycles_per_second: 0.0,
+        waveform: None,
+    };
+    let mut correct = 0usize;
+    for s in 0..samples {
+        let pixels = data.image(s);
+        let label = data.label(s) as usize;
+        if opts.reset_at == Some(s) {
+            sim.reset_midstream(pixels.len() / 2)?;
+        }
+        let trace = net.train_step(pixels, label);
+        let got = sim.sample(label, pixels)?;
+        report.samples += 1;
+        report.cycles += got.cycles;
+        if permille == 0 && got.cycles != predicted {
+            report.cycle_model_deviations += 1;
+        }
+        correct += usize::from(got.prediction == label);
+        let check_weights = opts.weights_every > 0 && (s + 1) % opts.weights_every == 0 || s + 1 == samples;
+        let found = compare(&mut sim, &net, &trace, &layers, s, report.cycles, check_weights, opts, &mut report, got.prediction, got.frame_error)?;
+        if let Some(m) = found {
+            report.mismatches = 1;
+            report.first_mismatch = Some(m);
+            break;
+        }
+    }
+    report.sim_seconds = t1.elapsed().as_secs_f64();
+    report.cycles_per_sample = report.cycles as f64 / report.samples.max(1) as f64;
+    report.sim_cycles_per_second = report.cycles as f64 / report.sim_seconds.max(1e-9);
+    report.rtl_train_accuracy = correct as f64 / report.samples.max(1) as f64;
+    sim.quit()?;
+    if let (true, Some(m)) = (opts.trace, report.first_mismatch.clone()) {
+        report.waveform = trace_around(cfg, config_toml, data, opts, m.sample)?;
+    }
+    Ok((report, net))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compare(
+    sim: &mut Session,
+    net: &FixedNet,
+    trace: &StepTrace,
+    layers: &[(usize, u32, u32)],
+    sample: usize,
+    cycle: u64,
+    check_weights: bool,
+    opts: &CosimOptions,
+    report: &mut CosimReport,
+    prediction: usize,
+    frame_error: bool,
+) -> Result<Option<Mismatch>, CosimError> {
+    let last = layers.len() - 1;
+    let mismatch = |layer: usize, signal: &str, index: usize, got: String, want: String| Mismatch {
+        sample,
+        layer,
+        signal: signal.to_string(),
+        index,
+        cycle,
+        got,
+        want,
+    };
+    report.values_compared += 1;
+    if prediction != trace.prediction {
+        return Ok(Some(mismatch(last, "prediction", 0, prediction.to_string(), trace.prediction.to_string())));
+    }
+    if frame_error {
+        return Ok(Some(mismatch(0, "frame_error", 0, "1".into(), "0".into())));
+    }
+    for (k, &(n_w, w_bits, e_bits)) in layers.iter().enumerate() {
+        let want_err = &trace.layers[k].error;
+        let got_err = sim.readback(k, n_w, want_err.len())?;
+        for (c, (&g, &w)) in got_err.iter().zip(want_err).enumerate() {
+            report.values_compared += 1;
+            let w = (w as u64) & mask(e_bits);
+            if g & mask(e_bits) != w {
+                return Ok(Some(mismatch(k, "softmax_error", c, hex(g, e_bits), hex(w, e_bits))));
+            }
+        }
+        if check_weights {
+            report.weight_checks += 1;
+            let got_w = sim.readback(k, 0, n_w)?;
+            for (i, (&g, &w)) in got_w.iter().zip(&net.layers[k].weights).enumerate() {
+                report.values_compared += 1;
+                let mut w = (w as i64 as u64) & mask(w_bits);
+                if opts.mutate == Some((sample, k, i)) {
+                    w ^= 1;
+                }
+                if g & mask(w_bits) != w {
+                    return Ok(Some(mismatch(k, "weight", i, hex(g, w_bits), hex(w, w_bits))));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn hex(v: u64, bits: u32) -> String {
+    format!("0x{:0w$x}", v & mask(bits), w = bits.div_ceil(4) as usize)
+}
+
+/// Replays the run on a tracing build and records the samples around `sample`.
+fn trace_around(cfg: &Config, config_toml: &str, data: &Split, opts: &CosimOptions, sample: usize) -> Result<Option<String>, CosimError> {
+    if opts.simulator != Simulator::Verilator {
+        return Ok(None);
+    }
+    let design = rtl_gen::generate(cfg, config_toml, true)?;
+    let dir = opts.work_dir.join("trace");
+    let (program, args) = build(&design, &dir, Simulator::Verilator, true)?;
+    let mut sim = Session::start(&program, &args, &dir.join("rtl"))?;
+    let path = opts.work_dir.join("mismatch.fst");
+    let path = std::path::absolute(&path).unwrap_or(path);
+    for s in 0..=sample.min(data.len().saturating_sub(1)) {
+        if s + 1 == sample.max(1) || (sample == 0 && s == 0) {
+            sim.trace(&path)?;
+        }
+        sim.sample(data.label(s) as usize, data.image(s))?;
+    }
+    sim.quit()?;
+    Ok(Some(path.display().to_string()))
+}
