@@ -5,7 +5,11 @@ mod cmd;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "lls", version, about = "LLS on-device learning: golden model, RTL generator, co-simulation")]
+#[command(
+    name = "lls",
+    version,
+    about = "LLS on-device learning: golden model, RTL generator, co-simulation"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

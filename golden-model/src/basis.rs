@@ -145,7 +145,10 @@ mod tests {
             .map(|(a, c)| (0..n).map(|t| b.get(a, t) * b.get(c, t)).sum::<i64>().abs())
             .max()
             .unwrap();
-        assert_eq!(max_off, 23, "lls-paper.md §1.2: max |off-diagonal| = 23 at N = 512");
+        assert_eq!(
+            max_off, 23,
+            "lls-paper.md §1.2: max |off-diagonal| = 23 at N = 512"
+        );
     }
 
     #[test]

@@ -341,7 +341,6 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        
         let n = &self.network;
         if self.name.is_empty()
             || !self
@@ -356,7 +355,11 @@ impl Config {
             ));
         }
         if n.inputs == 0 {
-            return Err(ConfigError::invalid("network.inputs", "is 0", "set it to the pixel count"));
+            return Err(ConfigError::invalid(
+                "network.inputs",
+                "is 0",
+                "set it to the pixel count",
+            ));
         }
         if n.classes < 2 || n.classes > 256 {
             return Err(ConfigError::invalid(
@@ -525,10 +528,18 @@ impl Config {
         }
         let l = &self.learning;
         if l.epochs == 0 {
-            return Err(ConfigError::invalid("learning.epochs", "is 0", "train for at least 1 epoch"));
+            return Err(ConfigError::invalid(
+                "learning.epochs",
+                "is 0",
+                "train for at least 1 epoch",
+            ));
         }
         if l.batch == 0 {
-            return Err(ConfigError::invalid("learning.batch", "is 0", "use a batch of at least 1"));
+            return Err(ConfigError::invalid(
+                "learning.batch",
+                "is 0",
+                "use a batch of at least 1",
+            ));
         }
         let h = &self.hardware;
         if h.lanes == 0 || !h.lanes.is_power_of_two() {

@@ -133,7 +133,10 @@ impl Datapath {
 
     /// Pixel → input activation (raw Q·act_frac).
     pub fn input(&self, pixels: &[u8]) -> Vec<i32> {
-        pixels.iter().map(|&p| (p as i32) << self.input_shift).collect()
+        pixels
+            .iter()
+            .map(|&p| (p as i32) << self.input_shift)
+            .collect()
     }
 
     /// The activation function on an exact sum, before narrowing.
@@ -186,7 +189,12 @@ impl FixedNet {
             .map(|(k, ((n_in, n_out), w))| {
                 let local_hidden = k < hidden && cfg.learning.rule.is_local();
                 let basis = local_hidden.then(|| {
-                    Basis::new(cfg.learning.basis, cfg.network.classes, n_out, cfg.fixed.basis_bits)
+                    Basis::new(
+                        cfg.learning.basis,
+                        cfg.network.classes,
+                        n_out,
+                        cfg.fixed.basis_bits,
+                    )
                 });
                 let m = initial_modulation(cfg, k)
                     .into_iter()
@@ -223,7 +231,14 @@ impl FixedNet {
         for layer in &self.layers[..last] {
             x = matvec(&layer.weights, &x)
                 .into_iter()
-                .map(|z| narrow(self.dp.activate(z), self.dp.shifts.act, self.dp.rounding, self.dp.act) as i32)
+                .map(|z| {
+                    narrow(
+                        self.dp.activate(z),
+                        self.dp.shifts.act,
+                        self.dp.rounding,
+                        self.dp.act,
+                    ) as i32
+                })
                 .collect();
         }
         argmax(&matvec(&self.layers[last].weights, &x))
@@ -240,7 +255,14 @@ impl FixedNet {
             self.macs.forward += (layer.inputs * layer.outputs) as u64;
             let h: Vec<i64> = sums
                 .iter()
-                .map(|&z| narrow(self.dp.activate(z), self.dp.shifts.act, self.dp.rounding, self.dp.act))
+                .map(|&z| {
+                    narrow(
+                        self.dp.activate(z),
+                        self.dp.shifts.act,
+                        self.dp.rounding,
+                        self.dp.act,
+                    )
+                })
                 .collect();
             traces.push(LayerTrace {
                 input: x.iter().map(|&v| v as i64).collect(),
@@ -254,7 +276,10 @@ impl FixedNet {
         let sums = matvec(&out.weights, &x);
         self.macs.forward += (out.inputs * out.outputs) as u64;
         let prediction = argmax(&sums);
-        let logits: Vec<i64> = sums.iter().map(|&o| o >> self.dp.shifts.out_to_logit).collect();
+        let logits: Vec<i64> = sums
+            .iter()
+            .map(|&o| o >> self.dp.shifts.out_to_logit)
+            .collect();
         let error = softmax_error(&logits, label, &self.dp.exp_table, self.dp.prob_frac);
         self.macs.learning += self.dp.classes as u64;
         traces.push(LayerTrace {
@@ -298,11 +323,18 @@ impl FixedNet {
         let scores: Vec<i64> = (0..c_n)
             .map(|c| (0..n).map(|t| basis.get(c, t) * trace.output[t]).sum())
             .collect();
-        let base: Vec<i64> = scores.iter().map(|&s| s >> dp.shifts.score_to_logit).collect();
+        let base: Vec<i64> = scores
+            .iter()
+            .map(|&s| s >> dp.shifts.score_to_logit)
+            .collect();
         let mod_frac = dp.modulation.frac;
         let logits: Vec<i64> = match &layer.modulation {
             Modulation::None => base.clone(),
-            Modulation::Vector(m) => base.iter().zip(m).map(|(&l, &mc)| (mc * l) >> mod_frac).collect(),
+            Modulation::Vector(m) => base
+                .iter()
+                .zip(m)
+                .map(|(&l, &mc)| (mc * l) >> mod_frac)
+                .collect(),
             Modulation::Matrix(mm) => (0..c_n)
                 .map(|j| (0..c_n).map(|c| base[c] * mm[c * c_n + j]).sum::<i64>() >> mod_frac)
                 .collect(),
@@ -311,9 +343,14 @@ impl FixedNet {
         let gz: Vec<i64> = match &mut layer.modulation {
             Modulation::None => error.clone(),
             Modulation::Vector(m) => {
-                let gz = error.iter().zip(m.iter()).map(|(&e, &mc)| (mc * e) >> mod_frac).collect();
+                let gz = error
+                    .iter()
+                    .zip(m.iter())
+                    .map(|(&e, &mc)| (mc * e) >> mod_frac)
+                    .collect();
                 for c in 0..c_n {
-                    let step = shift_round(base[c] * error[c], dp.shifts.mod_update, dp.rounding, 0);
+                    let step =
+                        shift_round(base[c] * error[c], dp.shifts.mod_update, dp.rounding, 0);
                     m[c] = saturate(m[c] - step, dp.modulation);
                 }
                 gz
@@ -324,7 +361,8 @@ impl FixedNet {
                     .collect();
                 for c in 0..c_n {
                     for j in 0..c_n {
-                        let step = shift_round(base[c] * error[j], dp.shifts.mod_update, dp.rounding, 0);
+                        let step =
+                            shift_round(base[c] * error[j], dp.shifts.mod_update, dp.rounding, 0);
                         mm[c * c_n + j] = saturate(mm[c * c_n + j] - step, dp.modulation);
                     }
                 }
@@ -341,7 +379,12 @@ impl FixedNet {
         trace.delta = (0..n)
             .map(|t| {
                 let g: i64 = (0..c_n).map(|c| basis.get(c, t) * gz[c]).sum();
-                narrow(dp.derivative(trace.sums[t], g), dp.shifts.back_to_err, dp.rounding, dp.err)
+                narrow(
+                    dp.derivative(trace.sums[t], g),
+                    dp.shifts.back_to_err,
+                    dp.rounding,
+                    dp.err,
+                )
             })
             .collect();
         trace.logits = logits;
@@ -353,7 +396,11 @@ impl FixedNet {
         let dp = &self.dp;
         for k in (0..traces.len() - 1).rev() {
             let next = &self.layers[k + 1];
-            let next_frac = if k + 1 == traces.len() - 1 { dp.prob_frac } else { dp.err.frac };
+            let next_frac = if k + 1 == traces.len() - 1 {
+                dp.prob_frac
+            } else {
+                dp.err.frac
+            };
             let shift = dp.weight.frac + next_frac - dp.err.frac;
             let delta_next = traces[k + 1].delta.clone();
             let n = self.layers[k].outputs;
@@ -362,7 +409,12 @@ impl FixedNet {
                     let g: i64 = (0..next.outputs)
                         .map(|c| next.weights[c * next.inputs + j] as i64 * delta_next[c])
                         .sum();
-                    narrow(dp.derivative(traces[k].sums[j], g), shift, dp.rounding, dp.err)
+                    narrow(
+                        dp.derivative(traces[k].sums[j], g),
+                        shift,
+                        dp.rounding,
+                        dp.err,
+                    )
                 })
                 .collect();
             self.macs.learning += (n * next.outputs) as u64;
@@ -378,7 +430,11 @@ impl FixedNet {
         for (j, row) in layer.weights.chunks_exact_mut(n_in).enumerate() {
             let d = trace.delta[j];
             for (i, w) in row.iter_mut().enumerate() {
-                let random = if stochastic { layer.lfsr[i % lanes].step() as u64 } else { 0 };
+                let random = if stochastic {
+                    layer.lfsr[i % lanes].step() as u64
+                } else {
+                    0
+                };
                 let step = shift_round(d * trace.input[i], shift, dp.update_rounding, random);
                 *w = saturate(*w as i64 - step, dp.weight) as i32;
             }

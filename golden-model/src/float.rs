@@ -73,11 +73,19 @@ impl FloatNet {
             .map(|(k, ((n_in, n_out), w))| {
                 let local = k < hidden && cfg.learning.rule.is_local();
                 let basis = local.then(|| {
-                    let b = Basis::new(cfg.learning.basis, cfg.network.classes, n_out, cfg.fixed.basis_bits);
+                    let b = Basis::new(
+                        cfg.learning.basis,
+                        cfg.network.classes,
+                        n_out,
+                        cfg.fixed.basis_bits,
+                    );
                     b.to_f32()
                 });
                 let modulation: Vec<f32> = if local {
-                    initial_modulation(cfg, k).into_iter().map(|v| v as f32).collect()
+                    initial_modulation(cfg, k)
+                        .into_iter()
+                        .map(|v| v as f32)
+                        .collect()
                 } else {
                     Vec::new()
                 };
@@ -103,7 +111,8 @@ impl FloatNet {
             lr_hidden: pow2(cfg.learning.lr_shift),
             lr_out: pow2(cfg.learning.out_lr_shift),
             lr_mod: pow2(cfg.learning.mod_lr_shift),
-            input_scale: (1u64 << cfg.data.input_shift) as f32 / (1u64 << cfg.fixed.act_frac) as f32,
+            input_scale: (1u64 << cfg.data.input_shift) as f32
+                / (1u64 << cfg.fixed.act_frac) as f32,
             batch: cfg.learning.batch,
             pending: 0,
             macs: MacCount::default(),
@@ -121,14 +130,20 @@ impl FloatNet {
     }
 
     pub fn input(&self, pixels: &[u8]) -> Vec<f32> {
-        pixels.iter().map(|&p| p as f32 * self.input_scale).collect()
+        pixels
+            .iter()
+            .map(|&p| p as f32 * self.input_scale)
+            .collect()
     }
 
     pub fn predict(&self, pixels: &[u8]) -> usize {
         let mut x = self.input(pixels);
         let last = self.layers.len() - 1;
         for layer in &self.layers[..last] {
-            x = matvec(&layer.weights, &x).into_iter().map(|z| z * self.slope(z)).collect();
+            x = matvec(&layer.weights, &x)
+                .into_iter()
+                .map(|z| z * self.slope(z))
+                .collect();
         }
         argmax(&matvec(&self.layers[last].weights, &x))
     }
@@ -178,9 +193,9 @@ impl FloatNet {
                         e.iter().zip(m).map(|(ec, mc)| ec * mc).collect()
                     }
                     Rule::LlsMxm => {
-                        for c in 0..c_n {
-                            for j in 0..c_n {
-                                layer.mod_grad[c * c_n + j] += base[c] * e[j];
+                        for (row, &bc) in layer.mod_grad.chunks_exact_mut(c_n).zip(&base) {
+                            for (g, &ej) in row.iter_mut().zip(&e) {
+                                *g += bc * ej;
                             }
                         }
                         (0..c_n)
@@ -192,7 +207,15 @@ impl FloatNet {
                 deltas[k] = (0..n)
                     .map(|t| {
                         let g: f32 = (0..c_n).map(|c| b[c * n + t] * gz[c]).sum();
-                        self.alpha * g * if sums[k][t] >= 0.0 { 1.0 } else if self.relu { 0.0 } else { self.leak }
+                        self.alpha
+                            * g
+                            * if sums[k][t] >= 0.0 {
+                                1.0
+                            } else if self.relu {
+                                0.0
+                            } else {
+                                self.leak
+                            }
                     })
                     .collect();
                 let mod_macs = match self.rule {
@@ -244,7 +267,11 @@ impl FloatNet {
         let scale = 1.0 / self.pending as f32;
         let last = self.layers.len() - 1;
         for (k, layer) in self.layers.iter_mut().enumerate() {
-            let lr = if k == last { self.lr_out } else { self.lr_hidden } * scale;
+            let lr = if k == last {
+                self.lr_out
+            } else {
+                self.lr_hidden
+            } * scale;
             for (w, g) in layer.weights.iter_mut().zip(layer.grad.iter_mut()) {
                 *w -= lr * *g;
                 *g = 0.0;

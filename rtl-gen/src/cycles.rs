@@ -31,7 +31,11 @@ impl CycleModel {
                 (fwd, blocks::layer::latency(p, l))
             })
             .collect();
-        let macs = p.layers.iter().map(|l| (l.inputs * l.outputs) as u64).sum::<u64>();
+        let macs = p
+            .layers
+            .iter()
+            .map(|l| (l.inputs * l.outputs) as u64)
+            .sum::<u64>();
         CycleModel {
             units,
             inputs: p.inputs as u64,

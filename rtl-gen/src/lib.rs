@@ -26,7 +26,11 @@ use crate::params::DesignParams;
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum GenError {
     #[error("{field}: {what}; {fix}")]
-    Unsupported { field: String, what: String, fix: String },
+    Unsupported {
+        field: String,
+        what: String,
+        fix: String,
+    },
     #[error("{path}: {reason}")]
     Io { path: String, reason: String },
 }
@@ -116,8 +120,17 @@ pub fn generate(cfg: &Config, config_toml: &str, learn: bool) -> Result<Design, 
     for l in &params.layers {
         let mut add = |name: &str, words: usize, width: u32, count: usize| {
             for i in 0..count {
-                let name = if count > 1 { format!("{}.{name}{i}", l.name) } else { format!("{}.{name}", l.name) };
-                memories.push(MemoryInfo { name, words: words as u64, width, bits: words as u64 * width as u64 });
+                let name = if count > 1 {
+                    format!("{}.{name}{i}", l.name)
+                } else {
+                    format!("{}.{name}", l.name)
+                };
+                memories.push(MemoryInfo {
+                    name,
+                    words: words as u64,
+                    width,
+                    bits: words as u64 * width as u64,
+                });
             }
         };
         add("w_lane", l.outputs * l.words, l.weight_bits, l.lanes);
@@ -127,21 +140,32 @@ pub fn generate(cfg: &Config, config_toml: &str, learn: bool) -> Result<Design, 
             add("neg_mem", l.outputs, 1, 1);
         }
         if learn {
-            add("softmax.exp_rom", 1 << params.exp_index_bits, params.exp_bits, 1);
+            add(
+                "softmax.exp_rom",
+                1 << params.exp_index_bits,
+                params.exp_bits,
+                1,
+            );
         }
     }
     // Memory images from the golden model's own initial state and tables.
     let net = FixedNet::new(cfg);
     for (l, layer) in params.layers.iter().zip(&net.layers) {
         for lane in 0..l.lanes {
-            files.insert(blocks::layer::weight_file(l, lane), mem::weight_lane_image(l, &layer.weights, lane));
+            files.insert(
+                blocks::layer::weight_file(l, lane),
+                mem::weight_lane_image(l, &layer.weights, lane),
+            );
         }
         if let Some(basis) = &layer.basis {
             files.insert(blocks::layer::basis_file(l), mem::basis_image(l, basis));
         }
     }
     if learn {
-        files.insert(blocks::softmax::exp_rom_file().to_string(), mem::exp_image(&params));
+        files.insert(
+            blocks::softmax::exp_rom_file().to_string(),
+            mem::exp_image(&params),
+        );
     }
     let ports = modules[0]
         .ports()
@@ -163,7 +187,11 @@ pub fn generate(cfg: &Config, config_toml: &str, learn: bool) -> Result<Design, 
         config_sha256: config_sha256(config_toml),
         top: top.clone(),
         learn,
-        files: files.keys().cloned().chain(["manifest.json".to_string()]).collect(),
+        files: files
+            .keys()
+            .cloned()
+            .chain(["manifest.json".to_string()])
+            .collect(),
         ports,
         memory_bits: memories.iter().map(|m| m.bits).sum(),
         memories,
@@ -188,8 +216,13 @@ impl Design {
             reason: e.to_string(),
         };
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        let manifest = serde_json::to_string_pretty(&self.manifest).expect("manifest serialises") + "\n";
-        for (name, text) in self.files.iter().chain([(&"manifest.json".to_string(), &manifest)]) {
+        let manifest =
+            serde_json::to_string_pretty(&self.manifest).expect("manifest serialises") + "\n";
+        for (name, text) in self
+            .files
+            .iter()
+            .chain([(&"manifest.json".to_string(), &manifest)])
+        {
             let path = dir.join(name);
             let tmp = dir.join(format!(".{name}.tmp"));
             std::fs::write(&tmp, text).map_err(|e| io(&tmp, e))?;

@@ -24,7 +24,12 @@ fn image(values: impl Iterator<Item = (i64, u32)>) -> String {
 /// Initial weights of one lane: word `j·words + w` holds `W[j][w·lanes + lane]`.
 pub fn weight_lane_image(layer: &LayerParams, weights: &[i32], lane: usize) -> String {
     image((0..layer.outputs).flat_map(|j| {
-        (0..layer.words).map(move |w| (weights[j * layer.inputs + w * layer.lanes + lane] as i64, layer.weight_bits))
+        (0..layer.words).map(move |w| {
+            (
+                weights[j * layer.inputs + w * layer.lanes + lane] as i64,
+                layer.weight_bits,
+            )
+        })
     }))
 }
 

@@ -113,7 +113,10 @@ impl DesignParams {
             ));
         }
         let target = cfg.hardware.target;
-        for (field, bits) in [("fixed.weight_bits", f.weight_bits), ("fixed.act_bits", f.act_bits)] {
+        for (field, bits) in [
+            ("fixed.weight_bits", f.weight_bits),
+            ("fixed.act_bits", f.act_bits),
+        ] {
             if bits > target.dsp_operand_bits() {
                 return Err(GenError::Unsupported {
                     field: field.to_string(),
@@ -140,9 +143,17 @@ impl DesignParams {
             let classifier = k == last;
             let acc = acc_bits(product_bits(f.weight_bits, f.act_bits), n_in);
             // A square basis entry multiplies by ±1: the term needs one bit more than h.
-            let score_term = if square { f.act_bits + 1 } else { f.act_bits + basis_bits };
+            let score_term = if square {
+                f.act_bits + 1
+            } else {
+                f.act_bits + basis_bits
+            };
             let score_bits = acc_bits(score_term, n_out);
-            let back_term = if square { err_bits + 1 } else { err_bits + basis_bits };
+            let back_term = if square {
+                err_bits + 1
+            } else {
+                err_bits + basis_bits
+            };
             let (logit_bits, logit_shift) = if classifier {
                 (acc - shifts.out_to_logit, shifts.out_to_logit)
             } else {
@@ -152,7 +163,11 @@ impl DesignParams {
             let rb_entries = n_w + classes;
             layers.push(LayerParams {
                 index: k,
-                name: if classifier { "classifier".to_string() } else { format!("layer{k}") },
+                name: if classifier {
+                    "classifier".to_string()
+                } else {
+                    format!("layer{k}")
+                },
                 classifier,
                 inputs: n_in,
                 outputs: n_out,
@@ -168,7 +183,11 @@ impl DesignParams {
                 delta_bits: if classifier { err_bits } else { f.err_bits },
                 back_bits: acc_bits(back_term, classes),
                 back_shift: shifts.back_to_err,
-                update_shift: if classifier { shifts.out_update } else { shifts.hidden_update },
+                update_shift: if classifier {
+                    shifts.out_update
+                } else {
+                    shifts.hidden_update
+                },
                 act_shift: shifts.act,
                 basis_bits,
                 square,

@@ -22,17 +22,29 @@ impl std::str::FromStr for Simulator {
         match s {
             "verilator" => Ok(Simulator::Verilator),
             "iverilog" => Ok(Simulator::Iverilog),
-            _ => Err(format!("unknown simulator `{s}`; expected verilator or iverilog")),
+            _ => Err(format!(
+                "unknown simulator `{s}`; expected verilator or iverilog"
+            )),
         }
     }
 }
 
 /// Writes the design into `dir/rtl` and builds the simulator; returns the command to run
 /// (program, args) with `dir/rtl` as its working directory (the `$readmemh` paths).
-pub fn build(design: &Design, dir: &Path, sim: Simulator, trace: bool) -> Result<(PathBuf, Vec<String>), CosimError> {
+pub fn build(
+    design: &Design,
+    dir: &Path,
+    sim: Simulator,
+    trace: bool,
+) -> Result<(PathBuf, Vec<String>), CosimError> {
     let rtl = dir.join("rtl");
     design.write(&rtl)?;
-    let sources: Vec<String> = design.files.keys().filter(|n| n.ends_with(".v")).cloned().collect();
+    let sources: Vec<String> = design
+        .files
+        .keys()
+        .filter(|n| n.ends_with(".v"))
+        .cloned()
+        .collect();
     match sim {
         Simulator::Verilator => {
             let harness = rtl.join("tb_main.cpp");
@@ -55,7 +67,10 @@ pub fn build(design: &Design, dir: &Path, sim: Simulator, trace: bool) -> Result
                 "--top-module".into(),
                 design.top.clone(),
                 "-CFLAGS".into(),
-                format!("-O2 -DTOP_HEADER='\"{class}.h\"' -DTOP_CLASS={class}{}", if trace { " -DLLS_TRACE" } else { "" }),
+                format!(
+                    "-O2 -DTOP_HEADER='\"{class}.h\"' -DTOP_CLASS={class}{}",
+                    if trace { " -DLLS_TRACE" } else { "" }
+                ),
                 "-o".into(),
                 "sim".into(),
             ];
@@ -66,10 +81,20 @@ pub fn build(design: &Design, dir: &Path, sim: Simulator, trace: bool) -> Result
             args.push("tb_main.cpp".into());
             // Rebuild only when the sources changed: the stamp holds the exact inputs.
             let stamp = rtl.join("obj_dir/.lls-build-stamp");
-            let inputs = format!("{args:?}\n{}", design.files.values().map(|t| t.len().to_string()).collect::<Vec<_>>().join(","));
+            let inputs = format!(
+                "{args:?}\n{}",
+                design
+                    .files
+                    .values()
+                    .map(|t| t.len().to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
             let fingerprint = fingerprint(&inputs, design);
             let exe = rtl.join("obj_dir/sim");
-            if !(exe.is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(fingerprint.as_str())) {
+            if !(exe.is_file()
+                && std::fs::read_to_string(&stamp).ok().as_deref() == Some(fingerprint.as_str()))
+            {
                 verilator.run(&args, &rtl)?;
                 std::fs::write(&stamp, &fingerprint).map_err(|e| io_err(&stamp, e))?;
             }
@@ -81,7 +106,13 @@ pub fn build(design: &Design, dir: &Path, sim: Simulator, trace: bool) -> Result
             let iverilog = toolchain::iverilog()?;
             let vvp = toolchain::vvp()?;
             let p = &design.params;
-            let mut args = vec!["-g2005".to_string(), "-o".into(), "sim.vvp".into(), "-s".into(), "tb".into()];
+            let mut args = vec![
+                "-g2005".to_string(),
+                "-o".into(),
+                "sim.vvp".into(),
+                "-s".into(),
+                "tb".into(),
+            ];
             for (name, value) in [
                 ("TOP", design.top.clone()),
                 ("N_IN", p.inputs.to_string()),

@@ -104,7 +104,12 @@ pub struct CosimReport {
 
 /// Generates, builds and co-simulates `opts.samples` training samples of `data`.
 /// Returns the net trained alongside (its weights equal the RTL's when bit exact).
-pub fn run(cfg: &Config, config_toml: &str, data: &Split, opts: &CosimOptions) -> Result<(CosimReport, FixedNet), CosimError> {
+pub fn run(
+    cfg: &Config,
+    config_toml: &str,
+    data: &Split,
+    opts: &CosimOptions,
+) -> Result<(CosimReport, FixedNet), CosimError> {
     let design = rtl_gen::generate(cfg, config_toml, true)?;
     let t0 = Instant::now();
     let (program, args) = build(&design, &opts.work_dir, opts.simulator, false)?;
@@ -162,8 +167,21 @@ pub fn run(cfg: &Config, config_toml: &str, data: &Split, opts: &CosimOptions) -
             report.cycle_model_deviations += 1;
         }
         correct += usize::from(got.prediction == label);
-        let check_weights = opts.weights_every > 0 && (s + 1) % opts.weights_every == 0 || s + 1 == samples;
-        let found = compare(&mut sim, &net, &trace, &layers, s, report.cycles, check_weights, opts, &mut report, got.prediction, got.frame_error)?;
+        let check_weights =
+            opts.weights_every > 0 && (s + 1) % opts.weights_every == 0 || s + 1 == samples;
+        let found = compare(
+            &mut sim,
+            &net,
+            &trace,
+            &layers,
+            s,
+            report.cycles,
+            check_weights,
+            opts,
+            &mut report,
+            got.prediction,
+            got.frame_error,
+        )?;
         if let Some(m) = found {
             report.mismatches = 1;
             report.first_mismatch = Some(m);
@@ -207,7 +225,13 @@ fn compare(
     };
     report.values_compared += 1;
     if prediction != trace.prediction {
-        return Ok(Some(mismatch(last, "prediction", 0, prediction.to_string(), trace.prediction.to_string())));
+        return Ok(Some(mismatch(
+            last,
+            "prediction",
+            0,
+            prediction.to_string(),
+            trace.prediction.to_string(),
+        )));
     }
     if frame_error {
         return Ok(Some(mismatch(0, "frame_error", 0, "1".into(), "0".into())));
@@ -219,7 +243,13 @@ fn compare(
             report.values_compared += 1;
             let w = (w as u64) & mask(e_bits);
             if g & mask(e_bits) != w {
-                return Ok(Some(mismatch(k, "softmax_error", c, hex(g, e_bits), hex(w, e_bits))));
+                return Ok(Some(mismatch(
+                    k,
+                    "softmax_error",
+                    c,
+                    hex(g, e_bits),
+                    hex(w, e_bits),
+                )));
             }
         }
         if check_weights {
@@ -232,7 +262,13 @@ fn compare(
                     w ^= 1;
                 }
                 if g & mask(w_bits) != w {
-                    return Ok(Some(mismatch(k, "weight", i, hex(g, w_bits), hex(w, w_bits))));
+                    return Ok(Some(mismatch(
+                        k,
+                        "weight",
+                        i,
+                        hex(g, w_bits),
+                        hex(w, w_bits),
+                    )));
                 }
             }
         }
@@ -245,7 +281,13 @@ fn hex(v: u64, bits: u32) -> String {
 }
 
 /// Replays the run on a tracing build and records the samples around `sample`.
-fn trace_around(cfg: &Config, config_toml: &str, data: &Split, opts: &CosimOptions, sample: usize) -> Result<Option<String>, CosimError> {
+fn trace_around(
+    cfg: &Config,
+    config_toml: &str,
+    data: &Split,
+    opts: &CosimOptions,
+    sample: usize,
+) -> Result<Option<String>, CosimError> {
     if opts.simulator != Simulator::Verilator {
         return Ok(None);
     }

@@ -46,16 +46,28 @@ impl Session {
 
     /// Sends one command line and returns the answer's fields after checking its tag.
     fn request(&mut self, command: &str, tag: &str) -> Result<Vec<&str>, CosimError> {
-        writeln!(self.stdin, "{command}").and_then(|_| self.stdin.flush()).map_err(|e| protocol(format!("write: {e}")))?;
+        writeln!(self.stdin, "{command}")
+            .and_then(|_| self.stdin.flush())
+            .map_err(|e| protocol(format!("write: {e}")))?;
         self.line.clear();
-        let n = self.stdout.read_line(&mut self.line).map_err(|e| protocol(format!("read: {e}")))?;
+        let n = self
+            .stdout
+            .read_line(&mut self.line)
+            .map_err(|e| protocol(format!("read: {e}")))?;
         if n == 0 {
-            return Err(protocol(format!("simulator exited while answering `{}`", first_word(command))));
+            return Err(protocol(format!(
+                "simulator exited while answering `{}`",
+                first_word(command)
+            )));
         }
         let mut fields = self.line.split_whitespace();
         match fields.next() {
             Some(t) if t == tag => Ok(fields.collect()),
-            _ => Err(protocol(format!("`{}` answered `{}`", first_word(command), self.line.trim()))),
+            _ => Err(protocol(format!(
+                "`{}` answered `{}`",
+                first_word(command),
+                self.line.trim()
+            ))),
         }
     }
 
@@ -78,18 +90,27 @@ impl Session {
     }
 
     /// Raw readback bits of entries `first..first+count` of `layer`.
-    pub fn readback(&mut self, layer: usize, first: usize, count: usize) -> Result<Vec<u64>, CosimError> {
+    pub fn readback(
+        &mut self,
+        layer: usize,
+        first: usize,
+        count: usize,
+    ) -> Result<Vec<u64>, CosimError> {
         let f = self.request(&format!("R {layer} {first} {count}"), "R")?;
         let values: Result<Vec<u64>, _> = f.iter().map(|s| u64::from_str_radix(s, 16)).collect();
         let values = values.map_err(|_| protocol("malformed R line"))?;
         if values.len() != count {
-            return Err(protocol(format!("asked {count} readback entries, got {}", values.len())));
+            return Err(protocol(format!(
+                "asked {count} readback entries, got {}",
+                values.len()
+            )));
         }
         Ok(values)
     }
 
     pub fn stalls(&mut self, permille: u32, seed: u64) -> Result<(), CosimError> {
-        self.request(&format!("T {permille} {seed}"), "T").map(|_| ())
+        self.request(&format!("T {permille} {seed}"), "T")
+            .map(|_| ())
     }
 
     /// Streams part of a frame, then resets the design in the middle of it.
@@ -103,7 +124,11 @@ impl Session {
     }
 
     pub fn quit(mut self) -> Result<u64, CosimError> {
-        let total = self.request("Q", "Q")?.first().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let total = self
+            .request("Q", "Q")?
+            .first()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
         let _ = self.child.wait();
         Ok(total)
     }

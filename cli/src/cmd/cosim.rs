@@ -48,11 +48,17 @@ pub fn run(args: Args) -> CmdResult {
         cfg.data.dataset = d;
     }
     if !(0.0..1.0).contains(&args.stall) {
-        return Err(format!("--stall: {} is not in 0..1; use e.g. 0.3", args.stall));
+        return Err(format!(
+            "--stall: {} is not in 0..1; use e.g. 0.3",
+            args.stall
+        ));
     }
-    let text = std::fs::read_to_string(&args.config).map_err(|e| format!("{}: {e}", args.config.display()))?;
+    let text = std::fs::read_to_string(&args.config)
+        .map_err(|e| format!("{}: {e}", args.config.display()))?;
     let data = load_dataset(cfg.data.dataset)?;
-    let work = args.work.unwrap_or_else(|| PathBuf::from("build").join(&cfg.name).join("cosim"));
+    let work = args
+        .work
+        .unwrap_or_else(|| PathBuf::from("build").join(&cfg.name).join("cosim"));
     let opts = CosimOptions {
         simulator: args.simulator,
         stall: args.stall,
@@ -61,7 +67,8 @@ pub fn run(args: Args) -> CmdResult {
         trace: args.trace,
         ..CosimOptions::new(args.samples, work)
     };
-    let (report, _) = testbenches::run(&cfg, &text, &data.train, &opts).map_err(|e| e.to_string())?;
+    let (report, _) =
+        testbenches::run(&cfg, &text, &data.train, &opts).map_err(|e| e.to_string())?;
     match &report.first_mismatch {
         None => println!(
             "{} {:?}: {} samples bit-exact ({} values compared, weights checked {} times), {:.1} cycles/sample (model {}, ideal {}), {:.0} cycles/s simulated",

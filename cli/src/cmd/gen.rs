@@ -21,7 +21,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> CmdResult {
     let cfg = load_config(&args.config)?;
-    let text = std::fs::read_to_string(&args.config).map_err(|e| format!("{}: {e}", args.config.display()))?;
+    let text = std::fs::read_to_string(&args.config)
+        .map_err(|e| format!("{}: {e}", args.config.display()))?;
     let design = rtl_gen::generate(&cfg, &text, !args.inference).map_err(|e| e.to_string())?;
     design.write(&args.out).map_err(|e| e.to_string())?;
     let lines: usize = design

@@ -76,7 +76,12 @@ pub fn run(args: Args) -> CmdResult {
             .expect("static template")
             .progress_chars("=> "),
     );
-    bar.set_message(format!("train {} {} {}", data.name, cfg.learning.rule, args.arith.name()));
+    bar.set_message(format!(
+        "train {} {} {}",
+        data.name,
+        cfg.learning.rule,
+        args.arith.name()
+    ));
     let (_model, report) = train(&cfg, &data, args.arith, |done, total| {
         if done == 1 {
             bar.set_length(total as u64);

@@ -55,7 +55,16 @@ mod tests {
     #[test]
     fn from_f64_matches_fixed_crate() {
         let q = QFormat::new(16, 8);
-        for x in [-200.0, -1.3, -0.00390625, 0.001953125, 0.5, 1.0 / 3.0, 127.99, 300.0] {
+        for x in [
+            -200.0,
+            -1.3,
+            -0.00390625,
+            0.001953125,
+            0.5,
+            1.0 / 3.0,
+            127.99,
+            300.0,
+        ] {
             let want = FixedI16::<U8>::saturating_from_num(x).to_bits() as i64;
             assert_eq!(q.from_f64(x), want, "x = {x}");
         }

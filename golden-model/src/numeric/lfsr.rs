@@ -14,7 +14,8 @@ pub const TAPS: u32 = 0x8020_0003;
 impl Lfsr {
     /// A non-zero start state for one lane of one layer.
     pub fn seed_state(seed: u64, layer: usize, lane: usize) -> Lfsr {
-        let mix = (seed ^ ((layer as u64) << 40) ^ ((lane as u64) << 20)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mix = (seed ^ ((layer as u64) << 40) ^ ((lane as u64) << 20))
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let s = (mix >> 32) as u32;
         Lfsr(if s == 0 { 1 } else { s })
     }

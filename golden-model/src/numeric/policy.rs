@@ -52,7 +52,10 @@ mod tests {
     fn floor_matches_div_euclid_exhaustive_16bit() {
         for x in i16::MIN..=i16::MAX {
             for s in 0..10 {
-                assert_eq!(shift_round(x as i64, s, Rounding::Floor, 0), floor_div(x as i64, s));
+                assert_eq!(
+                    shift_round(x as i64, s, Rounding::Floor, 0),
+                    floor_div(x as i64, s)
+                );
             }
         }
     }

@@ -30,7 +30,9 @@ pub fn min_signed(bits: u32) -> i64 {
 
 /// Bits of a signed value known to lie in `lo..=hi`.
 pub fn signed_bits_for(lo: i64, hi: i64) -> u32 {
-    (2..=63).find(|&b| lo >= min_signed(b) && hi <= max_signed(b)).unwrap_or(64)
+    (2..=63)
+        .find(|&b| lo >= min_signed(b) && hi <= max_signed(b))
+        .unwrap_or(64)
 }
 
 #[cfg(test)]

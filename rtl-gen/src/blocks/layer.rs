@@ -53,11 +53,19 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     m.header(header.to_vec());
     m.doc(&format!(
         "{} {} -> {}, {} MAC lane(s), {}.",
-        if l.classifier { "Classifier" } else { "Hidden LLS layer" },
+        if l.classifier {
+            "Classifier"
+        } else {
+            "Hidden LLS layer"
+        },
         l.inputs,
         l.outputs,
         l.lanes,
-        if p.learn { "learning on chip" } else { "inference only" }
+        if p.learn {
+            "learning on chip"
+        } else {
+            "inference only"
+        }
     ));
     let a = l.act_bits;
     let wb = l.weight_bits;
@@ -72,7 +80,10 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
 
     let clk = m.input("clk", Ty::bit());
     let rst = m.input("rst", Ty::bit());
-    let ports = Ports { clk: clk.clone(), rst: rst.clone() };
+    let ports = Ports {
+        clk: clk.clone(),
+        rst: rst.clone(),
+    };
     let in_we = m.input("in_we", Ty::bit());
     let in_addr = m.input("in_addr", Ty::u(in_aw));
     let in_data = m.input("in_data", Ty::s(a));
@@ -91,7 +102,10 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         let out_start = m.output_reg("out_start", Ty::bit());
         let out_label = m.output_reg("out_label", Ty::u(lb));
         let down_busy = m.input("down_busy", Ty::bit());
-        (down_busy, vec![out_we, out_addr, out_data, out_start, out_label])
+        (
+            down_busy,
+            vec![out_we, out_addr, out_data, out_start, out_label],
+        )
     };
     let rb_addr = m.input("rb_addr", Ty::u(l.rb_addr_bits));
     let rb_data = m.output_wire("rb_data", Ty::s(p.rb_data_bits));
@@ -113,8 +127,17 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let row0 = m.reg("row0", Ty::u(out_aw));
     let word0 = m.reg("word0", Ty::u(word_aw));
     let addr0 = m.reg("addr0", Ty::u(w_aw));
-    let word_last0 = m.wire_assign("word_last0", word0.clone().eq(Expr::lit(l.words as i128 - 1, Ty::u(word_aw))));
-    let row_last0 = m.wire_assign("row_last0", row0.clone().eq(Expr::lit(l.outputs as i128 - 1, Ty::u(out_aw))));
+    let word_last0 = m.wire_assign(
+        "word_last0",
+        word0
+            .clone()
+            .eq(Expr::lit(l.words as i128 - 1, Ty::u(word_aw))),
+    );
+    let row_last0 = m.wire_assign(
+        "row_last0",
+        row0.clone()
+            .eq(Expr::lit(l.outputs as i128 - 1, Ty::u(out_aw))),
+    );
 
     m.section("stage S1 / S2 pipeline registers");
     let v1 = m.reg("v1", Ty::bit());
@@ -132,11 +155,15 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let x_mem: Vec<Memory> = (0..lanes)
         .map(|ln| m.memory(&format!("x_lane{ln}"), Ty::s(a), l.words as u32, None))
         .collect();
-    let x_q: Vec<Expr> = (0..lanes).map(|ln| m.reg(&format!("x_q{ln}"), Ty::s(a))).collect();
+    let x_q: Vec<Expr> = (0..lanes)
+        .map(|ln| m.reg(&format!("x_q{ln}"), Ty::s(a)))
+        .collect();
     let mut x_writes = Vec::new();
     for (ln, mem) in x_mem.iter().enumerate() {
         let hit = match &in_lane {
-            Some(lane) => in_we.clone().land(lane.clone().eq(Expr::lit(ln as i128, Ty::u(lane_bits)))),
+            Some(lane) => in_we
+                .clone()
+                .land(lane.clone().eq(Expr::lit(ln as i128, Ty::u(lane_bits)))),
             None => in_we.clone(),
         };
         x_writes.push(if_(hit, vec![mem.write(in_word.clone(), in_data.clone())]));
@@ -146,9 +173,18 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
 
     m.section("weight memories: one per lane, word j*words + w holds W[j][w*lanes + lane]");
     let w_mem: Vec<Memory> = (0..lanes)
-        .map(|ln| m.memory(&format!("w_lane{ln}"), Ty::s(wb), w_depth as u32, Some(&weight_file(l, ln))))
+        .map(|ln| {
+            m.memory(
+                &format!("w_lane{ln}"),
+                Ty::s(wb),
+                w_depth as u32,
+                Some(&weight_file(l, ln)),
+            )
+        })
         .collect();
-    let w_q: Vec<Expr> = (0..lanes).map(|ln| m.reg(&format!("w_q{ln}"), Ty::s(wb))).collect();
+    let w_q: Vec<Expr> = (0..lanes)
+        .map(|ln| m.reg(&format!("w_q{ln}"), Ty::s(wb)))
+        .collect();
     // Readback (when idle) reads the same port: word = rb_addr / lanes.
     let rb_word = if w_aw + lane_bits <= l.rb_addr_bits {
         rb_addr.clone().slice(w_aw + lane_bits - 1, lane_bits)
@@ -156,7 +192,10 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         rb_addr.clone().resize(w_aw)
     };
     let rb_word = m.wire_assign("rb_word", rb_word);
-    let w_raddr = m.wire_assign("w_raddr", Expr::mux(issuing.clone(), addr0.clone(), rb_word));
+    let w_raddr = m.wire_assign(
+        "w_raddr",
+        Expr::mux(issuing.clone(), addr0.clone(), rb_word),
+    );
 
     m.section("stage S1: forward MAC");
     let acc_w = l.acc_bits;
@@ -197,19 +236,35 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let mut extra_mem_ff: Vec<Stmt> = Vec::new();
     if l.classifier {
         m.section("stage S2: logits and running argmax");
-        logit_regs = (0..c_n).map(|c| m.reg(&format!("logit{c}"), Ty::s(lw))).collect();
-        let logit_val = m.wire_assign("logit_val", acc.clone().slice(acc_w - 1, l.logit_shift).as_signed());
+        logit_regs = (0..c_n)
+            .map(|c| m.reg(&format!("logit{c}"), Ty::s(lw)))
+            .collect();
+        let logit_val = m.wire_assign(
+            "logit_val",
+            acc.clone().slice(acc_w - 1, l.logit_shift).as_signed(),
+        );
         let best = m.reg("best", Ty::s(acc_w));
         let best_idx = m.reg("best_idx", Ty::u(lb));
-        let take = row2.clone().eq(Expr::lit(0, Ty::u(out_aw))).lor(acc.clone().gt(best.clone()));
+        let take = row2
+            .clone()
+            .eq(Expr::lit(0, Ty::u(out_aw)))
+            .lor(acc.clone().gt(best.clone()));
         row2_stmts.push(case(
             row2.clone(),
             (0..c_n)
-                .map(|c| (vec![Expr::lit(c as i128, Ty::u(out_aw))], vec![assign(&logit_regs[c], logit_val.clone())]))
+                .map(|c| {
+                    (
+                        vec![Expr::lit(c as i128, Ty::u(out_aw))],
+                        vec![assign(&logit_regs[c], logit_val.clone())],
+                    )
+                })
                 .collect(),
             vec![],
         ));
-        row2_stmts.push(if_(take, vec![assign(&best, acc.clone()), assign(&best_idx, row2.clone())]));
+        row2_stmts.push(if_(
+            take,
+            vec![assign(&best, acc.clone()), assign(&best_idx, row2.clone())],
+        ));
         let _ = &best_idx;
         m.section("stage S1 (update): delta = e[row]");
         delta = m.reg("delta", Ty::s(l.err_bits));
@@ -226,18 +281,31 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         let h = narrow(&mut m, "h", act_in, l.act_shift, p.half_up, a);
         // Basis ROM: address t → column t, class 0 in the LSBs.
         let bb = l.basis_bits;
-        let rom = m.memory("basis_rom", Ty::u(bb * c_n as u32), l.outputs as u32, Some(&basis_file(l)));
+        let rom = m.memory(
+            "basis_rom",
+            Ty::u(bb * c_n as u32),
+            l.outputs as u32,
+            Some(&basis_file(l)),
+        );
         let rom_q = m.reg("basis_q", Ty::u(bb * c_n as u32));
-        let rom_addr = m.wire_assign("basis_addr", Expr::mux(updating.clone(), row0.clone(), row1.clone()));
+        let rom_addr = m.wire_assign(
+            "basis_addr",
+            Expr::mux(updating.clone(), row0.clone(), row1.clone()),
+        );
         extra_mem_ff.push(assign(&rom_q, rom.read(rom_addr)));
         let b: Vec<Expr> = (0..c_n)
             .map(|c| {
                 let lo = c as u32 * bb;
-                m.wire_assign(&format!("b{c}"), rom_q.clone().slice(lo + bb - 1, lo).as_signed())
+                m.wire_assign(
+                    &format!("b{c}"),
+                    rom_q.clone().slice(lo + bb - 1, lo).as_signed(),
+                )
             })
             .collect();
         let sw = l.score_bits;
-        let scores: Vec<Expr> = (0..c_n).map(|c| m.reg(&format!("score{c}"), Ty::s(sw))).collect();
+        let scores: Vec<Expr> = (0..c_n)
+            .map(|c| m.reg(&format!("score{c}"), Ty::s(sw)))
+            .collect();
         let terms = basis_terms(&mut m, "proj", &b, std::slice::from_ref(&h), sw, l.square);
         for c in 0..c_n {
             row2_stmts.push(assign(&scores[c], scores[c].clone().add(terms[c].clone())));
@@ -245,7 +313,10 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         }
         let neg_mem = m.memory("neg_mem", Ty::bit(), l.outputs as u32, None);
         let neg_q = m.reg("neg_q", Ty::bit());
-        extra_mem_ff.push(if_(done2.clone(), vec![neg_mem.write(row2.clone(), acc_neg)]));
+        extra_mem_ff.push(if_(
+            done2.clone(),
+            vec![neg_mem.write(row2.clone(), acc_neg)],
+        ));
         extra_mem_ff.push(assign(&neg_q, neg_mem.read(row0.clone())));
         row2_stmts.push(assign(&out_ports[0], Expr::bool(true)));
         row2_stmts.push(assign(&out_ports[1], row2.clone()));
@@ -256,9 +327,16 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             .enumerate()
             .map(|(c, s)| {
                 if l.logit_shift > 0 {
-                    discard(&mut m, &format!("score{c}_frac"), s.clone().slice(l.logit_shift - 1, 0));
+                    discard(
+                        &mut m,
+                        &format!("score{c}_frac"),
+                        s.clone().slice(l.logit_shift - 1, 0),
+                    );
                 }
-                m.wire_assign(&format!("logit{c}"), s.clone().slice(sw - 1, l.logit_shift).as_signed())
+                m.wire_assign(
+                    &format!("logit{c}"),
+                    s.clone().slice(sw - 1, l.logit_shift).as_signed(),
+                )
             })
             .collect();
         // δ for the row in S1: narrow(f'(z)·Σ_c B[c][row]·e_c).
@@ -278,7 +356,13 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     }
     let logits_bus = m.wire_assign(
         "logits",
-        Expr::concat(logit_regs.iter().rev().map(|e| e.clone().as_unsigned()).collect()),
+        Expr::concat(
+            logit_regs
+                .iter()
+                .rev()
+                .map(|e| e.clone().as_unsigned())
+                .collect(),
+        ),
     );
     m.instance(
         &format!("{}_softmax", l.name),
@@ -300,7 +384,12 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             case(
                 row1_cls,
                 (0..c_n)
-                    .map(|c| (vec![Expr::lit(c as i128, Ty::u(out_aw))], vec![assign(&delta, errs[c].clone())]))
+                    .map(|c| {
+                        (
+                            vec![Expr::lit(c as i128, Ty::u(out_aw))],
+                            vec![assign(&delta, errs[c].clone())],
+                        )
+                    })
                     .collect(),
                 vec![],
             ),
@@ -311,7 +400,13 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let w_new: Vec<Expr> = (0..lanes)
         .map(|ln| {
             let prod = m.wire_assign(&format!("upd_prod{ln}"), delta.clone().mul(x_q[ln].clone()));
-            let step = shift_round(&mut m, &format!("upd_step{ln}"), prod, l.update_shift, p.half_up);
+            let step = shift_round(
+                &mut m,
+                &format!("upd_step{ln}"),
+                prod,
+                l.update_shift,
+                p.half_up,
+            );
             let dw = step.width().max(wb) + 1;
             let w_ext = widen(&mut m, &format!("w_ext{ln}"), w_q[ln].clone(), dw);
             let s_ext = widen(&mut m, &format!("upd_step{ln}_ext"), step, dw);
@@ -322,7 +417,10 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let w_we = m.wire_assign("w_we", v1.clone().land(updating.clone()));
     let mut w_ff = Vec::new();
     for ln in 0..lanes {
-        w_ff.push(if_(w_we.clone(), vec![w_mem[ln].write(addr1.clone(), w_new[ln].clone())]));
+        w_ff.push(if_(
+            w_we.clone(),
+            vec![w_mem[ln].write(addr1.clone(), w_new[ln].clone())],
+        ));
         w_ff.push(assign(&w_q[ln], w_mem[ln].read(w_raddr.clone())));
     }
     m.always_ff(&clk, w_ff);
@@ -335,10 +433,16 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let mut lane_arms = Vec::new();
     if lanes > 1 {
         let rb_lane = m.wire_assign("rb_lane", rb_q.clone().slice(lane_bits - 1, 0));
-        for ln in 1..lanes {
-            lane_arms.push((vec![Expr::lit(ln as i128, Ty::u(lane_bits))], vec![assign(&rb_w, w_q[ln].clone())]));
+        for (ln, q) in w_q.iter().enumerate().skip(1) {
+            lane_arms.push((
+                vec![Expr::lit(ln as i128, Ty::u(lane_bits))],
+                vec![assign(&rb_w, q.clone())],
+            ));
         }
-        m.always_comb(vec![assign(&rb_w, w_q[0].clone()), case(rb_lane, lane_arms, vec![])]);
+        m.always_comb(vec![
+            assign(&rb_w, w_q[0].clone()),
+            case(rb_lane, lane_arms, vec![]),
+        ]);
     } else {
         m.always_comb(vec![assign(&rb_w, w_q[0].clone())]);
     }
@@ -350,7 +454,12 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         case(
             rb_q.clone(),
             (0..c_n)
-                .map(|c| (vec![Expr::lit(n_w + c as i128, rb_ty)], vec![assign(&rb_e, errs[c].clone())]))
+                .map(|c| {
+                    (
+                        vec![Expr::lit(n_w + c as i128, rb_ty)],
+                        vec![assign(&rb_e, errs[c].clone())],
+                    )
+                })
                 .collect(),
             vec![],
         ),
@@ -416,11 +525,17 @@ fn split_addr(
     if lanes == 1 {
         return (None, addr.clone());
     }
-    let lane = m.wire_assign(&format!("{prefix}_lane"), addr.clone().slice(lane_bits - 1, 0));
+    let lane = m.wire_assign(
+        &format!("{prefix}_lane"),
+        addr.clone().slice(lane_bits - 1, 0),
+    );
     let word = if words == 1 {
         Expr::lit(0, Ty::u(word_aw))
     } else {
-        m.wire_assign(&format!("{prefix}_word"), addr.clone().slice(aw - 1, lane_bits))
+        m.wire_assign(
+            &format!("{prefix}_word"),
+            addr.clone().slice(aw - 1, lane_bits),
+        )
     };
     (Some(lane), word)
 }
@@ -431,14 +546,24 @@ fn error_wires(m: &mut Module, bus: &Expr, l: &LayerParams) -> Vec<Expr> {
     (0..l.classes)
         .map(|c| {
             let lo = c as u32 * ew;
-            m.wire_assign(&format!("err{c}"), bus.clone().slice(lo + ew - 1, lo).as_signed())
+            m.wire_assign(
+                &format!("err{c}"),
+                bus.clone().slice(lo + ew - 1, lo).as_signed(),
+            )
         })
         .collect()
 }
 
 /// `B[c]·v` for each class, widened to `width`: add/subtract for the square basis
 /// (entries −1/0/+1, no multiplier), a product for the sine basis.
-fn basis_terms(m: &mut Module, prefix: &str, b: &[Expr], v: &[Expr], width: u32, square: bool) -> Vec<Expr> {
+fn basis_terms(
+    m: &mut Module,
+    prefix: &str,
+    b: &[Expr],
+    v: &[Expr],
+    width: u32,
+    square: bool,
+) -> Vec<Expr> {
     b.iter()
         .enumerate()
         .map(|(c, bc)| {
@@ -446,14 +571,21 @@ fn basis_terms(m: &mut Module, prefix: &str, b: &[Expr], v: &[Expr], width: u32,
             if square {
                 let pos = widen(m, &format!("{prefix}_pos{c}"), vc.clone(), width);
                 let pos = named(m, &format!("{prefix}_pos{c}"), pos);
-                let neg = m.wire_assign(&format!("{prefix}_neg{c}"), Expr::lit(0, Ty::s(width)).sub(pos.clone()));
+                let neg = m.wire_assign(
+                    &format!("{prefix}_neg{c}"),
+                    Expr::lit(0, Ty::s(width)).sub(pos.clone()),
+                );
                 let bt = bc.ty();
                 m.wire_assign(
                     &format!("{prefix}_term{c}"),
                     Expr::mux(
                         bc.clone().eq(Expr::lit(1, bt)),
                         pos,
-                        Expr::mux(bc.clone().eq(Expr::lit(-1, bt)), neg, Expr::lit(0, Ty::s(width))),
+                        Expr::mux(
+                            bc.clone().eq(Expr::lit(-1, bt)),
+                            neg,
+                            Expr::lit(0, Ty::s(width)),
+                        ),
                     ),
                 )
             } else {
@@ -522,7 +654,10 @@ fn control(m: &mut Module, p: &DesignParams, l: &LayerParams, ports: &Ports, c: 
                     assign(&c.row0, c.row0.clone().add(Expr::lit(1, Ty::u(out_aw)))),
                     if_(c.row_last0.clone(), vec![assign(&c.issuing, f.clone())]),
                 ],
-                vec![assign(&c.word0, c.word0.clone().add(Expr::lit(1, Ty::u(word_aw))))],
+                vec![assign(
+                    &c.word0,
+                    c.word0.clone().add(Expr::lit(1, Ty::u(word_aw))),
+                )],
             ),
         ],
     );
@@ -533,11 +668,23 @@ fn control(m: &mut Module, p: &DesignParams, l: &LayerParams, ports: &Ports, c: 
         assign(&c.final1, c.word_last0.clone().land(c.row_last0.clone())),
         assign(&c.row1, c.row0.clone()),
         assign(&c.addr1, c.addr0.clone()),
-        assign(&c.done2, c.v1.clone().land(c.last1.clone()).land(c.state.clone().eq(c.s_fwd.clone()))),
+        assign(
+            &c.done2,
+            c.v1.clone()
+                .land(c.last1.clone())
+                .land(c.state.clone().eq(c.s_fwd.clone())),
+        ),
         assign(&c.final2, c.final1.clone()),
         assign(&c.row2, c.row1.clone()),
     ];
-    let mut fsm_fwd_end: Vec<Stmt> = vec![assign(&c.state, if p.learn { c.s_smax.clone() } else { c.s_idle.clone() })];
+    let mut fsm_fwd_end: Vec<Stmt> = vec![assign(
+        &c.state,
+        if p.learn {
+            c.s_smax.clone()
+        } else {
+            c.s_idle.clone()
+        },
+    )];
     let mut out_defaults: Vec<Stmt> = Vec::new();
     let mut wait_pass: Expr = c.down.clone().lnot();
     let mut wait_stmts = Vec::new();
@@ -545,7 +692,10 @@ fn control(m: &mut Module, p: &DesignParams, l: &LayerParams, ports: &Ports, c: 
         let (pred_valid, pred) = (&c.out_ports[0], &c.out_ports[1]);
         let best_idx = Expr::ident("best_idx", Ty::u(l.label_bits));
         // A prediction waits in pred/pred_valid until the consumer takes it.
-        out_defaults.push(if_(pred_valid.clone().land(c.down.clone()), vec![assign(pred_valid, f.clone())]));
+        out_defaults.push(if_(
+            pred_valid.clone().land(c.down.clone()),
+            vec![assign(pred_valid, f.clone())],
+        ));
         wait_pass = t.clone();
         fsm_fwd_end = vec![assign(&c.state, c.s_wait.clone())];
         let _ = &best_idx;
@@ -555,7 +705,14 @@ fn control(m: &mut Module, p: &DesignParams, l: &LayerParams, ports: &Ports, c: 
             vec![
                 assign(pred_valid, t.clone()),
                 assign(pred, best_idx),
-                assign(&c.state, if p.learn { c.s_smax.clone() } else { c.s_idle.clone() }),
+                assign(
+                    &c.state,
+                    if p.learn {
+                        c.s_smax.clone()
+                    } else {
+                        c.s_idle.clone()
+                    },
+                ),
                 assign(&c.sm_start, Expr::bool(p.learn)),
             ],
         ));
@@ -570,7 +727,10 @@ fn control(m: &mut Module, p: &DesignParams, l: &LayerParams, ports: &Ports, c: 
     }
     let mut idle_arm = vec![if_(
         c.start.clone(),
-        vec![assign(&c.label, c.start_label.clone()), assign(&c.state, c.s_wait.clone())],
+        vec![
+            assign(&c.label, c.start_label.clone()),
+            assign(&c.state, c.s_wait.clone()),
+        ],
     )];
     let mut wait_arm = Vec::new();
     if l.classifier {
@@ -578,7 +738,10 @@ fn control(m: &mut Module, p: &DesignParams, l: &LayerParams, ports: &Ports, c: 
         idle_arm = vec![if_(
             c.start.clone(),
             [
-                vec![assign(&c.label, c.start_label.clone()), assign(&c.state, c.s_fwd.clone())],
+                vec![
+                    assign(&c.label, c.start_label.clone()),
+                    assign(&c.state, c.s_fwd.clone()),
+                ],
                 begin_issue.clone(),
                 c.fwd_start_stmts.clone(),
             ]
@@ -588,13 +751,21 @@ fn control(m: &mut Module, p: &DesignParams, l: &LayerParams, ports: &Ports, c: 
     } else {
         wait_arm.push(if_(
             wait_pass,
-            [vec![assign(&c.state, c.s_fwd.clone())], begin_issue.clone(), c.fwd_start_stmts.clone()].concat(),
+            [
+                vec![assign(&c.state, c.s_fwd.clone())],
+                begin_issue.clone(),
+                c.fwd_start_stmts.clone(),
+            ]
+            .concat(),
         ));
     }
     let mut s2 = c.row2_stmts.clone();
     s2.push(if_(c.final2.clone(), fsm_fwd_end));
     let fwd_arm = vec![if_(c.done2.clone(), s2)];
-    let smax_arm = vec![if_(c.sm_done.clone(), [vec![assign(&c.state, c.s_upd.clone())], begin_issue].concat())];
+    let smax_arm = vec![if_(
+        c.sm_done.clone(),
+        [vec![assign(&c.state, c.s_upd.clone())], begin_issue].concat(),
+    )];
     let upd_arm = vec![if_(
         c.v1.clone().land(c.final1.clone()),
         vec![assign(&c.state, c.s_idle.clone())],

@@ -48,7 +48,10 @@ pub(crate) fn shift_round(m: &mut Module, name: &str, x: Expr, shift: u32, half_
     let xr = if half_up {
         let w = x.width() + 1;
         let ext = x.resize(w);
-        m.wire_assign(&format!("{name}_rnd"), ext.add(Expr::lit(1i128 << (shift - 1), Ty::s(w))))
+        m.wire_assign(
+            &format!("{name}_rnd"),
+            ext.add(Expr::lit(1i128 << (shift - 1), Ty::s(w))),
+        )
     } else {
         x
     };
@@ -73,13 +76,24 @@ pub(crate) fn saturate(m: &mut Module, name: &str, x: Expr, bits: u32) -> Expr {
         Expr::mux(
             x.clone().gt(max),
             Expr::lit(max_signed(bits) as i128, Ty::s(bits)),
-            Expr::mux(x.lt(min), Expr::lit(min_signed(bits) as i128, Ty::s(bits)), fits),
+            Expr::mux(
+                x.lt(min),
+                Expr::lit(min_signed(bits) as i128, Ty::s(bits)),
+                fits,
+            ),
         ),
     )
 }
 
 /// The model's `narrow`: shift with rounding, then saturate to `bits`.
-pub(crate) fn narrow(m: &mut Module, name: &str, x: Expr, shift: u32, half_up: bool, bits: u32) -> Expr {
+pub(crate) fn narrow(
+    m: &mut Module,
+    name: &str,
+    x: Expr,
+    shift: u32,
+    half_up: bool,
+    bits: u32,
+) -> Expr {
     let shifted = shift_round(m, &format!("{name}_shr"), x, shift, half_up);
     saturate(m, name, shifted, bits)
 }

@@ -57,7 +57,10 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let logit: Vec<Expr> = (0..c_n)
         .map(|c| {
             let lo = c as u32 * lw;
-            m.wire_assign(&format!("logit{c}"), logits.clone().slice(lo + lw - 1, lo).as_signed())
+            m.wire_assign(
+                &format!("logit{c}"),
+                logits.clone().slice(lo + lw - 1, lo).as_signed(),
+            )
         })
         .collect();
     let sel = m.reg("logit_sel", Ty::s(lw));
@@ -66,7 +69,12 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         case(
             cnt.clone(),
             (1..c_n)
-                .map(|c| (vec![Expr::lit(c as i128, cnt_ty)], vec![assign(&sel, logit[c].clone())]))
+                .map(|c| {
+                    (
+                        vec![Expr::lit(c as i128, cnt_ty)],
+                        vec![assign(&sel, logit[c].clone())],
+                    )
+                })
                 .collect(),
             vec![],
         ),
@@ -96,7 +104,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     m.always_ff(&clk, vec![assign(&exp_q, exp_rom.read(exp_idx))]);
     let exp_valid = m.reg("exp_valid", Ty::bit());
     let exp_class = m.reg("exp_class", cnt_ty);
-    let ex: Vec<Expr> = (0..c_n).map(|c| m.reg(&format!("exp{c}"), Ty::u(p.exp_bits))).collect();
+    let ex: Vec<Expr> = (0..c_n)
+        .map(|c| m.reg(&format!("exp{c}"), Ty::u(p.exp_bits)))
+        .collect();
     let sw = p.sum_bits;
     let total = m.reg("exp_sum", Ty::u(sw));
 
@@ -108,7 +118,12 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         case(
             cnt.clone(),
             (1..c_n)
-                .map(|c| (vec![Expr::lit(c as i128, cnt_ty)], vec![assign(&ex_sel, ex[c].clone())]))
+                .map(|c| {
+                    (
+                        vec![Expr::lit(c as i128, cnt_ty)],
+                        vec![assign(&ex_sel, ex[c].clone())],
+                    )
+                })
                 .collect(),
             vec![],
         ),
@@ -123,11 +138,11 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     );
     let sum_ext = total.clone().resize(rw);
     let ge = m.wire_assign("rem_ge", rem_in.clone().ge(sum_ext.clone()));
-    let rem_next = m.wire_assign("rem_next", Expr::mux(ge.clone(), rem_in.clone().sub(sum_ext), rem_in));
-    let quo_next = m.wire_assign(
-        "quo_next",
-        Expr::concat(vec![quo.clone(), ge]),
+    let rem_next = m.wire_assign(
+        "rem_next",
+        Expr::mux(ge.clone(), rem_in.clone().sub(sum_ext), rem_in),
     );
+    let quo_next = m.wire_assign("quo_next", Expr::concat(vec![quo.clone(), ge]));
     let p_ext = m.wire_assign("prob", quo_next.clone().resize(ew).as_signed());
     let one = Expr::lit(1i128 << prob, Ty::s(ew));
     let is_label = cnt.clone().eq(label_ext(&label, cnt_ty));
@@ -135,7 +150,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         "err_val",
         Expr::mux(is_label, p_ext.clone().sub(one), p_ext),
     );
-    let err: Vec<Expr> = (0..c_n).map(|c| m.reg(&format!("err{c}"), Ty::s(ew))).collect();
+    let err: Vec<Expr> = (0..c_n)
+        .map(|c| m.reg(&format!("err{c}"), Ty::s(ew)))
+        .collect();
     m.assign(
         &err_bus,
         Expr::concat(err.iter().rev().map(|e| e.clone().as_unsigned()).collect()),
@@ -149,14 +166,24 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let write_err = case(
         cnt.clone(),
         (0..c_n)
-            .map(|c| (vec![Expr::lit(c as i128, cnt_ty)], vec![assign(&err[c], e_val.clone())]))
+            .map(|c| {
+                (
+                    vec![Expr::lit(c as i128, cnt_ty)],
+                    vec![assign(&err[c], e_val.clone())],
+                )
+            })
             .collect(),
         vec![],
     );
     let store_exp = case(
         exp_class.clone(),
         (0..c_n)
-            .map(|c| (vec![Expr::lit(c as i128, cnt_ty)], vec![assign(&ex[c], exp_q.clone())]))
+            .map(|c| {
+                (
+                    vec![Expr::lit(c as i128, cnt_ty)],
+                    vec![assign(&ex[c], exp_q.clone())],
+                )
+            })
             .collect(),
         vec![],
     );

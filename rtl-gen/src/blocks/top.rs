@@ -39,17 +39,26 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
 
     let n = p.layers.len();
     let a = p.layers[0].act_bits;
-    let busy: Vec<Expr> = (0..n).map(|k| m.wire(&format!("busy{k}"), Ty::bit())).collect();
+    let busy: Vec<Expr> = (0..n)
+        .map(|k| m.wire(&format!("busy{k}"), Ty::bit()))
+        .collect();
 
     m.section("input stream -> layer 0 input buffer");
     let in_aw = addr_bits(p.inputs);
     let count = m.reg("pixel_count", Ty::u(in_aw));
     m.assign(&tready, busy[0].clone().lnot());
     let beat = m.wire_assign("beat", tvalid.land(tready.clone()));
-    let last = m.wire_assign("beat_last", count.clone().eq(Expr::lit(p.inputs as i128 - 1, Ty::u(in_aw))));
+    let last = m.wire_assign(
+        "beat_last",
+        count
+            .clone()
+            .eq(Expr::lit(p.inputs as i128 - 1, Ty::u(in_aw))),
+    );
     let pixel = m.wire_assign(
         "pixel",
-        Expr::concat(vec![Expr::lit(0, Ty::u(a - p.pixel_bits)), tdata]).as_signed().shl(p.input_shift),
+        Expr::concat(vec![Expr::lit(0, Ty::u(a - p.pixel_bits)), tdata])
+            .as_signed()
+            .shl(p.input_shift),
     );
     let start0 = m.wire_assign("start0", beat.clone().land(last.clone()));
     m.always_ff(
@@ -66,7 +75,10 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
                     if_else(
                         last.clone(),
                         vec![assign(&count, Expr::lit(0, Ty::u(in_aw)))],
-                        vec![assign(&count, count.clone().add(Expr::lit(1, Ty::u(in_aw))))],
+                        vec![assign(
+                            &count,
+                            count.clone().add(Expr::lit(1, Ty::u(in_aw))),
+                        )],
                     ),
                     if_(tlast.ne(last), vec![assign(&frame_error, Expr::bool(true))]),
                 ],
@@ -128,7 +140,12 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
         case(
             rb_layer_q,
             (1..n)
-                .map(|k| (vec![Expr::lit(k as i128, Ty::u(p.rb_layer_bits))], vec![assign(&rb_sel, rb_data_k[k].clone())]))
+                .map(|k| {
+                    (
+                        vec![Expr::lit(k as i128, Ty::u(p.rb_layer_bits))],
+                        vec![assign(&rb_sel, rb_data_k[k].clone())],
+                    )
+                })
                 .collect(),
             vec![],
         ),

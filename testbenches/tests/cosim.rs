@@ -1,0 +1,154 @@
+//! Co-simulation on real data: the RTL trains bit-exactly like the golden model.
+//! Every test compares predictions, softmax errors and every weight (at its cadence), and
+//! holds the cycle count to the cycle model wherever the streams do not stall.
+
+use std::path::PathBuf;
+
+use golden_model::config::Config;
+use golden_model::data::{load, Dataset, DatasetKind};
+use testbenches::build::Simulator;
+use testbenches::{run, CosimOptions, CosimReport};
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn preset(name: &str) -> (Config, String) {
+    let path = workspace().join("configs").join(name);
+    let text = std::fs::read_to_string(&path).expect("preset exists");
+    (
+        Config::from_toml_str(&text, name).expect("preset is valid"),
+        text,
+    )
+}
+
+fn dataset(kind: DatasetKind) -> Dataset {
+    let dir = std::env::var_os("LLS_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("data"));
+    load(kind, &dir)
+        .unwrap_or_else(|e| panic!("{e} (the test command runs scripts/fetch-data first)"))
+}
+
+fn work(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("cosim")
+        .join(name)
+}
+
+fn assert_exact(r: &CosimReport, samples: usize) {
+    assert_eq!(r.first_mismatch, None, "RTL differs from the golden model");
+    assert_eq!(r.mismatches, 0);
+    assert_eq!(r.samples, samples);
+    if r.stall == 0.0 {
+        assert_eq!(
+            r.cycle_model_deviations, 0,
+            "cycle model: {} vs {}",
+            r.cycles_per_sample, r.predicted_cycles_per_sample
+        );
+        assert_eq!(r.cycles_per_sample, r.predicted_cycles_per_sample as f64);
+    }
+}
+
+#[test]
+fn digits_full_pass_is_bit_exact_every_weight_every_step() {
+    let (cfg, text) = preset("digits-mlp.toml");
+    let data = dataset(DatasetKind::Digits);
+    let n = data.train.len();
+    let (r, net) = run(
+        &cfg,
+        &text,
+        &data.train,
+        &CosimOptions::new(n, work("digits-full")),
+    )
+    .expect("co-sim runs");
+    assert_exact(&r, n);
+    assert_eq!(
+        r.weight_checks,
+        2 * n,
+        "every layer's weights after every sample"
+    );
+    // predictions + 2×10 errors + 2368 weights per sample
+    assert_eq!(r.values_compared, (n * (1 + 20 + 64 * 32 + 32 * 10)) as u64);
+    // The RTL learned: it predicts the training stream better than chance by far.
+    assert!(
+        r.rtl_train_accuracy > 0.6,
+        "train-stream accuracy {}",
+        r.rtl_train_accuracy
+    );
+    let test_acc = (0..data.test.len())
+        .filter(|&i| net.predict(data.test.image(i)) == data.test.label(i) as usize)
+        .count() as f64
+        / data.test.len() as f64;
+    eprintln!(
+        "digits: one pass on the RTL: train-stream {:.4}, test {test_acc:.4}",
+        r.rtl_train_accuracy
+    );
+    assert!(
+        test_acc > 0.8,
+        "test accuracy of the co-simulated weights {test_acc}"
+    );
+}
+
+#[test]
+fn mnist_slice_is_bit_exact() {
+    let (cfg, text) = preset("mnist-mlp.toml");
+    let data = dataset(DatasetKind::Mnist);
+    let opts = CosimOptions {
+        weights_every: 100,
+        ..CosimOptions::new(300, work("mnist-slice"))
+    };
+    let (r, _) = run(&cfg, &text, &data.train, &opts).expect("co-sim runs");
+    assert_exact(&r, 300);
+    assert_eq!(r.weight_checks, 2 * 3);
+}
+
+#[test]
+fn stalls_and_a_mid_stream_reset_lose_and_double_nothing() {
+    let (cfg, text) = preset("digits-mlp.toml");
+    let data = dataset(DatasetKind::Digits);
+    let opts = CosimOptions {
+        stall: 0.3,
+        stall_seed: 7,
+        reset_at: Some(5),
+        ..CosimOptions::new(60, work("digits-stall"))
+    };
+    let (r, _) = run(&cfg, &text, &data.train, &opts).expect("co-sim runs");
+    assert_exact(&r, 60);
+    assert!(
+        r.cycles_per_sample > r.predicted_cycles_per_sample as f64,
+        "stalls must cost cycles"
+    );
+}
+
+#[test]
+fn icarus_agrees_on_the_same_vectors() {
+    let (cfg, text) = preset("digits-mlp.toml");
+    let data = dataset(DatasetKind::Digits);
+    let opts = CosimOptions {
+        simulator: Simulator::Iverilog,
+        ..CosimOptions::new(12, work("digits-iverilog"))
+    };
+    let (r, _) = run(&cfg, &text, &data.train, &opts).expect("co-sim runs");
+    assert_exact(&r, 12);
+}
+
+#[test]
+fn a_flipped_expected_bit_is_caught() {
+    let (cfg, text) = preset("digits-mlp.toml");
+    let data = dataset(DatasetKind::Digits);
+    let opts = CosimOptions {
+        mutate: Some((3, 1, 17)),
+        ..CosimOptions::new(10, work("digits-mutate"))
+    };
+    let (r, _) = run(&cfg, &text, &data.train, &opts).expect("co-sim runs");
+    let m = r.first_mismatch.expect("the flipped bit must be reported");
+    assert_eq!(
+        (m.sample, m.layer, m.signal.as_str(), m.index),
+        (3, 1, "weight", 17)
+    );
+    assert_eq!(r.samples, 4, "the run stops at the first mismatch");
+    assert!(m
+        .to_string()
+        .starts_with("MISMATCH sample=3 layer=1 signal=weight index=17 cycle="));
+}
