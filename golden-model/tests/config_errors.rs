@@ -1,0 +1,112 @@
+//! Bad configs get an error naming the field and the fix; the full text is asserted.
+
+use golden_model::config::Config;
+
+fn error_for(from: &str, to: &str) -> String {
+    let base = include_str!("../../configs/digits-mlp.toml");
+    assert!(base.contains(from), "fixture lacks `{from}`");
+    Config::from_toml_str(&base.replace(from, to), "bad.toml")
+        .expect_err("must be rejected")
+        .to_string()
+}
+
+#[test]
+fn lanes_must_be_a_power_of_two() {
+    assert_eq!(
+        error_for("lanes = 4", "lanes = 3"),
+        "hardware.lanes: is 3; use a power of two (1, 2, 4, …)"
+    );
+}
+
+#[test]
+fn lanes_must_divide_every_fan_in() {
+    assert_eq!(
+        error_for("lanes = 4", "lanes = 128"),
+        "hardware.lanes: 128 lanes do not divide layer 0's 64 inputs; choose lanes that divide every layer's input count"
+    );
+}
+
+#[test]
+fn accumulator_overflow_names_the_width_needed() {
+    assert_eq!(
+        error_for("acc_bits = 40", "acc_bits = 30"),
+        "fixed.acc_bits: layer 0 (64 inputs) needs 38 bits for an exact sum of 16-bit × 16-bit \
+         products but acc_bits = 30; raise fixed.acc_bits to 38 or lower weight_bits/act_bits"
+    );
+}
+
+#[test]
+fn empty_layer_is_rejected() {
+    assert_eq!(
+        error_for("hidden = [32]", "hidden = [0]"),
+        "network.hidden[0]: is 0; give every hidden layer at least one neuron"
+    );
+}
+
+#[test]
+fn unknown_key_is_named_with_its_line() {
+    assert_eq!(
+        error_for("seed = 1", "seed = 1\nlearning_rate = 0.1"),
+        "bad.toml: TOML parse error at line 25, column 1\n   |\n25 | learning_rate = 0.1\n   | ^^^^^^^^^^^^^\n\
+         unknown field `learning_rate`, expected one of `rule`, `basis`, `lr_shift`, `out_lr_shift`, \
+         `mod_lr_shift`, `logit_shift`, `epochs`, `seed`, `batch`"
+    );
+}
+
+#[test]
+fn unknown_rule_lists_the_rules() {
+    assert_eq!(
+        error_for("rule = \"lls\"", "rule = \"lls-z\""),
+        "bad.toml: TOML parse error at line 17, column 8\n   |\n17 | rule = \"lls-z\"\n   |        ^^^^^^^\n\
+         unknown variant `lls-z`, expected one of `bp`, `lls`, `lls-m`, `lls-mxm`"
+    );
+}
+
+#[test]
+fn input_that_overflows_the_activation_format() {
+    assert_eq!(
+        error_for("input_shift = 4", "input_shift = 12"),
+        "data.input_shift: pixel 16 << 12 does not fit fixed.act_bits = 16; lower data.input_shift or raise fixed.act_bits"
+    );
+}
+
+#[test]
+fn formats_that_would_need_a_negative_shift() {
+    assert_eq!(
+        error_for("err_frac = 12", "err_frac = 15"),
+        "fixed.err_frac: a shift would be negative (14 < 15); err_frac must not exceed prob_frac + basis fraction + learning.logit_shift"
+    );
+    assert_eq!(
+        error_for("weight_frac = 14", "weight_frac = 16"),
+        "fixed.weight_frac: is 16, not below fixed.weight_bits = 16; lower fixed.weight_frac below 16"
+    );
+}
+
+#[test]
+fn zero_epochs() {
+    assert_eq!(
+        error_for("epochs = 20", "epochs = 0"),
+        "learning.epochs: is 0; train for at least 1 epoch"
+    );
+}
+
+#[test]
+fn missing_file_names_the_path() {
+    let e = Config::load(std::path::Path::new("/no/such/config.toml")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "/no/such/config.toml: cannot read config: No such file or directory (os error 2)"
+    );
+}
+
+#[test]
+fn presets_round_trip_through_toml() {
+    for text in [
+        include_str!("../../configs/digits-mlp.toml"),
+        include_str!("../../configs/mnist-mlp.toml"),
+    ] {
+        let cfg = Config::from_toml_str(text, "preset").expect("valid preset");
+        let again = Config::from_toml_str(&cfg.to_toml(), "re-serialised").expect("valid");
+        assert_eq!(cfg, again);
+    }
+}
