@@ -23,6 +23,10 @@ enum Command {
     Gen(cmd::gen::Args),
     /// Co-simulate training on the RTL against the golden model, bit for bit.
     Cosim(cmd::cosim::Args),
+    /// MACs and memory per training sample, LLS against BP (config and VGG8).
+    Costs(cmd::costs::Args),
+    /// Training throughput of the golden model on one core (JSON).
+    Bench(cmd::bench::Args),
 }
 
 fn main() {
@@ -31,6 +35,8 @@ fn main() {
         Command::Train(args) => cmd::train::run(args),
         Command::Gen(args) => cmd::gen::run(args),
         Command::Cosim(args) => cmd::cosim::run(args),
+        Command::Costs(args) => cmd::costs::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
     };
     if let Err(message) = result {
         eprintln!("error: {message}");

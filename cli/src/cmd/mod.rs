@@ -1,6 +1,8 @@
 //! One module per subcommand; each holds its `Args` and a `run` that calls library code.
 
+pub mod bench;
 pub mod cosim;
+pub mod costs;
 pub mod gen;
 pub mod opts;
 pub mod train;

@@ -1,0 +1,92 @@
+//! `lls bench`: training throughput of the golden model on one core, fixed and float,
+//! measured side by side in one run and written as JSON (speed targets live here, not in
+//! timed tests).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use golden_model::data::DatasetKind;
+use golden_model::train::{Arith, Model};
+use serde::Serialize;
+
+use super::opts::{load_config, load_dataset, write_json, CmdResult};
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:
+  lls bench --config configs/mnist-mlp.toml --samples 20000 --json build/bench.json
+  lls bench --config configs/digits-mlp.toml")]
+pub struct Args {
+    #[arg(long)]
+    pub config: PathBuf,
+    #[arg(long)]
+    pub dataset: Option<DatasetKind>,
+    /// Training samples per measurement (cycled through the training split).
+    #[arg(long, default_value_t = 10_000)]
+    pub samples: usize,
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct Measurement {
+    arith: &'static str,
+    samples: usize,
+    seconds: f64,
+    samples_per_second: f64,
+}
+
+#[derive(Serialize)]
+struct BenchReport {
+    config: String,
+    dataset: String,
+    threads: usize,
+    batch: usize,
+    measurements: Vec<Measurement>,
+}
+
+pub fn run(args: Args) -> CmdResult {
+    let mut cfg = load_config(&args.config)?;
+    if let Some(d) = args.dataset {
+        cfg.data.dataset = d;
+    }
+    let data = load_dataset(cfg.data.dataset)?;
+    let n = data.train.len();
+    let mut measurements = Vec::new();
+    for arith in [Arith::Fixed, Arith::Float] {
+        let mut model = Model::new(&cfg, arith);
+        // Warm-up: one pass over 1 % of the samples.
+        for i in 0..(args.samples / 100).max(1) {
+            model.train_sample(data.train.image(i % n), data.train.label(i % n) as usize);
+        }
+        let t = Instant::now();
+        for i in 0..args.samples {
+            model.train_sample(data.train.image(i % n), data.train.label(i % n) as usize);
+        }
+        let seconds = t.elapsed().as_secs_f64();
+        measurements.push(Measurement {
+            arith: arith.name(),
+            samples: args.samples,
+            seconds,
+            samples_per_second: args.samples as f64 / seconds,
+        });
+    }
+    for m in &measurements {
+        println!(
+            "{} {}: {:.0} samples/s ({} samples in {:.2} s, one thread, batch 1)",
+            cfg.name, m.arith, m.samples_per_second, m.samples, m.seconds
+        );
+    }
+    if let Some(path) = &args.json {
+        write_json(
+            path,
+            &BenchReport {
+                config: cfg.name.clone(),
+                dataset: data.name.clone(),
+                threads: 1,
+                batch: 1,
+                measurements,
+            },
+        )?;
+    }
+    Ok(())
+}
