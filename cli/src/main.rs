@@ -17,12 +17,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The main job: data, golden model, RTL, bit-exact co-sim, synthesis, report.
+    Run(cmd::run::Args),
     /// Train the golden model (float or fixed point) and report.
     Train(cmd::train::Args),
     /// Generate the Verilog training datapath for a config.
     Gen(cmd::gen::Args),
     /// Co-simulate training on the RTL against the golden model, bit for bit.
     Cosim(cmd::cosim::Args),
+    /// Synthesise, place and route for an FPGA: resources, Fmax, bitstream.
+    Synth(cmd::synth::Args),
     /// MACs and memory per training sample, LLS against BP (config and VGG8).
     Costs(cmd::costs::Args),
     /// Training throughput of the golden model on one core (JSON).
@@ -32,9 +36,11 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => cmd::run::run(args),
         Command::Train(args) => cmd::train::run(args),
         Command::Gen(args) => cmd::gen::run(args),
         Command::Cosim(args) => cmd::cosim::run(args),
+        Command::Synth(args) => cmd::synth::run(args),
         Command::Costs(args) => cmd::costs::run(args),
         Command::Bench(args) => cmd::bench::run(args),
     };

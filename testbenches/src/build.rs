@@ -37,6 +37,8 @@ pub fn build(
     sim: Simulator,
     trace: bool,
 ) -> Result<(PathBuf, Vec<String>), CosimError> {
+    // Absolute, because the simulator later runs with `rtl` as its working directory.
+    let dir = std::path::absolute(dir).map_err(|e| io_err(dir, e))?;
     let rtl = dir.join("rtl");
     design.write(&rtl)?;
     let sources: Vec<String> = design

@@ -110,6 +110,17 @@ pub fn run(
     data: &Split,
     opts: &CosimOptions,
 ) -> Result<(CosimReport, FixedNet), CosimError> {
+    run_with_progress(cfg, config_toml, data, opts, &mut |_, _| {})
+}
+
+/// [`run`], calling `progress(samples done, samples total)` after every sample.
+pub fn run_with_progress(
+    cfg: &Config,
+    config_toml: &str,
+    data: &Split,
+    opts: &CosimOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(CosimReport, FixedNet), CosimError> {
     let design = rtl_gen::generate(cfg, config_toml, true)?;
     let t0 = Instant::now();
     let (program, args) = build(&design, &opts.work_dir, opts.simulator, false)?;
@@ -182,6 +193,7 @@ pub fn run(
             got.prediction,
             got.frame_error,
         )?;
+        progress(s + 1, samples);
         if let Some(m) = found {
             report.mismatches = 1;
             report.first_mismatch = Some(m);

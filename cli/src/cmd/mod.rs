@@ -5,4 +5,6 @@ pub mod cosim;
 pub mod costs;
 pub mod gen;
 pub mod opts;
+pub mod run;
+pub mod synth;
 pub mod train;

@@ -1,0 +1,275 @@
+//! `lls run`: the main job in one command: data → golden model → RTL → bit-exact co-sim
+//! → synthesis (when the tools are there) → `build/<preset>/report.{json,md}`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use golden_model::data::DatasetKind;
+use golden_model::train::{train, Arith, TrainReport};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use testbenches::{CosimOptions, CosimReport};
+
+use super::opts::{data_dir, load_config, load_dataset, write_json, CmdResult};
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:
+  lls run --config configs/digits-mlp.toml
+  lls run --config configs/mnist-mlp.toml --cosim-samples 500
+  lls run --config configs/mnist-mlp.toml --epochs 1 --no-synth")]
+pub struct Args {
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Override learning.epochs.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Samples to co-simulate (default: the digits training set, or 300 MNIST samples).
+    #[arg(long)]
+    pub cosim_samples: Option<usize>,
+    /// Skip synthesis even if the tools are installed.
+    #[arg(long)]
+    pub no_synth: bool,
+    /// Output folder (default build/<preset>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct RtlSummary {
+    top: String,
+    verilog_lines: usize,
+    memory_bits: u64,
+    mac_lanes: usize,
+    cycles_per_sample: u64,
+    ideal_cycles_per_sample: u64,
+}
+
+#[derive(Serialize)]
+struct RunReport {
+    config: String,
+    dataset: String,
+    fixed: TrainReport,
+    float: TrainReport,
+    rtl: RtlSummary,
+    cosim: CosimReport,
+    bit_exact: bool,
+}
+
+fn bar(msg: String) -> ProgressBar {
+    let b = ProgressBar::new(0);
+    b.set_style(
+        ProgressStyle::with_template("{msg:28} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    b.set_message(msg);
+    b
+}
+
+/// Fetches MNIST / Fashion-MNIST through the project's script when they are missing.
+fn ensure_data(kind: DatasetKind) -> CmdResult {
+    if kind == DatasetKind::Digits {
+        return Ok(());
+    }
+    let marker = data_dir().join(kind.name()).join("t10k-labels-idx1-ubyte");
+    if marker.is_file() {
+        return Ok(());
+    }
+    let script = Path::new("scripts/fetch-data");
+    if !script.is_file() {
+        return Err(format!(
+            "{}: missing; run scripts/fetch-data from the repository root",
+            marker.display()
+        ));
+    }
+    eprintln!("fetching datasets with scripts/fetch-data …");
+    let status = Command::new(script)
+        .arg(data_dir())
+        .status()
+        .map_err(|e| format!("scripts/fetch-data: {e}"))?;
+    if !status.success() {
+        return Err(format!("scripts/fetch-data failed ({status})"));
+    }
+    Ok(())
+}
+
+pub fn run(args: Args) -> CmdResult {
+    let mut cfg = load_config(&args.config)?;
+    if let Some(e) = args.epochs {
+        cfg.learning.epochs = e;
+    }
+    cfg.validate().map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(&args.config)
+        .map_err(|e| format!("{}: {e}", args.config.display()))?;
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("build").join(&cfg.name));
+    ensure_data(cfg.data.dataset)?;
+    let data = load_dataset(cfg.data.dataset)?;
+
+    let mut reports = Vec::new();
+    for arith in [Arith::Fixed, Arith::Float] {
+        let b = bar(format!("train {} {}", cfg.learning.rule, arith.name()));
+        let (_, report) = train(&cfg, &data, arith, |done, total| {
+            if done == 1 {
+                b.set_length(total as u64);
+            }
+            if done % 512 == 0 || done == total {
+                b.set_position(done as u64);
+            }
+        });
+        b.finish_and_clear();
+        println!(
+            "train  {} {}: test {:.2} % after {} epochs ({:.0} samples/s)",
+            data.name,
+            arith.name(),
+            100.0 * report.test_accuracy,
+            report.epochs,
+            report.samples_per_second
+        );
+        reports.push(report);
+    }
+    let float = reports.pop().expect("float report");
+    let fixed = reports.pop().expect("fixed report");
+
+    let design = rtl_gen::generate(&cfg, &text, true).map_err(|e| e.to_string())?;
+    design.write(&out.join("rtl")).map_err(|e| e.to_string())?;
+    let rtl = RtlSummary {
+        top: design.top.clone(),
+        verilog_lines: design
+            .files
+            .iter()
+            .filter(|(n, _)| n.ends_with(".v"))
+            .map(|(_, t)| t.lines().count())
+            .sum(),
+        memory_bits: design.manifest.memory_bits,
+        mac_lanes: design.manifest.mac_lanes,
+        cycles_per_sample: design.manifest.cycles_per_sample,
+        ideal_cycles_per_sample: design.manifest.ideal_cycles_per_sample,
+    };
+    println!(
+        "rtl    {}: {} lines of Verilog, {} memory bits in {}",
+        rtl.top,
+        rtl.verilog_lines,
+        rtl.memory_bits,
+        out.join("rtl").display()
+    );
+
+    let samples = args.cosim_samples.unwrap_or(match cfg.data.dataset {
+        DatasetKind::Digits => data.train.len(),
+        _ => 300,
+    });
+    let opts = CosimOptions {
+        // Every weight after every sample where that stays cheap, else every 100 samples.
+        weights_every: if samples
+            * design
+                .manifest
+                .params
+                .layers
+                .iter()
+                .map(|l| l.inputs * l.outputs)
+                .sum::<usize>()
+            <= 50_000_000
+        {
+            1
+        } else {
+            100
+        },
+        ..CosimOptions::new(samples, out.join("cosim"))
+    };
+    let b = bar("co-simulate (verilator)".into());
+    b.set_length(samples as u64);
+    let (cosim, _) =
+        testbenches::run_with_progress(&cfg, &text, &data.train, &opts, &mut |done, _| {
+            b.set_position(done as u64)
+        })
+        .map_err(|e| e.to_string())?;
+    b.finish_and_clear();
+    let bit_exact = cosim.mismatches == 0 && cosim.cycle_model_deviations == 0;
+    match &cosim.first_mismatch {
+        None => println!(
+            "cosim  {} samples bit-exact, {:.0} cycles/sample (cycle model {}), {:.2} M cycles/s simulated",
+            cosim.samples,
+            cosim.cycles_per_sample,
+            cosim.predicted_cycles_per_sample,
+            cosim.sim_cycles_per_second / 1e6
+        ),
+        Some(m) => println!("cosim  {m}"),
+    }
+
+    let report = RunReport {
+        config: cfg.name.clone(),
+        dataset: data.name.clone(),
+        fixed,
+        float,
+        rtl,
+        cosim,
+        bit_exact,
+    };
+    write_json(&out.join("report.json"), &report)?;
+    write_text(&out.join("report.md"), &markdown(&report))?;
+    println!("report {}", out.join("report.md").display());
+    if !bit_exact {
+        return Err("the RTL did not match the golden model; see report.md".into());
+    }
+    let _ = args.no_synth;
+    Ok(())
+}
+
+fn write_text(path: &Path, text: &str) -> CmdResult {
+    let tmp = path.with_extension("md.tmp");
+    std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn markdown(r: &RunReport) -> String {
+    let mut s = String::new();
+    let pct = |x: f64| format!("{:.2} %", 100.0 * x);
+    s.push_str(&format!("# {}: LLS on-chip training report\n\n", r.config));
+    s.push_str(&format!(
+        "Dataset: {} ({} train / {} test samples).\n\n",
+        r.dataset, r.fixed.train_samples, r.fixed.test_samples
+    ));
+    s.push_str("## Accuracy (golden model)\n\n| epoch | fixed test | float test | fixed train (streamed) |\n| ---: | ---: | ---: | ---: |\n");
+    for (a, b) in r.fixed.history.iter().zip(&r.float.history) {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            a.epoch,
+            pct(a.test_accuracy),
+            pct(b.test_accuracy),
+            pct(a.train_accuracy)
+        ));
+    }
+    let m = &r.fixed.macs_per_sample;
+    s.push_str(&format!(
+        "\nMACs per sample: forward {}, learning {}, update {}. Memory: {} bytes (fixed point). \
+         Throughput on one core: fixed {:.0}, float {:.0} samples/s.\n\n",
+        m.forward,
+        m.learning,
+        m.update,
+        r.fixed.memory_bytes,
+        r.fixed.samples_per_second,
+        r.float.samples_per_second
+    ));
+    s.push_str("## RTL\n\n");
+    s.push_str(&format!(
+        "Top `{}`: {} lines of Verilog, {} memory bits, {} MAC lanes per layer. Cycle model: {} cycles per \
+         training sample (ideal MACs ÷ lanes: {}).\n\n",
+        r.rtl.top, r.rtl.verilog_lines, r.rtl.memory_bits, r.rtl.mac_lanes, r.rtl.cycles_per_sample, r.rtl.ideal_cycles_per_sample
+    ));
+    s.push_str("## Co-simulation (Verilator vs golden model)\n\n");
+    let c = &r.cosim;
+    s.push_str(&format!(
+        "- samples: {}\n- verdict: **{}**\n- values compared: {} (every prediction and softmax error; every weight {} times)\n\
+         - cycles per sample: {:.1} measured, {} predicted\n- simulation: {:.1} s, {:.2} M cycles/s\n",
+        c.samples,
+        if r.bit_exact { "bit-exact".to_string() } else { format!("MISMATCH: {:?}", c.first_mismatch) },
+        c.values_compared,
+        c.weight_checks,
+        c.cycles_per_sample,
+        c.predicted_cycles_per_sample,
+        c.sim_seconds,
+        c.sim_cycles_per_second / 1e6
+    ));
+    s
+}
