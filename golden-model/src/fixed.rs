@@ -25,6 +25,7 @@
 use crate::basis::Basis;
 use crate::config::{Activation, Config, Rounding, Rule, Shifts};
 use crate::cost::MacCount;
+use crate::kernels;
 use crate::numeric::{narrow, saturate, shift_round, Lfsr, QFormat};
 use crate::rng::SplitMix64;
 use crate::softmax::{argmax, exp_table, softmax_error};
@@ -42,8 +43,9 @@ pub enum Modulation {
 pub struct FixedLayer {
     pub inputs: usize,
     pub outputs: usize,
-    /// Row-major `outputs × inputs`, raw Q·weight_frac.
-    pub weights: Vec<i32>,
+    /// Input-major: `weights_t[i · outputs + j] = W[j][i]`, raw Q·weight_frac (see
+    /// [`crate::kernels`]); [`FixedLayer::weights`] gives the row-major view the RTL uses.
+    weights_t: Vec<i32>,
     /// `Some` for hidden layers under a local rule.
     pub basis: Option<Basis>,
     pub modulation: Modulation,
@@ -164,16 +166,36 @@ impl Datapath {
     }
 }
 
-fn matvec(weights: &[i32], inputs: &[i32]) -> Vec<i64> {
-    weights
-        .chunks_exact(inputs.len())
-        .map(|row| {
-            row.iter()
-                .zip(inputs)
-                .map(|(&w, &x)| w as i64 * x as i64)
-                .sum()
-        })
-        .collect()
+impl FixedLayer {
+    /// W[j][i]: output j, input i.
+    pub fn weight(&self, j: usize, i: usize) -> i32 {
+        self.weights_t[i * self.outputs + j]
+    }
+
+    /// Row-major copy (`outputs × inputs`): the order of the RTL's readback and images.
+    pub fn weights(&self) -> Vec<i32> {
+        let mut w = vec![0; self.inputs * self.outputs];
+        for (i, column) in self.weights_t.chunks_exact(self.outputs).enumerate() {
+            for (j, &v) in column.iter().enumerate() {
+                w[j * self.inputs + i] = v;
+            }
+        }
+        w
+    }
+
+    /// Replaces the weights from a row-major array (`outputs × inputs`).
+    pub fn set_weights(&mut self, row_major: &[i32]) {
+        assert_eq!(row_major.len(), self.inputs * self.outputs, "weight count");
+        for (j, row) in row_major.chunks_exact(self.inputs).enumerate() {
+            for (i, &v) in row.iter().enumerate() {
+                self.weights_t[i * self.outputs + j] = v;
+            }
+        }
+    }
+
+    fn forward(&self, x: &[i32]) -> Vec<i64> {
+        kernels::forward(&self.weights_t, self.outputs, x)
+    }
 }
 
 impl FixedNet {
@@ -208,7 +230,9 @@ impl FixedNet {
                 FixedLayer {
                     inputs: n_in,
                     outputs: n_out,
-                    weights: w.iter().map(|&v| dp.weight.from_f64(v) as i32).collect(),
+                    weights_t: (0..n_in * n_out)
+                        .map(|t| dp.weight.from_f64(w[(t % n_out) * n_in + t / n_out]) as i32)
+                        .collect(),
                     basis,
                     modulation,
                     lfsr: (0..cfg.hardware.lanes)
@@ -229,7 +253,8 @@ impl FixedNet {
         let mut x = self.dp.input(pixels);
         let last = self.layers.len() - 1;
         for layer in &self.layers[..last] {
-            x = matvec(&layer.weights, &x)
+            x = layer
+                .forward(&x)
                 .into_iter()
                 .map(|z| {
                     narrow(
@@ -241,7 +266,7 @@ impl FixedNet {
                 })
                 .collect();
         }
-        argmax(&matvec(&self.layers[last].weights, &x))
+        argmax(&self.layers[last].forward(&x))
     }
 
     /// One training step on one sample; returns everything the RTL must reproduce.
@@ -251,7 +276,7 @@ impl FixedNet {
         let mut traces = Vec::with_capacity(self.layers.len());
         for k in 0..last {
             let layer = &self.layers[k];
-            let sums = matvec(&layer.weights, &x);
+            let sums = layer.forward(&x);
             self.macs.forward += (layer.inputs * layer.outputs) as u64;
             let h: Vec<i64> = sums
                 .iter()
@@ -273,7 +298,7 @@ impl FixedNet {
             x = h.iter().map(|&v| v as i32).collect();
         }
         let out = &self.layers[last];
-        let sums = matvec(&out.weights, &x);
+        let sums = out.forward(&x);
         self.macs.forward += (out.inputs * out.outputs) as u64;
         let prediction = argmax(&sums);
         let logits: Vec<i64> = sums
@@ -407,7 +432,7 @@ impl FixedNet {
             traces[k].delta = (0..n)
                 .map(|j| {
                     let g: i64 = (0..next.outputs)
-                        .map(|c| next.weights[c * next.inputs + j] as i64 * delta_next[c])
+                        .map(|c| next.weight(c, j) as i64 * delta_next[c])
                         .sum();
                     narrow(
                         dp.derivative(traces[k].sums[j], g),
@@ -424,21 +449,39 @@ impl FixedNet {
     fn update(&mut self, k: usize, trace: &LayerTrace, shift: u32) {
         let dp = &self.dp;
         let layer = &mut self.layers[k];
-        let n_in = layer.inputs;
-        let lanes = layer.lfsr.len();
-        let stochastic = dp.update_rounding == Rounding::Stochastic;
-        for (j, row) in layer.weights.chunks_exact_mut(n_in).enumerate() {
-            let d = trace.delta[j];
-            for (i, w) in row.iter_mut().enumerate() {
-                let random = if stochastic {
-                    layer.lfsr[i % lanes].step() as u64
-                } else {
-                    0
-                };
-                let step = shift_round(d * trace.input[i], shift, dp.update_rounding, random);
-                *w = saturate(*w as i64 - step, dp.weight) as i32;
+        let (n_in, n_out) = (layer.inputs, layer.outputs);
+        if dp.update_rounding == Rounding::Stochastic {
+            // Row-major order: each lane's LFSR steps once per weight of that lane, in the
+            // order the hardware visits them (row j, then word i / lanes).
+            let lanes = layer.lfsr.len();
+            for j in 0..n_out {
+                let d = trace.delta[j];
+                for i in 0..n_in {
+                    let random = layer.lfsr[i % lanes].step() as u64;
+                    let step = shift_round(d * trace.input[i], shift, dp.update_rounding, random);
+                    let w = &mut layer.weights_t[i * n_out + j];
+                    *w = saturate(*w as i64 - step, dp.weight) as i32;
+                }
+            }
+        } else {
+            let bias = match (dp.update_rounding, shift) {
+                (Rounding::HalfUp, s) if s > 0 => 1i64 << (s - 1),
+                _ => 0,
+            };
+            for (column, &x) in layer.weights_t.chunks_exact_mut(n_out).zip(&trace.input) {
+                if x != 0 {
+                    kernels::update_column(
+                        column,
+                        &trace.delta,
+                        x,
+                        bias,
+                        shift,
+                        dp.weight.min(),
+                        dp.weight.max(),
+                    );
+                }
             }
         }
-        self.macs.update += (n_in * layer.outputs) as u64;
+        self.macs.update += (n_in * n_out) as u64;
     }
 }

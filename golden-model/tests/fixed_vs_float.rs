@@ -38,7 +38,7 @@ fn wide_formats_track_float_weights_closely() {
     let scale = (1u64 << 24) as f32;
     for (k, (lf, lx)) in fixed.layers.iter().zip(&float.layers).enumerate() {
         let max_diff = lf
-            .weights
+            .weights()
             .iter()
             .zip(&lx.weights)
             .map(|(&q, &w)| (q as f32 / scale - w).abs())

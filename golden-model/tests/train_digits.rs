@@ -36,7 +36,7 @@ fn training_is_deterministic() {
     match (a, b) {
         (golden_model::train::Model::Fixed(a), golden_model::train::Model::Fixed(b)) => {
             for (la, lb) in a.layers.iter().zip(&b.layers) {
-                assert_eq!(la.weights, lb.weights);
+                assert_eq!(la.weights(), lb.weights());
             }
         }
         _ => unreachable!("fixed models"),

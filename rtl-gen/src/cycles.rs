@@ -14,8 +14,7 @@ pub struct CycleModel {
     /// Per unit: (cycles from start to forward done, cycles from start to idle).
     units: Vec<(u64, u64)>,
     inputs: u64,
-    macs: u64,
-    lanes: u64,
+    busiest: u64,
 }
 
 impl CycleModel {
@@ -31,16 +30,19 @@ impl CycleModel {
                 (fwd, blocks::layer::latency(p, l))
             })
             .collect();
-        let macs = p
+        // Each unit runs its forward pass and then its update on its own `lanes` MACs, so
+        // the busiest unit bounds the cycles per sample from below.
+        let passes = if p.learn { 2 } else { 1 };
+        let busiest = p
             .layers
             .iter()
-            .map(|l| (l.inputs * l.outputs) as u64)
-            .sum::<u64>();
+            .map(|l| (passes * l.inputs * l.outputs).div_ceil(l.lanes) as u64)
+            .max()
+            .unwrap_or(0);
         CycleModel {
             units,
             inputs: p.inputs as u64,
-            macs: if p.learn { 2 * macs } else { macs },
-            lanes: p.layers[0].lanes as u64,
+            busiest,
         }
     }
 
@@ -55,8 +57,9 @@ impl CycleModel {
         end
     }
 
-    /// MACs per sample (forward + update) ÷ lanes: the bound a fully busy datapath reaches.
+    /// The ideal: the busiest unit's MACs per sample (forward + update) ÷ its lanes, the
+    /// cycles a datapath whose multipliers never idle would need.
     pub fn ideal_cycles(&self) -> u64 {
-        self.macs.div_ceil(self.lanes)
+        self.busiest
     }
 }

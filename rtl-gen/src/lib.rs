@@ -151,10 +151,11 @@ pub fn generate(cfg: &Config, config_toml: &str, learn: bool) -> Result<Design, 
     // Memory images from the golden model's own initial state and tables.
     let net = FixedNet::new(cfg);
     for (l, layer) in params.layers.iter().zip(&net.layers) {
+        let weights = layer.weights();
         for lane in 0..l.lanes {
             files.insert(
                 blocks::layer::weight_file(l, lane),
-                mem::weight_lane_image(l, &layer.weights, lane),
+                mem::weight_lane_image(l, &weights, lane),
             );
         }
         if let Some(basis) = &layer.basis {

@@ -160,7 +160,8 @@ impl DesignParams {
                 (score_bits - shifts.score_to_logit, shifts.score_to_logit)
             };
             let n_w = n_in * n_out;
-            let rb_entries = n_w + classes;
+            // Readback: the weights, then (when learning) the C softmax errors.
+            let rb_entries = n_w + if learn { classes } else { 0 };
             layers.push(LayerParams {
                 index: k,
                 name: if classifier {

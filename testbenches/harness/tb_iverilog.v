@@ -15,6 +15,7 @@ module tb;
     reg [`LABEL_W-1:0] s_axis_tuser = 0;
     wire [`LABEL_W-1:0] m_axis_tdata;
     wire m_axis_tvalid;
+    wire [`LABEL_W-1:0] m_axis_tuser;
     reg m_axis_tready = 1'b0;
     wire idle;
     wire frame_error;
@@ -27,13 +28,14 @@ module tb;
         .s_axis_tdata(s_axis_tdata), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
         .s_axis_tlast(s_axis_tlast), .s_axis_tuser(s_axis_tuser),
         .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready),
+        .m_axis_tuser(m_axis_tuser),
         .idle(idle), .frame_error(frame_error),
         .rb_layer(rb_layer), .rb_addr(rb_addr), .rb_data(rb_data)
     );
 
     reg [7:0] px [0:`N_IN-1];
     reg [7:0] cmd;
-    integer rc, i, label, layer, first, count, sent, got, pred, beat, ready_now;
+    integer rc, i, label, layer, first, count, sent, got, pred, label_out, beat;
     integer permille, seed, beats;
     reg [63:0] cycles, start, rng;
     reg [31:0] rnd;
@@ -91,6 +93,7 @@ module tb;
                 sent = 0;
                 got = 0;
                 pred = 0;
+                label_out = 0;
                 begin : stream
                     forever begin
                         s_axis_tvalid = (sent < `N_IN) && !stall_draw(0);
@@ -102,6 +105,7 @@ module tb;
                         if (sent == `N_IN && got && idle) disable stream;
                         if (m_axis_tvalid && m_axis_tready) begin
                             pred = m_axis_tdata;
+                            label_out = m_axis_tuser;
                             got = 1;
                         end
                         beat = s_axis_tvalid && s_axis_tready;
@@ -111,7 +115,7 @@ module tb;
                 end
                 s_axis_tvalid = 1'b0;
                 m_axis_tready = 1'b0;
-                $fdisplay(STDOUT, "P %0d %0d %0d", pred, cycles - start, frame_error);
+                $fdisplay(STDOUT, "P %0d %0d %0d %0d", pred, cycles - start, frame_error, label_out);
             end else if (cmd == "R") begin
                 rc = $fscanf(STDIN, "%d %d %d", layer, first, count);
                 rb_layer = layer;

@@ -4,7 +4,7 @@
 //
 //   S <label> <pixel hex>...   stream one sample (random valid/ready stalls if enabled),
 //                              take the prediction, wait for idle
-//                              -> P <pred> <cycles> <frame_error>
+//                              -> P <pred> <cycles> <frame_error> <label out>
 //   R <layer> <first> <count>  read back entries first.. of a layer -> R <hex>...
 //   T <permille> <seed>        stall probability for s_axis_tvalid and m_axis_tready
 //   X <beats>                  stream <beats> pixels of a frame, then pulse reset -> X ok
@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
             const uint64_t limit = start + 50'000'000ull;
             size_t sent = 0;
             bool got = false;
-            unsigned pred = 0;
+            unsigned pred = 0, label_out = 0;
             for (;;) {
                 const bool valid = sent < px.size() && !h.stall();
                 h.top->s_axis_tvalid = valid;
@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
                 if (sent == px.size() && got && h.top->idle) break;
                 if (h.top->m_axis_tvalid && h.top->m_axis_tready) {
                     pred = h.top->m_axis_tdata;
+                    label_out = h.top->m_axis_tuser;
                     got = true;
                 }
                 const bool beat = valid && h.top->s_axis_tready;
@@ -115,8 +116,8 @@ int main(int argc, char** argv) {
             }
             h.top->s_axis_tvalid = 0;
             h.top->m_axis_tready = 0;
-            std::printf("P %u %llu %u\n", pred, (unsigned long long)(h.cycles - start),
-                        (unsigned)h.top->frame_error);
+            std::printf("P %u %llu %u %u\n", pred, (unsigned long long)(h.cycles - start),
+                        (unsigned)h.top->frame_error, label_out);
         } else if (cmd == 'R') {
             unsigned layer = 0, first = 0, count = 0;
             in >> layer >> first >> count;

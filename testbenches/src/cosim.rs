@@ -34,6 +34,9 @@ pub struct CosimOptions {
     pub mutate: Option<(usize, usize, usize)>,
     /// Scratch folder: RTL, the simulator build, waveforms.
     pub work_dir: PathBuf,
+    /// `false`: build the inference-only design and check its predictions (and that the
+    /// weights stay untouched) against the golden model's inference.
+    pub learn: bool,
 }
 
 impl CosimOptions {
@@ -48,6 +51,7 @@ impl CosimOptions {
             trace: false,
             mutate: None,
             work_dir,
+            learn: true,
         }
     }
 }
@@ -121,7 +125,7 @@ pub fn run_with_progress(
     opts: &CosimOptions,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(CosimReport, FixedNet), CosimError> {
-    let design = rtl_gen::generate(cfg, config_toml, true)?;
+    let design = rtl_gen::generate(cfg, config_toml, opts.learn)?;
     let t0 = Instant::now();
     let (program, args) = build(&design, &opts.work_dir, opts.simulator, false)?;
     let build_seconds = t0.elapsed().as_secs_f64();
@@ -170,7 +174,16 @@ pub fn run_with_progress(
         if opts.reset_at == Some(s) {
             sim.reset_midstream(pixels.len() / 2)?;
         }
-        let trace = net.train_step(pixels, label);
+        let trace = if opts.learn {
+            net.train_step(pixels, label)
+        } else {
+            // Inference: the design only predicts; the weights must stay as they are.
+            StepTrace {
+                label,
+                prediction: net.predict(pixels),
+                layers: Vec::new(),
+            }
+        };
         let got = sim.sample(label, pixels)?;
         report.samples += 1;
         report.cycles += got.cycles;
@@ -192,6 +205,7 @@ pub fn run_with_progress(
             &mut report,
             got.prediction,
             got.frame_error,
+            got.label,
         )?;
         progress(s + 1, samples);
         if let Some(m) = found {
@@ -224,6 +238,7 @@ fn compare(
     report: &mut CosimReport,
     prediction: usize,
     frame_error: bool,
+    returned_label: usize,
 ) -> Result<Option<Mismatch>, CosimError> {
     let last = layers.len() - 1;
     let mismatch = |layer: usize, signal: &str, index: usize, got: String, want: String| Mismatch {
@@ -245,12 +260,20 @@ fn compare(
             trace.prediction.to_string(),
         )));
     }
+    if returned_label != trace.label {
+        // The prediction came back with another sample's label: a sample was lost or doubled.
+        return Ok(Some(mismatch(last, "m_axis_tuser", 0, returned_label.to_string(), trace.label.to_string())));
+    }
     if frame_error {
         return Ok(Some(mismatch(0, "frame_error", 0, "1".into(), "0".into())));
     }
     for (k, &(n_w, w_bits, e_bits)) in layers.iter().enumerate() {
-        let want_err = &trace.layers[k].error;
-        let got_err = sim.readback(k, n_w, want_err.len())?;
+        let want_err = trace.layers.get(k).map(|t| t.error.as_slice()).unwrap_or(&[]);
+        let got_err = if want_err.is_empty() {
+            Vec::new()
+        } else {
+            sim.readback(k, n_w, want_err.len())?
+        };
         for (c, (&g, &w)) in got_err.iter().zip(want_err).enumerate() {
             report.values_compared += 1;
             let w = (w as u64) & mask(e_bits);
@@ -267,7 +290,7 @@ fn compare(
         if check_weights {
             report.weight_checks += 1;
             let got_w = sim.readback(k, 0, n_w)?;
-            for (i, (&g, &w)) in got_w.iter().zip(&net.layers[k].weights).enumerate() {
+            for (i, (&g, &w)) in got_w.iter().zip(&net.layers[k].weights()).enumerate() {
                 report.values_compared += 1;
                 let mut w = (w as i64 as u64) & mask(w_bits);
                 if opts.mutate == Some((sample, k, i)) {
@@ -303,7 +326,7 @@ fn trace_around(
     if opts.simulator != Simulator::Verilator {
         return Ok(None);
     }
-    let design = rtl_gen::generate(cfg, config_toml, true)?;
+    let design = rtl_gen::generate(cfg, config_toml, opts.learn)?;
     let dir = opts.work_dir.join("trace");
     let (program, args) = build(&design, &dir, Simulator::Verilator, true)?;
     let mut sim = Session::start(&program, &args, &dir.join("rtl"))?;

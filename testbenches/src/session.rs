@@ -18,6 +18,8 @@ pub struct SampleResult {
     pub prediction: usize,
     pub cycles: u64,
     pub frame_error: bool,
+    /// The label the design returned with its prediction (`m_axis_tuser`).
+    pub label: usize,
 }
 
 fn protocol(msg: impl Into<String>) -> CosimError {
@@ -86,6 +88,7 @@ impl Session {
             prediction: num(0)? as usize,
             cycles: num(1)?,
             frame_error: num(2)? != 0,
+            label: num(3)? as usize,
         })
     }
 

@@ -32,13 +32,14 @@ pub fn basis_file(l: &LayerParams) -> String {
 }
 
 /// Cycles from `start` to `busy` low with no stalls (WAIT passes at once), for the cycle
-/// model: IDLE→WAIT 1, WAIT→FWD 1, FWD issue + 2, softmax start 1 + latency, UPD issue + 1.
+/// model: IDLE→WAIT 1, WAIT→FWD 1, FWD issue + 2; when learning, softmax start 1 +
+/// latency, UPD issue + 1. (The classifier skips the first WAIT and spends it after FWD.)
 pub fn latency(p: &DesignParams, l: &LayerParams) -> u64 {
     let rows = (l.outputs * l.words) as u64;
     let learn = if p.learn {
         1 + super::softmax::latency(p) + rows + 1
     } else {
-        1
+        0
     };
     1 + 1 + rows + 2 + learn
 }
@@ -93,8 +94,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let (down, out_ports) = if l.classifier {
         let pred_valid = m.output_reg("pred_valid", Ty::bit());
         let pred = m.output_reg("pred", Ty::u(lb));
+        let pred_label = m.output_reg("pred_label", Ty::u(lb));
         let pred_ready = m.input("pred_ready", Ty::bit());
-        (pred_ready, vec![pred_valid, pred])
+        (pred_ready, vec![pred_valid, pred, pred_label])
     } else {
         let out_we = m.output_reg("out_we", Ty::bit());
         let out_addr = m.output_reg("out_addr", Ty::u(out_aw));
@@ -115,12 +117,17 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let s_idle = m.localparam("S_IDLE", Expr::lit(0, st_ty));
     let s_wait = m.localparam("S_WAIT", Expr::lit(1, st_ty));
     let s_fwd = m.localparam("S_FWD", Expr::lit(2, st_ty));
-    let s_smax = m.localparam("S_SMAX", Expr::lit(3, st_ty));
-    let s_upd = m.localparam("S_UPD", Expr::lit(4, st_ty));
+    let learn = p.learn;
+    let s_smax = learn.then(|| m.localparam("S_SMAX", Expr::lit(3, st_ty)));
+    let s_upd = learn.then(|| m.localparam("S_UPD", Expr::lit(4, st_ty)));
     let state = m.reg("state", st_ty);
     let label = m.reg("label", Ty::u(lb));
     m.assign(&busy, state.clone().ne(s_idle.clone()));
-    let updating = m.wire_assign("updating", state.clone().eq(s_upd.clone()));
+    // Inference-only designs have no update phase: the forward MAC always accumulates.
+    let updating = match &s_upd {
+        Some(s_upd) => m.wire_assign("updating", state.clone().eq(s_upd.clone())),
+        None => Expr::bool(false),
+    };
 
     m.section("issue stage S0: row / word counters");
     let issuing = m.reg("issuing", Ty::bit());
@@ -145,7 +152,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let last1 = m.reg("last1", Ty::bit());
     let final1 = m.reg("final1", Ty::bit());
     let row1 = m.reg("row1", Ty::u(out_aw));
-    let addr1 = m.reg("addr1", Ty::u(w_aw));
+    let addr1 = learn.then(|| m.reg("addr1", Ty::u(w_aw)));
     let done2 = m.reg("done2", Ty::bit());
     let final2 = m.reg("final2", Ty::bit());
     let row2 = m.reg("row2", Ty::u(out_aw));
@@ -207,10 +214,11 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         .collect();
     let mac_sum = m.wire_assign("mac_sum", sum(prods));
     let acc = m.reg("acc", Ty::s(acc_w));
+    let mac_en = if learn { v1.clone().land(updating.clone().lnot()) } else { v1.clone() };
     m.always_ff(
         &clk,
         vec![if_(
-            v1.clone().land(updating.clone().lnot()),
+            mac_en,
             vec![if_else(
                 first1.clone(),
                 vec![assign(&acc, mac_sum.clone())],
@@ -219,58 +227,57 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         )],
     );
 
-    // Softmax unit and its error outputs.
-    m.section("softmax error unit");
-    let sm_start = m.reg("sm_start", Ty::bit());
-    let sm_done = m.wire("sm_done", Ty::bit());
-    let err_bus = m.wire("err", Ty::u(l.err_bits * l.classes as u32));
-    let errs = error_wires(&mut m, &err_bus, l);
-    let logit_regs: Vec<Expr>;
-    let mut row2_stmts: Vec<Stmt> = Vec::new();
-    let mut fwd_start_stmts: Vec<Stmt> = Vec::new();
+    // The softmax unit and its error outputs exist only when the design learns.
     let c_n = l.classes;
     let lw = l.logit_bits;
-
-    // Per-layer S2 / S1 datapaths.
-    let delta: Expr;
+    let sm = learn.then(|| {
+        m.section("softmax error unit");
+        let start = m.reg("sm_start", Ty::bit());
+        let done = m.wire("sm_done", Ty::bit());
+        let bus = m.wire("err", Ty::u(l.err_bits * c_n as u32));
+        let errs = error_wires(&mut m, &bus, l);
+        (start, done, bus, errs)
+    });
+    let mut row2_stmts: Vec<Stmt> = Vec::new();
+    let mut fwd_start_stmts: Vec<Stmt> = Vec::new();
+    let mut logit_regs: Vec<Expr> = Vec::new();
+    let mut delta: Option<Expr> = None;
     let mut extra_mem_ff: Vec<Stmt> = Vec::new();
     if l.classifier {
-        m.section("stage S2: logits and running argmax");
-        logit_regs = (0..c_n)
-            .map(|c| m.reg(&format!("logit{c}"), Ty::s(lw)))
-            .collect();
-        let logit_val = m.wire_assign(
-            "logit_val",
-            acc.clone().slice(acc_w - 1, l.logit_shift).as_signed(),
-        );
+        m.section("stage S2: running argmax (and logits when learning)");
         let best = m.reg("best", Ty::s(acc_w));
         let best_idx = m.reg("best_idx", Ty::u(lb));
         let take = row2
             .clone()
             .eq(Expr::lit(0, Ty::u(out_aw)))
             .lor(acc.clone().gt(best.clone()));
-        row2_stmts.push(case(
-            row2.clone(),
-            (0..c_n)
-                .map(|c| {
-                    (
-                        vec![Expr::lit(c as i128, Ty::u(out_aw))],
-                        vec![assign(&logit_regs[c], logit_val.clone())],
-                    )
-                })
-                .collect(),
-            vec![],
-        ));
-        row2_stmts.push(if_(
-            take,
-            vec![assign(&best, acc.clone()), assign(&best_idx, row2.clone())],
-        ));
-        let _ = &best_idx;
-        m.section("stage S1 (update): delta = e[row]");
-        delta = m.reg("delta", Ty::s(l.err_bits));
-        // filled below once the error wires exist
+        if let Some((_, _, _, errs)) = &sm {
+            logit_regs = (0..c_n).map(|c| m.reg(&format!("logit{c}"), Ty::s(lw))).collect();
+            let logit_val = m.wire_assign("logit_val", acc.clone().slice(acc_w - 1, l.logit_shift).as_signed());
+            row2_stmts.push(case(
+                row2.clone(),
+                (0..c_n)
+                    .map(|c| (vec![Expr::lit(c as i128, Ty::u(out_aw))], vec![assign(&logit_regs[c], logit_val.clone())]))
+                    .collect(),
+                vec![],
+            ));
+            m.section("stage S1 (update): delta = e[row]");
+            let d = m.reg("delta", Ty::s(l.err_bits));
+            m.always_comb(vec![
+                assign(&d, Expr::lit(0, Ty::s(l.err_bits))),
+                case(
+                    row1.clone(),
+                    (0..c_n)
+                        .map(|c| (vec![Expr::lit(c as i128, Ty::u(out_aw))], vec![assign(&d, errs[c].clone())]))
+                        .collect(),
+                    vec![],
+                ),
+            ]);
+            delta = Some(d);
+        }
+        row2_stmts.push(if_(take, vec![assign(&best, acc.clone()), assign(&best_idx, row2.clone())]));
     } else {
-        m.section("stage S2: activation, next layer, basis projection");
+        m.section("stage S2: activation, next layer");
         let acc_neg = m.wire_assign("acc_neg", acc.clone().bit(acc_w - 1));
         let leak = if l.leaky {
             m.wire_assign("acc_leak", acc.clone().sar(l.leak_shift))
@@ -279,200 +286,162 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         };
         let act_in = m.wire_assign("act_in", Expr::mux(acc_neg.clone(), leak, acc.clone()));
         let h = narrow(&mut m, "h", act_in, l.act_shift, p.half_up, a);
-        // Basis ROM: address t → column t, class 0 in the LSBs.
-        let bb = l.basis_bits;
-        let rom = m.memory(
-            "basis_rom",
-            Ty::u(bb * c_n as u32),
-            l.outputs as u32,
-            Some(&basis_file(l)),
-        );
-        let rom_q = m.reg("basis_q", Ty::u(bb * c_n as u32));
-        let rom_addr = m.wire_assign(
-            "basis_addr",
-            Expr::mux(updating.clone(), row0.clone(), row1.clone()),
-        );
-        extra_mem_ff.push(assign(&rom_q, rom.read(rom_addr)));
-        let b: Vec<Expr> = (0..c_n)
-            .map(|c| {
-                let lo = c as u32 * bb;
-                m.wire_assign(
-                    &format!("b{c}"),
-                    rom_q.clone().slice(lo + bb - 1, lo).as_signed(),
-                )
-            })
-            .collect();
-        let sw = l.score_bits;
-        let scores: Vec<Expr> = (0..c_n)
-            .map(|c| m.reg(&format!("score{c}"), Ty::s(sw)))
-            .collect();
-        let terms = basis_terms(&mut m, "proj", &b, std::slice::from_ref(&h), sw, l.square);
-        for c in 0..c_n {
-            row2_stmts.push(assign(&scores[c], scores[c].clone().add(terms[c].clone())));
-            fwd_start_stmts.push(assign(&scores[c], Expr::lit(0, Ty::s(sw))));
-        }
-        let neg_mem = m.memory("neg_mem", Ty::bit(), l.outputs as u32, None);
-        let neg_q = m.reg("neg_q", Ty::bit());
-        extra_mem_ff.push(if_(
-            done2.clone(),
-            vec![neg_mem.write(row2.clone(), acc_neg)],
-        ));
-        extra_mem_ff.push(assign(&neg_q, neg_mem.read(row0.clone())));
         row2_stmts.push(assign(&out_ports[0], Expr::bool(true)));
         row2_stmts.push(assign(&out_ports[1], row2.clone()));
-        row2_stmts.push(assign(&out_ports[2], h));
-        m.section("logits = scores >> shift (floor)");
-        logit_regs = scores
-            .iter()
-            .enumerate()
-            .map(|(c, s)| {
-                if l.logit_shift > 0 {
-                    discard(
-                        &mut m,
-                        &format!("score{c}_frac"),
-                        s.clone().slice(l.logit_shift - 1, 0),
-                    );
-                }
-                m.wire_assign(
-                    &format!("logit{c}"),
-                    s.clone().slice(sw - 1, l.logit_shift).as_signed(),
-                )
-            })
-            .collect();
-        // δ for the row in S1: narrow(f'(z)·Σ_c B[c][row]·e_c).
-        m.section("stage S1 (update): delta = narrow(f'(z) * B^T e)");
-        let back = basis_terms(&mut m, "back", &b, &errs, l.back_bits, l.square);
-        let g = m.wire_assign("back_sum", sum(back));
-        let g_leak = if l.leaky {
-            m.wire_assign("back_leak", g.clone().sar(l.leak_shift))
+        row2_stmts.push(assign(&out_ports[2], h.clone()));
+        if let Some((_, _, _, errs)) = &sm {
+            m.section("basis ROM and projection: scores += B[:, row]·h");
+            // Basis ROM: address t → column t, class 0 in the LSBs.
+            let bb = l.basis_bits;
+            let rom = m.memory("basis_rom", Ty::u(bb * c_n as u32), l.outputs as u32, Some(&basis_file(l)));
+            let rom_q = m.reg("basis_q", Ty::u(bb * c_n as u32));
+            let rom_addr = m.wire_assign("basis_addr", Expr::mux(updating.clone(), row0.clone(), row1.clone()));
+            extra_mem_ff.push(assign(&rom_q, rom.read(rom_addr)));
+            let b: Vec<Expr> = (0..c_n)
+                .map(|c| {
+                    let lo = c as u32 * bb;
+                    m.wire_assign(&format!("b{c}"), rom_q.clone().slice(lo + bb - 1, lo).as_signed())
+                })
+                .collect();
+            let sw = l.score_bits;
+            let scores: Vec<Expr> = (0..c_n).map(|c| m.reg(&format!("score{c}"), Ty::s(sw))).collect();
+            let terms = basis_terms(&mut m, "proj", &b, std::slice::from_ref(&h), sw, l.square);
+            for c in 0..c_n {
+                row2_stmts.push(assign(&scores[c], scores[c].clone().add(terms[c].clone())));
+                fwd_start_stmts.push(assign(&scores[c], Expr::lit(0, Ty::s(sw))));
+            }
+            let neg_mem = m.memory("neg_mem", Ty::bit(), l.outputs as u32, None);
+            let neg_q = m.reg("neg_q", Ty::bit());
+            extra_mem_ff.push(if_(done2.clone(), vec![neg_mem.write(row2.clone(), acc_neg)]));
+            extra_mem_ff.push(assign(&neg_q, neg_mem.read(row0.clone())));
+            m.section("logits = scores >> shift (floor)");
+            logit_regs = scores
+                .iter()
+                .enumerate()
+                .map(|(c, s)| {
+                    if l.logit_shift > 0 {
+                        discard(&mut m, &format!("score{c}_frac"), s.clone().slice(l.logit_shift - 1, 0));
+                    }
+                    m.wire_assign(&format!("logit{c}"), s.clone().slice(sw - 1, l.logit_shift).as_signed())
+                })
+                .collect();
+            // δ for the row in S1: narrow(f'(z)·Σ_c B[c][row]·e_c).
+            m.section("stage S1 (update): delta = narrow(f'(z) * B^T e)");
+            let back = basis_terms(&mut m, "back", &b, errs, l.back_bits, l.square);
+            let g = m.wire_assign("back_sum", sum(back));
+            let g_leak = if l.leaky {
+                m.wire_assign("back_leak", g.clone().sar(l.leak_shift))
+            } else {
+                Expr::lit(0, Ty::s(l.back_bits))
+            };
+            let gd = m.wire_assign("back_act", Expr::mux(neg_q, g_leak, g));
+            delta = Some(narrow(&mut m, "delta", gd, l.back_shift, p.half_up, l.delta_bits));
         } else {
-            Expr::lit(0, Ty::s(l.back_bits))
-        };
-        let gd = m.wire_assign("back_act", Expr::mux(neg_q, g_leak, g));
-        delta = narrow(&mut m, "delta", gd, l.back_shift, p.half_up, l.delta_bits);
+            discard(&mut m, "acc_sign", acc_neg);
+        }
     }
     if !extra_mem_ff.is_empty() {
         m.always_ff(&clk, extra_mem_ff);
     }
-    let logits_bus = m.wire_assign(
-        "logits",
-        Expr::concat(
-            logit_regs
-                .iter()
-                .rev()
-                .map(|e| e.clone().as_unsigned())
-                .collect(),
-        ),
-    );
-    m.instance(
-        &format!("{}_softmax", l.name),
-        "softmax",
-        vec![
-            ("clk".into(), clk.clone()),
-            ("rst".into(), rst.clone()),
-            ("start".into(), sm_start.clone()),
-            ("label".into(), label.clone()),
-            ("logits".into(), logits_bus),
-            ("done".into(), sm_done.clone()),
-            ("err".into(), err_bus.clone()),
-        ],
-    );
-    if l.classifier {
-        let row1_cls = row1.clone();
-        m.always_comb(vec![
-            assign(&delta, Expr::lit(0, Ty::s(l.err_bits))),
-            case(
-                row1_cls,
-                (0..c_n)
-                    .map(|c| {
-                        (
-                            vec![Expr::lit(c as i128, Ty::u(out_aw))],
-                            vec![assign(&delta, errs[c].clone())],
-                        )
-                    })
-                    .collect(),
-                vec![],
-            ),
-        ]);
+    if let Some((start, done, bus, _)) = &sm {
+        let logits_bus = m.wire_assign(
+            "logits",
+            Expr::concat(logit_regs.iter().rev().map(|e| e.clone().as_unsigned()).collect()),
+        );
+        m.instance(
+            &format!("{}_softmax", l.name),
+            "softmax",
+            vec![
+                ("clk".into(), clk.clone()),
+                ("rst".into(), rst.clone()),
+                ("start".into(), start.clone()),
+                ("label".into(), label.clone()),
+                ("logits".into(), logits_bus),
+                ("done".into(), done.clone()),
+                ("err".into(), bus.clone()),
+            ],
+        );
     }
 
-    m.section("stage S1 (update): W - round(delta * x >> shift), saturated");
-    let w_new: Vec<Expr> = (0..lanes)
-        .map(|ln| {
+    let mut w_ff = Vec::new();
+    if let (Some(delta), Some(addr1)) = (&delta, &addr1) {
+        m.section("stage S1 (update): W - round(delta * x >> shift), saturated");
+        let w_we = m.wire_assign("w_we", v1.clone().land(updating.clone()));
+        for ln in 0..lanes {
             let prod = m.wire_assign(&format!("upd_prod{ln}"), delta.clone().mul(x_q[ln].clone()));
-            let step = shift_round(
-                &mut m,
-                &format!("upd_step{ln}"),
-                prod,
-                l.update_shift,
-                p.half_up,
-            );
+            let step = shift_round(&mut m, &format!("upd_step{ln}"), prod, l.update_shift, p.half_up);
             let dw = step.width().max(wb) + 1;
             let w_ext = widen(&mut m, &format!("w_ext{ln}"), w_q[ln].clone(), dw);
             let s_ext = widen(&mut m, &format!("upd_step{ln}_ext"), step, dw);
             let diff = m.wire_assign(&format!("w_diff{ln}"), w_ext.sub(s_ext));
-            saturate(&mut m, &format!("w_new{ln}"), diff, wb)
-        })
-        .collect();
-    let w_we = m.wire_assign("w_we", v1.clone().land(updating.clone()));
-    let mut w_ff = Vec::new();
+            let w_new = saturate(&mut m, &format!("w_new{ln}"), diff, wb);
+            w_ff.push(if_(w_we.clone(), vec![w_mem[ln].write(addr1.clone(), w_new)]));
+        }
+    }
     for ln in 0..lanes {
-        w_ff.push(if_(
-            w_we.clone(),
-            vec![w_mem[ln].write(addr1.clone(), w_new[ln].clone())],
-        ));
         w_ff.push(assign(&w_q[ln], w_mem[ln].read(w_raddr.clone())));
     }
     m.always_ff(&clk, w_ff);
 
-    m.section("readback: weights, then the C softmax errors");
-    let rb_q = m.reg("rb_addr_q", Ty::u(l.rb_addr_bits));
-    m.always_ff(&clk, vec![assign(&rb_q, rb_addr.clone())]);
+    m.section(if learn { "readback: weights, then the C softmax errors" } else { "readback: weights" });
+    // The address, registered like the memories' data: all of it when errors are readable
+    // too, else only the lane select.
+    let rb_q = if learn {
+        let q = m.reg("rb_addr_q", Ty::u(l.rb_addr_bits));
+        m.always_ff(&clk, vec![assign(&q, rb_addr.clone())]);
+        Some(q)
+    } else {
+        None
+    };
     let rbw = p.rb_data_bits;
     let rb_w = m.reg("rb_weight", Ty::s(wb));
     let mut lane_arms = Vec::new();
     if lanes > 1 {
-        let rb_lane = m.wire_assign("rb_lane", rb_q.clone().slice(lane_bits - 1, 0));
+        let rb_lane = match &rb_q {
+            Some(q) => m.wire_assign("rb_lane", q.clone().slice(lane_bits - 1, 0)),
+            None => {
+                let q = m.reg("rb_lane_q", Ty::u(lane_bits));
+                m.always_ff(&clk, vec![assign(&q, rb_addr.clone().slice(lane_bits - 1, 0))]);
+                q
+            }
+        };
         for (ln, q) in w_q.iter().enumerate().skip(1) {
-            lane_arms.push((
-                vec![Expr::lit(ln as i128, Ty::u(lane_bits))],
-                vec![assign(&rb_w, q.clone())],
-            ));
+            lane_arms.push((vec![Expr::lit(ln as i128, Ty::u(lane_bits))], vec![assign(&rb_w, q.clone())]));
         }
-        m.always_comb(vec![
-            assign(&rb_w, w_q[0].clone()),
-            case(rb_lane, lane_arms, vec![]),
-        ]);
+        m.always_comb(vec![assign(&rb_w, w_q[0].clone()), case(rb_lane, lane_arms, vec![])]);
     } else {
         m.always_comb(vec![assign(&rb_w, w_q[0].clone())]);
     }
-    let rb_e = m.reg("rb_err", Ty::s(l.err_bits));
-    let n_w = (l.inputs * l.outputs) as i128;
-    let rb_ty = Ty::u(l.rb_addr_bits);
-    m.always_comb(vec![
-        assign(&rb_e, Expr::lit(0, Ty::s(l.err_bits))),
-        case(
-            rb_q.clone(),
-            (0..c_n)
-                .map(|c| {
-                    (
-                        vec![Expr::lit(n_w + c as i128, rb_ty)],
-                        vec![assign(&rb_e, errs[c].clone())],
-                    )
-                })
-                .collect(),
-            vec![],
-        ),
-    ]);
     let rb_w_ext = widen(&mut m, "rb_weight_ext", rb_w, rbw);
-    let rb_e_ext = widen(&mut m, "rb_err_ext", rb_e, rbw);
-    let is_err = rb_q.ge(Expr::lit(n_w, rb_ty));
-    m.assign(&rb_data, Expr::mux(is_err, rb_e_ext, rb_w_ext));
+    if let (Some((_, _, _, errs)), Some(rb_q)) = (&sm, rb_q) {
+        let rb_e = m.reg("rb_err", Ty::s(l.err_bits));
+        let n_w = (l.inputs * l.outputs) as i128;
+        let rb_ty = Ty::u(l.rb_addr_bits);
+        m.always_comb(vec![
+            assign(&rb_e, Expr::lit(0, Ty::s(l.err_bits))),
+            case(
+                rb_q.clone(),
+                (0..c_n)
+                    .map(|c| (vec![Expr::lit(n_w + c as i128, rb_ty)], vec![assign(&rb_e, errs[c].clone())]))
+                    .collect(),
+                vec![],
+            ),
+        ]);
+        let rb_e_ext = widen(&mut m, "rb_err_ext", rb_e, rbw);
+        let is_err = rb_q.ge(Expr::lit(n_w, rb_ty));
+        m.assign(&rb_data, Expr::mux(is_err, rb_e_ext, rb_w_ext));
+    } else {
+        // Inference: only weights; the address bits above the lane select are the word.
+        m.assign(&rb_data, rb_w_ext);
+    }
 
     m.section("control");
+    let (sm_start, sm_done) = match sm {
+        Some((start, done, _, _)) => (Some(start), Some(done)),
+        None => (None, None),
+    };
     control(
         &mut m,
-        p,
         l,
         &ports,
         &Control {
@@ -607,8 +576,8 @@ struct Control {
     s_idle: Expr,
     s_wait: Expr,
     s_fwd: Expr,
-    s_smax: Expr,
-    s_upd: Expr,
+    s_smax: Option<Expr>,
+    s_upd: Option<Expr>,
     issuing: Expr,
     row0: Expr,
     word0: Expr,
@@ -620,22 +589,25 @@ struct Control {
     last1: Expr,
     final1: Expr,
     row1: Expr,
-    addr1: Expr,
+    addr1: Option<Expr>,
     done2: Expr,
     final2: Expr,
     row2: Expr,
-    sm_start: Expr,
-    sm_done: Expr,
+    sm_start: Option<Expr>,
+    sm_done: Option<Expr>,
     row2_stmts: Vec<Stmt>,
     fwd_start_stmts: Vec<Stmt>,
 }
 
-fn control(m: &mut Module, p: &DesignParams, l: &LayerParams, ports: &Ports, c: &Control) {
+fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
     let out_aw = c.row0.width();
     let word_aw = c.word0.width();
     let w_aw = c.addr0.width();
     let f = Expr::bool(false);
     let t = Expr::bool(true);
+    // After the forward pass: the softmax when learning, else back to idle.
+    let after_fwd = c.s_smax.clone().unwrap_or_else(|| c.s_idle.clone());
+    let start_softmax: Vec<Stmt> = c.sm_start.iter().map(|s| assign(s, t.clone())).collect();
     let begin_issue = vec![
         assign(&c.issuing, t.clone()),
         assign(&c.row0, Expr::lit(0, Ty::u(out_aw))),
@@ -654,145 +626,114 @@ fn control(m: &mut Module, p: &DesignParams, l: &LayerParams, ports: &Ports, c: 
                     assign(&c.row0, c.row0.clone().add(Expr::lit(1, Ty::u(out_aw)))),
                     if_(c.row_last0.clone(), vec![assign(&c.issuing, f.clone())]),
                 ],
-                vec![assign(
-                    &c.word0,
-                    c.word0.clone().add(Expr::lit(1, Ty::u(word_aw))),
-                )],
+                vec![assign(&c.word0, c.word0.clone().add(Expr::lit(1, Ty::u(word_aw))))],
             ),
         ],
     );
-    let pipeline = vec![
+    let mut pipeline = vec![
         assign(&c.v1, c.issuing.clone()),
         assign(&c.first1, c.word0.clone().eq(Expr::lit(0, Ty::u(word_aw)))),
         assign(&c.last1, c.word_last0.clone()),
         assign(&c.final1, c.word_last0.clone().land(c.row_last0.clone())),
         assign(&c.row1, c.row0.clone()),
-        assign(&c.addr1, c.addr0.clone()),
         assign(
             &c.done2,
-            c.v1.clone()
-                .land(c.last1.clone())
-                .land(c.state.clone().eq(c.s_fwd.clone())),
+            c.v1.clone().land(c.last1.clone()).land(c.state.clone().eq(c.s_fwd.clone())),
         ),
         assign(&c.final2, c.final1.clone()),
         assign(&c.row2, c.row1.clone()),
     ];
-    let mut fsm_fwd_end: Vec<Stmt> = vec![assign(
-        &c.state,
-        if p.learn {
-            c.s_smax.clone()
-        } else {
-            c.s_idle.clone()
-        },
-    )];
+    if let Some(addr1) = &c.addr1 {
+        pipeline.push(assign(addr1, c.addr0.clone()));
+    }
     let mut out_defaults: Vec<Stmt> = Vec::new();
-    let mut wait_pass: Expr = c.down.clone().lnot();
-    let mut wait_stmts = Vec::new();
+    let fsm_fwd_end: Vec<Stmt>;
+    let idle_arm: Vec<Stmt>;
+    let wait_arm: Vec<Stmt>;
     if l.classifier {
         let (pred_valid, pred) = (&c.out_ports[0], &c.out_ports[1]);
         let best_idx = Expr::ident("best_idx", Ty::u(l.label_bits));
         // A prediction waits in pred/pred_valid until the consumer takes it.
-        out_defaults.push(if_(
-            pred_valid.clone().land(c.down.clone()),
-            vec![assign(pred_valid, f.clone())],
-        ));
-        wait_pass = t.clone();
+        out_defaults.push(if_(pred_valid.clone().land(c.down.clone()), vec![assign(pred_valid, f.clone())]));
         fsm_fwd_end = vec![assign(&c.state, c.s_wait.clone())];
-        let _ = &best_idx;
-        // In the classifier WAIT comes after FWD: publish the prediction when free.
-        wait_stmts.push(if_(
-            pred_valid.clone().lnot(),
-            vec![
-                assign(pred_valid, t.clone()),
-                assign(pred, best_idx),
-                assign(
-                    &c.state,
-                    if p.learn {
-                        c.s_smax.clone()
-                    } else {
-                        c.s_idle.clone()
-                    },
-                ),
-                assign(&c.sm_start, Expr::bool(p.learn)),
-            ],
-        ));
-    } else {
-        out_defaults.push(assign(&c.out_ports[0], f.clone()));
-        out_defaults.push(assign(&c.out_ports[3], f.clone()));
-        fsm_fwd_end.push(assign(&c.out_ports[3], t.clone()));
-        fsm_fwd_end.push(assign(&c.out_ports[4], c.label.clone()));
-        if p.learn {
-            fsm_fwd_end.push(assign(&c.sm_start, t.clone()));
-        }
-    }
-    let mut idle_arm = vec![if_(
-        c.start.clone(),
-        vec![
-            assign(&c.label, c.start_label.clone()),
-            assign(&c.state, c.s_wait.clone()),
-        ],
-    )];
-    let mut wait_arm = Vec::new();
-    if l.classifier {
-        // Classifier: IDLE → FWD directly; WAIT publishes the prediction after FWD.
+        // Classifier: IDLE → FWD directly; WAIT, after FWD, publishes the prediction once
+        // the previous one was taken.
         idle_arm = vec![if_(
             c.start.clone(),
             [
-                vec![
-                    assign(&c.label, c.start_label.clone()),
-                    assign(&c.state, c.s_fwd.clone()),
-                ],
+                vec![assign(&c.label, c.start_label.clone()), assign(&c.state, c.s_fwd.clone())],
                 begin_issue.clone(),
                 c.fwd_start_stmts.clone(),
             ]
             .concat(),
         )];
-        wait_arm.extend(wait_stmts);
-    } else {
-        wait_arm.push(if_(
-            wait_pass,
+        wait_arm = vec![if_(
+            pred_valid.clone().lnot(),
             [
-                vec![assign(&c.state, c.s_fwd.clone())],
-                begin_issue.clone(),
-                c.fwd_start_stmts.clone(),
+                vec![
+                    assign(pred_valid, t.clone()),
+                    assign(pred, best_idx),
+                    assign(&c.out_ports[2], c.label.clone()),
+                    assign(&c.state, after_fwd.clone()),
+                ],
+                start_softmax.clone(),
             ]
             .concat(),
-        ));
+        )];
+    } else {
+        out_defaults.push(assign(&c.out_ports[0], f.clone()));
+        out_defaults.push(assign(&c.out_ports[3], f.clone()));
+        fsm_fwd_end = [
+            vec![
+                assign(&c.state, after_fwd.clone()),
+                assign(&c.out_ports[3], t.clone()),
+                assign(&c.out_ports[4], c.label.clone()),
+            ],
+            start_softmax.clone(),
+        ]
+        .concat();
+        idle_arm = vec![if_(
+            c.start.clone(),
+            vec![assign(&c.label, c.start_label.clone()), assign(&c.state, c.s_wait.clone())],
+        )];
+        // Hidden: WAIT until the next layer's input buffer is free.
+        wait_arm = vec![if_(
+            c.down.clone().lnot(),
+            [vec![assign(&c.state, c.s_fwd.clone())], begin_issue.clone(), c.fwd_start_stmts.clone()].concat(),
+        )];
     }
     let mut s2 = c.row2_stmts.clone();
     s2.push(if_(c.final2.clone(), fsm_fwd_end));
-    let fwd_arm = vec![if_(c.done2.clone(), s2)];
-    let smax_arm = vec![if_(
-        c.sm_done.clone(),
-        [vec![assign(&c.state, c.s_upd.clone())], begin_issue].concat(),
-    )];
-    let upd_arm = vec![if_(
-        c.v1.clone().land(c.final1.clone()),
-        vec![assign(&c.state, c.s_idle.clone())],
-    )];
     let mut arms = vec![
         (vec![c.s_idle.clone()], idle_arm),
         (vec![c.s_wait.clone()], wait_arm),
-        (vec![c.s_fwd.clone()], fwd_arm),
+        (vec![c.s_fwd.clone()], vec![if_(c.done2.clone(), s2)]),
     ];
-    if p.learn {
-        arms.push((vec![c.s_smax.clone()], smax_arm));
-        arms.push((vec![c.s_upd.clone()], upd_arm));
+    if let (Some(s_smax), Some(s_upd), Some(sm_done)) = (&c.s_smax, &c.s_upd, &c.sm_done) {
+        arms.push((
+            vec![s_smax.clone()],
+            vec![if_(sm_done.clone(), [vec![assign(&c.state, s_upd.clone())], begin_issue].concat())],
+        ));
+        arms.push((
+            vec![s_upd.clone()],
+            vec![if_(c.v1.clone().land(c.final1.clone()), vec![assign(&c.state, c.s_idle.clone())])],
+        ));
     }
     let mut reset = vec![
         assign(&c.state, c.s_idle.clone()),
         assign(&c.issuing, f.clone()),
         assign(&c.v1, f.clone()),
         assign(&c.done2, f.clone()),
-        assign(&c.sm_start, f.clone()),
+        assign(&c.out_ports[0], f.clone()),
     ];
-    if l.classifier {
-        reset.push(assign(&c.out_ports[0], f.clone()));
-    } else {
-        reset.push(assign(&c.out_ports[0], f.clone()));
+    let mut run = Vec::new();
+    if let Some(sm_start) = &c.sm_start {
+        reset.push(assign(sm_start, f.clone()));
+        run.push(assign(sm_start, f.clone()));
+    }
+    if !l.classifier {
         reset.push(assign(&c.out_ports[3], f.clone()));
     }
-    let mut run = vec![assign(&c.sm_start, f.clone())];
     run.extend(out_defaults);
     run.push(advance);
     run.extend(pipeline);

@@ -4,7 +4,8 @@
 //! Input: one beat per pixel (`s_axis_tdata`, 8 bits), `s_axis_tlast` on the last pixel,
 //! the label in `s_axis_tuser` (sampled on the last beat). A frame is exactly `inputs`
 //! beats; a `tlast` that disagrees with the count sets the sticky `frame_error`.
-//! Output: the predicted class on `m_axis_tdata` when `m_axis_tvalid`, held until
+//! Output: the predicted class on `m_axis_tdata` (and the sample's label on
+//! `m_axis_tuser`, so a consumer can score the stream) when `m_axis_tvalid`, held until
 //! `m_axis_tready`. Readback: `rb_data` shows entry `rb_addr` of layer `rb_layer` one
 //! clock after both are presented (weights in row-major order, then the C errors).
 
@@ -30,6 +31,7 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
     let tuser = m.input("s_axis_tuser", Ty::u(p.label_bits));
     let m_data = m.output_wire("m_axis_tdata", Ty::u(p.label_bits));
     let m_valid = m.output_wire("m_axis_tvalid", Ty::bit());
+    let m_user = m.output_wire("m_axis_tuser", Ty::u(p.label_bits));
     let m_ready = m.input("m_axis_tready", Ty::bit());
     let idle = m.output_wire("idle", Ty::bit());
     let frame_error = m.output_reg("frame_error", Ty::bit());
@@ -106,6 +108,7 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
         if l.classifier {
             conns.push(("pred_valid".into(), m_valid.clone()));
             conns.push(("pred".into(), m_data.clone()));
+            conns.push(("pred_label".into(), m_user.clone()));
             conns.push(("pred_ready".into(), m_ready.clone()));
         } else {
             let we = m.wire(&format!("link{k}_we"), Ty::bit());
