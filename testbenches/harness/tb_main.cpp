@@ -6,6 +6,9 @@
 //                              take the prediction, wait for idle
 //                              -> P <pred> <cycles> <frame_error> <label out>
 //   R <layer> <first> <count>  read back entries first.. of a layer -> R <hex>...
+//   B <label> <pixel hex>...   queue a sample for a back-to-back burst (no answer)
+//   G                          stream the queued samples back to back, as fast as the
+//                              design takes them -> G <cycles> <pred>:<label out>...
 //   T <permille> <seed>        stall probability for s_axis_tvalid and m_axis_tready
 //   X <beats>                  stream <beats> pixels of a frame, then pulse reset -> X ok
 //   W <path>                   start an FST waveform (built with LLS_TRACE)
@@ -27,6 +30,19 @@
 #include <vector>
 
 namespace {
+
+struct Sample {
+    unsigned label;
+    std::vector<unsigned> px;
+};
+
+Sample parse_sample(std::istringstream& in) {
+    Sample s{0, {}};
+    in >> s.label;
+    unsigned v;
+    while (in >> std::hex >> v) s.px.push_back(v);
+    return s;
+}
 
 struct Harness {
     VerilatedContext ctx;
@@ -76,16 +92,15 @@ int main(int argc, char** argv) {
     h.reset(4);
     h.cycles = 0;
     std::string line;
+    std::vector<Sample> burst;
     while (std::getline(std::cin, line)) {
         std::istringstream in(line);
         char cmd = 0;
         in >> cmd;
         if (cmd == 'S') {
-            unsigned label = 0;
-            in >> label;
-            std::vector<unsigned> px;
-            unsigned v;
-            while (in >> std::hex >> v) px.push_back(v);
+            const Sample sample = parse_sample(in);
+            const unsigned label = sample.label;
+            const std::vector<unsigned>& px = sample.px;
             const uint64_t start = h.cycles;
             const uint64_t limit = start + 50'000'000ull;
             size_t sent = 0;
@@ -136,6 +151,48 @@ int main(int argc, char** argv) {
             }
             h.cycles = save;  // readback is not part of a sample's cycles
             std::printf("%s\n", out.c_str());
+        } else if (cmd == 'B') {
+            burst.push_back(parse_sample(in));
+            continue;
+        } else if (cmd == 'G') {
+            // Samples follow each other as soon as s_axis_tready allows: layer k works on
+            // sample n while layer k+1 works on sample n-1.
+            const uint64_t start = h.cycles;
+            size_t si = 0, bi = 0, got = 0;
+            std::string out;
+            char buf[32];
+            for (;;) {
+                const bool valid = si < burst.size() && !h.stall();
+                const Sample* cur = si < burst.size() ? &burst[si] : nullptr;
+                h.top->s_axis_tvalid = valid;
+                h.top->s_axis_tdata = valid ? cur->px[bi] : 0;
+                h.top->s_axis_tlast = valid && bi + 1 == cur->px.size();
+                h.top->s_axis_tuser = cur ? cur->label : 0;
+                h.top->m_axis_tready = !h.stall();
+                h.settle();
+                if (si == burst.size() && got == burst.size() && h.top->idle) break;
+                if (h.top->m_axis_tvalid && h.top->m_axis_tready) {
+                    std::snprintf(buf, sizeof buf, " %u:%u", (unsigned)h.top->m_axis_tdata,
+                                  (unsigned)h.top->m_axis_tuser);
+                    out += buf;
+                    ++got;
+                }
+                const bool beat = valid && h.top->s_axis_tready;
+                h.edge();
+                if (beat && ++bi == cur->px.size()) {
+                    bi = 0;
+                    ++si;
+                }
+                if (h.cycles - start > 50'000'000ull * (burst.size() + 1)) {
+                    std::printf("TIMEOUT %llu\n", (unsigned long long)(h.cycles - start));
+                    std::fflush(stdout);
+                    return 2;
+                }
+            }
+            h.top->s_axis_tvalid = 0;
+            h.top->m_axis_tready = 0;
+            burst.clear();
+            std::printf("G %llu%s\n", (unsigned long long)(h.cycles - start), out.c_str());
         } else if (cmd == 'T') {
             unsigned seed = 0;
             in >> h.stall_permille >> seed;

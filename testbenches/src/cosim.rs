@@ -11,7 +11,7 @@ use golden_model::trace::StepTrace;
 use serde::Serialize;
 
 use crate::build::{build, Simulator};
-use crate::session::Session;
+use crate::session::{SampleResult, Session};
 use crate::CosimError;
 
 #[derive(Clone, Debug)]
@@ -34,6 +34,10 @@ pub struct CosimOptions {
     pub mutate: Option<(usize, usize, usize)>,
     /// Scratch folder: RTL, the simulator build, waveforms.
     pub work_dir: PathBuf,
+    /// 0: lock step (one sample, wait for idle, compare, next; the cycle model is checked).
+    /// N: stream N samples back to back, as the design pipelines them across layers, then
+    /// compare every prediction, and the errors and weights after the last of them.
+    pub burst: usize,
     /// `false`: build the inference-only design and check its predictions (and that the
     /// weights stay untouched) against the golden model's inference.
     pub learn: bool,
@@ -52,6 +56,7 @@ impl CosimOptions {
             mutate: None,
             work_dir,
             learn: true,
+            burst: 0,
         }
     }
 }
@@ -98,6 +103,8 @@ pub struct CosimReport {
     pub cycle_model_deviations: usize,
     pub stall: f64,
     pub reset_at: Option<usize>,
+    /// 0: lock step; N: bursts of N back-to-back samples (cycles are then throughput).
+    pub burst: usize,
     /// Share of samples the RTL predicted right while training on them (pre-update).
     pub rtl_train_accuracy: f64,
     pub build_seconds: f64,
@@ -161,6 +168,7 @@ pub fn run_with_progress(
         cycle_model_deviations: 0,
         stall: opts.stall,
         reset_at: opts.reset_at,
+        burst: opts.burst,
         rtl_train_accuracy: 0.0,
         build_seconds,
         sim_seconds: 0.0,
@@ -168,50 +176,88 @@ pub fn run_with_progress(
         waveform: None,
     };
     let mut correct = 0usize;
-    for s in 0..samples {
-        let pixels = data.image(s);
-        let label = data.label(s) as usize;
-        if opts.reset_at == Some(s) {
-            sim.reset_midstream(pixels.len() / 2)?;
+    let chunk = opts.burst.max(1);
+    'run: for first in (0..samples).step_by(chunk) {
+        let range = first..(first + chunk).min(samples);
+        if opts.reset_at.is_some_and(|r| range.contains(&r)) {
+            sim.reset_midstream(data.image(first).len() / 2)?;
         }
-        let trace = if opts.learn {
-            net.train_step(pixels, label)
-        } else {
-            // Inference: the design only predicts; the weights must stay as they are.
-            StepTrace {
-                label,
-                prediction: net.predict(pixels),
-                layers: Vec::new(),
+        let traces: Vec<StepTrace> = range
+            .clone()
+            .map(|s| {
+                let (pixels, label) = (data.image(s), data.label(s) as usize);
+                if opts.learn {
+                    net.train_step(pixels, label)
+                } else {
+                    // Inference: the design only predicts; the weights must stay as they are.
+                    StepTrace {
+                        label,
+                        prediction: net.predict(pixels),
+                        layers: Vec::new(),
+                    }
+                }
+            })
+            .collect();
+        // Lock step: one sample, then wait for idle; burst: all of them back to back.
+        let results: Vec<SampleResult> = if opts.burst == 0 {
+            let s = range.start;
+            let got = sim.sample(data.label(s) as usize, data.image(s))?;
+            if permille == 0 && got.cycles != predicted {
+                report.cycle_model_deviations += 1;
             }
+            vec![got]
+        } else {
+            let batch: Vec<(usize, &[u8])> = range
+                .clone()
+                .map(|s| (data.label(s) as usize, data.image(s)))
+                .collect();
+            let (cycles, preds) = sim.burst(&batch)?;
+            if preds.len() != batch.len() {
+                return Err(CosimError::Protocol(format!(
+                    "{} samples sent, {} predictions back",
+                    batch.len(),
+                    preds.len()
+                )));
+            }
+            let per = cycles / batch.len() as u64;
+            preds
+                .into_iter()
+                .map(|(prediction, label)| SampleResult {
+                    prediction,
+                    cycles: per,
+                    frame_error: false,
+                    label,
+                })
+                .collect()
         };
-        let got = sim.sample(label, pixels)?;
-        report.samples += 1;
-        report.cycles += got.cycles;
-        if permille == 0 && got.cycles != predicted {
-            report.cycle_model_deviations += 1;
-        }
-        correct += usize::from(got.prediction == label);
-        let check_weights =
-            opts.weights_every > 0 && (s + 1) % opts.weights_every == 0 || s + 1 == samples;
-        let found = compare(
-            &mut sim,
-            &net,
-            &trace,
-            &layers,
-            s,
-            report.cycles,
-            check_weights,
-            opts,
-            &mut report,
-            got.prediction,
-            got.frame_error,
-            got.label,
-        )?;
-        progress(s + 1, samples);
-        if let Some(m) = found {
-            report.mismatches = 1;
-            report.first_mismatch = Some(m);
-            break;
+        for ((s, trace), got) in range.clone().zip(&traces).zip(&results) {
+            report.samples += 1;
+            report.cycles += got.cycles;
+            correct += usize::from(got.prediction == trace.label);
+            // Errors and weights are visible only for the last sample of a burst.
+            let last_of_chunk = s + 1 == range.end;
+            let check_weights = last_of_chunk
+                && (s + 1 == samples
+                    || opts.weights_every > 0 && (s + 1) % opts.weights_every.max(chunk) == 0);
+            let found = compare(
+                &mut sim,
+                &net,
+                trace,
+                &layers,
+                s,
+                report.cycles,
+                last_of_chunk,
+                check_weights,
+                opts,
+                &mut report,
+                got,
+            )?;
+            progress(s + 1, samples);
+            if let Some(m) = found {
+                report.mismatches = 1;
+                report.first_mismatch = Some(m);
+                break 'run;
+            }
         }
     }
     report.sim_seconds = t1.elapsed().as_secs_f64();
@@ -233,13 +279,13 @@ fn compare(
     layers: &[(usize, u32, u32)],
     sample: usize,
     cycle: u64,
+    check_errors: bool,
     check_weights: bool,
     opts: &CosimOptions,
     report: &mut CosimReport,
-    prediction: usize,
-    frame_error: bool,
-    returned_label: usize,
+    got: &SampleResult,
 ) -> Result<Option<Mismatch>, CosimError> {
+    let (prediction, frame_error, returned_label) = (got.prediction, got.frame_error, got.label);
     let last = layers.len() - 1;
     let mismatch = |layer: usize, signal: &str, index: usize, got: String, want: String| Mismatch {
         sample,
@@ -262,13 +308,26 @@ fn compare(
     }
     if returned_label != trace.label {
         // The prediction came back with another sample's label: a sample was lost or doubled.
-        return Ok(Some(mismatch(last, "m_axis_tuser", 0, returned_label.to_string(), trace.label.to_string())));
+        return Ok(Some(mismatch(
+            last,
+            "m_axis_tuser",
+            0,
+            returned_label.to_string(),
+            trace.label.to_string(),
+        )));
     }
     if frame_error {
         return Ok(Some(mismatch(0, "frame_error", 0, "1".into(), "0".into())));
     }
+    if !check_errors {
+        return Ok(None);
+    }
     for (k, &(n_w, w_bits, e_bits)) in layers.iter().enumerate() {
-        let want_err = trace.layers.get(k).map(|t| t.error.as_slice()).unwrap_or(&[]);
+        let want_err = trace
+            .layers
+            .get(k)
+            .map(|t| t.error.as_slice())
+            .unwrap_or(&[]);
         let got_err = if want_err.is_empty() {
             Vec::new()
         } else {

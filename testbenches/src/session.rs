@@ -92,6 +92,39 @@ impl Session {
         })
     }
 
+    /// Streams `samples` back to back; returns the cycles taken and, in order, each
+    /// (prediction, label returned with it). Verilator harness only.
+    pub fn burst(
+        &mut self,
+        samples: &[(usize, &[u8])],
+    ) -> Result<(u64, Vec<(usize, usize)>), CosimError> {
+        for (label, pixels) in samples {
+            let mut cmd = format!("B {label}");
+            for p in *pixels {
+                cmd.push_str(&format!(" {p:x}"));
+            }
+            writeln!(self.stdin, "{cmd}").map_err(|e| protocol(format!("write: {e}")))?;
+        }
+        let f = self.request("G", "G")?;
+        let cycles = f
+            .first()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| protocol("malformed G line"))?;
+        let preds: Result<Vec<(usize, usize)>, CosimError> = f[1..]
+            .iter()
+            .map(|t| {
+                let (p, l) = t
+                    .split_once(':')
+                    .ok_or_else(|| protocol("malformed G entry"))?;
+                Ok((
+                    p.parse().map_err(|_| protocol("malformed G entry"))?,
+                    l.parse().map_err(|_| protocol("malformed G entry"))?,
+                ))
+            })
+            .collect();
+        Ok((cycles, preds?))
+    }
+
     /// Raw readback bits of entries `first..first+count` of `layer`.
     pub fn readback(
         &mut self,

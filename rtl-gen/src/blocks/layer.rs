@@ -91,6 +91,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let start = m.input("start", Ty::bit());
     let start_label = m.input("start_label", Ty::u(lb));
     let busy = m.output_wire("busy", Ty::bit());
+    let full = m.output_wire("full", Ty::bit());
     let (down, out_ports) = if l.classifier {
         let pred_valid = m.output_reg("pred_valid", Ty::bit());
         let pred = m.output_reg("pred", Ty::u(lb));
@@ -103,9 +104,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         let out_data = m.output_reg("out_data", Ty::s(a));
         let out_start = m.output_reg("out_start", Ty::bit());
         let out_label = m.output_reg("out_label", Ty::u(lb));
-        let down_busy = m.input("down_busy", Ty::bit());
+        let down_full = m.input("down_full", Ty::bit());
         (
-            down_busy,
+            down_full,
             vec![out_we, out_addr, out_data, out_start, out_label],
         )
     };
@@ -158,9 +159,25 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let row2 = m.reg("row2", Ty::u(out_aw));
 
     m.section("input buffer: one memory per lane, element i in lane i % lanes");
+    // Two banks: the upstream fills one while this unit works from the other. `full`: a
+    // whole sample waits in the write bank, so nothing more may be written.
+    let wr_bank = m.reg("wr_bank", Ty::bit());
+    let rd_bank = m.reg("rd_bank", Ty::bit());
+    let pending = m.reg("pending", Ty::bit());
+    let pending_label = m.reg("pending_label", Ty::u(lb));
+    m.assign(&full, pending.clone());
     let (in_lane, in_word) = split_addr(&mut m, "in", &in_addr, lanes, lane_bits, l.words, word_aw);
+    let (x_depth, x_wr, x_rd) = if l.words == 1 {
+        (2, wr_bank.clone(), rd_bank.clone())
+    } else {
+        (
+            2u32 << word_aw,
+            Expr::concat(vec![wr_bank.clone(), in_word.clone()]),
+            Expr::concat(vec![rd_bank.clone(), word0.clone()]),
+        )
+    };
     let x_mem: Vec<Memory> = (0..lanes)
-        .map(|ln| m.memory(&format!("x_lane{ln}"), Ty::s(a), l.words as u32, None))
+        .map(|ln| m.memory(&format!("x_lane{ln}"), Ty::s(a), x_depth, None))
         .collect();
     let x_q: Vec<Expr> = (0..lanes)
         .map(|ln| m.reg(&format!("x_q{ln}"), Ty::s(a)))
@@ -173,8 +190,8 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 .land(lane.clone().eq(Expr::lit(ln as i128, Ty::u(lane_bits)))),
             None => in_we.clone(),
         };
-        x_writes.push(if_(hit, vec![mem.write(in_word.clone(), in_data.clone())]));
-        x_writes.push(assign(&x_q[ln], mem.read(word0.clone())));
+        x_writes.push(if_(hit, vec![mem.write(x_wr.clone(), in_data.clone())]));
+        x_writes.push(assign(&x_q[ln], mem.read(x_rd.clone())));
     }
     m.always_ff(&clk, x_writes);
 
@@ -214,7 +231,11 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         .collect();
     let mac_sum = m.wire_assign("mac_sum", sum(prods));
     let acc = m.reg("acc", Ty::s(acc_w));
-    let mac_en = if learn { v1.clone().land(updating.clone().lnot()) } else { v1.clone() };
+    let mac_en = if learn {
+        v1.clone().land(updating.clone().lnot())
+    } else {
+        v1.clone()
+    };
     m.always_ff(
         &clk,
         vec![if_(
@@ -252,12 +273,22 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             .eq(Expr::lit(0, Ty::u(out_aw)))
             .lor(acc.clone().gt(best.clone()));
         if let Some((_, _, _, errs)) = &sm {
-            logit_regs = (0..c_n).map(|c| m.reg(&format!("logit{c}"), Ty::s(lw))).collect();
-            let logit_val = m.wire_assign("logit_val", acc.clone().slice(acc_w - 1, l.logit_shift).as_signed());
+            logit_regs = (0..c_n)
+                .map(|c| m.reg(&format!("logit{c}"), Ty::s(lw)))
+                .collect();
+            let logit_val = m.wire_assign(
+                "logit_val",
+                acc.clone().slice(acc_w - 1, l.logit_shift).as_signed(),
+            );
             row2_stmts.push(case(
                 row2.clone(),
                 (0..c_n)
-                    .map(|c| (vec![Expr::lit(c as i128, Ty::u(out_aw))], vec![assign(&logit_regs[c], logit_val.clone())]))
+                    .map(|c| {
+                        (
+                            vec![Expr::lit(c as i128, Ty::u(out_aw))],
+                            vec![assign(&logit_regs[c], logit_val.clone())],
+                        )
+                    })
                     .collect(),
                 vec![],
             ));
@@ -268,14 +299,22 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 case(
                     row1.clone(),
                     (0..c_n)
-                        .map(|c| (vec![Expr::lit(c as i128, Ty::u(out_aw))], vec![assign(&d, errs[c].clone())]))
+                        .map(|c| {
+                            (
+                                vec![Expr::lit(c as i128, Ty::u(out_aw))],
+                                vec![assign(&d, errs[c].clone())],
+                            )
+                        })
                         .collect(),
                     vec![],
                 ),
             ]);
             delta = Some(d);
         }
-        row2_stmts.push(if_(take, vec![assign(&best, acc.clone()), assign(&best_idx, row2.clone())]));
+        row2_stmts.push(if_(
+            take,
+            vec![assign(&best, acc.clone()), assign(&best_idx, row2.clone())],
+        ));
     } else {
         m.section("stage S2: activation, next layer");
         let acc_neg = m.wire_assign("acc_neg", acc.clone().bit(acc_w - 1));
@@ -293,18 +332,31 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             m.section("basis ROM and projection: scores += B[:, row]·h");
             // Basis ROM: address t → column t, class 0 in the LSBs.
             let bb = l.basis_bits;
-            let rom = m.memory("basis_rom", Ty::u(bb * c_n as u32), l.outputs as u32, Some(&basis_file(l)));
+            let rom = m.memory(
+                "basis_rom",
+                Ty::u(bb * c_n as u32),
+                l.outputs as u32,
+                Some(&basis_file(l)),
+            );
             let rom_q = m.reg("basis_q", Ty::u(bb * c_n as u32));
-            let rom_addr = m.wire_assign("basis_addr", Expr::mux(updating.clone(), row0.clone(), row1.clone()));
+            let rom_addr = m.wire_assign(
+                "basis_addr",
+                Expr::mux(updating.clone(), row0.clone(), row1.clone()),
+            );
             extra_mem_ff.push(assign(&rom_q, rom.read(rom_addr)));
             let b: Vec<Expr> = (0..c_n)
                 .map(|c| {
                     let lo = c as u32 * bb;
-                    m.wire_assign(&format!("b{c}"), rom_q.clone().slice(lo + bb - 1, lo).as_signed())
+                    m.wire_assign(
+                        &format!("b{c}"),
+                        rom_q.clone().slice(lo + bb - 1, lo).as_signed(),
+                    )
                 })
                 .collect();
             let sw = l.score_bits;
-            let scores: Vec<Expr> = (0..c_n).map(|c| m.reg(&format!("score{c}"), Ty::s(sw))).collect();
+            let scores: Vec<Expr> = (0..c_n)
+                .map(|c| m.reg(&format!("score{c}"), Ty::s(sw)))
+                .collect();
             let terms = basis_terms(&mut m, "proj", &b, std::slice::from_ref(&h), sw, l.square);
             for c in 0..c_n {
                 row2_stmts.push(assign(&scores[c], scores[c].clone().add(terms[c].clone())));
@@ -312,7 +364,10 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             }
             let neg_mem = m.memory("neg_mem", Ty::bit(), l.outputs as u32, None);
             let neg_q = m.reg("neg_q", Ty::bit());
-            extra_mem_ff.push(if_(done2.clone(), vec![neg_mem.write(row2.clone(), acc_neg)]));
+            extra_mem_ff.push(if_(
+                done2.clone(),
+                vec![neg_mem.write(row2.clone(), acc_neg)],
+            ));
             extra_mem_ff.push(assign(&neg_q, neg_mem.read(row0.clone())));
             m.section("logits = scores >> shift (floor)");
             logit_regs = scores
@@ -320,9 +375,16 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 .enumerate()
                 .map(|(c, s)| {
                     if l.logit_shift > 0 {
-                        discard(&mut m, &format!("score{c}_frac"), s.clone().slice(l.logit_shift - 1, 0));
+                        discard(
+                            &mut m,
+                            &format!("score{c}_frac"),
+                            s.clone().slice(l.logit_shift - 1, 0),
+                        );
                     }
-                    m.wire_assign(&format!("logit{c}"), s.clone().slice(sw - 1, l.logit_shift).as_signed())
+                    m.wire_assign(
+                        &format!("logit{c}"),
+                        s.clone().slice(sw - 1, l.logit_shift).as_signed(),
+                    )
                 })
                 .collect();
             // δ for the row in S1: narrow(f'(z)·Σ_c B[c][row]·e_c).
@@ -335,7 +397,14 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 Expr::lit(0, Ty::s(l.back_bits))
             };
             let gd = m.wire_assign("back_act", Expr::mux(neg_q, g_leak, g));
-            delta = Some(narrow(&mut m, "delta", gd, l.back_shift, p.half_up, l.delta_bits));
+            delta = Some(narrow(
+                &mut m,
+                "delta",
+                gd,
+                l.back_shift,
+                p.half_up,
+                l.delta_bits,
+            ));
         } else {
             discard(&mut m, "acc_sign", acc_neg);
         }
@@ -346,7 +415,13 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     if let Some((start, done, bus, _)) = &sm {
         let logits_bus = m.wire_assign(
             "logits",
-            Expr::concat(logit_regs.iter().rev().map(|e| e.clone().as_unsigned()).collect()),
+            Expr::concat(
+                logit_regs
+                    .iter()
+                    .rev()
+                    .map(|e| e.clone().as_unsigned())
+                    .collect(),
+            ),
         );
         m.instance(
             &format!("{}_softmax", l.name),
@@ -369,13 +444,22 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         let w_we = m.wire_assign("w_we", v1.clone().land(updating.clone()));
         for ln in 0..lanes {
             let prod = m.wire_assign(&format!("upd_prod{ln}"), delta.clone().mul(x_q[ln].clone()));
-            let step = shift_round(&mut m, &format!("upd_step{ln}"), prod, l.update_shift, p.half_up);
+            let step = shift_round(
+                &mut m,
+                &format!("upd_step{ln}"),
+                prod,
+                l.update_shift,
+                p.half_up,
+            );
             let dw = step.width().max(wb) + 1;
             let w_ext = widen(&mut m, &format!("w_ext{ln}"), w_q[ln].clone(), dw);
             let s_ext = widen(&mut m, &format!("upd_step{ln}_ext"), step, dw);
             let diff = m.wire_assign(&format!("w_diff{ln}"), w_ext.sub(s_ext));
             let w_new = saturate(&mut m, &format!("w_new{ln}"), diff, wb);
-            w_ff.push(if_(w_we.clone(), vec![w_mem[ln].write(addr1.clone(), w_new)]));
+            w_ff.push(if_(
+                w_we.clone(),
+                vec![w_mem[ln].write(addr1.clone(), w_new)],
+            ));
         }
     }
     for ln in 0..lanes {
@@ -383,7 +467,11 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     }
     m.always_ff(&clk, w_ff);
 
-    m.section(if learn { "readback: weights, then the C softmax errors" } else { "readback: weights" });
+    m.section(if learn {
+        "readback: weights, then the C softmax errors"
+    } else {
+        "readback: weights"
+    });
     // The address, registered like the memories' data: all of it when errors are readable
     // too, else only the lane select.
     let rb_q = if learn {
@@ -401,14 +489,23 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             Some(q) => m.wire_assign("rb_lane", q.clone().slice(lane_bits - 1, 0)),
             None => {
                 let q = m.reg("rb_lane_q", Ty::u(lane_bits));
-                m.always_ff(&clk, vec![assign(&q, rb_addr.clone().slice(lane_bits - 1, 0))]);
+                m.always_ff(
+                    &clk,
+                    vec![assign(&q, rb_addr.clone().slice(lane_bits - 1, 0))],
+                );
                 q
             }
         };
         for (ln, q) in w_q.iter().enumerate().skip(1) {
-            lane_arms.push((vec![Expr::lit(ln as i128, Ty::u(lane_bits))], vec![assign(&rb_w, q.clone())]));
+            lane_arms.push((
+                vec![Expr::lit(ln as i128, Ty::u(lane_bits))],
+                vec![assign(&rb_w, q.clone())],
+            ));
         }
-        m.always_comb(vec![assign(&rb_w, w_q[0].clone()), case(rb_lane, lane_arms, vec![])]);
+        m.always_comb(vec![
+            assign(&rb_w, w_q[0].clone()),
+            case(rb_lane, lane_arms, vec![]),
+        ]);
     } else {
         m.always_comb(vec![assign(&rb_w, w_q[0].clone())]);
     }
@@ -422,7 +519,12 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             case(
                 rb_q.clone(),
                 (0..c_n)
-                    .map(|c| (vec![Expr::lit(n_w + c as i128, rb_ty)], vec![assign(&rb_e, errs[c].clone())]))
+                    .map(|c| {
+                        (
+                            vec![Expr::lit(n_w + c as i128, rb_ty)],
+                            vec![assign(&rb_e, errs[c].clone())],
+                        )
+                    })
                     .collect(),
                 vec![],
             ),
@@ -447,6 +549,10 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         &Control {
             start,
             start_label,
+            wr_bank,
+            rd_bank,
+            pending,
+            pending_label,
             down,
             out_ports,
             state,
@@ -569,6 +675,10 @@ fn basis_terms(
 struct Control {
     start: Expr,
     start_label: Expr,
+    wr_bank: Expr,
+    rd_bank: Expr,
+    pending: Expr,
+    pending_label: Expr,
     down: Expr,
     out_ports: Vec<Expr>,
     state: Expr,
@@ -626,7 +736,10 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
                     assign(&c.row0, c.row0.clone().add(Expr::lit(1, Ty::u(out_aw)))),
                     if_(c.row_last0.clone(), vec![assign(&c.issuing, f.clone())]),
                 ],
-                vec![assign(&c.word0, c.word0.clone().add(Expr::lit(1, Ty::u(word_aw))))],
+                vec![assign(
+                    &c.word0,
+                    c.word0.clone().add(Expr::lit(1, Ty::u(word_aw))),
+                )],
             ),
         ],
     );
@@ -638,7 +751,9 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
         assign(&c.row1, c.row0.clone()),
         assign(
             &c.done2,
-            c.v1.clone().land(c.last1.clone()).land(c.state.clone().eq(c.s_fwd.clone())),
+            c.v1.clone()
+                .land(c.last1.clone())
+                .land(c.state.clone().eq(c.s_fwd.clone())),
         ),
         assign(&c.final2, c.final1.clone()),
         assign(&c.row2, c.row1.clone()),
@@ -654,19 +769,22 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
         let (pred_valid, pred) = (&c.out_ports[0], &c.out_ports[1]);
         let best_idx = Expr::ident("best_idx", Ty::u(l.label_bits));
         // A prediction waits in pred/pred_valid until the consumer takes it.
-        out_defaults.push(if_(pred_valid.clone().land(c.down.clone()), vec![assign(pred_valid, f.clone())]));
+        out_defaults.push(if_(
+            pred_valid.clone().land(c.down.clone()),
+            vec![assign(pred_valid, f.clone())],
+        ));
         fsm_fwd_end = vec![assign(&c.state, c.s_wait.clone())];
         // Classifier: IDLE → FWD directly; WAIT, after FWD, publishes the prediction once
         // the previous one was taken.
-        idle_arm = vec![if_(
-            c.start.clone(),
+        idle_arm = accept(
+            c,
             [
-                vec![assign(&c.label, c.start_label.clone()), assign(&c.state, c.s_fwd.clone())],
+                vec![assign(&c.state, c.s_fwd.clone())],
                 begin_issue.clone(),
                 c.fwd_start_stmts.clone(),
             ]
             .concat(),
-        )];
+        );
         wait_arm = vec![if_(
             pred_valid.clone().lnot(),
             [
@@ -692,14 +810,16 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
             start_softmax.clone(),
         ]
         .concat();
-        idle_arm = vec![if_(
-            c.start.clone(),
-            vec![assign(&c.label, c.start_label.clone()), assign(&c.state, c.s_wait.clone())],
-        )];
+        idle_arm = accept(c, vec![assign(&c.state, c.s_wait.clone())]);
         // Hidden: WAIT until the next layer's input buffer is free.
         wait_arm = vec![if_(
             c.down.clone().lnot(),
-            [vec![assign(&c.state, c.s_fwd.clone())], begin_issue.clone(), c.fwd_start_stmts.clone()].concat(),
+            [
+                vec![assign(&c.state, c.s_fwd.clone())],
+                begin_issue.clone(),
+                c.fwd_start_stmts.clone(),
+            ]
+            .concat(),
         )];
     }
     let mut s2 = c.row2_stmts.clone();
@@ -712,14 +832,22 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
     if let (Some(s_smax), Some(s_upd), Some(sm_done)) = (&c.s_smax, &c.s_upd, &c.sm_done) {
         arms.push((
             vec![s_smax.clone()],
-            vec![if_(sm_done.clone(), [vec![assign(&c.state, s_upd.clone())], begin_issue].concat())],
+            vec![if_(
+                sm_done.clone(),
+                [vec![assign(&c.state, s_upd.clone())], begin_issue].concat(),
+            )],
         ));
         arms.push((
             vec![s_upd.clone()],
-            vec![if_(c.v1.clone().land(c.final1.clone()), vec![assign(&c.state, c.s_idle.clone())])],
+            vec![if_(
+                c.v1.clone().land(c.final1.clone()),
+                vec![assign(&c.state, c.s_idle.clone())],
+            )],
         ));
     }
     let mut reset = vec![
+        assign(&c.wr_bank, f.clone()),
+        assign(&c.pending, f.clone()),
         assign(&c.state, c.s_idle.clone()),
         assign(&c.issuing, f.clone()),
         assign(&c.v1, f.clone()),
@@ -735,8 +863,50 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
         reset.push(assign(&c.out_ports[3], f.clone()));
     }
     run.extend(out_defaults);
+    // A sample that arrives while busy waits in the other bank.
+    run.push(if_(
+        c.start.clone(),
+        vec![
+            assign(&c.wr_bank, c.wr_bank.clone().lnot()),
+            if_(
+                c.state.clone().ne(c.s_idle.clone()),
+                vec![
+                    assign(&c.pending, t.clone()),
+                    assign(&c.pending_label, c.start_label.clone()),
+                ],
+            ),
+        ],
+    ));
     run.push(advance);
     run.extend(pipeline);
     run.push(case(c.state.clone(), arms, vec![]));
     m.always_ff(&ports.clk, vec![if_else(ports.rst.clone(), reset, run)]);
+}
+
+/// IDLE: take a sample that starts now (it is in the write bank) or one that waited (in
+/// the other bank), then `begin`.
+fn accept(c: &Control, begin: Vec<Stmt>) -> Vec<Stmt> {
+    vec![if_else(
+        c.start.clone(),
+        [
+            vec![
+                assign(&c.label, c.start_label.clone()),
+                assign(&c.rd_bank, c.wr_bank.clone()),
+            ],
+            begin.clone(),
+        ]
+        .concat(),
+        vec![if_(
+            c.pending.clone(),
+            [
+                vec![
+                    assign(&c.label, c.pending_label.clone()),
+                    assign(&c.rd_bank, c.wr_bank.clone().lnot()),
+                    assign(&c.pending, Expr::bool(false)),
+                ],
+                begin,
+            ]
+            .concat(),
+        )],
+    )]
 }

@@ -44,11 +44,15 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
     let busy: Vec<Expr> = (0..n)
         .map(|k| m.wire(&format!("busy{k}"), Ty::bit()))
         .collect();
+    // `full`: a unit's spare input bank holds a waiting sample.
+    let full: Vec<Expr> = (0..n)
+        .map(|k| m.wire(&format!("full{k}"), Ty::bit()))
+        .collect();
 
     m.section("input stream -> layer 0 input buffer");
     let in_aw = addr_bits(p.inputs);
     let count = m.reg("pixel_count", Ty::u(in_aw));
-    m.assign(&tready, busy[0].clone().lnot());
+    m.assign(&tready, full[0].clone().lnot());
     let beat = m.wire_assign("beat", tvalid.land(tready.clone()));
     let last = m.wire_assign(
         "beat_last",
@@ -104,6 +108,7 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
             ("start".into(), feed.3.clone()),
             ("start_label".into(), feed.4.clone()),
             ("busy".into(), busy[k].clone()),
+            ("full".into(), full[k].clone()),
         ];
         if l.classifier {
             conns.push(("pred_valid".into(), m_valid.clone()));
@@ -121,7 +126,7 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
             conns.push(("out_data".into(), data.clone()));
             conns.push(("out_start".into(), start.clone()));
             conns.push(("out_label".into(), label.clone()));
-            conns.push(("down_busy".into(), busy[k + 1].clone()));
+            conns.push(("down_full".into(), full[k + 1].clone()));
             feed = (we, addr, data, start, label);
         }
         conns.push(("rb_addr".into(), rb_addr.clone().resize(l.rb_addr_bits)));
@@ -130,6 +135,7 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
     }
     let all_idle = busy
         .iter()
+        .chain(&full)
         .skip(1)
         .fold(busy[0].clone().lnot(), |acc, b| acc.land(b.clone().lnot()));
     m.assign(&idle, all_idle);

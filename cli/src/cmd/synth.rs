@@ -1,0 +1,75 @@
+//! `lls synth`: generate the RTL, synthesise, place and route, pack, and report resources and
+//! Fmax.
+
+use std::path::PathBuf;
+
+use golden_model::config::Target;
+use toolchain::{Device, FlowOptions};
+
+use super::opts::{load_config, write_json, CmdResult};
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:
+  lls synth --config configs/digits-mlp.toml
+  lls synth --config configs/digits-mlp.toml --target ice40-up5k --board icebreaker --json build/digits.json
+  lls synth --config configs/mnist-mlp.toml --target ecp5-85k --freq 125 --out build
+
+Artifacts go to <out>/<preset>/<target>/: rtl/, synth.json, pnr.asc|pnr.config, <preset>.bin|.bit,
+report.json. The ECP5 tools come from scripts/install-deps.sh --ecp5.")]
+pub struct Args {
+    #[arg(long)]
+    pub config: PathBuf,
+    /// ice40-up5k, ecp5-25k or ecp5-85k (default: the config's hardware.target).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Board constraint file to place the pins with (icebreaker, upduino, ulx3s); default:
+    /// nextpnr places them.
+    #[arg(long)]
+    pub board: Option<String>,
+    /// Clock target in MHz (default: the config's hardware.freq_mhz).
+    #[arg(long)]
+    pub freq: Option<f64>,
+    /// Build root.
+    #[arg(long, default_value = "build")]
+    pub out: PathBuf,
+    /// Also write the report here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Stop after place and route (no bitstream).
+    #[arg(long)]
+    pub no_pack: bool,
+}
+
+pub fn run(args: Args) -> CmdResult {
+    let mut cfg = load_config(&args.config)?;
+    if let Some(name) = &args.target {
+        cfg.hardware.target = [Target::Ice40Up5k, Target::Ecp5_25k, Target::Ecp5_85k]
+            .into_iter()
+            .find(|t| t.name() == name)
+            .ok_or_else(|| format!("--target {name:?}: use ice40-up5k, ecp5-25k or ecp5-85k"))?;
+    }
+    let device = Device::from_name(cfg.hardware.target.name()).map_err(|e| e.to_string())?;
+    let freq_mhz = args.freq.unwrap_or(cfg.hardware.freq_mhz);
+    if freq_mhz.is_nan() || freq_mhz <= 0.0 {
+        return Err(format!(
+            "--freq {freq_mhz}: give a clock target above 0 MHz"
+        ));
+    }
+    let text = std::fs::read_to_string(&args.config)
+        .map_err(|e| format!("{}: {e}", args.config.display()))?;
+    let design = rtl_gen::generate(&cfg, &text, true).map_err(|e| e.to_string())?;
+    let opts = FlowOptions {
+        device,
+        board: args.board,
+        freq_mhz,
+        out_root: args.out,
+        pack: !args.no_pack,
+    };
+    let dir = opts.build_dir(&design.manifest.config);
+    let report = toolchain::flow::run(&design, &opts).map_err(|e| e.to_string())?;
+    if let Some(path) = &args.json {
+        write_json(path, &report)?;
+    }
+    println!("{} ({})", report.summary(), dir.display());
+    Ok(())
+}

@@ -1,0 +1,368 @@
+//! The synthesis flow: wrap → yosys → nextpnr → pack → report, one artifact per stage in
+//! `<out>/<preset>/<target>/`.
+//!
+//! The folder is emptied first, so nothing in it is stale. A stage that fails deletes what
+//! it had started to write (netlist, placed design, report, bitstream: make's
+//! `.DELETE_ON_ERROR`) and keeps its log, which the error names.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rtl_gen::Design;
+
+use crate::board::{self, BoardWrapper};
+use crate::device::{Device, Family};
+use crate::nextpnr::{self, PnrPaths};
+use crate::report::{StageSeconds, SynthReport};
+use crate::tool::Tool;
+use crate::yosys::{self, SynthPaths};
+use crate::{pack, FlowError};
+
+/// What to build and where.
+#[derive(Clone, Debug)]
+pub struct FlowOptions {
+    pub device: Device,
+    /// Board constraint file to place the pins with; `None` lets nextpnr choose.
+    pub board: Option<String>,
+    /// Clock target for nextpnr and for `timing_met`.
+    pub freq_mhz: f64,
+    /// Build root; the flow writes into `<out_root>/<preset>/<target>/`.
+    pub out_root: PathBuf,
+    /// Write a bitstream (the pack stage).
+    pub pack: bool,
+}
+
+impl FlowOptions {
+    /// The folder one run writes.
+    pub fn build_dir(&self, preset: &str) -> PathBuf {
+        self.out_root.join(preset).join(self.device.name)
+    }
+}
+
+/// The three tools of a family's flow.
+#[derive(Clone, Debug)]
+pub struct Tools {
+    pub yosys: Tool,
+    pub nextpnr: Tool,
+    pub pack: Tool,
+}
+
+impl Tools {
+    /// Locates every tool first, so that a missing one fails before any work.
+    pub fn locate(family: Family) -> Result<Tools, FlowError> {
+        Ok(match family {
+            Family::Ice40 => Tools {
+                yosys: crate::yosys()?,
+                nextpnr: crate::nextpnr_ice40()?,
+                pack: crate::icepack()?,
+            },
+            Family::Ecp5 => Tools {
+                yosys: crate::yosys_ecp5()?,
+                nextpnr: crate::nextpnr_ecp5()?,
+                pack: crate::ecppack()?,
+            },
+        })
+    }
+
+    fn describe(&self) -> BTreeMap<String, String> {
+        [&self.yosys, &self.nextpnr, &self.pack]
+            .into_iter()
+            .map(|t| {
+                let text = match t.version {
+                    (0, 0) => t.path.display().to_string(),
+                    (major, minor) => format!("{} ({major}.{minor})", t.path.display()),
+                };
+                (t.name.clone(), text)
+            })
+            .collect()
+    }
+}
+
+/// Writes `text` to `path` through a temporary file.
+pub fn write(path: &Path, text: &str) -> Result<(), FlowError> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).map_err(|e| FlowError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| FlowError::io(path, e))
+}
+
+/// `path` as seen from `base`, the tool's working directory: `base/x` → `x`, a sibling of
+/// `base` → `../x`, anything else unchanged. The tools get relative paths because YoWASP
+/// builds see the host file system through WASI preopens that hide the host's `/tmp`.
+///
+/// ```
+/// use std::path::Path;
+/// use toolchain::flow::relative;
+/// assert_eq!(relative(Path::new("/b/d/synth.json"), Path::new("/b/d/rtl")), Path::new("../synth.json"));
+/// assert_eq!(relative(Path::new("/b/d/pnr.asc"), Path::new("/b/d")), Path::new("pnr.asc"));
+/// assert_eq!(relative(Path::new("/x/y"), Path::new("/b/d")), Path::new("/x/y"));
+/// ```
+pub fn relative(path: &Path, base: &Path) -> PathBuf {
+    if let Ok(rest) = path.strip_prefix(base) {
+        return rest.to_path_buf();
+    }
+    match base
+        .parent()
+        .and_then(|parent| path.strip_prefix(parent).ok())
+    {
+        Some(rest) => Path::new("..").join(rest),
+        None => path.to_path_buf(),
+    }
+}
+
+/// Runs `f`; when it fails, deletes `outputs` (whatever of them exists).
+fn stage<T>(outputs: &[&Path], f: impl FnOnce() -> Result<T, FlowError>) -> Result<T, FlowError> {
+    let result = f();
+    if result.is_err() {
+        for p in outputs {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    result
+}
+
+/// The wrapper's header: the design's provenance line plus what the wrapper is.
+fn header(design: &Design) -> Vec<String> {
+    let top_file = format!("{}.v", design.top);
+    let mut lines: Vec<String> = design
+        .files
+        .get(&top_file)
+        .map(|t| {
+            t.lines()
+                .take_while(|l| l.starts_with("//"))
+                .take(1)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    lines.push(
+        "// Board wrapper written by lls toolchain (toolchain/src/board.rs) for synthesis."
+            .to_string(),
+    );
+    lines
+}
+
+/// Port bits of `wrapper` that `board`'s constraint file does not place.
+pub fn unconstrained(wrapper: &BoardWrapper, board: &crate::Board) -> Vec<String> {
+    let placed: Vec<String> = board.pins().into_iter().map(|(port, _)| port).collect();
+    wrapper
+        .pins
+        .iter()
+        .filter(|p| !placed.contains(p))
+        .cloned()
+        .collect()
+}
+
+/// Synthesises, places, routes and packs `design` and writes `report.json`.
+pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError> {
+    let start = Instant::now();
+    let device = opts.device;
+    let tools = Tools::locate(device.family)?;
+    let preset = design.manifest.config.clone();
+    let dir = opts.build_dir(&preset);
+
+    // Wrap: pins, constraints, RTL.
+    let wrapper = board::wrapper(&design.manifest, header(design));
+    let needed = wrapper.pins.len() as u64;
+    if needed > device.io_pins as u64 {
+        return Err(FlowError::TooManyPins {
+            top: wrapper.name.clone(),
+            device: device.name.to_string(),
+            part: device.part.to_string(),
+            needed,
+            available: device.io_pins as u64,
+        });
+    }
+    let board = opts.board.as_deref().map(|b| device.board(b)).transpose()?;
+    if let Some(b) = &board {
+        let missing = unconstrained(&wrapper, b);
+        if !missing.is_empty() {
+            return Err(FlowError::Unconstrained {
+                file: b.path.to_string(),
+                ports: missing.join(", "),
+            });
+        }
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| FlowError::io(&dir, e))?;
+    }
+    // Absolute, as the tools run in other folders (yosys in rtl/).
+    std::fs::create_dir_all(&dir).map_err(|e| FlowError::io(&dir, e))?;
+    let dir = dir.canonicalize().map_err(|e| FlowError::io(&dir, e))?;
+    let rtl = dir.join("rtl");
+    design.write(&rtl).map_err(|e| FlowError::Io {
+        path: rtl.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    write(&rtl.join(wrapper.file_name()), &wrapper.to_verilog())?;
+    let constraints = match &board {
+        Some(b) => {
+            let path = dir.join(format!("{}.{}", b.name, b.extension()));
+            write(&path, b.text)?;
+            Some(path)
+        }
+        None => None,
+    };
+    let mut files: Vec<String> = design
+        .files
+        .keys()
+        .filter(|f| f.ends_with(".v"))
+        .cloned()
+        .collect();
+    files.push(wrapper.file_name());
+
+    // Synthesis.
+    let t = Instant::now();
+    let (script, log, stat, netlist) = (
+        dir.join("synth.ys"),
+        dir.join("synth.log"),
+        dir.join("synth.stat.json"),
+        dir.join("synth.json"),
+    );
+    let synth = stage(&[&netlist, &stat], || {
+        yosys::run(
+            &tools.yosys,
+            device.family,
+            &SynthPaths {
+                rtl_dir: &rtl,
+                files: &files,
+                top: &wrapper.name,
+                script: &script,
+                log: &log,
+                stat_json: &stat,
+                netlist: &netlist,
+            },
+        )
+    })?;
+    let synth_s = t.elapsed().as_secs_f64();
+
+    // Place and route.
+    let t = Instant::now();
+    let placed = dir.join(match device.family {
+        Family::Ice40 => "pnr.asc",
+        Family::Ecp5 => "pnr.config",
+    });
+    let (pnr_report, pnr_log) = (dir.join("pnr.report.json"), dir.join("pnr.log"));
+    let pnr = stage(&[&placed, &pnr_report], || {
+        nextpnr::run(
+            &tools.nextpnr,
+            &device,
+            opts.freq_mhz,
+            "clk",
+            &PnrPaths {
+                netlist: &netlist,
+                constraints: constraints.as_deref(),
+                out: &placed,
+                report: &pnr_report,
+                log: &pnr_log,
+            },
+            &dir,
+        )
+    })?;
+    let pnr_s = t.elapsed().as_secs_f64();
+
+    // Bitstream.
+    let t = Instant::now();
+    let bitstream = dir.join(format!("{preset}.{}", pack::extension(device.family)));
+    if opts.pack {
+        stage(&[&bitstream], || {
+            pack::run(
+                &tools.pack,
+                device.family,
+                &placed,
+                &bitstream,
+                &dir.join("pack.log"),
+                &dir,
+            )
+        })?;
+    }
+    let pack_s = t.elapsed().as_secs_f64();
+
+    let used = |k: &str| pnr.utilisation.get(k).map(|u| u.used);
+    let (luts, dsps, brams, ios) = match device.family {
+        Family::Ice40 => (
+            used("ICESTORM_LC"),
+            used("ICESTORM_DSP"),
+            used("ICESTORM_RAM"),
+            used("SB_IO"),
+        ),
+        Family::Ecp5 => (
+            used("TRELLIS_COMB"),
+            used("MULT18X18D"),
+            used("DP16KD"),
+            used("TRELLIS_IO"),
+        ),
+    };
+    let ffs = used("TRELLIS_FF").unwrap_or_else(|| synth.cells.ffs());
+    let cycles = design.manifest.cycles_per_sample;
+    let mut artifacts: Vec<String> = vec!["rtl/".to_string()];
+    artifacts.extend(
+        constraints
+            .iter()
+            .filter_map(|c| c.file_name())
+            .map(|n| n.to_string_lossy().into_owned()),
+    );
+    artifacts.extend(
+        ["synth.ys", "synth.log", "synth.json", "synth.stat.json"]
+            .into_iter()
+            .chain([placed
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()])
+            .chain(["pnr.report.json", "pnr.log"])
+            .map(str::to_string),
+    );
+    if opts.pack {
+        artifacts.push(
+            bitstream
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+    }
+    artifacts.push("report.json".to_string());
+    let report = SynthReport {
+        preset: preset.clone(),
+        top: wrapper.name.clone(),
+        target: device.name.to_string(),
+        part: device.part.to_string(),
+        board: board.map(|b| b.name.to_string()),
+        luts: luts.unwrap_or_else(|| synth.cells.luts()),
+        luts_available: device.luts as u64,
+        ffs,
+        dsps: dsps.unwrap_or_else(|| synth.cells.dsps()),
+        dsps_available: device.dsps as u64,
+        brams: brams.unwrap_or_else(|| synth.cells.brams()),
+        brams_available: device.brams as u64,
+        io_pins: ios.unwrap_or(needed),
+        io_pins_available: device.io_pins as u64,
+        fmax_mhz: round2(pnr.fmax_mhz),
+        freq_target_mhz: opts.freq_mhz,
+        timing_met: pnr.fmax_mhz >= opts.freq_mhz,
+        cycles_per_sample: cycles,
+        samples_per_second: SynthReport::throughput(pnr.fmax_mhz, cycles).round(),
+        seconds: round2(start.elapsed().as_secs_f64()),
+        stage_seconds: StageSeconds {
+            synth: round2(synth_s),
+            pnr: round2(pnr_s),
+            pack: round2(pack_s),
+        },
+        critical_path: pnr.critical_path,
+        cells: synth.cells.0,
+        utilisation: pnr.utilisation,
+        tools: tools.describe(),
+        artifacts,
+        warnings: synth.warnings,
+    };
+    let json = serde_json::to_string_pretty(&report).map_err(|e| FlowError::Parse {
+        what: "report".to_string(),
+        path: "report.json".to_string(),
+        reason: e.to_string(),
+    })?;
+    write(&dir.join("report.json"), &(json + "\n"))?;
+    Ok(report)
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}

@@ -1,0 +1,108 @@
+//! `SynthReport`: what one synthesis + place-and-route run found, as JSON.
+//!
+//! Logic is counted the way each family's placer does: iCE40 logic cells (`ICESTORM_LC`:
+//! one LUT4, its carry and its flip-flop) and ECP5 LUT4s (`TRELLIS_COMB`). Throughput is
+//! `samples_per_second = fmax_mhz · 10⁶ / cycles_per_sample`, the cycle count coming from the
+//! generator's cycle model (manifest.json), so it is the rate at the achieved Fmax, not at
+//! the target.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::nextpnr::{CriticalPath, Usage};
+
+/// Wall-clock seconds per stage.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct StageSeconds {
+    pub synth: f64,
+    pub pnr: f64,
+    pub pack: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SynthReport {
+    /// Config name (`digits-mlp`).
+    pub preset: String,
+    /// The synthesised module (`digits_mlp_top_board`).
+    pub top: String,
+    /// `ice40-up5k`, `ecp5-25k`, `ecp5-85k`.
+    pub target: String,
+    /// Lattice part and package.
+    pub part: String,
+    /// Board whose constraint file placed the pins; `None`: nextpnr chose them.
+    pub board: Option<String>,
+    pub luts: u64,
+    pub luts_available: u64,
+    pub ffs: u64,
+    pub dsps: u64,
+    pub dsps_available: u64,
+    pub brams: u64,
+    pub brams_available: u64,
+    pub io_pins: u64,
+    pub io_pins_available: u64,
+    pub fmax_mhz: f64,
+    pub freq_target_mhz: f64,
+    /// `fmax_mhz >= freq_target_mhz`.
+    pub timing_met: bool,
+    pub cycles_per_sample: u64,
+    pub samples_per_second: f64,
+    /// Whole flow, wall clock.
+    pub seconds: f64,
+    pub stage_seconds: StageSeconds,
+    pub critical_path: Option<CriticalPath>,
+    /// yosys cell counts by primitive.
+    pub cells: BTreeMap<String, u64>,
+    /// nextpnr utilisation by BEL type (used and available).
+    pub utilisation: BTreeMap<String, Usage>,
+    /// Tool name → resolved path and version.
+    pub tools: BTreeMap<String, String>,
+    /// Stage outputs, relative to the build folder.
+    pub artifacts: Vec<String>,
+    /// yosys warnings (deduplicated).
+    pub warnings: Vec<String>,
+}
+
+impl SynthReport {
+    /// `samples/s = Fmax[MHz] · 10⁶ / cycles per sample`; 0 for a zero cycle count.
+    ///
+    /// ```
+    /// assert_eq!(toolchain::SynthReport::throughput(50.0, 1000), 50_000.0);
+    /// ```
+    pub fn throughput(fmax_mhz: f64, cycles_per_sample: u64) -> f64 {
+        if cycles_per_sample == 0 {
+            0.0
+        } else {
+            fmax_mhz * 1e6 / cycles_per_sample as f64
+        }
+    }
+
+    /// One line for the terminal.
+    pub fn summary(&self) -> String {
+        let timing = if self.timing_met {
+            format!("met {:.0} MHz", self.freq_target_mhz)
+        } else {
+            format!(
+                "MISSED {:.0} MHz by {:.1}%",
+                self.freq_target_mhz,
+                100.0 * (1.0 - self.fmax_mhz / self.freq_target_mhz)
+            )
+        };
+        format!(
+            "{} on {}: {}/{} {}, {}/{} DSP, {}/{} BRAM, {} FF, Fmax {:.2} MHz ({timing}), {:.0} samples/s at Fmax, {:.1} s",
+            self.preset,
+            self.target,
+            self.luts,
+            self.luts_available,
+            if self.target.starts_with("ice40") { "LC" } else { "LUT" },
+            self.dsps,
+            self.dsps_available,
+            self.brams,
+            self.brams_available,
+            self.ffs,
+            self.fmax_mhz,
+            self.samples_per_second,
+            self.seconds
+        )
+    }
+}

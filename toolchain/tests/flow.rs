@@ -1,0 +1,183 @@
+//! The synthesis flow against the real tools (yosys, nextpnr-ice40, icepack), on a tiny
+//! config derived from configs/digits-mlp.toml (16 → 8 → 4, one or four MAC lanes), so
+//! that each run takes seconds. A missing tool fails the test with the locator's message.
+
+use std::path::{Path, PathBuf};
+
+use golden_model::config::Config;
+use toolchain::flow::{self, FlowOptions};
+use toolchain::{Device, FlowError};
+
+/// `configs/digits-mlp.toml` shrunk to 16 inputs, 8 hidden, 4 classes and `lanes` lanes,
+/// written into `dir`. Config validation checks shapes only, so the digits dataset's 64
+/// inputs do not matter for generation.
+fn tiny_config(dir: &Path, lanes: usize) -> (Config, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut text = std::fs::read_to_string(root.join("configs/digits-mlp.toml")).unwrap();
+    for (from, to) in [
+        ("name = \"digits-mlp\"", format!("name = \"tiny-l{lanes}\"")),
+        ("inputs = 64", "inputs = 16".to_string()),
+        ("hidden = [32]", "hidden = [8]".to_string()),
+        ("classes = 10", "classes = 4".to_string()),
+        ("lanes = 4", format!("lanes = {lanes}")),
+    ] {
+        assert!(
+            text.contains(from),
+            "configs/digits-mlp.toml no longer has `{from}`"
+        );
+        text = text.replace(from, &to);
+    }
+    let path = dir.join(format!("tiny-l{lanes}.toml"));
+    std::fs::write(&path, &text).unwrap();
+    (Config::load(&path).unwrap(), text)
+}
+
+fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("lls-flow-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap()
+}
+
+fn options(out: PathBuf, board: Option<&str>) -> FlowOptions {
+    FlowOptions {
+        device: Device::from_name("ice40-up5k").unwrap(),
+        board: board.map(str::to_string),
+        freq_mhz: 50.0,
+        out_root: out,
+        pack: true,
+    }
+}
+
+#[test]
+fn tiny_design_synthesises_places_routes_and_packs_on_icebreaker() {
+    let tmp = scratch();
+    let (cfg, text) = tiny_config(tmp.path(), 1);
+    let design = rtl_gen::generate(&cfg, &text, true).unwrap();
+    let opts = options(tmp.path().join("build"), Some("icebreaker"));
+    let report = flow::run(&design, &opts).unwrap_or_else(|e| panic!("{e}"));
+
+    let dir = opts.build_dir("tiny-l1");
+    for a in &report.artifacts {
+        assert!(dir.join(a).exists(), "missing artifact {a}");
+    }
+    assert!(std::fs::metadata(dir.join("tiny-l1.bin")).unwrap().len() > 100_000);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["target"], "ice40-up5k");
+    assert_eq!(json["board"], "icebreaker");
+    assert_eq!(json["luts"].as_u64(), Some(report.luts));
+
+    assert!(
+        report.luts > 0 && report.luts <= report.luts_available,
+        "{}",
+        report.summary()
+    );
+    assert!(report.dsps > 0 && report.dsps <= report.dsps_available);
+    assert!(report.brams <= report.brams_available);
+    assert!(report.ffs > 0);
+    assert!(report.fmax_mhz > 0.0);
+    assert_eq!(report.timing_met, report.fmax_mhz >= 50.0);
+    assert_eq!(report.cycles_per_sample, design.manifest.cycles_per_sample);
+    assert!(report.samples_per_second > 0.0);
+    let path = report
+        .critical_path
+        .as_ref()
+        .expect("a clock-to-clock critical path");
+    assert!(path.delay_ns > 0.0 && !path.signals.is_empty());
+    // 1/Fmax is the critical path's delay (to nextpnr's rounding).
+    assert!(
+        (1000.0 / path.delay_ns - report.fmax_mhz).abs() < 0.5,
+        "{path:?} vs {}",
+        report.fmax_mhz
+    );
+}
+
+#[test]
+fn too_big_design_names_the_resource_and_both_counts() {
+    let tmp = scratch();
+    let (cfg, text) = tiny_config(tmp.path(), 4);
+    let design = rtl_gen::generate(&cfg, &text, true).unwrap();
+    let opts = options(tmp.path().join("build"), None);
+    let err = flow::run(&design, &opts).expect_err("4 lanes need more than the UP5K's 8 DSPs");
+    let FlowError::DoesNotFit {
+        device, overflows, ..
+    } = &err
+    else {
+        panic!("expected DoesNotFit, got {err}");
+    };
+    assert_eq!(device, "ice40-up5k");
+    let dsp = overflows
+        .iter()
+        .find(|o| o.resource == "ICESTORM_DSP")
+        .unwrap_or_else(|| panic!("no DSP overflow in {err}"));
+    assert!(dsp.needed > 8 && dsp.available == 8);
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!(
+            "ICESTORM_DSP (SB_MAC16 DSP tiles) needs {}, available 8",
+            dsp.needed
+        )),
+        "{message}"
+    );
+    // The failed stage removed its partial outputs and kept its log.
+    let dir = opts.build_dir("tiny-l4");
+    assert!(dir.join("pnr.log").is_file());
+    assert!(!dir.join("pnr.asc").exists() && !dir.join("report.json").exists());
+}
+
+#[test]
+fn latch_is_a_typed_error() {
+    let tmp = scratch();
+    let rtl = tmp.path();
+    std::fs::write(
+        rtl.join("latchy.v"),
+        "module latchy(input en, input d, output reg q);\n  always @* if (en) q = d;\nendmodule\n",
+    )
+    .unwrap();
+    let yosys = toolchain::yosys().unwrap_or_else(|e| panic!("{e}"));
+    let err = toolchain::yosys::run(
+        &yosys,
+        toolchain::Family::Ice40,
+        &toolchain::yosys::SynthPaths {
+            rtl_dir: rtl,
+            files: &["latchy.v".to_string()],
+            top: "latchy",
+            script: &rtl.join("synth.ys"),
+            log: &rtl.join("synth.log"),
+            stat_json: &rtl.join("synth.stat.json"),
+            netlist: &rtl.join("synth.json"),
+        },
+    )
+    .expect_err("a latch");
+    match err {
+        FlowError::Latches { signals, .. } => assert_eq!(signals, ["latchy.q"]),
+        other => panic!("expected Latches, got {other}"),
+    }
+}
+
+#[test]
+fn design_needing_more_pins_than_the_package_is_refused_before_synthesis() {
+    let tmp = scratch();
+    let (cfg, text) = tiny_config(tmp.path(), 1);
+    let mut design = rtl_gen::generate(&cfg, &text, true).unwrap();
+    let tdata = design
+        .manifest
+        .ports
+        .iter_mut()
+        .find(|p| p.name == "s_axis_tdata")
+        .unwrap();
+    tdata.width = 32;
+    let err = flow::run(&design, &options(tmp.path().join("build"), None)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            FlowError::TooManyPins {
+                needed: 47,
+                available: 39,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
