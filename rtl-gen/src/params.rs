@@ -141,7 +141,11 @@ impl DesignParams {
         let mut layers = Vec::new();
         for (k, &(n_in, n_out)) in shapes.iter().enumerate() {
             let classifier = k == last;
-            let acc = acc_bits(product_bits(f.weight_bits, f.act_bits), n_in);
+            // The exact forward sum; at least as wide as the shared multiplier's product
+            // (a δ wider than the weights widens it).
+            let delta_bits = if classifier { err_bits } else { f.err_bits };
+            let acc = acc_bits(product_bits(f.weight_bits, f.act_bits), n_in)
+                .max(product_bits(f.weight_bits.max(delta_bits), f.act_bits));
             // A square basis entry multiplies by ±1: the term needs one bit more than h.
             let score_term = if square {
                 f.act_bits + 1
@@ -181,7 +185,7 @@ impl DesignParams {
                 logit_bits: logit_bits.max(2),
                 logit_shift,
                 err_bits,
-                delta_bits: if classifier { err_bits } else { f.err_bits },
+                delta_bits,
                 back_bits: acc_bits(back_term, classes),
                 back_shift: shifts.back_to_err,
                 update_shift: if classifier {

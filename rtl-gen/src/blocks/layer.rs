@@ -221,32 +221,8 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         Expr::mux(issuing.clone(), addr0.clone(), rb_word),
     );
 
-    m.section("stage S1: forward MAC");
     let acc_w = l.acc_bits;
-    let prods: Vec<Expr> = (0..lanes)
-        .map(|ln| {
-            let prod = m.wire_assign(&format!("prod{ln}"), w_q[ln].clone().mul(x_q[ln].clone()));
-            widen(&mut m, &format!("prod{ln}_ext"), prod, acc_w)
-        })
-        .collect();
-    let mac_sum = m.wire_assign("mac_sum", sum(prods));
     let acc = m.reg("acc", Ty::s(acc_w));
-    let mac_en = if learn {
-        v1.clone().land(updating.clone().lnot())
-    } else {
-        v1.clone()
-    };
-    m.always_ff(
-        &clk,
-        vec![if_(
-            mac_en,
-            vec![if_else(
-                first1.clone(),
-                vec![assign(&acc, mac_sum.clone())],
-                vec![assign(&acc, acc.clone().add(mac_sum))],
-            )],
-        )],
-    );
 
     // The softmax unit and its error outputs exist only when the design learns.
     let c_n = l.classes;
@@ -438,16 +414,63 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         );
     }
 
+    // One multiplier per lane serves both phases (they never overlap): W·x in the forward
+    // pass, δ·x in the update, so a unit needs `lanes` DSP tiles, not twice that.
+    m.section("stage S1: one shared multiplier per lane: W*x forward, delta*x update");
+    let mul_w = delta.as_ref().map_or(wb, |d| d.width().max(wb));
+    let delta_ext = delta
+        .as_ref()
+        .map(|d| widen(&mut m, "delta_ext", d.clone(), mul_w));
+    let operands: Vec<Expr> = (0..lanes)
+        .map(|ln| match &delta_ext {
+            Some(d_ext) => {
+                let w_ext = widen(&mut m, &format!("w_q{ln}_ext"), w_q[ln].clone(), mul_w);
+                m.wire_assign(
+                    &format!("mul_a{ln}"),
+                    Expr::mux(updating.clone(), d_ext.clone(), w_ext),
+                )
+            }
+            None => w_q[ln].clone(),
+        })
+        .collect();
+    let prods: Vec<Expr> = operands
+        .into_iter()
+        .enumerate()
+        .map(|(ln, a)| m.wire_assign(&format!("prod{ln}"), a.mul(x_q[ln].clone())))
+        .collect();
+    m.section("stage S1: forward accumulate");
+    let terms: Vec<Expr> = prods
+        .iter()
+        .enumerate()
+        .map(|(ln, p)| widen(&mut m, &format!("prod{ln}_ext"), p.clone(), acc_w))
+        .collect();
+    let mac_sum = m.wire_assign("mac_sum", sum(terms));
+    let mac_en = if learn {
+        v1.clone().land(updating.clone().lnot())
+    } else {
+        v1.clone()
+    };
+    m.always_ff(
+        &clk,
+        vec![if_(
+            mac_en,
+            vec![if_else(
+                first1.clone(),
+                vec![assign(&acc, mac_sum.clone())],
+                vec![assign(&acc, acc.clone().add(mac_sum))],
+            )],
+        )],
+    );
+
     let mut w_ff = Vec::new();
-    if let (Some(delta), Some(addr1)) = (&delta, &addr1) {
+    if let (Some(_), Some(addr1)) = (&delta, &addr1) {
         m.section("stage S1 (update): W - round(delta * x >> shift), saturated");
         let w_we = m.wire_assign("w_we", v1.clone().land(updating.clone()));
-        for ln in 0..lanes {
-            let prod = m.wire_assign(&format!("upd_prod{ln}"), delta.clone().mul(x_q[ln].clone()));
+        for (ln, prod) in prods.iter().enumerate() {
             let step = shift_round(
                 &mut m,
                 &format!("upd_step{ln}"),
-                prod,
+                prod.clone(),
                 l.update_shift,
                 p.half_up,
             );
