@@ -1,6 +1,9 @@
 //! `lls`: one CLI over the golden model, the RTL generator, co-simulation and synthesis.
 
 mod cmd;
+// Charts for `lls train` / `lls run` reports; not every chart has a caller yet.
+#[cfg_attr(not(test), allow(dead_code))]
+mod plot;
 
 use clap::{Parser, Subcommand};
 
@@ -31,6 +34,12 @@ enum Command {
     Costs(cmd::costs::Args),
     /// Training throughput of the golden model on one core (JSON).
     Bench(cmd::bench::Args),
+    /// Lane sweep: cycles, ideal, throughput (and resources/Fmax with --synth).
+    Sweep(cmd::sweep::Args),
+    /// List the preset configs: name, data set, shape, target, lanes.
+    Presets(cmd::presets::Args),
+    /// Export a checkpoint's weights as `$readmemh` images, or import images into one.
+    Weights(cmd::weights::Args),
 }
 
 fn main() {
@@ -43,6 +52,9 @@ fn main() {
         Command::Synth(args) => cmd::synth::run(args),
         Command::Costs(args) => cmd::costs::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Sweep(args) => cmd::sweep::run(args),
+        Command::Presets(args) => cmd::presets::run(args),
+        Command::Weights(args) => cmd::weights::run(args),
     };
     if let Err(message) = result {
         eprintln!("error: {message}");

@@ -316,9 +316,10 @@ impl Config {
             score_to_logit: f.act_frac + basis_frac + self.learning.logit_shift - f.logit_frac,
             out_to_logit: f.weight_frac + f.act_frac - f.logit_frac,
             back_to_err: f.prob_frac + basis_frac + self.learning.logit_shift - f.err_frac,
-            hidden_update: f.err_frac + f.act_frac - f.weight_frac + self.learning.lr_shift,
-            out_update: f.prob_frac + f.act_frac - f.weight_frac + self.learning.out_lr_shift,
-            mod_update: f.logit_frac + f.prob_frac - f.mod_frac + self.learning.mod_lr_shift,
+            // Additions first: `validate` checks only that the whole sum is non-negative.
+            hidden_update: f.err_frac + f.act_frac + self.learning.lr_shift - f.weight_frac,
+            out_update: f.prob_frac + f.act_frac + self.learning.out_lr_shift - f.weight_frac,
+            mod_update: f.logit_frac + f.prob_frac + self.learning.mod_lr_shift - f.mod_frac,
         }
     }
 
@@ -445,7 +446,10 @@ impl Config {
             DatasetKind::Digits => 16,
             _ => 255,
         };
-        if (max_pixel << self.data.input_shift) as i64 > width::max_signed(f.act_bits) {
+        // act_bits ≤ 32 here, so the shift of an i64 cannot overflow.
+        if self.data.input_shift >= f.act_bits
+            || (max_pixel as i64) << self.data.input_shift > width::max_signed(f.act_bits)
+        {
             return Err(ConfigError::invalid(
                 "data.input_shift",
                 format!(
@@ -454,6 +458,22 @@ impl Config {
                 ),
                 "lower data.input_shift or raise fixed.act_bits",
             ));
+        }
+        // Learning-rate and logit shifts are bounded first, so the sums below cannot overflow.
+        let l = &self.learning;
+        for (field, shift) in [
+            ("learning.lr_shift", l.lr_shift),
+            ("learning.out_lr_shift", l.out_lr_shift),
+            ("learning.mod_lr_shift", l.mod_lr_shift),
+            ("learning.logit_shift", l.logit_shift),
+        ] {
+            if shift > 32 {
+                return Err(ConfigError::invalid(
+                    field,
+                    format!("is {shift}"),
+                    "use 0..=32",
+                ));
+            }
         }
         // Shifts must be non-negative: each says which format to change.
         let basis_frac = self.basis_frac();
@@ -501,6 +521,23 @@ impl Config {
                     field,
                     format!("a shift would be negative ({have} < {need})"),
                     fix,
+                ));
+            }
+        }
+        // The model shifts i64 values: every derived right shift must stay below 64.
+        let s = self.shifts();
+        for (field, shift) in [
+            ("learning.logit_shift", s.score_to_logit),
+            ("learning.logit_shift", s.back_to_err),
+            ("learning.lr_shift", s.hidden_update),
+            ("learning.out_lr_shift", s.out_update),
+            ("learning.mod_lr_shift", s.mod_update),
+        ] {
+            if shift > 62 {
+                return Err(ConfigError::invalid(
+                    field,
+                    format!("makes a right shift of {shift} bits"),
+                    "lower it (or the fractional bits) so that every shift stays below 63",
                 ));
             }
         }

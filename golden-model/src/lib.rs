@@ -13,6 +13,7 @@
 #![deny(unsafe_code)]
 
 pub mod basis;
+pub mod checkpoint;
 pub mod config;
 pub mod cost;
 pub mod data;

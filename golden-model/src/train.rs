@@ -125,23 +125,44 @@ pub fn train(
     cfg: &Config,
     data: &Dataset,
     arith: Arith,
+    progress: impl FnMut(usize, usize),
+) -> (Model, TrainReport) {
+    train_from(cfg, data, Model::new(cfg, arith), 0, progress)
+}
+
+/// Continues training `model` (e.g. restored from a checkpoint) from epoch `first_epoch`
+/// up to `cfg.learning.epochs`. The shuffles of the earlier epochs are replayed, so a
+/// resumed run sees the samples in the same order as an uninterrupted one.
+pub fn train_from(
+    cfg: &Config,
+    data: &Dataset,
+    mut model: Model,
+    first_epoch: usize,
     mut progress: impl FnMut(usize, usize),
 ) -> (Model, TrainReport) {
-    let mut model = Model::new(cfg, arith);
+    let arith = match model {
+        Model::Float(_) => Arith::Float,
+        Model::Fixed(_) => Arith::Fixed,
+    };
     let mut rng = SplitMix64::new(cfg.learning.seed ^ 0x7368_7566);
     let mut order: Vec<usize> = (0..data.train.len()).collect();
-    let total = order.len() * cfg.learning.epochs;
+    for _ in 0..first_epoch {
+        rng.shuffle(&mut order);
+    }
+    let epochs = cfg.learning.epochs.saturating_sub(first_epoch);
+    let total = order.len() * epochs;
+    let macs_before = model.macs();
     let mut history = Vec::new();
     let start = Instant::now();
     let mut train_seconds = 0.0;
-    for epoch in 0..cfg.learning.epochs {
+    for epoch in first_epoch..cfg.learning.epochs {
         rng.shuffle(&mut order);
         let t0 = Instant::now();
         let mut correct = 0;
         for (n, &i) in order.iter().enumerate() {
             let label = data.train.label(i) as usize;
             correct += usize::from(model.train_sample(data.train.image(i), label) == label);
-            progress(epoch * order.len() + n + 1, total);
+            progress((epoch - first_epoch) * order.len() + n + 1, total);
         }
         model.end_epoch();
         train_seconds += t0.elapsed().as_secs_f64();
@@ -151,9 +172,23 @@ pub fn train(
             test_accuracy: evaluate(&model, &data.test),
         });
     }
-    let samples = (order.len() * cfg.learning.epochs) as u64;
-    let macs = model.macs().per_sample(samples);
-    let last = history.last().expect("at least one epoch");
+    let samples = (order.len() * epochs) as u64;
+    let after = model.macs();
+    let macs = MacCount {
+        forward: after.forward - macs_before.forward,
+        learning: after.learning - macs_before.learning,
+        update: after.update - macs_before.update,
+    }
+    .per_sample(samples);
+    if history.is_empty() {
+        // Nothing left to train: report the model as it is.
+        history.push(EpochStats {
+            epoch: first_epoch,
+            train_accuracy: 0.0,
+            test_accuracy: evaluate(&model, &data.test),
+        });
+    }
+    let last = history.last().expect("at least one entry");
     let report = TrainReport {
         config: cfg.name.clone(),
         dataset: data.name.clone(),

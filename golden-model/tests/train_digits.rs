@@ -42,3 +42,44 @@ fn training_is_deterministic() {
         _ => unreachable!("fixed models"),
     }
 }
+
+#[test]
+fn resuming_from_a_checkpoint_continues_bit_exactly() {
+    use golden_model::checkpoint::{self, Progress};
+    use golden_model::train::train_from;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/digits-mlp.toml");
+    let text = std::fs::read_to_string(path).expect("preset");
+    let mut cfg = Config::from_toml_str(&text, path).expect("valid");
+    let data = load(DatasetKind::Digits, std::path::Path::new("/nonexistent")).expect("fixture");
+    cfg.learning.epochs = 3;
+    let (whole, _) = train(&cfg, &data, Arith::Fixed, |_, _| {});
+    cfg.learning.epochs = 1;
+    let (first, _) = train(&cfg, &data, Arith::Fixed, |_, _| {});
+    let golden_model::train::Model::Fixed(first) = first else {
+        unreachable!()
+    };
+    let ck = std::env::temp_dir().join(format!("lls-resume-{}.json", std::process::id()));
+    let done = Progress {
+        epoch: 1,
+        samples: data.train.len() as u64,
+    };
+    checkpoint::save(&ck, &first, &cfg, &text, done).expect("save");
+    cfg.learning.epochs = 3;
+    let (net, progress) = checkpoint::load(&ck, &cfg, &text).expect("load");
+    let _ = std::fs::remove_file(&ck);
+    let (resumed, _) = train_from(
+        &cfg,
+        &data,
+        golden_model::train::Model::Fixed(Box::new(net)),
+        progress.epoch as usize,
+        |_, _| {},
+    );
+    match (whole, resumed) {
+        (golden_model::train::Model::Fixed(a), golden_model::train::Model::Fixed(b)) => {
+            for (la, lb) in a.layers.iter().zip(&b.layers) {
+                assert_eq!(la.weights(), lb.weights());
+            }
+        }
+        _ => unreachable!("fixed models"),
+    }
+}

@@ -9,6 +9,7 @@
 
 pub mod blocks;
 pub mod cycles;
+pub mod fusesoc;
 pub mod mem;
 pub mod params;
 pub mod verilog;
@@ -33,6 +34,21 @@ pub enum GenError {
     },
     #[error("{path}: {reason}")]
     Io { path: String, reason: String },
+    /// A `$readmemh` image that cannot be read back (see [`mem::read_weight_images`]).
+    #[error("{path}: {problem}; {fix}")]
+    Image {
+        path: String,
+        problem: String,
+        fix: String,
+    },
+    /// One line of a `$readmemh` image is wrong.
+    #[error("{path}: line {line}: {problem}; {fix}")]
+    ImageLine {
+        path: String,
+        line: usize,
+        problem: String,
+        fix: String,
+    },
 }
 
 /// What `lls gen` writes: Verilog, memory images and the manifest, by file name.
@@ -168,6 +184,8 @@ pub fn generate(cfg: &Config, config_toml: &str, learn: bool) -> Result<Design, 
             mem::exp_image(&params),
         );
     }
+    let core = fusesoc::core_file(&prefix, &top, &header, &files);
+    files.insert(format!("{top}.core"), core);
     let ports = modules[0]
         .ports()
         .iter()

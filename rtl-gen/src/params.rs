@@ -1,7 +1,9 @@
 //! Every width and constant of the generated datapath, derived once from the config with
 //! the golden model's bit-growth rules (`golden_model::numeric::width`).
 
-use golden_model::config::{Activation, Config, Rounding, Rule, Shifts, Waveform, EXP_FRAC};
+use golden_model::config::{
+    Activation, Config, Rounding, Rule, Shifts, Target, Waveform, EXP_FRAC,
+};
 use golden_model::numeric::width::{acc_bits, ceil_log2, product_bits};
 use serde::Serialize;
 
@@ -69,6 +71,10 @@ pub struct DesignParams {
     pub rb_addr_bits: u32,
     pub rb_layer_bits: u32,
     pub half_up: bool,
+    /// Memories of at most this many bits are kept out of block RAM (`ram_style =
+    /// "distributed"`): ECP5 has LUT RAM to spare and its block RAMs go to the weights;
+    /// iCE40 has no LUT RAM (0).
+    pub distributed_ram_max_bits: u64,
     pub learn: bool,
     pub shifts: Shifts,
 }
@@ -222,6 +228,10 @@ impl DesignParams {
             rb_addr_bits,
             rb_layer_bits: addr_bits(layers.len()),
             half_up: f.rounding == Rounding::HalfUp,
+            distributed_ram_max_bits: match target {
+                Target::Ice40Up5k => 0,
+                Target::Ecp5_25k | Target::Ecp5_85k => 16 * 1024,
+            },
             learn,
             layers,
             shifts,

@@ -138,6 +138,15 @@ fn reserialised_config_changes_only_the_hash() {
                         head_b.replace(&hash(&retext), ""),
                         "{what}: {name}"
                     );
+                } else if name.ends_with(".core") {
+                    // The FuseSoC core carries the same header, as a YAML comment.
+                    let hash = |t: &str| format!("(sha256:{})", &config_sha256(t)[..16]);
+                    assert!(body_a.contains(&hash(&text)), "{what}: {name}");
+                    assert_eq!(
+                        body_a.replace(&hash(&text), ""),
+                        body_b.replace(&hash(&retext), ""),
+                        "{what}: {name}"
+                    );
                 } else {
                     assert!(body_a == body_b, "{what}: {name} differs");
                 }

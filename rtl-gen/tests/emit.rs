@@ -39,7 +39,10 @@ fn manifest_json(design: &Design) -> String {
 /// Runs `f` with the generator version filtered out of every snapshot.
 fn filtered(f: impl FnOnce()) {
     insta::with_settings!({
-        filters => vec![(r"lls-rtl-gen \d+\.\d+\.\d+", "lls-rtl-gen [version]")],
+        filters => vec![
+            (r"lls-rtl-gen \d+\.\d+\.\d+", "lls-rtl-gen [version]"),
+            (r"(?m)^(name: lls:\w+:\w+:)\d+\.\d+\.\d+$", "${1}[version]"),
+        ],
         omit_expression => true,
     }, {
         f()
@@ -64,6 +67,14 @@ fn check_headers(cfg: &Config, text: &str, design: &Design) {
                 "header of {name}"
             );
             assert!(body.ends_with('\n'), "{name} does not end with a newline");
+        } else if name.ends_with(".core") {
+            assert_eq!(name, &format!("{}.core", design.top));
+            let comment = expected.replacen("//", "#", 1);
+            assert_eq!(
+                body.lines().nth(1),
+                Some(comment.as_str()),
+                "header of {name}"
+            );
         } else {
             assert!(name.ends_with(".hex"), "unexpected file {name}");
         }
@@ -120,7 +131,7 @@ fn snapshot_preset(config: &str) -> Design {
     let mut hex_summary = String::new();
     filtered(|| {
         for (name, body) in &design.files {
-            if name.ends_with(".v") {
+            if name.ends_with(".v") || name.ends_with(".core") {
                 insta::assert_snapshot!(format!("{config}__{name}"), body);
             } else {
                 let (lines, digits) = hex_shape(name, body);
@@ -191,14 +202,14 @@ fn tiny_deep() {
 fn digits_mlp() {
     let design = snapshot_preset("digits-mlp");
     check_image_lengths(&design);
-    // 64 → 32 → 10 on 4 lanes: 16 words per row.
+    // 64 → 32 → 10 on 1 lane: 64 words per hidden row, 32 per classifier row.
     assert_eq!(
         design.files["digits_mlp_layer0_w0.hex"].lines().count(),
-        32 * 16
+        32 * 64
     );
     assert_eq!(
-        design.files["digits_mlp_classifier_w3.hex"].lines().count(),
-        10 * 8
+        design.files["digits_mlp_classifier_w0.hex"].lines().count(),
+        10 * 32
     );
 }
 
@@ -206,20 +217,20 @@ fn digits_mlp() {
 fn mnist_mlp() {
     let design = snapshot_preset("mnist-mlp");
     check_image_lengths(&design);
-    // 784 → 256 → 10 on 16 lanes: 49 words per hidden row, 16 per classifier row.
+    // 784 → 256 → 10 on 4 lanes: 196 words per hidden row, 64 per classifier row.
     assert_eq!(
         design.files["mnist_mlp_layer0_w0.hex"].lines().count(),
-        256 * 49
+        256 * 196
     );
     assert_eq!(
-        design.files["mnist_mlp_layer0_w15.hex"].lines().count(),
-        256 * 49
+        design.files["mnist_mlp_layer0_w3.hex"].lines().count(),
+        256 * 196
     );
     assert_eq!(
-        design.files["mnist_mlp_classifier_w15.hex"].lines().count(),
-        10 * 16
+        design.files["mnist_mlp_classifier_w3.hex"].lines().count(),
+        10 * 64
     );
-    assert!(!design.files.contains_key("mnist_mlp_layer0_w16.hex"));
+    assert!(!design.files.contains_key("mnist_mlp_layer0_w4.hex"));
 }
 
 /// Small configs: every image has the length its memory declares.

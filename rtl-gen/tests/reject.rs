@@ -226,9 +226,9 @@ fn accumulator_overflow() {
     // 38 is exactly enough.
     parse(&set(&digits(), "acc_bits", "38"));
     assert_eq!(
-        config_error(&set(&mnist(), "acc_bits", "41")),
-        "fixed.acc_bits: layer 0 (784 inputs) needs 42 bits for an exact sum of 16-bit × 16-bit products but \
-         acc_bits = 41; raise fixed.acc_bits to 42 or lower weight_bits/act_bits"
+        config_error(&set(&mnist(), "acc_bits", "43")),
+        "fixed.acc_bits: layer 0 (784 inputs) needs 44 bits for an exact sum of 18-bit × 16-bit products but \
+         acc_bits = 43; raise fixed.acc_bits to 44 or lower weight_bits/act_bits"
     );
 }
 

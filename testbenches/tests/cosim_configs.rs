@@ -9,6 +9,8 @@ use golden_model::data::{load, DatasetKind};
 use golden_model::rng::SplitMix64;
 use testbenches::{run, CosimOptions};
 
+// One argument per swept knob reads best at the call sites.
+#[allow(clippy::too_many_arguments)]
 fn config(
     name: &str,
     hidden: &[usize],

@@ -77,7 +77,7 @@ fn tiny() -> (Config, String) {
         ("inputs = 64", "inputs = 16"),
         ("hidden = [32]", "hidden = [8]"),
         ("classes = 10", "classes = 4"),
-        ("lanes = 4", "lanes = 1"),
+        ("lanes = 1", "lanes = 1"),
     ] {
         assert!(
             text.contains(from),

@@ -19,7 +19,7 @@ fn tiny_config(dir: &Path, lanes: usize) -> (Config, String) {
         ("inputs = 64", "inputs = 16".to_string()),
         ("hidden = [32]", "hidden = [8]".to_string()),
         ("classes = 10", "classes = 4".to_string()),
-        ("lanes = 4", format!("lanes = {lanes}")),
+        ("lanes = 1", format!("lanes = {lanes}")),
     ] {
         assert!(
             text.contains(from),
@@ -96,10 +96,11 @@ fn tiny_design_synthesises_places_routes_and_packs_on_icebreaker() {
 #[test]
 fn too_big_design_names_the_resource_and_both_counts() {
     let tmp = scratch();
-    let (cfg, text) = tiny_config(tmp.path(), 4);
+    // One shared multiplier per lane and unit: 8 lanes × 2 units = 16 DSP tiles.
+    let (cfg, text) = tiny_config(tmp.path(), 8);
     let design = rtl_gen::generate(&cfg, &text, true).unwrap();
     let opts = options(tmp.path().join("build"), None);
-    let err = flow::run(&design, &opts).expect_err("4 lanes need more than the UP5K's 8 DSPs");
+    let err = flow::run(&design, &opts).expect_err("8 lanes need more than the UP5K's 8 DSPs");
     let FlowError::DoesNotFit {
         device, overflows, ..
     } = &err
@@ -121,7 +122,7 @@ fn too_big_design_names_the_resource_and_both_counts() {
         "{message}"
     );
     // The failed stage removed its partial outputs and kept its log.
-    let dir = opts.build_dir("tiny-l4");
+    let dir = opts.build_dir("tiny-l8");
     assert!(dir.join("pnr.log").is_file());
     assert!(!dir.join("pnr.asc").exists() && !dir.join("report.json").exists());
 }

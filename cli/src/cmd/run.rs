@@ -53,6 +53,10 @@ struct RunReport {
     rtl: RtlSummary,
     cosim: CosimReport,
     bit_exact: bool,
+    /// Synthesis and place-and-route for the config's target, when the tools are there.
+    synth: Option<toolchain::SynthReport>,
+    /// Why there is no synthesis report (skipped, tools missing, design does not fit …).
+    synth_note: Option<String>,
 }
 
 fn bar(msg: String) -> ProgressBar {
@@ -108,9 +112,10 @@ pub fn run(args: Args) -> CmdResult {
     let data = load_dataset(cfg.data.dataset)?;
 
     let mut reports = Vec::new();
+    let mut trained = None;
     for arith in [Arith::Fixed, Arith::Float] {
         let b = bar(format!("train {} {}", cfg.learning.rule, arith.name()));
-        let (_, report) = train(&cfg, &data, arith, |done, total| {
+        let (model, report) = train(&cfg, &data, arith, |done, total| {
             if done == 1 {
                 b.set_length(total as u64);
             }
@@ -128,9 +133,32 @@ pub fn run(args: Args) -> CmdResult {
             report.samples_per_second
         );
         reports.push(report);
+        if let golden_model::train::Model::Fixed(net) = model {
+            trained = Some(net);
+        }
     }
     let float = reports.pop().expect("float report");
     let fixed = reports.pop().expect("fixed report");
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let curve = |r: &TrainReport| {
+        r.history
+            .iter()
+            .map(|h| (h.epoch as f64, 100.0 * h.test_accuracy))
+            .collect::<Vec<_>>()
+    };
+    crate::plot::learning_curves(
+        &out.join("curves.png"),
+        &format!("{} on {}: test accuracy (%)", cfg.learning.rule, data.name),
+        &[
+            ("fixed point (the RTL's spec)", curve(&fixed)),
+            ("float", curve(&float)),
+        ],
+    )?;
+    if let Some(net) = &trained {
+        // The trained weights as the RTL's $readmemh images, ready to load for inference.
+        rtl_gen::mem::write_weight_images(&cfg, net, &out.join("trained-weights"))
+            .map_err(|e| e.to_string())?;
+    }
 
     let design = rtl_gen::generate(&cfg, &text, true).map_err(|e| e.to_string())?;
     design.write(&out.join("rtl")).map_err(|e| e.to_string())?;
@@ -197,6 +225,11 @@ pub fn run(args: Args) -> CmdResult {
         Some(m) => println!("cosim  {m}"),
     }
 
+    let (synth, synth_note) = if args.no_synth {
+        (None, Some("skipped (--no-synth)".to_string()))
+    } else {
+        synthesize(&cfg, &design, &out)
+    };
     let report = RunReport {
         config: cfg.name.clone(),
         dataset: data.name.clone(),
@@ -205,6 +238,8 @@ pub fn run(args: Args) -> CmdResult {
         rtl,
         cosim,
         bit_exact,
+        synth,
+        synth_note,
     };
     write_json(&out.join("report.json"), &report)?;
     write_text(&out.join("report.md"), &markdown(&report))?;
@@ -212,8 +247,45 @@ pub fn run(args: Args) -> CmdResult {
     if !bit_exact {
         return Err("the RTL did not match the golden model; see report.md".into());
     }
-    let _ = args.no_synth;
     Ok(())
+}
+
+/// Synthesis, place-and-route and pack for the config's target. A missing tool or a design
+/// that does not fit is reported, not fatal: the RTL and its co-simulation stand on their own.
+fn synthesize(
+    cfg: &golden_model::Config,
+    design: &rtl_gen::Design,
+    out: &Path,
+) -> (Option<toolchain::SynthReport>, Option<String>) {
+    let device = match toolchain::Device::from_name(cfg.hardware.target.name()) {
+        Ok(d) => d,
+        Err(e) => return (None, Some(e.to_string())),
+    };
+    let opts = toolchain::FlowOptions {
+        device,
+        board: None,
+        freq_mhz: cfg.hardware.freq_mhz,
+        out_root: out.join("synth"),
+        pack: true,
+    };
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_message(format!(
+        "synthesize for {} (yosys, nextpnr)",
+        cfg.hardware.target.name()
+    ));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    let result = toolchain::flow::run(design, &opts);
+    spinner.finish_and_clear();
+    match result {
+        Ok(r) => {
+            println!("synth  {}", r.summary());
+            (Some(r), None)
+        }
+        Err(e) => {
+            println!("synth  not done: {e}");
+            (None, Some(e.to_string()))
+        }
+    }
 }
 
 fn write_text(path: &Path, text: &str) -> CmdResult {
@@ -230,7 +302,7 @@ fn markdown(r: &RunReport) -> String {
         "Dataset: {} ({} train / {} test samples).\n\n",
         r.dataset, r.fixed.train_samples, r.fixed.test_samples
     ));
-    s.push_str("## Accuracy (golden model)\n\n| epoch | fixed test | float test | fixed train (streamed) |\n| ---: | ---: | ---: | ---: |\n");
+    s.push_str("## Accuracy (golden model)\n\n![learning curves](curves.png)\n\n| epoch | fixed test | float test | fixed train (streamed) |\n| ---: | ---: | ---: | ---: |\n");
     for (a, b) in r.fixed.history.iter().zip(&r.float.history) {
         s.push_str(&format!(
             "| {} | {} | {} | {} |\n",
@@ -271,5 +343,37 @@ fn markdown(r: &RunReport) -> String {
         c.sim_seconds,
         c.sim_cycles_per_second / 1e6
     ));
+    s.push_str("\n## FPGA (yosys + nextpnr)\n\n");
+    match (&r.synth, &r.synth_note) {
+        (Some(y), _) => s.push_str(&format!(
+            "| target | LUTs | FFs | DSPs | BRAMs | Fmax | target clock | timing | predicted training |\n\
+             | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |\n\
+             | {} | {}/{} | {} | {}/{} | {}/{} | {:.2} MHz | {:.1} MHz | {} | {:.0} samples/s |\n\n\
+             Critical path: {}.\n",
+            y.target,
+            y.luts,
+            y.luts_available,
+            y.ffs,
+            y.dsps,
+            y.dsps_available,
+            y.brams,
+            y.brams_available,
+            y.fmax_mhz,
+            y.freq_target_mhz,
+            if y.timing_met { "met" } else { "**missed**" },
+            y.samples_per_second,
+            y.critical_path.as_ref().map_or("not reported".to_string(), |c| format!(
+                "{:.1} ns ({:.1} logic, {:.1} routing) from `{}` to `{}` through {}",
+                c.delay_ns,
+                c.logic_ns,
+                c.routing_ns,
+                c.from,
+                c.to,
+                c.signals.join(" → ")
+            )),
+        )),
+        (None, Some(note)) => s.push_str(&format!("Not synthesized: {note}\n")),
+        (None, None) => s.push_str("Not synthesized.\n"),
+    }
     s
 }

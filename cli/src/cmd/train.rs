@@ -2,10 +2,11 @@
 
 use std::path::PathBuf;
 
+use golden_model::checkpoint;
 use golden_model::config::{Rule, Waveform};
 use golden_model::data::DatasetKind;
 use golden_model::recipe::{train_official_with, Augment, Recipe};
-use golden_model::train::{train, Arith};
+use golden_model::train::{train_from, Arith, Model};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::opts::{load_config, load_dataset, write_json, CmdResult};
@@ -48,6 +49,13 @@ pub struct Args {
     /// Train on the first N training samples only.
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Fixed point: save the trained model as a checkpoint (versioned JSON with a checksum).
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+    /// Fixed point: continue from a checkpoint up to --epochs (total) in the same sample
+    /// order an uninterrupted run would see.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
     /// Write the JSON report here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -65,6 +73,21 @@ fn parse_waveform(s: &str) -> Result<Waveform, String> {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    if (args.save.is_some() || args.resume.is_some())
+        && (args.arith != Arith::Fixed || args.recipe != Recipe::Hardware)
+    {
+        return Err(
+            "--save/--resume: checkpoints hold the fixed-point model; use --arith fixed"
+                .to_string(),
+        );
+    }
+    if args.resume.is_some() && (args.rule.is_some() || args.seed.is_some() || args.basis.is_some())
+    {
+        return Err(
+            "--resume: the checkpoint fixes rule, seed and basis; drop --rule/--seed/--basis"
+                .to_string(),
+        );
+    }
     if args.recipe == Recipe::Official && args.arith != Arith::Float {
         return Err("--recipe official runs in f32 only; pass --arith float with it".to_string());
     }
@@ -121,7 +144,27 @@ pub fn run(args: Args) -> CmdResult {
         }
     };
     let report = match args.recipe {
-        Recipe::Hardware => train(&cfg, &data, args.arith, progress).1,
+        Recipe::Hardware => {
+            let text = std::fs::read_to_string(&args.config)
+                .map_err(|e| format!("{}: {e}", args.config.display()))?;
+            let (model, first_epoch) = match &args.resume {
+                Some(path) => {
+                    let (net, done) =
+                        checkpoint::load(path, &cfg, &text).map_err(|e| e.to_string())?;
+                    (Model::Fixed(Box::new(net)), done.epoch as usize)
+                }
+                None => (Model::new(&cfg, args.arith), 0),
+            };
+            let (model, report) = train_from(&cfg, &data, model, first_epoch, progress);
+            if let (Some(path), Model::Fixed(net)) = (&args.save, &model) {
+                let done = checkpoint::Progress {
+                    epoch: cfg.learning.epochs as u64,
+                    samples: (cfg.learning.epochs * data.train.len()) as u64,
+                };
+                checkpoint::save(path, net, &cfg, &text, done).map_err(|e| e.to_string())?;
+            }
+            report
+        }
         Recipe::Official => {
             let mut augment = Augment::for_dataset(&data);
             augment.pad = args.crop_pad;

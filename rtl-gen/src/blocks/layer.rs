@@ -21,7 +21,7 @@ use golden_model::numeric::width::ceil_log2;
 use crate::params::{addr_bits, DesignParams, LayerParams};
 use crate::verilog::{assign, case, if_, if_else, Expr, Memory, Module, Stmt, Ty};
 
-use super::{discard, named, narrow, saturate, shift_round, sum, widen};
+use super::{discard, named, narrow, place, saturate, shift_round, sum, widen};
 
 pub fn weight_file(l: &LayerParams, lane: usize) -> String {
     format!("{}_w{lane}.hex", l.name)
@@ -179,6 +179,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let x_mem: Vec<Memory> = (0..lanes)
         .map(|ln| m.memory(&format!("x_lane{ln}"), Ty::s(a), x_depth, None))
         .collect();
+    for mem in &x_mem {
+        place(&mut m, p, mem, false);
+    }
     let x_q: Vec<Expr> = (0..lanes)
         .map(|ln| m.reg(&format!("x_q{ln}"), Ty::s(a)))
         .collect();
@@ -206,6 +209,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             )
         })
         .collect();
+    for mem in &w_mem {
+        place(&mut m, p, mem, false);
+    }
     let w_q: Vec<Expr> = (0..lanes)
         .map(|ln| m.reg(&format!("w_q{ln}"), Ty::s(wb)))
         .collect();
@@ -314,6 +320,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 l.outputs as u32,
                 Some(&basis_file(l)),
             );
+            place(&mut m, p, &rom, true);
             let rom_q = m.reg("basis_q", Ty::u(bb * c_n as u32));
             let rom_addr = m.wire_assign(
                 "basis_addr",
@@ -339,6 +346,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 fwd_start_stmts.push(assign(&scores[c], Expr::lit(0, Ty::s(sw))));
             }
             let neg_mem = m.memory("neg_mem", Ty::bit(), l.outputs as u32, None);
+            place(&mut m, p, &neg_mem, false);
             let neg_q = m.reg("neg_q", Ty::bit());
             extra_mem_ff.push(if_(
                 done2.clone(),

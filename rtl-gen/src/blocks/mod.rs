@@ -8,7 +8,8 @@ pub mod top;
 
 use golden_model::numeric::width::{max_signed, min_signed};
 
-use crate::verilog::{Expr, Module, Ty};
+use crate::params::DesignParams;
+use crate::verilog::{Expr, Memory, Module, Ty};
 
 /// Names `e` as a wire unless it already is an identifier or literal (sign extension,
 /// part selects and signed products need identifiers in Verilog-2005).
@@ -103,4 +104,14 @@ pub(crate) fn sum(terms: Vec<Expr>) -> Expr {
     let mut it = terms.into_iter();
     let first = it.next().expect("at least one term");
     it.fold(first, |acc, t| acc.add(t))
+}
+
+/// Keeps a small memory in LUT RAM where the target has it (see
+/// `DesignParams::distributed_ram_max_bits`), leaving block RAM to the weights.
+/// ROMs (no write port) become LUT logic, RAMs LUT RAM.
+pub(crate) fn place(m: &mut Module, p: &DesignParams, mem: &Memory, rom: bool) {
+    let bits = mem.depth() as u64 * mem.elem_ty().width as u64;
+    if bits <= p.distributed_ram_max_bits {
+        m.set_ram_style(mem, if rom { "logic" } else { "distributed" });
+    }
 }

@@ -100,6 +100,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         m.wire_assign("exp_idx", low.resize(iw))
     };
     let exp_rom = m.memory("exp_rom", Ty::u(p.exp_bits), 1 << iw, Some(exp_rom_file()));
+    super::place(&mut m, p, &exp_rom, true);
     let exp_q = m.reg("exp_q", Ty::u(p.exp_bits));
     m.always_ff(&clk, vec![assign(&exp_q, exp_rom.read(exp_idx))]);
     let exp_valid = m.reg("exp_valid", Ty::bit());

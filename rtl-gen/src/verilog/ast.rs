@@ -783,6 +783,8 @@ pub struct Memory {
     elem: Ty,
     depth: u32,
     init_hex_file: Option<String>,
+    /// yosys' `ram_style` attribute (`"distributed"`, `"block"`), when set.
+    style: Option<String>,
 }
 
 impl Memory {
@@ -805,6 +807,11 @@ impl Memory {
 
     pub fn init_hex_file(&self) -> Option<&str> {
         self.init_hex_file.as_deref()
+    }
+
+    /// The `ram_style` attribute printed before the declaration, if any.
+    pub fn style(&self) -> Option<&str> {
+        self.style.as_deref()
     }
 
     /// `name[addr]`; `addr` is unsigned, [`Memory::addr_width`] bits.
@@ -1169,9 +1176,23 @@ impl Module {
             elem,
             depth,
             init_hex_file: init_hex_file.map(str::to_string),
+            style: None,
         };
         self.items.push(Item::Memory(mem.clone()));
         mem
+    }
+
+    /// Asks synthesis for a memory style through yosys' `(* ram_style = "…" *)`, e.g.
+    /// `"distributed"` to keep a small memory out of the block RAMs.
+    pub fn set_ram_style(&mut self, mem: &Memory, style: &str) {
+        let found = self.items.iter_mut().find_map(|item| match item {
+            Item::Memory(m) if m.name == mem.name => Some(m),
+            _ => None,
+        });
+        match found {
+            Some(m) => m.style = Some(style.to_string()),
+            None => self.bug(format!("set_ram_style: no memory {}", mem.name)),
+        }
     }
 
     /// `// ---- title ----` between items, preceded by a blank line.

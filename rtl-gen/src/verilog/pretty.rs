@@ -500,6 +500,9 @@ fn decl_row(item: &Item) -> Option<Vec<String>> {
 }
 
 fn memory_decl(f: &mut Formatter, m: &Memory) {
+    if let Some(style) = m.style() {
+        f.line(&format!("(* ram_style = \"{style}\" *)"));
+    }
     let [signed, range] = type_cells(m.elem_ty());
     let prefix: Vec<&str> = ["reg", &signed, &range]
         .into_iter()
