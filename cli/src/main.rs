@@ -1,8 +1,7 @@
 //! `lls`: one CLI over the golden model, the RTL generator, co-simulation and synthesis.
 
 mod cmd;
-// Charts for `lls train` / `lls run` reports; not every chart has a caller yet.
-#[cfg_attr(not(test), allow(dead_code))]
+// Charts for the `lls run` report and `lls sweep`.
 mod plot;
 
 use clap::{Parser, Subcommand};

@@ -230,6 +230,26 @@ pub fn run(args: Args) -> CmdResult {
     } else {
         synthesize(&cfg, &design, &out)
     };
+    if let Some(y) = &synth {
+        let pct = |used: u64, avail: u64| 100.0 * used as f64 / avail.max(1) as f64;
+        crate::plot::bars(
+            &out.join("resources.png"),
+            &format!("{} on {}: resources used (%)", cfg.name, y.target),
+            &[
+                "LUTs".to_string(),
+                "DSPs".to_string(),
+                "block RAMs".to_string(),
+            ],
+            &[(
+                y.target.as_str(),
+                vec![
+                    pct(y.luts, y.luts_available),
+                    pct(y.dsps, y.dsps_available),
+                    pct(y.brams, y.brams_available),
+                ],
+            )],
+        )?;
+    }
     let report = RunReport {
         config: cfg.name.clone(),
         dataset: data.name.clone(),
@@ -346,7 +366,8 @@ fn markdown(r: &RunReport) -> String {
     s.push_str("\n## FPGA (yosys + nextpnr)\n\n");
     match (&r.synth, &r.synth_note) {
         (Some(y), _) => s.push_str(&format!(
-            "| target | LUTs | FFs | DSPs | BRAMs | Fmax | target clock | timing | predicted training |\n\
+            "![resources](resources.png)\n\n\
+             | target | LUTs | FFs | DSPs | BRAMs | Fmax | target clock | timing | predicted training |\n\
              | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |\n\
              | {} | {}/{} | {} | {}/{} | {}/{} | {:.2} MHz | {:.1} MHz | {} | {:.0} samples/s |\n\n\
              Critical path: {}.\n",
