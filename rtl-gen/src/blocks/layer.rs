@@ -21,7 +21,7 @@ use golden_model::numeric::width::ceil_log2;
 use crate::params::{addr_bits, DesignParams, LayerParams};
 use crate::verilog::{assign, case, if_, if_else, Expr, Memory, Module, Stmt, Ty};
 
-use super::{discard, named, narrow, place, saturate, shift_round, sum, widen};
+use super::{discard, named, narrow, place, saturate, shift_round, signed_fields, sum, widen};
 
 pub fn weight_file(l: &LayerParams, lane: usize) -> String {
     format!("{}_w{lane}.hex", l.name)
@@ -327,15 +327,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 Expr::mux(updating.clone(), row0.clone(), row1.clone()),
             );
             extra_mem_ff.push(assign(&rom_q, rom.read(rom_addr)));
-            let b: Vec<Expr> = (0..c_n)
-                .map(|c| {
-                    let lo = c as u32 * bb;
-                    m.wire_assign(
-                        &format!("b{c}"),
-                        rom_q.clone().slice(lo + bb - 1, lo).as_signed(),
-                    )
-                })
-                .collect();
+            let b = signed_fields(&mut m, "b", &rom_q, c_n, bb);
             let sw = l.score_bits;
             let scores: Vec<Expr> = (0..c_n)
                 .map(|c| m.reg(&format!("score{c}"), Ty::s(sw)))
@@ -648,16 +640,7 @@ fn split_addr(
 
 /// The softmax errors e_c as signed wires, sliced from the unit's bus.
 fn error_wires(m: &mut Module, bus: &Expr, l: &LayerParams) -> Vec<Expr> {
-    let ew = l.err_bits;
-    (0..l.classes)
-        .map(|c| {
-            let lo = c as u32 * ew;
-            m.wire_assign(
-                &format!("err{c}"),
-                bus.clone().slice(lo + ew - 1, lo).as_signed(),
-            )
-        })
-        .collect()
+    signed_fields(m, "err", bus, l.classes, l.err_bits)
 }
 
 /// `B[c]·v` for each class, widened to `width`: add/subtract for the square basis

@@ -99,6 +99,26 @@ pub(crate) fn narrow(
     saturate(m, name, shifted, bits)
 }
 
+/// Splits a bus of `count` packed signed fields of `width` bits (field 0 in the LSBs) into
+/// wires `<prefix>0`, `<prefix>1`, ….
+pub(crate) fn signed_fields(
+    m: &mut Module,
+    prefix: &str,
+    bus: &Expr,
+    count: usize,
+    width: u32,
+) -> Vec<Expr> {
+    (0..count as u32)
+        .map(|c| {
+            let lo = c * width;
+            m.wire_assign(
+                &format!("{prefix}{c}"),
+                bus.clone().slice(lo + width - 1, lo).as_signed(),
+            )
+        })
+        .collect()
+}
+
 /// Sum of same-typed terms, left to right.
 pub(crate) fn sum(terms: Vec<Expr>) -> Expr {
     let mut it = terms.into_iter();

@@ -54,15 +54,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let it = m.reg("iter", it_ty);
 
     m.section("logits");
-    let logit: Vec<Expr> = (0..c_n)
-        .map(|c| {
-            let lo = c as u32 * lw;
-            m.wire_assign(
-                &format!("logit{c}"),
-                logits.clone().slice(lo + lw - 1, lo).as_signed(),
-            )
-        })
-        .collect();
+    let logit = super::signed_fields(&mut m, "logit", &logits, c_n, lw);
     let sel = m.reg("logit_sel", Ty::s(lw));
     m.always_comb(vec![
         assign(&sel, logit[0].clone()),
