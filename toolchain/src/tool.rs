@@ -204,22 +204,8 @@ impl Tool {
     /// `log` and returns them; only a tool that cannot start or a log that cannot be
     /// written is an error. Callers that must read a failing tool's output use this.
     pub fn run_logged(&self, args: &[String], cwd: &Path, log: &Path) -> Result<Logged, ToolError> {
-        let command = format!("{} {}", self.name, args.join(" "));
-        let out = self
-            .command()
-            .args(args)
-            .current_dir(cwd)
-            .output()
-            .map_err(|e| ToolError::Spawn {
-                tool: self.name.clone(),
-                command: command.clone(),
-                reason: e.to_string(),
-            })?;
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (command, out) = self.output(args, cwd)?;
+        let text = combined(&out);
         std::fs::write(log, &text).map_err(|e| ToolError::Io {
             tool: self.name.clone(),
             path: log.display().to_string(),
@@ -236,23 +222,9 @@ impl Tool {
     /// Runs to completion in `cwd`; a non-zero exit becomes [`ToolError::Failed`] with the
     /// tail of stdout and stderr.
     pub fn run(&self, args: &[String], cwd: &Path) -> Result<Output, ToolError> {
-        let command = format!("{} {}", self.name, args.join(" "));
-        let out = self
-            .command()
-            .args(args)
-            .current_dir(cwd)
-            .output()
-            .map_err(|e| ToolError::Spawn {
-                tool: self.name.clone(),
-                command: command.clone(),
-                reason: e.to_string(),
-            })?;
+        let (command, out) = self.output(args, cwd)?;
         if !out.status.success() {
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let text = combined(&out);
             return Err(ToolError::Failed {
                 tool: self.name.clone(),
                 status: out.status.to_string(),
@@ -297,6 +269,33 @@ impl Logged {
             Err(self.failed())
         }
     }
+}
+
+impl Tool {
+    /// Runs to completion in `cwd`; the command line (for messages) and the output.
+    fn output(&self, args: &[String], cwd: &Path) -> Result<(String, Output), ToolError> {
+        let command = format!("{} {}", self.name, args.join(" "));
+        let out = self
+            .command()
+            .args(args)
+            .current_dir(cwd)
+            .output()
+            .map_err(|e| ToolError::Spawn {
+                tool: self.name.clone(),
+                command: command.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok((command, out))
+    }
+}
+
+/// stdout then stderr, as text.
+fn combined(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 fn find_on_path(name: &str) -> Option<PathBuf> {
