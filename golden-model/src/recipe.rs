@@ -50,7 +50,6 @@ use ndarray::{Array, Array1, Array2, ArrayView2, Axis, Dimension, Ix1, Ix2, Zip}
 use crate::basis::Basis;
 use crate::config::{Config, Rule, Waveform};
 use crate::data::{Dataset, Split};
-use crate::memory::memory_bytes;
 use crate::rng::SplitMix64;
 use crate::train::{Arith, EpochStats, MacsPerSample, TrainReport};
 
@@ -1087,28 +1086,15 @@ pub fn train_official_with(
             (be, b)
         }
     });
-    let last = history.last().cloned().unwrap_or(EpochStats {
-        epoch: 0,
-        train_accuracy: 0.0,
-        test_accuracy: 0.0,
-    });
-    let report = TrainReport {
-        config: cfg.name.clone(),
-        dataset: data.name.clone(),
-        rule: cfg.learning.rule,
-        arith: Arith::Float,
-        epochs: cfg.learning.epochs,
-        seed: cfg.learning.seed,
-        train_samples: data.train.len(),
-        test_samples: data.test.len(),
-        test_accuracy: last.test_accuracy,
-        train_accuracy: last.train_accuracy,
-        macs_per_sample: macs_per_sample(cfg),
-        memory_bytes: memory_bytes(cfg, Arith::Float).total,
-        seconds: start.elapsed().as_secs_f64(),
-        samples_per_second: trained as f64 / train_seconds.max(1e-9),
+    let report = TrainReport::assemble(
+        cfg,
+        data,
+        Arith::Float,
+        macs_per_sample(cfg),
+        start.elapsed().as_secs_f64(),
+        trained as f64 / train_seconds.max(1e-9),
         history,
-    };
+    );
     (
         net,
         OfficialReport {

@@ -188,27 +188,53 @@ pub fn train_from(
             test_accuracy: evaluate(&model, &data.test),
         });
     }
-    let last = history.last().expect("at least one entry");
-    let report = TrainReport {
-        config: cfg.name.clone(),
-        dataset: data.name.clone(),
-        rule: cfg.learning.rule,
+    let report = TrainReport::assemble(
+        cfg,
+        data,
         arith,
-        epochs: cfg.learning.epochs,
-        seed: cfg.learning.seed,
-        train_samples: data.train.len(),
-        test_samples: data.test.len(),
-        test_accuracy: last.test_accuracy,
-        train_accuracy: last.train_accuracy,
-        macs_per_sample: MacsPerSample {
+        MacsPerSample {
             forward: macs.forward,
             learning: macs.learning,
             update: macs.update,
         },
-        memory_bytes: memory_bytes(cfg, arith).total,
-        seconds: start.elapsed().as_secs_f64(),
-        samples_per_second: samples as f64 / train_seconds.max(1e-9),
+        start.elapsed().as_secs_f64(),
+        samples as f64 / train_seconds.max(1e-9),
         history,
-    };
+    );
     (model, report)
+}
+
+impl TrainReport {
+    /// The report of a finished run: what the config and data say, plus the measured
+    /// figures; accuracies are those of the last epoch in `history` (0 if it is empty).
+    pub(crate) fn assemble(
+        cfg: &Config,
+        data: &Dataset,
+        arith: Arith,
+        macs_per_sample: MacsPerSample,
+        seconds: f64,
+        samples_per_second: f64,
+        history: Vec<EpochStats>,
+    ) -> TrainReport {
+        let (test_accuracy, train_accuracy) = history
+            .last()
+            .map_or((0.0, 0.0), |h| (h.test_accuracy, h.train_accuracy));
+        TrainReport {
+            config: cfg.name.clone(),
+            dataset: data.name.clone(),
+            rule: cfg.learning.rule,
+            arith,
+            epochs: cfg.learning.epochs,
+            seed: cfg.learning.seed,
+            train_samples: data.train.len(),
+            test_samples: data.test.len(),
+            test_accuracy,
+            train_accuracy,
+            macs_per_sample,
+            memory_bytes: memory_bytes(cfg, arith).total,
+            seconds,
+            samples_per_second,
+            history,
+        }
+    }
 }
