@@ -39,6 +39,16 @@ pub enum Modulation {
     Matrix(Vec<i64>),
 }
 
+impl Modulation {
+    /// The learned values (m, or M row-major), raw Q·mod_frac; `None` under plain LLS.
+    pub fn values(&self) -> Option<&[i64]> {
+        match self {
+            Modulation::None => None,
+            Modulation::Vector(v) | Modulation::Matrix(v) => Some(v),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct FixedLayer {
     pub inputs: usize,

@@ -127,6 +127,9 @@ pub fn generate(cfg: &Config, config_toml: &str, learn: bool) -> Result<Design, 
         if learn {
             modules.push(blocks::softmax::module(&params, l, &header));
         }
+        if let Some(mp) = &l.modulation {
+            modules.push(blocks::modulation::module(&params, l, mp, &header));
+        }
     }
     let mut files = BTreeMap::new();
     let mut memories = Vec::new();
@@ -155,6 +158,9 @@ pub fn generate(cfg: &Config, config_toml: &str, learn: bool) -> Result<Design, 
             add("basis_rom", l.outputs, l.basis_bits * l.classes as u32, 1);
             add("neg_mem", l.outputs, 1, 1);
         }
+        if let Some(mp) = &l.modulation {
+            add("modulation.mod_mem", mp.entries, mp.bits, 1);
+        }
         if learn {
             add(
                 "softmax.exp_rom",
@@ -176,6 +182,12 @@ pub fn generate(cfg: &Config, config_toml: &str, learn: bool) -> Result<Design, 
         }
         if let Some(basis) = &layer.basis {
             files.insert(blocks::layer::basis_file(l), mem::basis_image(l, basis));
+        }
+        if let (Some(mp), Some(values)) = (&l.modulation, layer.modulation.values()) {
+            files.insert(
+                blocks::modulation::mod_file(l),
+                mem::signed_image(values, mp.bits),
+            );
         }
     }
     if learn {

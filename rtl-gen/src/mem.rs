@@ -59,6 +59,11 @@ pub fn basis_image(layer: &LayerParams, basis: &Basis) -> String {
     out
 }
 
+/// One two's-complement word of `bits` per value, in order (the modulation memory).
+pub fn signed_image(values: &[i64], bits: u32) -> String {
+    image(values.iter().map(|&v| (v, bits)))
+}
+
 pub fn exp_image(p: &DesignParams) -> String {
     image(
         exp_table(p.logit_frac, 1 << p.exp_index_bits)

@@ -5,6 +5,7 @@ use golden_model::config::{
     Activation, Config, Rounding, Rule, Shifts, Target, Waveform, EXP_FRAC,
 };
 use golden_model::numeric::width::{acc_bits, ceil_log2, product_bits};
+use golden_model::numeric::Lfsr;
 use serde::Serialize;
 
 use crate::GenError;
@@ -49,8 +50,53 @@ pub struct LayerParams {
     pub classes: usize,
     pub label_bits: u32,
     pub rb_addr_bits: u32,
-    /// Readback entries: weights then the C softmax errors.
+    /// Readback entries: weights, then the C softmax errors, then the modulation.
     pub rb_entries: usize,
+    /// LLS-M / LLS-MxM on a hidden layer of a learning design.
+    pub modulation: Option<ModParams>,
+    /// Stochastic update rounding: each lane's LFSR power-up state
+    /// (`golden_model::numeric::Lfsr::seed_state`); empty otherwise.
+    pub lfsr_seeds: Vec<u32>,
+}
+
+/// The learnable modulation between a hidden layer's logits and its softmax (LLS-M: a
+/// vector m, LLS-MxM: a C × C matrix M), computed serially on one multiplier.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModParams {
+    pub matrix: bool,
+    /// Stored values: C (vector) or C² (matrix, row-major `M[c][j]`).
+    pub entries: usize,
+    /// Terms per output: 1 (vector) or C (matrix).
+    pub terms: usize,
+    pub bits: u32,
+    pub frac: u32,
+    /// Right shift from `base_logit · error` to a modulation step.
+    pub update_shift: u32,
+    /// Modulated logits `(m ⊙ l | l·M) >> frac` fed to the softmax.
+    pub logit_bits: u32,
+    /// `(m ⊙ e | M·e) >> frac`, the error the basis projects back.
+    pub grad_bits: u32,
+    /// Multiplier operands: A ∈ {base logit, error}, B ∈ {modulation, error}.
+    pub mul_a_bits: u32,
+    pub mul_b_bits: u32,
+    /// Accumulator of both serial sums (exact).
+    pub acc_bits: u32,
+}
+
+impl LayerParams {
+    /// Width of the logits the softmax unit sees (modulated ones under LLS-M/MxM).
+    pub fn softmax_logit_bits(&self) -> u32 {
+        self.modulation
+            .as_ref()
+            .map_or(self.logit_bits, |m| m.logit_bits)
+    }
+
+    /// Width of the error the basis projects back (the softmax error, or its modulation).
+    pub fn back_error_bits(&self) -> u32 {
+        self.modulation
+            .as_ref()
+            .map_or(self.err_bits, |m| m.grad_bits)
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -86,36 +132,20 @@ impl DesignParams {
             what: what.to_string(),
             fix: fix.to_string(),
         };
-        match cfg.learning.rule {
-            Rule::Lls => {}
-            Rule::Bp => {
-                return Err(unsupported(
-                    "learning.rule",
-                    "bp needs the backward pass through the network that LLS hardware avoids",
-                    "use rule = \"lls\" for rtl-gen (bp is a golden-model baseline)",
-                ))
-            }
-            Rule::LlsM | Rule::LlsMxm => {
-                return Err(unsupported(
-                    "learning.rule",
-                    "lls-m / lls-mxm modulation is not built by rtl-gen yet",
-                    "use rule = \"lls\" for rtl-gen",
-                ))
-            }
-        }
-        let f = &cfg.fixed;
-        if f.update_rounding == Rounding::Stochastic {
+        if cfg.learning.rule == Rule::Bp {
             return Err(unsupported(
-                "fixed.update_rounding",
-                "stochastic rounding is not built by rtl-gen yet",
-                "use \"floor\" or \"half-up\"",
+                "learning.rule",
+                "bp needs the backward pass through the network that LLS hardware avoids",
+                "use rule = \"lls\", \"lls-m\" or \"lls-mxm\" for rtl-gen (bp is a golden-model baseline)",
             ));
         }
-        if f.rounding != f.update_rounding {
+        let f = &cfg.fixed;
+        // `Config::validate` already keeps stochastic rounding to the weight update.
+        if f.update_rounding != Rounding::Stochastic && f.rounding != f.update_rounding {
             return Err(unsupported(
                 "fixed.update_rounding",
-                "rtl-gen builds one rounding policy for the whole datapath",
-                "set fixed.update_rounding equal to fixed.rounding",
+                "rtl-gen builds one deterministic rounding policy for the whole datapath",
+                "set fixed.update_rounding equal to fixed.rounding, or to \"stochastic\"",
             ));
         }
         let target = cfg.hardware.target;
@@ -159,19 +189,34 @@ impl DesignParams {
                 f.act_bits + basis_bits
             };
             let score_bits = acc_bits(score_term, n_out);
-            let back_term = if square {
-                err_bits + 1
-            } else {
-                err_bits + basis_bits
-            };
             let (logit_bits, logit_shift) = if classifier {
                 (acc - shifts.out_to_logit, shifts.out_to_logit)
             } else {
                 (score_bits - shifts.score_to_logit, shifts.score_to_logit)
             };
+            let logit_bits = logit_bits.max(2);
+            let modulation = (learn && !classifier)
+                .then(|| mod_params(cfg, logit_bits, err_bits))
+                .flatten();
+            let back_err = modulation.as_ref().map_or(err_bits, |m| m.grad_bits);
+            let back_term = if square {
+                back_err + 1
+            } else {
+                back_err + basis_bits
+            };
             let n_w = n_in * n_out;
-            // Readback: the weights, then (when learning) the C softmax errors.
-            let rb_entries = n_w + if learn { classes } else { 0 };
+            // Readback: the weights, then (when learning) the C softmax errors and the
+            // modulation.
+            let rb_entries = n_w
+                + if learn { classes } else { 0 }
+                + modulation.as_ref().map_or(0, |m| m.entries);
+            let lfsr_seeds = if learn && f.update_rounding == Rounding::Stochastic {
+                (0..lanes)
+                    .map(|lane| Lfsr::seed_state(cfg.learning.seed, k, lane).0)
+                    .collect()
+            } else {
+                Vec::new()
+            };
             layers.push(LayerParams {
                 index: k,
                 name: if classifier {
@@ -188,7 +233,7 @@ impl DesignParams {
                 weight_bits: f.weight_bits,
                 acc_bits: acc,
                 score_bits,
-                logit_bits: logit_bits.max(2),
+                logit_bits,
                 logit_shift,
                 err_bits,
                 delta_bits,
@@ -208,10 +253,17 @@ impl DesignParams {
                 label_bits,
                 rb_addr_bits: addr_bits(rb_entries),
                 rb_entries,
+                modulation,
+                lfsr_seeds,
             });
         }
         let rb_addr_bits = layers.iter().map(|l| l.rb_addr_bits).max().unwrap_or(1);
-        let rb_data_bits = f.weight_bits.max(err_bits);
+        let mod_bits = layers
+            .iter()
+            .filter_map(|l| l.modulation.as_ref().map(|m| m.bits))
+            .max()
+            .unwrap_or(0);
+        let rb_data_bits = f.weight_bits.max(err_bits).max(mod_bits);
         Ok(DesignParams {
             name: cfg.name.clone(),
             classes,
@@ -237,4 +289,33 @@ impl DesignParams {
             shifts,
         })
     }
+}
+
+/// The modulation unit's widths, exact for every product and sum the model forms
+/// (`golden_model::fixed::FixedNet::local_signal`); `None` under plain LLS.
+fn mod_params(cfg: &Config, logit_bits: u32, err_bits: u32) -> Option<ModParams> {
+    let matrix = match cfg.learning.rule {
+        Rule::LlsM => false,
+        Rule::LlsMxm => true,
+        Rule::Lls | Rule::Bp => return None,
+    };
+    let c = cfg.network.classes;
+    let terms = if matrix { c } else { 1 };
+    let (bits, frac) = (cfg.fixed.mod_bits, cfg.fixed.mod_frac);
+    // A sum shifted right by `frac` keeps at least 2 bits (sign and one more).
+    let logit_acc = acc_bits(product_bits(logit_bits, bits), terms).max(frac + 2);
+    let grad_acc = acc_bits(product_bits(err_bits, bits), terms).max(frac + 2);
+    Some(ModParams {
+        matrix,
+        entries: c * terms,
+        terms,
+        bits,
+        frac,
+        update_shift: cfg.shifts().mod_update,
+        logit_bits: logit_acc - frac,
+        grad_bits: grad_acc - frac,
+        mul_a_bits: logit_bits.max(err_bits),
+        mul_b_bits: bits.max(err_bits),
+        acc_bits: logit_acc.max(grad_acc),
+    })
 }

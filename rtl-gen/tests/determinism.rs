@@ -13,9 +13,15 @@ fn configs() -> Vec<String> {
         .iter()
         .map(|n| format!("{dir}/../configs/{n}.toml"))
         .chain(
-            ["tiny-square", "tiny-sine", "tiny-deep"]
-                .iter()
-                .map(|n| format!("{dir}/tests/configs/{n}.toml")),
+            [
+                "tiny-square",
+                "tiny-sine",
+                "tiny-deep",
+                "tiny-m",
+                "tiny-mxm",
+            ]
+            .iter()
+            .map(|n| format!("{dir}/tests/configs/{n}.toml")),
         )
         .collect()
 }

@@ -13,7 +13,13 @@ use golden_model::config::Config;
 use rtl_gen::{config_sha256, generate, Design};
 
 /// The configs under test: small ones in `tests/configs/`, presets in `configs/`.
-const SMALL: [&str; 3] = ["tiny-square", "tiny-sine", "tiny-deep"];
+const SMALL: [&str; 5] = [
+    "tiny-square",
+    "tiny-sine",
+    "tiny-deep",
+    "tiny-m",
+    "tiny-mxm",
+];
 const PRESETS: [&str; 2] = ["digits-mlp", "mnist-mlp"];
 
 fn small_path(name: &str) -> String {
@@ -196,6 +202,16 @@ fn tiny_sine() {
 #[test]
 fn tiny_deep() {
     snapshot_all_files("tiny-deep");
+}
+
+#[test]
+fn tiny_m() {
+    snapshot_all_files("tiny-m");
+}
+
+#[test]
+fn tiny_mxm() {
+    snapshot_all_files("tiny-mxm");
 }
 
 #[test]

@@ -182,6 +182,10 @@ lint_tests! {
     yosys_tiny_square_learn: yosys("tiny-square", true);
     yosys_tiny_sine_learn: yosys("tiny-sine", true);
     yosys_tiny_deep_learn: yosys("tiny-deep", true);
+    verilator_tiny_m_learn: verilator("tiny-m", true);
+    verilator_tiny_mxm_learn: verilator("tiny-mxm", true);
+    yosys_tiny_m_learn: yosys("tiny-m", true);
+    yosys_tiny_mxm_learn: yosys("tiny-mxm", true);
 
     verilator_digits_inference: verilator("digits-mlp", false);
     verilator_mnist_inference: verilator("mnist-mlp", false);
@@ -191,4 +195,5 @@ lint_tests! {
     yosys_tiny_square_inference: yosys("tiny-square", false);
     yosys_tiny_sine_inference: yosys("tiny-sine", false);
     yosys_tiny_deep_inference: yosys("tiny-deep", false);
+    verilator_tiny_mxm_inference: verilator("tiny-mxm", false);
 }

@@ -91,7 +91,7 @@ fn rule_bp() {
     assert_gen_rejects(
         &set(&tiny(), "rule", "\"bp\""),
         "learning.rule: bp needs the backward pass through the network that LLS hardware avoids; \
-         use rule = \"lls\" for rtl-gen (bp is a golden-model baseline)",
+         use rule = \"lls\", \"lls-m\" or \"lls-mxm\" for rtl-gen (bp is a golden-model baseline)",
     );
 }
 
@@ -101,33 +101,23 @@ fn rule_bp_without_hidden_layers() {
     assert_gen_rejects(
         &set(&set(&tiny(), "rule", "\"bp\""), "hidden", "[]"),
         "learning.rule: bp needs the backward pass through the network that LLS hardware avoids; \
-         use rule = \"lls\" for rtl-gen (bp is a golden-model baseline)",
+         use rule = \"lls\", \"lls-m\" or \"lls-mxm\" for rtl-gen (bp is a golden-model baseline)",
     );
 }
 
 #[test]
-fn rule_lls_m_and_lls_mxm() {
+fn modulated_rules_and_stochastic_updates_are_built() {
     for rule in ["lls-m", "lls-mxm"] {
-        assert_gen_rejects(
-            &set(&tiny(), "rule", &format!("\"{rule}\"")),
-            "learning.rule: lls-m / lls-mxm modulation is not built by rtl-gen yet; use rule = \"lls\" for rtl-gen",
-        );
+        assert_gen_accepts(&set(&tiny(), "rule", &format!("\"{rule}\"")));
     }
-}
-
-#[test]
-fn stochastic_update_rounding() {
-    assert_gen_rejects(
-        &set(&tiny(), "update_rounding", "\"stochastic\""),
-        "fixed.update_rounding: stochastic rounding is not built by rtl-gen yet; use \"floor\" or \"half-up\"",
-    );
+    assert_gen_accepts(&set(&tiny(), "update_rounding", "\"stochastic\""));
 }
 
 #[test]
 fn mixed_rounding() {
     let message =
-        "fixed.update_rounding: rtl-gen builds one rounding policy for the whole datapath; \
-                   set fixed.update_rounding equal to fixed.rounding";
+        "fixed.update_rounding: rtl-gen builds one deterministic rounding policy for the whole datapath; \
+         set fixed.update_rounding equal to fixed.rounding, or to \"stochastic\"";
     assert_gen_rejects(&set(&tiny(), "update_rounding", "\"floor\""), message);
     assert_gen_rejects(&set(&tiny(), "rounding", "\"floor\""), message);
     assert_gen_accepts(&set(
@@ -173,7 +163,7 @@ fn the_first_problem_is_reported() {
     // Rule before rounding before widths: the message names one field, in a fixed order.
     let text = set(
         &set(
-            &set(&digits(), "rule", "\"lls-m\""),
+            &set(&digits(), "rule", "\"bp\""),
             "update_rounding",
             "\"floor\"",
         ),
@@ -182,12 +172,13 @@ fn the_first_problem_is_reported() {
     );
     assert_gen_rejects(
         &text,
-        "learning.rule: lls-m / lls-mxm modulation is not built by rtl-gen yet; use rule = \"lls\" for rtl-gen",
+        "learning.rule: bp needs the backward pass through the network that LLS hardware avoids; \
+         use rule = \"lls\", \"lls-m\" or \"lls-mxm\" for rtl-gen (bp is a golden-model baseline)",
     );
     assert_gen_rejects(
-        &set(&text, "rule", "\"lls\""),
-        "fixed.update_rounding: rtl-gen builds one rounding policy for the whole datapath; \
-         set fixed.update_rounding equal to fixed.rounding",
+        &set(&text, "rule", "\"lls-m\""),
+        "fixed.update_rounding: rtl-gen builds one deterministic rounding policy for the whole datapath; \
+         set fixed.update_rounding equal to fixed.rounding, or to \"stochastic\"",
     );
 }
 

@@ -29,9 +29,8 @@ pub struct CosimOptions {
     pub reset_at: Option<usize>,
     /// On a mismatch, re-run with an FST waveform around it (`<work>/mismatch.fst`).
     pub trace: bool,
-    /// Test hook: flip bit 0 of this expected weight `(sample, layer, index)` to prove
-    /// that the comparison can fail.
-    pub mutate: Option<(usize, usize, usize)>,
+    /// Test hook: flip bit 0 of one expected value to prove that the comparison can fail.
+    pub mutate: Option<Mutation>,
     /// Scratch folder: RTL, the simulator build, waveforms.
     pub work_dir: PathBuf,
     /// 0: lock step (one sample, wait for idle, compare, next; the cycle model is checked).
@@ -57,6 +56,33 @@ impl CosimOptions {
             work_dir,
             learn: true,
             burst: 0,
+        }
+    }
+}
+
+/// Which compared value [`CosimOptions::mutate`] flips.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mutation {
+    pub sample: usize,
+    pub layer: usize,
+    pub signal: Signal,
+    pub index: usize,
+}
+
+/// The values read back and compared, besides predictions and labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    SoftmaxError,
+    Weight,
+    Modulation,
+}
+
+impl Signal {
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::SoftmaxError => "softmax_error",
+            Signal::Weight => "weight",
+            Signal::Modulation => "modulation",
         }
     }
 }
@@ -143,11 +169,17 @@ pub fn run_with_progress(
         sim.stalls(permille, opts.stall_seed)?;
     }
     let mut net = FixedNet::new(cfg);
-    let layers: Vec<(usize, u32, u32)> = design
+    let layers: Vec<Readback> = design
         .params
         .layers
         .iter()
-        .map(|l| (l.inputs * l.outputs, l.weight_bits, l.err_bits))
+        .map(|l| Readback {
+            weights: l.inputs * l.outputs,
+            weight_bits: l.weight_bits,
+            err_bits: l.err_bits,
+            classes: l.classes,
+            mod_bits: l.modulation.as_ref().map_or(0, |m| m.bits),
+        })
         .collect();
     let predicted = design.manifest.cycles_per_sample;
     let samples = opts.samples.min(data.len());
@@ -271,12 +303,22 @@ pub fn run_with_progress(
     Ok((report, net))
 }
 
+/// Where a layer's values sit in its readback space: the weights, then the C softmax
+/// errors, then the LLS-M/MxM modulation (`mod_bits` 0 when there is none).
+struct Readback {
+    weights: usize,
+    weight_bits: u32,
+    err_bits: u32,
+    classes: usize,
+    mod_bits: u32,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn compare(
     sim: &mut Session,
     net: &FixedNet,
     trace: &StepTrace,
-    layers: &[(usize, u32, u32)],
+    layers: &[Readback],
     sample: usize,
     cycle: u64,
     check_errors: bool,
@@ -322,46 +364,54 @@ fn compare(
     if !check_errors {
         return Ok(None);
     }
-    for (k, &(n_w, w_bits, e_bits)) in layers.iter().enumerate() {
+    // Bit 0 of the expected value flipped when `opts.mutate` points at it.
+    let flip = |k: usize, signal: Signal, index: usize| {
+        u64::from(
+            opts.mutate
+                == Some(Mutation {
+                    sample,
+                    layer: k,
+                    signal,
+                    index,
+                }),
+        )
+    };
+    for (k, rb) in layers.iter().enumerate() {
         let want_err = trace
             .layers
             .get(k)
             .map(|t| t.error.as_slice())
             .unwrap_or(&[]);
-        let got_err = if want_err.is_empty() {
-            Vec::new()
-        } else {
-            sim.readback(k, n_w, want_err.len())?
-        };
-        for (c, (&g, &w)) in got_err.iter().zip(want_err).enumerate() {
-            report.values_compared += 1;
-            let w = (w as u64) & mask(e_bits);
-            if g & mask(e_bits) != w {
-                return Ok(Some(mismatch(
-                    k,
-                    "softmax_error",
-                    c,
-                    hex(g, e_bits),
-                    hex(w, e_bits),
-                )));
-            }
-        }
+        let mut groups: Vec<(Signal, usize, u32, Vec<i64>)> = vec![(
+            Signal::SoftmaxError,
+            rb.weights,
+            rb.err_bits,
+            want_err.to_vec(),
+        )];
         if check_weights {
             report.weight_checks += 1;
-            let got_w = sim.readback(k, 0, n_w)?;
-            for (i, (&g, &w)) in got_w.iter().zip(&net.layers[k].weights()).enumerate() {
+            let weights = net.layers[k].weights().iter().map(|&w| w as i64).collect();
+            groups.push((Signal::Weight, 0, rb.weight_bits, weights));
+            if let Some(values) = net.layers[k].modulation.values() {
+                let first = rb.weights + rb.classes;
+                groups.push((Signal::Modulation, first, rb.mod_bits, values.to_vec()));
+            }
+        }
+        for (signal, first, bits, want) in groups {
+            if want.is_empty() {
+                continue;
+            }
+            let got = sim.readback(k, first, want.len())?;
+            for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
                 report.values_compared += 1;
-                let mut w = (w as i64 as u64) & mask(w_bits);
-                if opts.mutate == Some((sample, k, i)) {
-                    w ^= 1;
-                }
-                if g & mask(w_bits) != w {
+                let w = ((w as u64) & mask(bits)) ^ flip(k, signal, i);
+                if g & mask(bits) != w {
                     return Ok(Some(mismatch(
                         k,
-                        "weight",
+                        signal.name(),
                         i,
-                        hex(g, w_bits),
-                        hex(w, w_bits),
+                        hex(g, bits),
+                        hex(w, bits),
                     )));
                 }
             }

@@ -14,7 +14,7 @@ pub mod build;
 pub mod cosim;
 pub mod session;
 
-pub use cosim::{run, run_with_progress, CosimOptions, CosimReport, Mismatch};
+pub use cosim::{run, run_with_progress, CosimOptions, CosimReport, Mismatch, Mutation, Signal};
 
 use thiserror::Error;
 

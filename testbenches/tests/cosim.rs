@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use golden_model::config::Config;
 use golden_model::data::{load, Dataset, DatasetKind};
+use golden_model::fixed::FixedNet;
 use testbenches::build::Simulator;
-use testbenches::{run, CosimOptions, CosimReport};
+use testbenches::{run, CosimOptions, CosimReport, Mutation, Signal};
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -20,6 +21,31 @@ fn preset(name: &str) -> (Config, String) {
         Config::from_toml_str(&text, name).expect("preset is valid"),
         text,
     )
+}
+
+/// The digits preset with `key = value` lines replaced (each key must appear once).
+fn digits_variant(name: &str, changes: &[(&str, &str)]) -> (Config, String) {
+    let (_, mut text) = preset("digits-mlp.toml");
+    for &(key, value) in changes.iter().chain(&[("name", name)]) {
+        let prefix = format!("{key} =");
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.starts_with(&prefix) {
+                    format!("{key} = \"{value}\"")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        assert!(
+            text.lines().filter(|l| l.starts_with(&prefix)).count() == 1,
+            "{key}"
+        );
+        text = lines.join("\n") + "\n";
+    }
+    let cfg = Config::from_toml_str(&text, name).expect("variant is valid");
+    (cfg, text)
 }
 
 fn dataset(kind: DatasetKind) -> Dataset {
@@ -138,7 +164,12 @@ fn a_flipped_expected_bit_is_caught() {
     let (cfg, text) = preset("digits-mlp.toml");
     let data = dataset(DatasetKind::Digits);
     let opts = CosimOptions {
-        mutate: Some((3, 1, 17)),
+        mutate: Some(Mutation {
+            sample: 3,
+            layer: 1,
+            signal: Signal::Weight,
+            index: 17,
+        }),
         ..CosimOptions::new(10, work("digits-mutate"))
     };
     let (r, _) = run(&cfg, &text, &data.train, &opts).expect("co-sim runs");
@@ -164,4 +195,69 @@ fn inference_design_predicts_like_the_model_and_keeps_its_weights() {
     };
     let (r, _) = run(&cfg, &text, &data.test, &opts).expect("co-sim runs");
     assert_exact(&r, data.test.len());
+}
+
+#[test]
+fn modulated_rules_train_bit_exactly_on_digits() {
+    let data = dataset(DatasetKind::Digits);
+    for rule in ["lls-m", "lls-mxm"] {
+        let (cfg, text) = digits_variant(&format!("digits-{rule}"), &[("rule", rule)]);
+        let opts = CosimOptions {
+            weights_every: 10,
+            ..CosimOptions::new(150, work(&format!("digits-{rule}")))
+        };
+        let (r, net) = run(&cfg, &text, &data.train, &opts).expect("co-sim runs");
+        assert_exact(&r, 150);
+        // The modulation learned, so comparing it was not comparing constants.
+        let before = FixedNet::new(&cfg);
+        let (now, start) = (
+            net.layers[0].modulation.values().expect("modulated"),
+            before.layers[0].modulation.values().expect("modulated"),
+        );
+        let changed = now.iter().zip(start).filter(|(a, b)| a != b).count();
+        assert!(
+            changed * 2 > now.len(),
+            "{rule}: {changed} of {} moved",
+            now.len()
+        );
+    }
+}
+
+#[test]
+fn a_flipped_modulation_bit_is_caught() {
+    let (cfg, text) = digits_variant("digits-mxm-mutate", &[("rule", "lls-mxm")]);
+    let data = dataset(DatasetKind::Digits);
+    let opts = CosimOptions {
+        mutate: Some(Mutation {
+            sample: 2,
+            layer: 0,
+            signal: Signal::Modulation,
+            index: 42,
+        }),
+        ..CosimOptions::new(6, work("digits-mxm-mutate"))
+    };
+    let (r, _) = run(&cfg, &text, &data.train, &opts).expect("co-sim runs");
+    let m = r.first_mismatch.expect("the flipped bit must be reported");
+    assert_eq!(
+        (m.sample, m.layer, m.signal.as_str(), m.index),
+        (2, 0, "modulation", 42)
+    );
+}
+
+#[test]
+fn stochastic_rounding_survives_stalls_and_a_reset() {
+    // The LFSRs are learned state like the weights: a reset leaves them running.
+    let (cfg, text) = digits_variant(
+        "digits-stochastic",
+        &[("rule", "lls-m"), ("update_rounding", "stochastic")],
+    );
+    let data = dataset(DatasetKind::Digits);
+    let opts = CosimOptions {
+        stall: 0.3,
+        stall_seed: 11,
+        reset_at: Some(4),
+        ..CosimOptions::new(40, work("digits-stochastic"))
+    };
+    let (r, _) = run(&cfg, &text, &data.train, &opts).expect("co-sim runs");
+    assert_exact(&r, 40);
 }

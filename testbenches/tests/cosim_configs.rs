@@ -1,6 +1,7 @@
-//! Co-simulation over generated small configs: layer sizes, widths, lanes, basis and
-//! rounding vary; each is bit-exact over tens of samples of real digits. Accumulator
-//! widths are steered across the 32-bit boundary where Verilator's C++ types change.
+//! Co-simulation over generated small configs: rule (lls, lls-m, lls-mxm), layer sizes,
+//! widths, lanes, basis, rounding (stochastic updates too) and activation vary; each is
+//! bit-exact over tens of samples of real digits. Accumulator widths are steered across
+//! the 32-bit boundary where Verilator's C++ types change.
 
 use std::path::PathBuf;
 
@@ -9,62 +10,92 @@ use golden_model::data::{load, DatasetKind};
 use golden_model::rng::SplitMix64;
 use testbenches::{run, CosimOptions};
 
-// One argument per swept knob reads best at the call sites.
-#[allow(clippy::too_many_arguments)]
-fn config(
-    name: &str,
-    hidden: &[usize],
+/// The knobs the configs sweep; everything else is fixed.
+#[derive(Clone)]
+struct Knobs {
+    name: String,
+    hidden: Vec<usize>,
     lanes: usize,
-    basis: &str,
+    rule: &'static str,
+    basis: &'static str,
     act: (u32, u32),
     weight: (u32, u32),
-    rounding: &str,
-    activation: &str,
-) -> Config {
-    let hidden: Vec<String> = hidden.iter().map(|h| h.to_string()).collect();
-    let text = format!(
-        r#"name = "{name}"
+    rounding: &'static str,
+    update_rounding: &'static str,
+    activation: &'static str,
+}
+
+impl Knobs {
+    fn new(name: &str) -> Knobs {
+        Knobs {
+            name: name.to_string(),
+            hidden: vec![16],
+            lanes: 4,
+            rule: "lls",
+            basis: "square",
+            act: (13, 8),
+            weight: (13, 11),
+            rounding: "half-up",
+            update_rounding: "half-up",
+            activation: "leaky-relu",
+        }
+    }
+
+    fn config(&self) -> Config {
+        let hidden: Vec<String> = self.hidden.iter().map(|h| h.to_string()).collect();
+        let text = format!(
+            r#"name = "{name}"
 [data]
 dataset = "digits"
 input_shift = 4
 [network]
 inputs = 64
-hidden = [{}]
+hidden = [{hidden}]
 classes = 10
 activation = "{activation}"
 leak_shift = 2
 [learning]
-rule = "lls"
+rule = "{rule}"
 basis = "{basis}"
 lr_shift = 5
 out_lr_shift = 6
+mod_lr_shift = 4
 logit_shift = 1
 epochs = 1
 seed = 3
 [fixed]
-act_bits = {}
-act_frac = {}
-weight_bits = {}
-weight_frac = {}
+act_bits = {act_bits}
+act_frac = {act_frac}
+weight_bits = {weight_bits}
+weight_frac = {weight_frac}
 err_bits = 14
 err_frac = 10
 logit_frac = 3
 prob_frac = 12
 acc_bits = 48
 rounding = "{rounding}"
-update_rounding = "{rounding}"
+update_rounding = "{update_rounding}"
 [hardware]
 target = "ecp5-85k"
 lanes = {lanes}
 freq_mhz = 100.0
 "#,
-        hidden.join(", "),
-        act.0,
-        act.1,
-        weight.0,
-        weight.1
-    );
-    Config::from_toml_str(&text, name).unwrap_or_else(|e| panic!("{name}: {e}\n{text}"))
+            name = self.name,
+            hidden = hidden.join(", "),
+            activation = self.activation,
+            rule = self.rule,
+            basis = self.basis,
+            act_bits = self.act.0,
+            act_frac = self.act.1,
+            weight_bits = self.weight.0,
+            weight_frac = self.weight.1,
+            rounding = self.rounding,
+            update_rounding = self.update_rounding,
+            lanes = self.lanes,
+        );
+        Config::from_toml_str(&text, &self.name)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{text}", self.name))
+    }
 }
 
 fn check(cfg: &Config, samples: usize) {
@@ -95,52 +126,47 @@ fn accumulators_across_the_32_bit_boundary() {
         ("acc32", (13, 8), (13, 11)),
         ("acc33", (14, 8), (13, 11)),
     ] {
-        let cfg = config(
-            name,
-            &[16],
-            4,
-            "square",
+        let cfg = Knobs {
             act,
             weight,
-            "half-up",
-            "leaky-relu",
-        );
+            ..Knobs::new(name)
+        }
+        .config();
         let acc = cfg.fixed.weight_bits + cfg.fixed.act_bits + 6;
         assert_eq!(format!("acc{acc}"), name);
         check(&cfg, 20);
     }
 }
 
+/// Draws one knob from `options`.
+fn pick<T: Copy>(rng: &mut SplitMix64, options: &[T]) -> T {
+    options[rng.below(options.len())]
+}
+
 #[test]
 fn random_small_configs_are_bit_exact() {
+    // Each rule twice (deterministic, then stochastic update rounding), every other knob
+    // drawn: layer sizes, lanes, basis, widths, rounding, activation.
     let mut rng = SplitMix64::new(2024);
-    for k in 0..4 {
+    for (k, rule) in ["lls", "lls-m", "lls-mxm", "lls", "lls-m", "lls-mxm"]
+        .into_iter()
+        .enumerate()
+    {
         let depth = 1 + rng.below(2);
-        let hidden: Vec<usize> = (0..depth).map(|_| 4 << rng.below(3)).collect();
-        let lanes = 1 << rng.below(3);
-        let basis = if rng.below(2) == 0 { "square" } else { "sine" };
-        let rounding = if rng.below(2) == 0 {
-            "floor"
-        } else {
-            "half-up"
-        };
-        let activation = if rng.below(2) == 0 {
-            "relu"
-        } else {
-            "leaky-relu"
-        };
-        let act = (12 + rng.below(5) as u32, 8);
-        let weight = (12 + rng.below(5) as u32, 10);
-        let cfg = config(
-            &format!("random{k}"),
-            &hidden,
-            lanes,
-            basis,
-            act,
-            weight,
+        let rounding = pick(&mut rng, &["floor", "half-up"]);
+        let knobs = Knobs {
+            hidden: (0..depth).map(|_| 4 << rng.below(3)).collect(),
+            lanes: 1 << rng.below(3),
+            rule,
+            basis: pick(&mut rng, &["square", "sine"]),
+            act: (12 + rng.below(5) as u32, 8),
+            weight: (12 + rng.below(5) as u32, 10),
             rounding,
-            activation,
-        );
-        check(&cfg, 25);
+            // The second round of rules updates with stochastic rounding.
+            update_rounding: if k >= 3 { "stochastic" } else { rounding },
+            activation: pick(&mut rng, &["relu", "leaky-relu"]),
+            ..Knobs::new(&format!("random{k}"))
+        };
+        check(&knobs.config(), 25);
     }
 }

@@ -21,7 +21,9 @@ use golden_model::numeric::width::ceil_log2;
 use crate::params::{addr_bits, DesignParams, LayerParams};
 use crate::verilog::{assign, case, if_, if_else, Expr, Memory, Module, Stmt, Ty};
 
-use super::{discard, named, narrow, place, saturate, shift_round, signed_fields, sum, widen};
+use super::{
+    discard, named, narrow, place, saturate, shift_round_bias, signed_fields, sum, widen, Bias,
+};
 
 pub fn weight_file(l: &LayerParams, lane: usize) -> String {
     format!("{}_w{lane}.hex", l.name)
@@ -33,14 +35,14 @@ pub fn basis_file(l: &LayerParams) -> String {
 
 /// Cycles from `start` to `busy` low with no stalls (WAIT passes at once), for the cycle
 /// model: IDLE→WAIT 1, WAIT→FWD 1, FWD issue + 2; when learning, softmax start 1 +
-/// latency, UPD issue + 1. (The classifier skips the first WAIT and spends it after FWD.)
+/// latency (or the modulation unit's), UPD issue + 1. (The classifier skips the first WAIT and spends it after FWD.)
 pub fn latency(p: &DesignParams, l: &LayerParams) -> u64 {
     let rows = (l.outputs * l.words) as u64;
-    let learn = if p.learn {
-        1 + super::softmax::latency(p) + rows + 1
-    } else {
-        0
+    let error = match &l.modulation {
+        Some(mp) => super::modulation::latency(p, mp),
+        None => 1 + super::softmax::latency(p),
     };
+    let learn = if p.learn { error + rows + 1 } else { 0 };
     1 + 1 + rows + 2 + learn
 }
 
@@ -234,12 +236,24 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let c_n = l.classes;
     let lw = l.logit_bits;
     let sm = learn.then(|| {
-        m.section("softmax error unit");
+        m.section(if l.modulation.is_some() {
+            "softmax error unit, behind the modulation unit"
+        } else {
+            "softmax error unit"
+        });
         let start = m.reg("sm_start", Ty::bit());
         let done = m.wire("sm_done", Ty::bit());
         let bus = m.wire("err", Ty::u(l.err_bits * c_n as u32));
         let errs = error_wires(&mut m, &bus, l);
         (start, done, bus, errs)
+    });
+    // LLS-M/MxM: the modulated error g the basis projects back, and the unit's readback.
+    let modulation = l.modulation.as_ref().map(|mp| {
+        let bus = m.wire("grad", Ty::u(mp.grad_bits * c_n as u32));
+        let grads = signed_fields(&mut m, "grad", &bus, c_n, mp.grad_bits);
+        let rb_index = m.wire("mod_rb_index", Ty::u(addr_bits(mp.entries)));
+        let rb_value = m.wire("mod_rb_value", Ty::s(mp.bits));
+        (mp, bus, grads, rb_index, rb_value)
     });
     let mut row2_stmts: Vec<Stmt> = Vec::new();
     let mut fwd_start_stmts: Vec<Stmt> = Vec::new();
@@ -365,7 +379,10 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 .collect();
             // δ for the row in S1: narrow(f'(z)·Σ_c B[c][row]·e_c).
             m.section("stage S1 (update): delta = narrow(f'(z) * B^T e)");
-            let back = basis_terms(&mut m, "back", &b, errs, l.back_bits, l.square);
+            let back_err = modulation
+                .as_ref()
+                .map_or(errs, |(_, _, grads, _, _)| grads);
+            let back = basis_terms(&mut m, "back", &b, back_err, l.back_bits, l.square);
             let g = m.wire_assign("back_sum", sum(back));
             let g_leak = if l.leaky {
                 m.wire_assign("back_leak", g.clone().sar(l.leak_shift))
@@ -399,19 +416,26 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                     .collect(),
             ),
         );
-        m.instance(
-            &format!("{}_softmax", l.name),
-            "softmax",
-            vec![
-                ("clk".into(), clk.clone()),
-                ("rst".into(), rst.clone()),
-                ("start".into(), start.clone()),
-                ("label".into(), label.clone()),
-                ("logits".into(), logits_bus),
-                ("done".into(), done.clone()),
-                ("err".into(), bus.clone()),
-            ],
-        );
+        let mut conns = vec![
+            ("clk".into(), clk.clone()),
+            ("rst".into(), rst.clone()),
+            ("start".into(), start.clone()),
+            ("label".into(), label.clone()),
+            ("logits".into(), logits_bus),
+            ("done".into(), done.clone()),
+            ("err".into(), bus.clone()),
+        ];
+        match &modulation {
+            Some((_, grad, _, rb_index, rb_value)) => {
+                conns.extend([
+                    ("grad".into(), grad.clone()),
+                    ("rb_index".into(), rb_index.clone()),
+                    ("rb_value".into(), rb_value.clone()),
+                ]);
+                m.instance(&format!("{}_modulation", l.name), "modulation", conns);
+            }
+            None => m.instance(&format!("{}_softmax", l.name), "softmax", conns),
+        }
     }
 
     // One multiplier per lane serves both phases (they never overlap): W·x in the forward
@@ -466,13 +490,18 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     if let (Some(_), Some(addr1)) = (&delta, &addr1) {
         m.section("stage S1 (update): W - round(delta * x >> shift), saturated");
         let w_we = m.wire_assign("w_we", v1.clone().land(updating.clone()));
+        let lfsrs = lfsrs(&mut m, l, &clk, &w_we);
         for (ln, prod) in prods.iter().enumerate() {
-            let step = shift_round(
+            let bias = match lfsrs.get(ln) {
+                Some(state) => Bias::Random(state.clone()),
+                None => Bias::half_up(p.half_up),
+            };
+            let step = shift_round_bias(
                 &mut m,
                 &format!("upd_step{ln}"),
                 prod.clone(),
                 l.update_shift,
-                p.half_up,
+                bias,
             );
             let dw = step.width().max(wb) + 1;
             let w_ext = widen(&mut m, &format!("w_ext{ln}"), w_q[ln].clone(), dw);
@@ -553,8 +582,32 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             ),
         ]);
         let rb_e_ext = widen(&mut m, "rb_err_ext", rb_e, rbw);
-        let is_err = rb_q.ge(Expr::lit(n_w, rb_ty));
-        m.assign(&rb_data, Expr::mux(is_err, rb_e_ext, rb_w_ext));
+        let is_err = rb_q.clone().ge(Expr::lit(n_w, rb_ty));
+        let rb_we = Expr::mux(is_err, rb_e_ext, rb_w_ext);
+        match &modulation {
+            Some((_, _, _, rb_index, rb_value)) => {
+                // Entries past the errors address the modulation memory, read like the
+                // weights: the address now, the value a cycle later.
+                let first = n_w + c_n as i128;
+                let offset = m.wire_assign(
+                    "mod_rb_offset",
+                    rb_addr.clone().sub(Expr::lit(first, rb_ty)),
+                );
+                let ib = rb_index.width();
+                if ib < l.rb_addr_bits {
+                    discard(
+                        &mut m,
+                        "mod_rb_offset_high",
+                        offset.clone().slice(l.rb_addr_bits - 1, ib),
+                    );
+                }
+                m.assign(rb_index, offset.resize(ib));
+                let rb_m_ext = widen(&mut m, "rb_mod_ext", rb_value.clone(), rbw);
+                let is_mod = rb_q.ge(Expr::lit(first, rb_ty));
+                m.assign(&rb_data, Expr::mux(is_mod, rb_m_ext, rb_we));
+            }
+            None => m.assign(&rb_data, rb_we),
+        }
     } else {
         // Inference: only weights; the address bits above the lane select are the word.
         m.assign(&rb_data, rb_w_ext);
@@ -607,6 +660,37 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         },
     );
     m
+}
+
+/// Stochastic update rounding: one LFSR per lane (`golden_model::numeric::lfsr`), stepped
+/// once per weight that lane updates, its pre-step state the rounding bias. The state is
+/// learned-state like the weights: it starts at its power-up value and `rst` keeps it.
+fn lfsrs(m: &mut Module, l: &LayerParams, clk: &Expr, step: &Expr) -> Vec<Expr> {
+    if l.lfsr_seeds.is_empty() {
+        return Vec::new();
+    }
+    m.section("stochastic rounding: one 32-bit Galois LFSR per lane, taps 0x80200003");
+    let ty = Ty::u(32);
+    let states: Vec<Expr> = l
+        .lfsr_seeds
+        .iter()
+        .enumerate()
+        .map(|(ln, &seed)| m.reg_init(&format!("lfsr{ln}"), Expr::lit(seed as i128, ty)))
+        .collect();
+    let taps = Expr::lit(golden_model::numeric::lfsr::TAPS as i128, ty);
+    let next: Vec<Stmt> = states
+        .iter()
+        .map(|s| {
+            assign(
+                s,
+                s.clone()
+                    .shr(1)
+                    .xor(Expr::mux(s.clone().bit(0), taps.clone(), Expr::lit(0, ty))),
+            )
+        })
+        .collect();
+    m.always_ff(clk, vec![if_(step.clone(), next)]);
+    states
 }
 
 /// Splits a flat element address into (lane, word) for the lane memories.

@@ -3,6 +3,7 @@
 //! policies (`golden_model::numeric::policy`) so both sides share one definition.
 
 pub mod layer;
+pub mod modulation;
 pub mod softmax;
 pub mod top;
 
@@ -37,24 +38,61 @@ pub(crate) fn discard(m: &mut Module, name: &str, e: Expr) {
     m.wire_assign(&format!("unused_{name}"), e);
 }
 
+/// The rounding bias added before a right shift (`golden_model::numeric::shift_round`).
+#[derive(Clone, Debug)]
+pub(crate) enum Bias {
+    Floor,
+    /// `2^(shift−1)`.
+    HalfUp,
+    /// The low `shift` bits of this (unsigned) LFSR state: stochastic rounding.
+    Random(Expr),
+}
+
+impl Bias {
+    pub(crate) fn half_up(half_up: bool) -> Bias {
+        if half_up {
+            Bias::HalfUp
+        } else {
+            Bias::Floor
+        }
+    }
+}
+
 /// `x >> shift` with the model's rounding (`Floor` or `HalfUp`), as a signed wire of
 /// width `x.width + half_up − shift`: the arithmetic shift is the part select
 /// `x[w−1:shift]`, the dropped bits go to an `unused_` wire.
 pub(crate) fn shift_round(m: &mut Module, name: &str, x: Expr, shift: u32, half_up: bool) -> Expr {
+    shift_round_bias(m, name, x, shift, Bias::half_up(half_up))
+}
+
+/// [`shift_round`] with any [`Bias`]; a biased sum is one bit wider than `x`.
+pub(crate) fn shift_round_bias(
+    m: &mut Module,
+    name: &str,
+    x: Expr,
+    shift: u32,
+    bias: Bias,
+) -> Expr {
     assert!(x.ty().signed, "shift_round of unsigned {name}");
     if shift == 0 {
         return x;
     }
     let x = named(m, &format!("{name}_x"), x);
-    let xr = if half_up {
-        let w = x.width() + 1;
-        let ext = x.resize(w);
-        m.wire_assign(
+    let w = x.width() + 1;
+    let xr = match bias {
+        Bias::Floor => x,
+        Bias::HalfUp => m.wire_assign(
             &format!("{name}_rnd"),
-            ext.add(Expr::lit(1i128 << (shift - 1), Ty::s(w))),
-        )
-    } else {
-        x
+            x.resize(w).add(Expr::lit(1i128 << (shift - 1), Ty::s(w))),
+        ),
+        Bias::Random(state) => {
+            assert!(state.width() >= shift, "{name}: {shift} random bits needed");
+            let r = m.wire_assign(
+                &format!("{name}_rand"),
+                state.slice(shift - 1, 0).resize(w).as_signed(),
+            );
+            m.wire_assign(&format!("{name}_rnd"), x.resize(w).add(r))
+        }
     };
     let w = xr.width();
     assert!(w > shift, "{name}: shift {shift} of a {w}-bit value");

@@ -23,7 +23,7 @@ pub fn latency(p: &DesignParams) -> u64 {
 
 pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let c_n = p.classes;
-    let lw = l.logit_bits;
+    let lw = l.softmax_logit_bits();
     let ew = l.err_bits;
     let prob = p.prob_frac;
     let mut m = Module::new(&format!("{}_softmax", l.name));

@@ -917,7 +917,8 @@ enum Process {
 pub(super) enum Item {
     Section(String),
     Comment(String),
-    /// `value` only on wires: a net declaration assignment `wire x = e;`.
+    /// `value` on wires: a net declaration assignment `wire x = e;`; on regs: the
+    /// power-up value `reg x = literal;`.
     Net {
         kind: NetKind,
         name: String,
@@ -1129,6 +1130,24 @@ impl Module {
     /// `reg ... name;`
     pub fn reg(&mut self, name: &str, ty: Ty) -> Expr {
         self.net(NetKind::Reg, name, ty)
+    }
+
+    /// `reg [w-1:0] name = init;`: a register with a power-up value (FPGA flip-flops
+    /// load it with the bitstream; `rst` need not touch it). `init` is a literal of the
+    /// register's type.
+    pub fn reg_init(&mut self, name: &str, init: Expr) -> Expr {
+        if init.lit_value().is_none() {
+            self.bug(format!("reg {name}: initial value is not a literal"));
+        }
+        let ty = init.ty;
+        self.declare(name, SymKind::Reg, ty);
+        self.items.push(Item::Net {
+            kind: NetKind::Reg,
+            name: name.to_string(),
+            ty,
+            value: Some(init),
+        });
+        Expr::ident(name, ty)
     }
 
     /// `wire [w-1:0] name = value;`: a wire of `value`'s type, driven by it.
