@@ -264,8 +264,12 @@ fn default_mod_frac() -> u32 {
 #[serde(deny_unknown_fields)]
 pub struct HardwareConfig {
     pub target: Target,
-    /// Parallel MAC lanes per layer; must divide every layer's input count.
+    /// Parallel MAC lanes of each hidden layer; must divide their input counts.
     pub lanes: usize,
+    /// MAC lanes of the classifier (default: `lanes`). It does ~C/N of a hidden layer's
+    /// work, so fewer lanes keep its multipliers as busy as the hidden layer's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classifier_lanes: Option<usize>,
     /// Clock target for place-and-route, MHz.
     pub freq_mhz: f64,
 }
@@ -305,6 +309,16 @@ impl Config {
         }
         shapes.push((fan_in, self.network.classes));
         shapes
+    }
+
+    /// MAC lanes of layer `k` (the last is the classifier).
+    pub fn lanes_of(&self, k: usize) -> usize {
+        let h = &self.hardware;
+        if k == self.network.hidden.len() {
+            h.classifier_lanes.unwrap_or(h.lanes)
+        } else {
+            h.lanes
+        }
     }
 
     /// Shifts derived from the formats, each computed once here.
@@ -579,22 +593,44 @@ impl Config {
             ));
         }
         let h = &self.hardware;
-        if h.lanes == 0 || !h.lanes.is_power_of_two() {
-            return Err(ConfigError::invalid(
-                "hardware.lanes",
-                format!("is {}", h.lanes),
-                "use a power of two (1, 2, 4, …)",
-            ));
+        for (field, lanes) in [
+            ("hardware.lanes", Some(h.lanes)),
+            ("hardware.classifier_lanes", h.classifier_lanes),
+        ] {
+            match lanes {
+                Some(n) if n == 0 || !n.is_power_of_two() => {
+                    return Err(ConfigError::invalid(
+                        field,
+                        format!("is {n}"),
+                        "use a power of two (1, 2, 4, …)",
+                    ))
+                }
+                _ => {}
+            }
         }
+        let classifier = self.network.hidden.len();
         for (k, (fan_in, _)) in self.layer_shapes().into_iter().enumerate() {
-            if fan_in % h.lanes != 0 {
-                return Err(ConfigError::invalid(
-                    "hardware.lanes",
-                    format!(
-                        "{} lanes do not divide layer {k}'s {fan_in} inputs",
-                        h.lanes
+            let lanes = self.lanes_of(k);
+            if fan_in % lanes != 0 {
+                let (field, fix) = match (k == classifier, h.classifier_lanes) {
+                    (true, Some(_)) => (
+                        "hardware.classifier_lanes",
+                        "choose lanes that divide the classifier's input count",
                     ),
-                    "choose lanes that divide every layer's input count",
+                    (true, None) => (
+                        "hardware.lanes",
+                        "choose lanes that divide every layer's input count, or set \
+                         hardware.classifier_lanes for the classifier",
+                    ),
+                    (false, _) => (
+                        "hardware.lanes",
+                        "choose lanes that divide every layer's input count",
+                    ),
+                };
+                return Err(ConfigError::invalid(
+                    field,
+                    format!("{lanes} lanes do not divide layer {k}'s {fan_in} inputs"),
+                    fix,
                 ));
             }
         }

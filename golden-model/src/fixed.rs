@@ -245,7 +245,7 @@ impl FixedNet {
                         .collect(),
                     basis,
                     modulation,
-                    lfsr: (0..cfg.hardware.lanes)
+                    lfsr: (0..cfg.lanes_of(k))
                         .map(|lane| Lfsr::seed_state(cfg.learning.seed, k, lane))
                         .collect(),
                 }

@@ -152,12 +152,15 @@ fn apply(text: &str, edit: &Edit) -> String {
 /// Every TOML table and key of the config, as `table.key` (and the bare table names).
 fn known_fields() -> Vec<String> {
     let mut fields = vec!["name".to_string(), "description".to_string()];
-    let cfg = Config::from_toml_str(PRESETS[0], "digits").expect("preset");
-    let table: toml::Table = toml::from_str(&cfg.to_toml()).expect("round trip");
-    for (section, value) in table {
-        if let toml::Value::Table(t) = value {
-            fields.push(section.clone());
-            fields.extend(t.keys().map(|k| format!("{section}.{k}")));
+    // Optional keys appear in some presets only (mnist's hardware.classifier_lanes).
+    for preset in PRESETS {
+        let cfg = Config::from_toml_str(preset, "preset").expect("preset");
+        let table: toml::Table = toml::from_str(&cfg.to_toml()).expect("round trip");
+        for (section, value) in table {
+            if let toml::Value::Table(t) = value {
+                fields.push(section.clone());
+                fields.extend(t.keys().map(|k| format!("{section}.{k}")));
+            }
         }
     }
     // Keys with defaults that the preset leaves out still serialise; basis/mod fields too.

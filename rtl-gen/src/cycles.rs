@@ -15,6 +15,8 @@ pub struct CycleModel {
     units: Vec<(u64, u64)>,
     inputs: u64,
     busiest: u64,
+    macs: u64,
+    lanes: u64,
 }
 
 impl CycleModel {
@@ -43,6 +45,12 @@ impl CycleModel {
             units,
             inputs: p.inputs as u64,
             busiest,
+            macs: p
+                .layers
+                .iter()
+                .map(|l| (passes * l.inputs * l.outputs) as u64)
+                .sum(),
+            lanes: p.layers.iter().map(|l| l.lanes as u64).sum(),
         }
     }
 
@@ -62,4 +70,20 @@ impl CycleModel {
     pub fn ideal_cycles(&self) -> u64 {
         self.busiest
     }
+
+    /// Forward (and, when learning, update) MACs per sample over all units.
+    pub fn macs_per_sample(&self) -> u64 {
+        self.macs
+    }
+
+    /// MAC lanes (multipliers) over all units.
+    pub fn total_lanes(&self) -> u64 {
+        self.lanes
+    }
+}
+
+/// Share of the multipliers' cycles doing useful MACs when a sample takes
+/// `cycles_per_sample`: the sustained MAC rate as a fraction of lanes × clock.
+pub fn mac_utilization(macs_per_sample: u64, lanes: u64, cycles_per_sample: f64) -> f64 {
+    macs_per_sample as f64 / (cycles_per_sample * lanes as f64).max(1.0)
 }

@@ -173,10 +173,10 @@ impl DesignParams {
         let basis_bits = cfg.basis_bits();
         let shapes = cfg.layer_shapes();
         let last = shapes.len() - 1;
-        let lanes = cfg.hardware.lanes;
         let mut layers = Vec::new();
         for (k, &(n_in, n_out)) in shapes.iter().enumerate() {
             let classifier = k == last;
+            let lanes = cfg.lanes_of(k);
             // The exact forward sum; at least as wide as the shared multiplier's product
             // (a δ wider than the weights widens it).
             let delta_bits = if classifier { err_bits } else { f.err_bits };

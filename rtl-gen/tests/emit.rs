@@ -233,7 +233,7 @@ fn digits_mlp() {
 fn mnist_mlp() {
     let design = snapshot_preset("mnist-mlp");
     check_image_lengths(&design);
-    // 784 → 256 → 10 on 4 lanes: 196 words per hidden row, 64 per classifier row.
+    // 784 → 256 → 10, hidden on 4 lanes: 196 words per row; classifier on 1 lane: 256.
     assert_eq!(
         design.files["mnist_mlp_layer0_w0.hex"].lines().count(),
         256 * 196
@@ -243,10 +243,11 @@ fn mnist_mlp() {
         256 * 196
     );
     assert_eq!(
-        design.files["mnist_mlp_classifier_w3.hex"].lines().count(),
-        10 * 64
+        design.files["mnist_mlp_classifier_w0.hex"].lines().count(),
+        10 * 256
     );
     assert!(!design.files.contains_key("mnist_mlp_layer0_w4.hex"));
+    assert!(!design.files.contains_key("mnist_mlp_classifier_w1.hex"));
 }
 
 /// Small configs: every image has the length its memory declares.

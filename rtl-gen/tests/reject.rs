@@ -189,8 +189,16 @@ fn lanes_must_divide_every_layer() {
     // 8 lanes divide the 8 pixels but not the 4 hidden units feeding the classifier.
     assert_eq!(
         config_error(&set(&tiny(), "lanes", "8")),
-        "hardware.lanes: 8 lanes do not divide layer 1's 4 inputs; choose lanes that divide every layer's input count"
+        "hardware.lanes: 8 lanes do not divide layer 1's 4 inputs; choose lanes that divide every \
+         layer's input count, or set hardware.classifier_lanes for the classifier"
     );
+    let eight = set(&tiny(), "lanes", "8");
+    assert_eq!(
+        config_error(&add_to_table(&eight, "hardware", "classifier_lanes = 8")),
+        "hardware.classifier_lanes: 8 lanes do not divide layer 1's 4 inputs; choose lanes that \
+         divide the classifier's input count"
+    );
+    assert_gen_accepts(&add_to_table(&eight, "hardware", "classifier_lanes = 2"));
     assert_eq!(
         config_error(&set(&mnist(), "lanes", "32")),
         "hardware.lanes: 32 lanes do not divide layer 0's 784 inputs; choose lanes that divide every layer's input count"
@@ -203,6 +211,14 @@ fn lanes_must_be_a_power_of_two() {
         assert_eq!(
             config_error(&set(&tiny(), "lanes", lanes)),
             format!("hardware.lanes: is {lanes}; use a power of two (1, 2, 4, …)")
+        );
+        assert_eq!(
+            config_error(&add_to_table(
+                &tiny(),
+                "hardware",
+                &format!("classifier_lanes = {lanes}")
+            )),
+            format!("hardware.classifier_lanes: is {lanes}; use a power of two (1, 2, 4, …)")
         );
     }
 }
@@ -242,7 +258,7 @@ fn unknown_key() {
             "   |",
             "40 | clock_mhz = 50.0",
             "   | ^^^^^^^^^",
-            "unknown field `clock_mhz`, expected one of `target`, `lanes`, `freq_mhz`",
+            "unknown field `clock_mhz`, expected one of `target`, `lanes`, `classifier_lanes`, `freq_mhz`",
         ]
         .join("\n")
     );

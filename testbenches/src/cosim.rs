@@ -125,6 +125,10 @@ pub struct CosimReport {
     pub predicted_cycles_per_sample: u64,
     pub ideal_cycles_per_sample: u64,
     pub mac_lanes: usize,
+    pub mac_lanes_total: u64,
+    /// MACs per sample ÷ (cycles per sample × all lanes): the sustained MAC rate as a share
+    /// of lanes × clock (a lower bound in lock step, where layers do not overlap).
+    pub mac_utilization: f64,
     /// Samples whose cycle count differed from the cycle model (stall-free runs only).
     pub cycle_model_deviations: usize,
     pub stall: f64,
@@ -197,6 +201,8 @@ pub fn run_with_progress(
         predicted_cycles_per_sample: predicted,
         ideal_cycles_per_sample: design.manifest.ideal_cycles_per_sample,
         mac_lanes: design.manifest.mac_lanes,
+        mac_lanes_total: design.manifest.mac_lanes_total,
+        mac_utilization: 0.0,
         cycle_model_deviations: 0,
         stall: opts.stall,
         reset_at: opts.reset_at,
@@ -294,6 +300,11 @@ pub fn run_with_progress(
     }
     report.sim_seconds = t1.elapsed().as_secs_f64();
     report.cycles_per_sample = report.cycles as f64 / report.samples.max(1) as f64;
+    report.mac_utilization = rtl_gen::cycles::mac_utilization(
+        design.manifest.macs_per_sample,
+        design.manifest.mac_lanes_total,
+        report.cycles_per_sample,
+    );
     report.sim_cycles_per_second = report.cycles as f64 / report.sim_seconds.max(1e-9);
     report.rtl_train_accuracy = correct as f64 / report.samples.max(1) as f64;
     sim.quit()?;

@@ -40,6 +40,7 @@ struct RtlSummary {
     verilog_lines: usize,
     memory_bits: u64,
     mac_lanes: usize,
+    mac_lanes_total: u64,
     cycles_per_sample: u64,
     ideal_cycles_per_sample: u64,
 }
@@ -172,6 +173,7 @@ pub fn run(args: Args) -> CmdResult {
             .sum(),
         memory_bits: design.manifest.memory_bits,
         mac_lanes: design.manifest.mac_lanes,
+        mac_lanes_total: design.manifest.mac_lanes_total,
         cycles_per_sample: design.manifest.cycles_per_sample,
         ideal_cycles_per_sample: design.manifest.ideal_cycles_per_sample,
     };
@@ -345,9 +347,15 @@ fn markdown(r: &RunReport) -> String {
     ));
     s.push_str("## RTL\n\n");
     s.push_str(&format!(
-        "Top `{}`: {} lines of Verilog, {} memory bits, {} MAC lanes per layer. Cycle model: {} cycles per \
-         training sample (ideal MACs ÷ lanes: {}).\n\n",
-        r.rtl.top, r.rtl.verilog_lines, r.rtl.memory_bits, r.rtl.mac_lanes, r.rtl.cycles_per_sample, r.rtl.ideal_cycles_per_sample
+        "Top `{}`: {} lines of Verilog, {} memory bits, {} MAC lanes per hidden unit ({} in all). Cycle \
+         model: {} cycles per training sample (ideal MACs ÷ lanes: {}).\n\n",
+        r.rtl.top,
+        r.rtl.verilog_lines,
+        r.rtl.memory_bits,
+        r.rtl.mac_lanes,
+        r.rtl.mac_lanes_total,
+        r.rtl.cycles_per_sample,
+        r.rtl.ideal_cycles_per_sample
     ));
     s.push_str("## Co-simulation (Verilator vs golden model)\n\n");
     let c = &r.cosim;

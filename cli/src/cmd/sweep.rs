@@ -29,6 +29,10 @@ struct Point {
     cycles_per_sample: u64,
     ideal_cycles_per_sample: u64,
     efficiency: f64,
+    /// Multipliers of all units (the classifier's lanes may differ: `classifier_lanes`).
+    mac_lanes_total: u64,
+    /// MACs ÷ (cycles × all lanes), lock step.
+    mac_utilization: f64,
     /// At the config's clock target, from the cycle model.
     samples_per_second_at_target: f64,
     luts: Option<u64>,
@@ -63,6 +67,12 @@ pub fn run(args: Args) -> CmdResult {
                 cycles_per_sample: m.cycles_per_sample,
                 ideal_cycles_per_sample: m.ideal_cycles_per_sample,
                 efficiency: m.ideal_cycles_per_sample as f64 / m.cycles_per_sample as f64,
+                mac_lanes_total: m.mac_lanes_total,
+                mac_utilization: rtl_gen::cycles::mac_utilization(
+                    m.macs_per_sample,
+                    m.mac_lanes_total,
+                    m.cycles_per_sample as f64,
+                ),
                 samples_per_second_at_target: cfg.hardware.freq_mhz * 1e6
                     / m.cycles_per_sample as f64,
                 luts: None,
