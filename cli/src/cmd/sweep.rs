@@ -1,9 +1,12 @@
-//! `lls sweep`: the lane sweep: cycles per sample (cycle model), ideal, predicted training
-//! throughput, and with `--synth` the resources and Fmax of each point; JSON and a PNG.
+//! `lls sweep`: the lane × layer-width sweep: cycles per sample (cycle model), ideal, MAC
+//! utilization, predicted training throughput, and with `--synth` the resources and Fmax of
+//! each point; JSON and PNGs.
 
 use std::path::PathBuf;
 
 use serde::Serialize;
+
+use golden_model::config::Config;
 
 use super::opts::{load_config, write_json, CmdResult};
 use crate::plot::{self, Scale};
@@ -11,6 +14,7 @@ use crate::plot::{self, Scale};
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
   lls sweep --config configs/mnist-mlp.toml --out build/sweep-mnist
+  lls sweep --config configs/digits-mlp.toml --hidden 16,32,64 --out build/sweep-widths
   lls sweep --config configs/digits-mlp.toml --synth --out build/sweep-digits")]
 pub struct Args {
     #[arg(long)]
@@ -18,6 +22,10 @@ pub struct Args {
     /// Output folder for sweep.json and sweep.png.
     #[arg(long, default_value = "build/sweep")]
     pub out: PathBuf,
+    /// Hidden-layer widths to sweep (each replaces every hidden layer's width); default:
+    /// the config's.
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Vec<usize>,
     /// Also synthesize and place-and-route every point (minutes each).
     #[arg(long)]
     pub synth: bool,
@@ -25,6 +33,8 @@ pub struct Args {
 
 #[derive(Serialize)]
 struct Point {
+    /// Hidden-layer widths of this point.
+    hidden: Vec<usize>,
     lanes: usize,
     cycles_per_sample: u64,
     ideal_cycles_per_sample: u64,
@@ -49,6 +59,33 @@ pub fn run(args: Args) -> CmdResult {
     let text = std::fs::read_to_string(&args.config)
         .map_err(|e| format!("{}: {e}", args.config.display()))?;
     let mut points = Vec::new();
+    let widths: Vec<Option<usize>> = if args.hidden.is_empty() {
+        vec![None]
+    } else {
+        args.hidden.iter().copied().map(Some).collect()
+    };
+    for width in widths {
+        let mut shaped = base.clone();
+        if let Some(w) = width {
+            shaped.network.hidden.iter_mut().for_each(|h| *h = w);
+            if let Err(e) = shaped.validate() {
+                return Err(format!("--hidden {w}: {e}"));
+            }
+        }
+        sweep_lanes(&args, &shaped, &text, &mut points)?;
+    }
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    write_json(&args.out.join("sweep.json"), &points)?;
+    plot_points(&args, &base.name, &points)?;
+    println!(
+        "wrote {} and sweep.png",
+        args.out.join("sweep.json").display()
+    );
+    Ok(())
+}
+
+/// One point per power-of-two lane count the config accepts, appended to `points`.
+fn sweep_lanes(args: &Args, base: &Config, text: &str, points: &mut Vec<Point>) -> CmdResult {
     let max_lanes = base
         .layer_shapes()
         .iter()
@@ -60,9 +97,10 @@ pub fn run(args: Args) -> CmdResult {
         let mut cfg = base.clone();
         cfg.hardware.lanes = lanes;
         if cfg.validate().is_ok() {
-            let design = rtl_gen::generate(&cfg, &text, true).map_err(|e| e.to_string())?;
+            let design = rtl_gen::generate(&cfg, text, true).map_err(|e| e.to_string())?;
             let m = &design.manifest;
             let mut point = Point {
+                hidden: cfg.network.hidden.clone(),
                 lanes,
                 cycles_per_sample: m.cycles_per_sample,
                 ideal_cycles_per_sample: m.ideal_cycles_per_sample,
@@ -88,7 +126,10 @@ pub fn run(args: Args) -> CmdResult {
                         .map_err(|e| e.to_string())?,
                     board: None,
                     freq_mhz: cfg.hardware.freq_mhz,
-                    out_root: args.out.join(format!("lanes{lanes}")),
+                    out_root: args.out.join(format!(
+                        "hidden{}-lanes{lanes}",
+                        cfg.network.hidden.first().copied().unwrap_or(0)
+                    )),
                     pack: false,
                 };
                 match toolchain::flow::run(&design, &opts) {
@@ -103,11 +144,13 @@ pub fn run(args: Args) -> CmdResult {
                 }
             }
             println!(
-                "lanes {:3}: {:8} cycles/sample (ideal {:8}, {:.1} %), {:.0} samples/s at {} MHz{}",
+                "hidden {:?} lanes {:3}: {:8} cycles/sample (ideal {:8}, {:.1} %), MACs {:.1} % busy, {:.0} samples/s at {} MHz{}",
+                point.hidden,
                 lanes,
                 point.cycles_per_sample,
                 point.ideal_cycles_per_sample,
                 100.0 * point.efficiency,
+                100.0 * point.mac_utilization,
                 point.samples_per_second_at_target,
                 cfg.hardware.freq_mhz,
                 match (&point.fmax_mhz, &point.synth_note) {
@@ -125,31 +168,76 @@ pub fn run(args: Args) -> CmdResult {
         }
         lanes *= 2;
     }
-    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
-    write_json(&args.out.join("sweep.json"), &points)?;
-    let line = |f: &dyn Fn(&Point) -> f64| {
-        points
-            .iter()
-            .map(|p| (p.lanes as f64, f(p)))
-            .collect::<Vec<_>>()
+    Ok(())
+}
+
+/// sweep.png: cycles per sample against lanes, the cycle model and the ideal for each
+/// width; with synthesized points, samples/s at Fmax too, where the knee shows.
+fn plot_points(args: &Args, name: &str, points: &[Point]) -> CmdResult {
+    let mut widths: Vec<&Vec<usize>> = points.iter().map(|p| &p.hidden).collect();
+    widths.dedup();
+    let label = |h: &Vec<usize>, what: &str| {
+        if widths.len() > 1 {
+            format!("hidden {h:?}: {what}")
+        } else {
+            what.to_string()
+        }
     };
+    let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for &h in &widths {
+        let of = |f: &dyn Fn(&Point) -> Option<f64>| -> Vec<(f64, f64)> {
+            points
+                .iter()
+                .filter(|p| &p.hidden == h)
+                .filter_map(|p| f(p).map(|y| (p.lanes as f64, y)))
+                .collect()
+        };
+        series.push((
+            label(h, "cycle model"),
+            of(&|p| Some(p.cycles_per_sample as f64)),
+        ));
+        series.push((
+            label(h, "ideal (MACs / lanes)"),
+            of(&|p| Some(p.ideal_cycles_per_sample as f64)),
+        ));
+    }
+    let refs: Vec<(&str, Vec<(f64, f64)>)> = series
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.clone()))
+        .collect();
     plot::sweep(
         &args.out.join("sweep.png"),
-        &format!("{}: cycles per training sample vs MAC lanes", base.name),
-        "MAC lanes per unit",
+        &format!("{name}: cycles per training sample vs MAC lanes"),
+        "MAC lanes per hidden unit",
         "cycles per sample",
         Scale::Log,
-        &[
-            ("cycle model", line(&|p| p.cycles_per_sample as f64)),
-            (
-                "ideal (MACs / lanes)",
-                line(&|p| p.ideal_cycles_per_sample as f64),
-            ),
-        ],
+        &refs,
     )?;
-    println!(
-        "wrote {} and sweep.png",
-        args.out.join("sweep.json").display()
-    );
+    let synthesized: Vec<(String, Vec<(f64, f64)>)> = widths
+        .iter()
+        .map(|&h| {
+            let v: Vec<(f64, f64)> = points
+                .iter()
+                .filter(|p| &p.hidden == h)
+                .filter_map(|p| p.samples_per_second_at_fmax.map(|y| (p.lanes as f64, y)))
+                .collect();
+            (label(h, "samples/s at Fmax"), v)
+        })
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    if !synthesized.is_empty() {
+        let refs: Vec<(&str, Vec<(f64, f64)>)> = synthesized
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.clone()))
+            .collect();
+        plot::sweep(
+            &args.out.join("sweep-fmax.png"),
+            &format!("{name}: training samples/s at Fmax vs MAC lanes (points that fit)"),
+            "MAC lanes per hidden unit",
+            "samples per second",
+            Scale::Log,
+            &refs,
+        )?;
+    }
     Ok(())
 }
