@@ -49,6 +49,15 @@ pub struct Args {
     pub json: Option<PathBuf>,
 }
 
+/// The JSON `lls cosim` writes: the co-sim report and, after a bit-exact learning run,
+/// the test-split accuracy of the weights the RTL holds.
+#[derive(serde::Serialize)]
+struct CosimOutput<'a> {
+    #[serde(flatten)]
+    report: &'a testbenches::CosimReport,
+    rtl_test_accuracy: Option<f64>,
+}
+
 pub fn run(args: Args) -> CmdResult {
     let mut cfg = load_config(&args.config)?;
     if let Some(d) = args.dataset {
@@ -76,8 +85,17 @@ pub fn run(args: Args) -> CmdResult {
         learn: !args.inference,
         ..CosimOptions::new(args.samples, work)
     };
-    let (report, _) =
+    let (report, net) =
         testbenches::run(&cfg, &text, &data.train, &opts).map_err(|e| e.to_string())?;
+    // Every weight was compared after the last sample, so when the run is bit-exact the
+    // model's weights are the ones the RTL learned: their test accuracy is the RTL's.
+    let rtl_test_accuracy = (report.mismatches == 0 && opts.learn).then(|| {
+        let test = &data.test;
+        let right = (0..test.len())
+            .filter(|&i| net.predict(test.image(i)) == test.label(i) as usize)
+            .count();
+        right as f64 / test.len().max(1) as f64
+    });
     match &report.first_mismatch {
         None => println!(
             "{} {:?}: {} samples bit-exact ({} values compared, weights checked {} times), {:.1} cycles/sample (model {}, ideal {}), {:.0} cycles/s simulated",
@@ -93,8 +111,21 @@ pub fn run(args: Args) -> CmdResult {
         ),
         Some(m) => println!("{m}"),
     }
+    if let Some(acc) = rtl_test_accuracy {
+        println!(
+            "test accuracy of the weights the RTL learned: {:.2} % ({} test samples)",
+            100.0 * acc,
+            data.test.len()
+        );
+    }
     if let Some(path) = &args.json {
-        write_json(path, &report)?;
+        write_json(
+            path,
+            &CosimOutput {
+                report: &report,
+                rtl_test_accuracy,
+            },
+        )?;
     }
     if report.mismatches > 0 {
         return Err("RTL and golden model differ (see the MISMATCH line)".into());
