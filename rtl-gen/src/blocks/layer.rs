@@ -17,10 +17,10 @@
 //!
 //! ```text
 //! forward  S0 read W, x │ S1 W·x → product reg │ [S2 lanes summed] │ acc += │ done: h reg │ proj
-//! update   S0 read basis│ S1 Σ_c B·e │ S2 δ, read x │ S3 δ·x │ S4 round, read W │ S5 write W
+//! update   S0 read basis│ S1 Σ B·e in fours │ S2 Σ │ S3 δ, read x │ S4 δ·x │ S5 round, read W │ S6 write W
 //! ```
 //! Both passes issue one address a cycle without a gap, so the extra stages cost cycles
-//! only at the pass ends. The update reads W[a] at S4 and writes it at S5; addresses rise
+//! only at the pass ends. The update reads W[a] at S5 and writes it at S6; addresses rise
 //! within the pass, so no later read of the pass sees a stale word, and the unit goes idle
 //! (the next forward pass may read) only after the last write. The layer keeps its own
 //! input until its update is done; the next layer works on this sample meanwhile: no
@@ -52,10 +52,16 @@ pub struct Stages {
     pub done: u32,
     /// Hidden unit that learns: the basis projection of the registered h into the scores.
     pub proj: Option<u32>,
-    /// Update: the stage that writes the weight back (S1 back-projection sum, S2 δ, S3
-    /// δ·x, S4 rounded step and weight read, S5 saturated write).
+    /// Update: the stage that multiplies δ·x (hidden: S1 partial sums of Bᵀe, S2 their
+    /// sum, S3 δ; classifier: S3 δ = e[row]). x is read the stage before.
+    pub delta: Option<u32>,
+    /// Update: the stage that writes the weight back (after the rounded step and the
+    /// weight read).
     pub write: Option<u32>,
 }
+
+/// The update's multiply stage (see [`Stages::delta`]).
+const DELTA_STAGE: u32 = 4;
 
 pub fn stages(p: &DesignParams, l: &LayerParams) -> Stages {
     let acc = if l.lanes > 1 { 3 } else { 2 };
@@ -64,7 +70,8 @@ pub fn stages(p: &DesignParams, l: &LayerParams) -> Stages {
         acc,
         done,
         proj: (p.learn && !l.classifier).then_some(done + 1),
-        write: p.learn.then_some(5),
+        delta: p.learn.then_some(DELTA_STAGE),
+        write: p.learn.then_some(DELTA_STAGE + 2),
     }
 }
 
@@ -225,12 +232,16 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         word_last0.clone().land(row_last0.clone()),
         st.last(),
     );
-    let row = chain(&mut m, "row", row0.clone(), st.done);
-    // The update reads x at S2 (δ is ready at S3) and the weight at S4.
-    let word = if learn && l.words > 1 {
-        chain(&mut m, "word", word0.clone(), 2)
-    } else {
-        vec![word0.clone()]
+    let row = chain(
+        &mut m,
+        "row",
+        row0.clone(),
+        st.done.max(st.delta.map_or(0, |d| d - 1)),
+    );
+    // The update reads x the stage before δ is ready.
+    let word = match st.delta {
+        Some(dq) if l.words > 1 => chain(&mut m, "word", word0.clone(), dq - 1),
+        _ => vec![word0.clone()],
     };
     let done = m.reg(&format!("done{}", st.done), Ty::bit());
     let done_p = st.proj.map(|q| m.reg(&format!("done{q}"), Ty::bit()));
@@ -262,7 +273,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let pending_label = m.reg("pending_label", Ty::u(lb));
     m.assign(&full, pending.clone());
     let (in_lane, in_word) = split_addr(&mut m, "in", &in_addr, lanes, lane_bits, l.words, word_aw);
-    let x_word = match word.get(2) {
+    let x_word = match word.get(1..).and_then(|w| w.last()) {
         Some(w2) => m.wire_assign(
             "x_word",
             Expr::mux(updating.clone(), w2.clone(), word0.clone()),
@@ -380,14 +391,14 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                     .collect(),
                 vec![],
             ));
-            m.section("stage S2 (update): delta = e[row], registered for S3");
+            m.section("update: delta = e[row], registered for the multiply stage");
             let d = m.reg("delta", Ty::s(l.err_bits));
             let d_q = m.reg("delta_q", Ty::s(l.err_bits));
             extra_mem_ff.push(assign(&d_q, d.clone()));
             m.always_comb(vec![
                 assign(&d, Expr::lit(0, Ty::s(l.err_bits))),
                 case(
-                    row[2].clone(),
+                    row[st.delta.expect("learning") as usize - 1].clone(),
                     (0..c_n)
                         .map(|c| {
                             (
@@ -441,7 +452,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 .map(|c| m.reg(&format!("score{c}"), Ty::s(sw)))
                 .collect();
             let h_q = out_ports[2].clone();
-            let terms = basis_terms(&mut m, "proj", &b, &[h_q], sw, l.square);
+            let terms = basis_terms(&mut m, "proj", &b, &[h_q], sw, l.square, None);
             // Cleared while idle (the softmax has long read them), summed at the projection
             // stage whatever the state: the FSM is on to the softmax by the last row.
             let done_p = done_p.as_ref().expect("a learning hidden unit projects");
@@ -468,7 +479,8 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 done.clone(),
                 vec![neg_mem.write(row_d.clone(), acc_neg)],
             ));
-            extra_mem_ff.push(assign(&neg_q, neg_mem.read(row[1].clone())));
+            let neg_row = row[st.delta.expect("learning") as usize - 2].clone();
+            extra_mem_ff.push(assign(&neg_q, neg_mem.read(neg_row)));
             m.section("logits = scores >> shift (floor)");
             logit_regs = scores
                 .iter()
@@ -487,10 +499,29 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                     )
                 })
                 .collect();
-            // δ for the row: S1 sums Σ_c B[c][row]·e_c, S2 narrow(f'(z)·sum), ready at S3.
-            m.section("stages S1, S2 (update): delta = narrow(f'(z) * B^T e)");
-            let back = basis_terms(&mut m, "back", &b, errs, l.back_bits, l.square);
-            let back_sum = m.wire_assign("back_sum", sum(back));
+            // δ for the row: S1/S2 sum Σ_c B[c][row]·e_c, S3 narrow(f'(z)·sum), ready at S4.
+            m.section("update stages S1-S3: delta = narrow(f'(z) * B^T e)");
+            let back = basis_terms(
+                &mut m,
+                "back",
+                &b,
+                errs,
+                l.back_bits,
+                l.square,
+                Some(&mut extra_mem_ff),
+            );
+            // Up to four terms per partial sum (two adder levels), registered.
+            let parts: Vec<Expr> = back
+                .chunks(4)
+                .enumerate()
+                .map(|(k, chunk)| {
+                    let part = m.wire_assign(&format!("back_part{k}"), sum(chunk.to_vec()));
+                    let q = m.reg(&format!("back_part_q{k}"), Ty::s(l.back_bits));
+                    extra_mem_ff.push(assign(&q, part));
+                    q
+                })
+                .collect();
+            let back_sum = m.wire_assign("back_sum", sum(parts));
             let g = m.reg("back_sum_q", Ty::s(l.back_bits));
             extra_mem_ff.push(assign(&g, back_sum));
             let g_leak = if l.leaky {
@@ -537,9 +568,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     }
 
     // One multiplier per lane serves both phases (they never overlap): W·x in the forward
-    // pass (S1), δ·x in the update (S3), so a unit needs `lanes` DSP tiles, not twice that.
+    // pass (S1), δ·x in the update (S4), so a unit needs `lanes` DSP tiles, not twice that.
     // The product is registered (the DSP's output register) before anything adds to it.
-    m.section("one shared multiplier per lane: W*x forward (S1), delta*x update (S3)");
+    m.section("one shared multiplier per lane: W*x forward (S1), delta*x update (S4)");
     let mul_w = delta.as_ref().map_or(wb, |d| d.width().max(wb));
     let delta_ext = delta
         .as_ref()
@@ -603,7 +634,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
 
     let mut w_ff = Vec::new();
     if let (Some(_), Some((_, w_addr)), Some(ws)) = (&delta, &upd_addr, st.write) {
-        m.section("update: S4 step = round(delta * x >> shift), S5 W - step, saturated");
+        m.section("update: S5 step = round(delta * x >> shift), S6 W - step, saturated");
         let w_we = m.wire_assign("w_we", v[ws as usize].clone().land(updating.clone()));
         let mut step_ff = Vec::new();
         for (ln, prod) in prods.iter().enumerate() {
@@ -784,7 +815,8 @@ fn error_wires(m: &mut Module, bus: &Expr, l: &LayerParams) -> Vec<Expr> {
 }
 
 /// `B[c]·v` for each class, widened to `width`: add/subtract for the square basis
-/// (entries −1/0/+1, no multiplier), a product for the sine basis.
+/// (entries −1/0/+1, no multiplier), a product for the sine basis. With `neg_ff` the
+/// negated values are registered there (for values that hold still, like the errors).
 fn basis_terms(
     m: &mut Module,
     prefix: &str,
@@ -792,6 +824,7 @@ fn basis_terms(
     v: &[Expr],
     width: u32,
     square: bool,
+    mut neg_ff: Option<&mut Vec<Stmt>>,
 ) -> Vec<Expr> {
     b.iter()
         .enumerate()
@@ -800,10 +833,15 @@ fn basis_terms(
             if square {
                 let pos = widen(m, &format!("{prefix}_pos{c}"), vc.clone(), width);
                 let pos = named(m, &format!("{prefix}_pos{c}"), pos);
-                let neg = m.wire_assign(
-                    &format!("{prefix}_neg{c}"),
-                    Expr::lit(0, Ty::s(width)).sub(pos.clone()),
-                );
+                let neg_val = Expr::lit(0, Ty::s(width)).sub(pos.clone());
+                let neg = match neg_ff.as_deref_mut() {
+                    Some(ff) => {
+                        let q = m.reg(&format!("{prefix}_neg{c}"), Ty::s(width));
+                        ff.push(assign(&q, neg_val));
+                        q
+                    }
+                    None => m.wire_assign(&format!("{prefix}_neg{c}"), neg_val),
+                };
                 let bt = bc.ty();
                 m.wire_assign(
                     &format!("{prefix}_term{c}"),
