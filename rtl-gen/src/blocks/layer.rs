@@ -16,11 +16,11 @@
 //! or one multiplier, not a chain (see [`Stages`]):
 //!
 //! ```text
-//! forward  S0 read W, x │ S1 W·x → product reg │ [S2 lanes summed] │ acc += │ done: h reg │ proj
-//! update   S0 read basis│ S1 Σ B·e in fours │ S2 Σ │ S3 δ, read x │ S4 δ·x │ S5 round, read W │ S6 write W
+//! forward  S0 read W, x │ S1 data reg │ S2 W·x → product reg │ [S3 lanes summed] │ acc += │ done: h reg │ proj
+//! update   S0 read basis│ S1 Σ B·e in fours │ S2 Σ, read x │ S3 δ │ S4 δ·x │ S5 round │ S6 write W (read at S4)
 //! ```
 //! Both passes issue one address a cycle without a gap, so the extra stages cost cycles
-//! only at the pass ends. The update reads W[a] at S5 and writes it at S6; addresses rise
+//! only at the pass ends. The update reads W[a] at S4 and writes it at S6; addresses rise
 //! within the pass, so no later read of the pass sees a stale word, and the unit goes idle
 //! (the next forward pass may read) only after the last write. The layer keeps its own
 //! input until its update is done; the next layer works on this sample meanwhile: no
@@ -44,8 +44,9 @@ pub fn basis_file(l: &LayerParams) -> String {
 /// Pipeline stage numbers (S0 is the issue stage: counters, memory addresses).
 #[derive(Clone, Copy, Debug)]
 pub struct Stages {
-    /// Forward: the stage whose edge accumulates into `acc` (S1 multiplies into the
-    /// product register; with several lanes S2 sums the lanes into a register first).
+    /// Forward: the stage whose edge accumulates into `acc` (S1 registers the memories'
+    /// data again, S2 multiplies into the product register; with several lanes S3 sums
+    /// the lanes into a register first).
     pub acc: u32,
     /// Forward: `acc` holds a finished row (hidden: h registered for the next layer;
     /// classifier: logit and argmax).
@@ -53,7 +54,7 @@ pub struct Stages {
     /// Hidden unit that learns: the basis projection of the registered h into the scores.
     pub proj: Option<u32>,
     /// Update: the stage that multiplies δ·x (hidden: S1 partial sums of Bᵀe, S2 their
-    /// sum, S3 δ; classifier: S3 δ = e[row]). x is read the stage before.
+    /// sum, S3 δ; classifier: S3 δ = e[row]). x is read two stages before.
     pub delta: Option<u32>,
     /// Update: the stage that writes the weight back (after the rounded step and the
     /// weight read).
@@ -64,7 +65,7 @@ pub struct Stages {
 const DELTA_STAGE: u32 = 4;
 
 pub fn stages(p: &DesignParams, l: &LayerParams) -> Stages {
-    let acc = if l.lanes > 1 { 3 } else { 2 };
+    let acc = if l.lanes > 1 { 4 } else { 3 };
     let done = acc + 1;
     Stages {
         acc,
@@ -238,9 +239,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         row0.clone(),
         st.done.max(st.delta.map_or(0, |d| d - 1)),
     );
-    // The update reads x the stage before δ is ready.
+    // The update reads x two stages before δ is ready (memory, then its data register).
     let word = match st.delta {
-        Some(dq) if l.words > 1 => chain(&mut m, "word", word0.clone(), dq - 1),
+        Some(dq) if l.words > 1 => chain(&mut m, "word", word0.clone(), dq - 2),
         _ => vec![word0.clone()],
     };
     let done = m.reg(&format!("done{}", st.done), Ty::bit());
@@ -248,17 +249,19 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     // Update weight addresses: rows and words are visited in order without a gap, so the
     // address at a stage counts that stage's valid items from the pass start.
     let upd_addr = st.write.map(|w| {
-        let rd = m.reg(&format!("addr{}", w - 1), Ty::u(w_aw));
+        let rd = m.reg(&format!("addr{}", w - 2), Ty::u(w_aw));
+        let mid = m.reg(&format!("addr{}", w - 1), Ty::u(w_aw));
         let wr = m.reg(&format!("addr{w}"), Ty::u(w_aw));
         m.always_ff(
             &clk,
             vec![
                 if_else(
-                    v[w as usize - 1].clone(),
+                    v[w as usize - 2].clone(),
                     vec![assign(&rd, rd.clone().add(Expr::lit(1, Ty::u(w_aw))))],
                     vec![assign(&rd, Expr::lit(0, Ty::u(w_aw)))],
                 ),
-                assign(&wr, rd.clone()),
+                assign(&mid, rd.clone()),
+                assign(&wr, mid),
             ],
         );
         (rd, wr)
@@ -344,6 +347,21 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         },
     );
 
+    // The memories' data registered once more (wide weight memories end in a multiplexer
+    // over many block RAMs); readback uses the first register.
+    let mut data_ff = Vec::new();
+    let mut data_reg = |m: &mut Module, name: &str, q: &Expr| {
+        let r = m.reg(name, q.ty());
+        data_ff.push(assign(&r, q.clone()));
+        r
+    };
+    let x_r: Vec<Expr> = (0..lanes)
+        .map(|ln| data_reg(&mut m, &format!("x_r{ln}"), &x_q[ln]))
+        .collect();
+    let w_r: Vec<Expr> = (0..lanes)
+        .map(|ln| data_reg(&mut m, &format!("w_r{ln}"), &w_q[ln]))
+        .collect();
+    m.always_ff(&clk, data_ff);
     let acc_w = l.acc_bits;
     let acc = m.reg("acc", Ty::s(acc_w));
 
@@ -568,9 +586,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     }
 
     // One multiplier per lane serves both phases (they never overlap): W·x in the forward
-    // pass (S1), δ·x in the update (S4), so a unit needs `lanes` DSP tiles, not twice that.
+    // pass (S2), δ·x in the update (S4), so a unit needs `lanes` DSP tiles, not twice that.
     // The product is registered (the DSP's output register) before anything adds to it.
-    m.section("one shared multiplier per lane: W*x forward (S1), delta*x update (S4)");
+    m.section("one shared multiplier per lane: W*x forward (S2), delta*x update (S4)");
     let mul_w = delta.as_ref().map_or(wb, |d| d.width().max(wb));
     let delta_ext = delta
         .as_ref()
@@ -578,13 +596,13 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let operands: Vec<Expr> = (0..lanes)
         .map(|ln| match &delta_ext {
             Some(d_ext) => {
-                let w_ext = widen(&mut m, &format!("w_q{ln}_ext"), w_q[ln].clone(), mul_w);
+                let w_ext = widen(&mut m, &format!("w_r{ln}_ext"), w_r[ln].clone(), mul_w);
                 m.wire_assign(
                     &format!("mul_a{ln}"),
                     Expr::mux(updating.clone(), d_ext.clone(), w_ext),
                 )
             }
-            None => w_q[ln].clone(),
+            None => w_r[ln].clone(),
         })
         .collect();
     let mut prod_ff = Vec::new();
@@ -592,7 +610,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         .into_iter()
         .enumerate()
         .map(|(ln, a)| {
-            let prod = m.wire_assign(&format!("prod{ln}"), a.mul(x_q[ln].clone()));
+            let prod = m.wire_assign(&format!("prod{ln}"), a.mul(x_r[ln].clone()));
             let q = m.reg(&format!("prod_q{ln}"), prod.ty());
             prod_ff.push(assign(&q, prod));
             q
@@ -648,7 +666,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             let step_q = m.reg(&format!("upd_step_q{ln}"), step.ty());
             step_ff.push(assign(&step_q, step));
             let dw = step_q.width().max(wb) + 1;
-            let w_ext = widen(&mut m, &format!("w_ext{ln}"), w_q[ln].clone(), dw);
+            let w_ext = widen(&mut m, &format!("w_ext{ln}"), w_r[ln].clone(), dw);
             let s_ext = widen(&mut m, &format!("upd_step_q{ln}_ext"), step_q, dw);
             let diff = m.wire_assign(&format!("w_diff{ln}"), w_ext.sub(s_ext));
             let w_new = saturate(&mut m, &format!("w_new{ln}"), diff, wb);
