@@ -25,10 +25,9 @@ impl CycleModel {
             .layers
             .iter()
             .map(|l| {
-                let rows = (l.outputs * l.words) as u64;
-                // start edge → WAIT (1) → FWD entered (1) → issue rows, +2 to the last S2,
-                // whose edge raises the successor's start one cycle later.
-                let fwd = 1 + 1 + rows + 2;
+                // start edge → WAIT (1) → FWD entered (1) → issue rows → the last row's done
+                // stage, whose edge raises the successor's start one cycle later.
+                let fwd = blocks::layer::forward_latency(p, l);
                 (fwd, blocks::layer::latency(p, l))
             })
             .collect();

@@ -10,7 +10,9 @@
 //! - `probe_sin`: a serial input shifted into a register that drives the other inputs
 //!   (`rb_layer`, `rb_addr`);
 //! - `probe_xor`: the registered XOR of every bit of the other outputs (`rb_data`, and
-//!   `m_axis_tuser`, which echoes a label the host sent itself).
+//!   `m_axis_tuser`, which echoes a label the host sent itself), each output registered
+//!   first as a pin's output register would, so the parity tree is not timed as part of
+//!   the design's own output paths.
 //!
 //! Tying the folded inputs to constants instead would let yosys fold away the read-back
 //! address path and output multiplexers, and leaving outputs unconnected would remove the
@@ -156,20 +158,24 @@ pub fn wrapper(manifest: &Manifest, header: Vec<String>) -> BoardWrapper {
     }
     if !folded_out.is_empty() {
         let xor_pin = m.output_reg(PROBE_XOR, Ty::bit());
-        m.section("folded outputs: one parity pin keeps every bit live");
+        m.section("folded outputs: registered, then one parity pin keeps every bit live");
         let mut parity: Option<Expr> = None;
+        let mut out_regs = Vec::new();
         for p in &folded_out {
             let w = m.wire(&format!("{}_w", p.name), ty(p.width, p.signed));
             conns.push((p.name.clone(), w.clone()));
-            let bit = if p.width == 1 { w } else { w.reduce_xor() };
+            let q = m.reg(&format!("{}_q", p.name), ty(p.width, p.signed));
+            out_regs.push(assign(&q, w));
+            let bit = if p.width == 1 { q } else { q.reduce_xor() };
             parity = Some(match parity {
                 None => bit,
                 Some(acc) => acc.xor(bit),
             });
         }
         if let Some(parity) = parity {
-            m.always_ff(&clk, vec![assign(&xor_pin, parity)]);
+            out_regs.push(assign(&xor_pin, parity));
         }
+        m.always_ff(&clk, out_regs);
     }
     m.instance_of(&stub, &format!("u_{top}"), conns);
 

@@ -11,10 +11,20 @@
 //!              W[j][i] = sat(W[j][i] − round(δ_j·x_i >> shift)), `lanes` weights a cycle
 //!      → IDLE
 //! ```
-//! Memories are read synchronously: the issue stage (S0) presents addresses, stage S1 sees
-//! the data (MAC, or weight update written back at S1), stage S2 (forward only) finishes a
-//! row. The layer keeps its own input until its update is done; the next layer works on
-//! this sample meanwhile: no backward locking.
+//! Memories are read synchronously: the issue stage (S0) presents addresses, the next stage
+//! sees the data. Every arithmetic step has its own stage so the clock is set by one adder
+//! or one multiplier, not a chain (see [`Stages`]):
+//!
+//! ```text
+//! forward  S0 read W, x │ S1 data reg │ S2 W·x → product reg │ [S3 lanes summed] │ acc += │ done: h reg │ proj
+//! update   S0 read basis│ S1 Σ B·e in fours │ S2 Σ, read x │ S3 δ │ S4 δ·x │ S5 round │ S6 write W (read at S4)
+//! ```
+//! Both passes issue one address a cycle without a gap, so the extra stages cost cycles
+//! only at the pass ends. The update reads W[a] at S4 and writes it at S6; addresses rise
+//! within the pass, so no later read of the pass sees a stale word, and the unit goes idle
+//! (the next forward pass may read) only after the last write. The layer keeps its own
+//! input until its update is done; the next layer works on this sample meanwhile: no
+//! backward locking.
 
 use golden_model::numeric::width::ceil_log2;
 
@@ -33,17 +43,76 @@ pub fn basis_file(l: &LayerParams) -> String {
     format!("{}_basis.hex", l.name)
 }
 
+/// Pipeline stage numbers (S0 is the issue stage: counters, memory addresses).
+#[derive(Clone, Copy, Debug)]
+pub struct Stages {
+    /// Forward: the stage whose edge accumulates into `acc` (S1 registers the memories'
+    /// data again, S2 multiplies into the product register; with several lanes S3 sums
+    /// the lanes into a register first).
+    pub acc: u32,
+    /// Forward: `acc` holds a finished row (hidden: h registered for the next layer;
+    /// classifier: logit and argmax).
+    pub done: u32,
+    /// Hidden unit that learns: the basis projection of the registered h into the scores.
+    pub proj: Option<u32>,
+    /// Update: the stage that multiplies δ·x (hidden: S1 partial sums of Bᵀe, S2 their
+    /// sum, S3 δ; classifier: S3 δ = e[row]). x is read two stages before.
+    pub delta: Option<u32>,
+    /// Update: the stage that writes the weight back (after the rounded step and the
+    /// weight read).
+    pub write: Option<u32>,
+}
+
+/// The update's multiply stage (see [`Stages::delta`]).
+const DELTA_STAGE: u32 = 4;
+
+pub fn stages(p: &DesignParams, l: &LayerParams) -> Stages {
+    let acc = if l.lanes > 1 { 4 } else { 3 };
+    let done = acc + 1;
+    Stages {
+        acc,
+        done,
+        proj: (p.learn && !l.classifier).then_some(done + 1),
+        delta: p.learn.then_some(DELTA_STAGE),
+        write: p.learn.then_some(DELTA_STAGE + 2),
+    }
+}
+
+impl Stages {
+    fn last(&self) -> u32 {
+        self.done
+            .max(self.proj.unwrap_or(0))
+            .max(self.write.unwrap_or(0))
+    }
+}
+
+/// Cycles from `start` to the edge that finishes the forward pass (hidden: raises
+/// `out_start`): IDLE→WAIT 1, WAIT→FWD 1, issue `rows`, then the last row reaches the done
+/// stage.
+pub fn forward_latency(p: &DesignParams, l: &LayerParams) -> u64 {
+    let rows = (l.outputs * l.words) as u64;
+    1 + 1 + rows + stages(p, l).done as u64
+}
+
 /// Cycles from `start` to `busy` low with no stalls (WAIT passes at once), for the cycle
-/// model: IDLE→WAIT 1, WAIT→FWD 1, FWD issue + 2; when learning, softmax start 1 +
-/// latency (or the modulation unit's), UPD issue + 1. (The classifier skips the first WAIT and spends it after FWD.)
+/// model: the forward pass; when learning, the projection of the last row (hidden), softmax
+/// start 1 + latency (or the modulation unit's), UPD issue + the write stage. (The classifier skips the first WAIT and
+/// spends it after FWD.)
 pub fn latency(p: &DesignParams, l: &LayerParams) -> u64 {
     let rows = (l.outputs * l.words) as u64;
+    let st = stages(p, l);
     let error = match &l.modulation {
         Some(mp) => super::modulation::latency(p, mp),
         None => 1 + super::softmax::latency(p),
     };
-    let learn = if p.learn { error + rows + 1 } else { 0 };
-    1 + 1 + rows + 2 + learn
+    let learn = match st.write {
+        Some(w) => {
+            let proj = st.proj.map_or(0, |q| (q - st.done) as u64);
+            proj + error + rows + w as u64
+        }
+        None => 0,
+    };
+    forward_latency(p, l) + learn
 }
 
 struct Ports {
@@ -149,16 +218,60 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             .eq(Expr::lit(l.outputs as i128 - 1, Ty::u(out_aw))),
     );
 
-    m.section("stage S1 / S2 pipeline registers");
-    let v1 = m.reg("v1", Ty::bit());
-    let first1 = m.reg("first1", Ty::bit());
-    let last1 = m.reg("last1", Ty::bit());
-    let final1 = m.reg("final1", Ty::bit());
-    let row1 = m.reg("row1", Ty::u(out_aw));
-    let addr1 = learn.then(|| m.reg("addr1", Ty::u(w_aw)));
-    let done2 = m.reg("done2", Ty::bit());
-    let final2 = m.reg("final2", Ty::bit());
-    let row2 = m.reg("row2", Ty::u(out_aw));
+    let st = stages(p, l);
+    m.section("pipeline registers: item flags and row per stage (index = stage)");
+    let v = chain(
+        &mut m,
+        "v",
+        issuing.clone(),
+        (st.done - 1).max(st.write.unwrap_or(0)),
+    );
+    let first = chain(
+        &mut m,
+        "first",
+        word0.clone().eq(Expr::lit(0, Ty::u(word_aw))),
+        st.acc,
+    );
+    let last = chain(&mut m, "last", word_last0.clone(), st.done - 1);
+    let fin = chain(
+        &mut m,
+        "final",
+        word_last0.clone().land(row_last0.clone()),
+        st.last(),
+    );
+    let row = chain(
+        &mut m,
+        "row",
+        row0.clone(),
+        st.done.max(st.delta.map_or(0, |d| d - 1)),
+    );
+    // The update reads x two stages before δ is ready (memory, then its data register).
+    let word = match st.delta {
+        Some(dq) if l.words > 1 => chain(&mut m, "word", word0.clone(), dq - 2),
+        _ => vec![word0.clone()],
+    };
+    let done = m.reg(&format!("done{}", st.done), Ty::bit());
+    let done_p = st.proj.map(|q| m.reg(&format!("done{q}"), Ty::bit()));
+    // Update weight addresses: rows and words are visited in order without a gap, so the
+    // address at a stage counts that stage's valid items from the pass start.
+    let upd_addr = st.write.map(|w| {
+        let rd = m.reg(&format!("addr{}", w - 2), Ty::u(w_aw));
+        let mid = m.reg(&format!("addr{}", w - 1), Ty::u(w_aw));
+        let wr = m.reg(&format!("addr{w}"), Ty::u(w_aw));
+        m.always_ff(
+            &clk,
+            vec![
+                if_else(
+                    v[w as usize - 2].clone(),
+                    vec![assign(&rd, rd.clone().add(Expr::lit(1, Ty::u(w_aw))))],
+                    vec![assign(&rd, Expr::lit(0, Ty::u(w_aw)))],
+                ),
+                assign(&mid, rd.clone()),
+                assign(&wr, mid),
+            ],
+        );
+        (rd, wr)
+    });
 
     m.section("input buffer: one memory per lane, element i in lane i % lanes");
     // Two banks: the upstream fills one while this unit works from the other. `full`: a
@@ -169,13 +282,20 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let pending_label = m.reg("pending_label", Ty::u(lb));
     m.assign(&full, pending.clone());
     let (in_lane, in_word) = split_addr(&mut m, "in", &in_addr, lanes, lane_bits, l.words, word_aw);
+    let x_word = match word.get(1..).and_then(|w| w.last()) {
+        Some(w2) => m.wire_assign(
+            "x_word",
+            Expr::mux(updating.clone(), w2.clone(), word0.clone()),
+        ),
+        None => word0.clone(),
+    };
     let (x_depth, x_wr, x_rd) = if l.words == 1 {
         (2, wr_bank.clone(), rd_bank.clone())
     } else {
         (
             2u32 << word_aw,
             Expr::concat(vec![wr_bank.clone(), in_word.clone()]),
-            Expr::concat(vec![rd_bank.clone(), word0.clone()]),
+            Expr::concat(vec![rd_bank.clone(), x_word]),
         )
     };
     let x_mem: Vec<Memory> = (0..lanes)
@@ -224,11 +344,30 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         rb_addr.clone().resize(w_aw)
     };
     let rb_word = m.wire_assign("rb_word", rb_word);
+    let fwd_raddr = Expr::mux(issuing.clone(), addr0.clone(), rb_word);
     let w_raddr = m.wire_assign(
         "w_raddr",
-        Expr::mux(issuing.clone(), addr0.clone(), rb_word),
+        match &upd_addr {
+            Some((rd, _)) => Expr::mux(updating.clone(), rd.clone(), fwd_raddr),
+            None => fwd_raddr,
+        },
     );
 
+    // The memories' data registered once more (wide weight memories end in a multiplexer
+    // over many block RAMs); readback uses the first register.
+    let mut data_ff = Vec::new();
+    let mut data_reg = |m: &mut Module, name: &str, q: &Expr| {
+        let r = m.reg(name, q.ty());
+        data_ff.push(assign(&r, q.clone()));
+        r
+    };
+    let x_r: Vec<Expr> = (0..lanes)
+        .map(|ln| data_reg(&mut m, &format!("x_r{ln}"), &x_q[ln]))
+        .collect();
+    let w_r: Vec<Expr> = (0..lanes)
+        .map(|ln| data_reg(&mut m, &format!("w_r{ln}"), &w_q[ln]))
+        .collect();
+    m.always_ff(&clk, data_ff);
     let acc_w = l.acc_bits;
     let acc = m.reg("acc", Ty::s(acc_w));
 
@@ -255,16 +394,16 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         let rb_value = m.wire("mod_rb_value", Ty::s(mp.bits));
         (mp, bus, grads, rb_index, rb_value)
     });
-    let mut row2_stmts: Vec<Stmt> = Vec::new();
-    let mut fwd_start_stmts: Vec<Stmt> = Vec::new();
+    let row_d = row[st.done as usize].clone();
+    let mut done_stmts: Vec<Stmt> = Vec::new();
     let mut logit_regs: Vec<Expr> = Vec::new();
     let mut delta: Option<Expr> = None;
     let mut extra_mem_ff: Vec<Stmt> = Vec::new();
     if l.classifier {
-        m.section("stage S2: running argmax (and logits when learning)");
+        m.section("done stage: running argmax (and logits when learning)");
         let best = m.reg("best", Ty::s(acc_w));
         let best_idx = m.reg("best_idx", Ty::u(lb));
-        let take = row2
+        let take = row_d
             .clone()
             .eq(Expr::lit(0, Ty::u(out_aw)))
             .lor(acc.clone().gt(best.clone()));
@@ -276,8 +415,8 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 "logit_val",
                 acc.clone().slice(acc_w - 1, l.logit_shift).as_signed(),
             );
-            row2_stmts.push(case(
-                row2.clone(),
+            done_stmts.push(case(
+                row_d.clone(),
                 (0..c_n)
                     .map(|c| {
                         (
@@ -288,12 +427,14 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                     .collect(),
                 vec![],
             ));
-            m.section("stage S1 (update): delta = e[row]");
+            m.section("update: delta = e[row], registered for the multiply stage");
             let d = m.reg("delta", Ty::s(l.err_bits));
+            let d_q = m.reg("delta_q", Ty::s(l.err_bits));
+            extra_mem_ff.push(assign(&d_q, d.clone()));
             m.always_comb(vec![
                 assign(&d, Expr::lit(0, Ty::s(l.err_bits))),
                 case(
-                    row1.clone(),
+                    row[st.delta.expect("learning") as usize - 1].clone(),
                     (0..c_n)
                         .map(|c| {
                             (
@@ -305,14 +446,14 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                     vec![],
                 ),
             ]);
-            delta = Some(d);
+            delta = Some(d_q);
         }
-        row2_stmts.push(if_(
+        done_stmts.push(if_(
             take,
-            vec![assign(&best, acc.clone()), assign(&best_idx, row2.clone())],
+            vec![assign(&best, acc.clone()), assign(&best_idx, row_d.clone())],
         ));
     } else {
-        m.section("stage S2: activation, next layer");
+        m.section("done stage: activation, h registered for the next layer");
         let acc_neg = m.wire_assign("acc_neg", acc.clone().bit(acc_w - 1));
         let leak = if l.leaky {
             m.wire_assign("acc_leak", acc.clone().sar(l.leak_shift))
@@ -321,11 +462,11 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         };
         let act_in = m.wire_assign("act_in", Expr::mux(acc_neg.clone(), leak, acc.clone()));
         let h = narrow(&mut m, "h", act_in, l.act_shift, p.half_up, a);
-        row2_stmts.push(assign(&out_ports[0], Expr::bool(true)));
-        row2_stmts.push(assign(&out_ports[1], row2.clone()));
-        row2_stmts.push(assign(&out_ports[2], h.clone()));
+        done_stmts.push(assign(&out_ports[0], Expr::bool(true)));
+        done_stmts.push(assign(&out_ports[1], row_d.clone()));
+        done_stmts.push(assign(&out_ports[2], h));
         if let Some((_, _, _, errs)) = &sm {
-            m.section("basis ROM and projection: scores += B[:, row]·h");
+            m.section("basis ROM and projection stage: scores += B[:, row]·h (h from out_data)");
             // Basis ROM: address t → column t, class 0 in the LSBs.
             let bb = l.basis_bits;
             let rom = m.memory(
@@ -338,7 +479,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             let rom_q = m.reg("basis_q", Ty::u(bb * c_n as u32));
             let rom_addr = m.wire_assign(
                 "basis_addr",
-                Expr::mux(updating.clone(), row0.clone(), row1.clone()),
+                Expr::mux(updating.clone(), row0.clone(), row_d.clone()),
             );
             extra_mem_ff.push(assign(&rom_q, rom.read(rom_addr)));
             let b = signed_fields(&mut m, "b", &rom_q, c_n, bb);
@@ -346,19 +487,36 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             let scores: Vec<Expr> = (0..c_n)
                 .map(|c| m.reg(&format!("score{c}"), Ty::s(sw)))
                 .collect();
-            let terms = basis_terms(&mut m, "proj", &b, std::slice::from_ref(&h), sw, l.square);
-            for c in 0..c_n {
-                row2_stmts.push(assign(&scores[c], scores[c].clone().add(terms[c].clone())));
-                fwd_start_stmts.push(assign(&scores[c], Expr::lit(0, Ty::s(sw))));
-            }
+            let h_q = out_ports[2].clone();
+            let terms = basis_terms(&mut m, "proj", &b, &[h_q], sw, l.square, None);
+            // Cleared while idle (the softmax has long read them), summed at the projection
+            // stage whatever the state: the FSM is on to the softmax by the last row.
+            let done_p = done_p.as_ref().expect("a learning hidden unit projects");
+            m.always_ff(
+                &clk,
+                vec![if_else(
+                    state.clone().eq(s_idle.clone()),
+                    scores
+                        .iter()
+                        .map(|s| assign(s, Expr::lit(0, Ty::s(sw))))
+                        .collect(),
+                    vec![if_(
+                        done_p.clone(),
+                        (0..c_n)
+                            .map(|c| assign(&scores[c], scores[c].clone().add(terms[c].clone())))
+                            .collect(),
+                    )],
+                )],
+            );
             let neg_mem = m.memory("neg_mem", Ty::bit(), l.outputs as u32, None);
             place(&mut m, p, &neg_mem, false);
             let neg_q = m.reg("neg_q", Ty::bit());
             extra_mem_ff.push(if_(
-                done2.clone(),
-                vec![neg_mem.write(row2.clone(), acc_neg)],
+                done.clone(),
+                vec![neg_mem.write(row_d.clone(), acc_neg)],
             ));
-            extra_mem_ff.push(assign(&neg_q, neg_mem.read(row0.clone())));
+            let neg_row = row[st.delta.expect("learning") as usize - 2].clone();
+            extra_mem_ff.push(assign(&neg_q, neg_mem.read(neg_row)));
             m.section("logits = scores >> shift (floor)");
             logit_regs = scores
                 .iter()
@@ -377,27 +535,44 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                     )
                 })
                 .collect();
-            // δ for the row in S1: narrow(f'(z)·Σ_c B[c][row]·e_c).
-            m.section("stage S1 (update): delta = narrow(f'(z) * B^T e)");
+            // δ for the row: S1/S2 sum Σ_c B[c][row]·e_c, S3 narrow(f'(z)·sum), ready at S4.
+            m.section("update stages S1-S3: delta = narrow(f'(z) * B^T e)");
             let back_err = modulation
                 .as_ref()
                 .map_or(errs, |(_, _, grads, _, _)| grads);
-            let back = basis_terms(&mut m, "back", &b, back_err, l.back_bits, l.square);
-            let g = m.wire_assign("back_sum", sum(back));
+            let back = basis_terms(
+                &mut m,
+                "back",
+                &b,
+                back_err,
+                l.back_bits,
+                l.square,
+                Some(&mut extra_mem_ff),
+            );
+            // Up to four terms per partial sum (two adder levels), registered.
+            let parts: Vec<Expr> = back
+                .chunks(4)
+                .enumerate()
+                .map(|(k, chunk)| {
+                    let part = m.wire_assign(&format!("back_part{k}"), sum(chunk.to_vec()));
+                    let q = m.reg(&format!("back_part_q{k}"), Ty::s(l.back_bits));
+                    extra_mem_ff.push(assign(&q, part));
+                    q
+                })
+                .collect();
+            let back_sum = m.wire_assign("back_sum", sum(parts));
+            let g = m.reg("back_sum_q", Ty::s(l.back_bits));
+            extra_mem_ff.push(assign(&g, back_sum));
             let g_leak = if l.leaky {
                 m.wire_assign("back_leak", g.clone().sar(l.leak_shift))
             } else {
                 Expr::lit(0, Ty::s(l.back_bits))
             };
             let gd = m.wire_assign("back_act", Expr::mux(neg_q, g_leak, g));
-            delta = Some(narrow(
-                &mut m,
-                "delta",
-                gd,
-                l.back_shift,
-                p.half_up,
-                l.delta_bits,
-            ));
+            let d = narrow(&mut m, "delta", gd, l.back_shift, p.half_up, l.delta_bits);
+            let d_q = m.reg("delta_q", Ty::s(l.delta_bits));
+            extra_mem_ff.push(assign(&d_q, d));
+            delta = Some(d_q);
         } else {
             discard(&mut m, "acc_sign", acc_neg);
         }
@@ -439,8 +614,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     }
 
     // One multiplier per lane serves both phases (they never overlap): W·x in the forward
-    // pass, δ·x in the update, so a unit needs `lanes` DSP tiles, not twice that.
-    m.section("stage S1: one shared multiplier per lane: W*x forward, delta*x update");
+    // pass (S2), δ·x in the update (S4), so a unit needs `lanes` DSP tiles, not twice that.
+    // The product is registered (the DSP's output register) before anything adds to it.
+    m.section("one shared multiplier per lane: W*x forward (S2), delta*x update (S4)");
     let mul_w = delta.as_ref().map_or(wb, |d| d.width().max(wb));
     let delta_ext = delta
         .as_ref()
@@ -448,38 +624,54 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let operands: Vec<Expr> = (0..lanes)
         .map(|ln| match &delta_ext {
             Some(d_ext) => {
-                let w_ext = widen(&mut m, &format!("w_q{ln}_ext"), w_q[ln].clone(), mul_w);
+                let w_ext = widen(&mut m, &format!("w_r{ln}_ext"), w_r[ln].clone(), mul_w);
                 m.wire_assign(
                     &format!("mul_a{ln}"),
                     Expr::mux(updating.clone(), d_ext.clone(), w_ext),
                 )
             }
-            None => w_q[ln].clone(),
+            None => w_r[ln].clone(),
         })
         .collect();
+    let mut prod_ff = Vec::new();
     let prods: Vec<Expr> = operands
         .into_iter()
         .enumerate()
-        .map(|(ln, a)| m.wire_assign(&format!("prod{ln}"), a.mul(x_q[ln].clone())))
+        .map(|(ln, a)| {
+            let prod = m.wire_assign(&format!("prod{ln}"), a.mul(x_r[ln].clone()));
+            let q = m.reg(&format!("prod_q{ln}"), prod.ty());
+            prod_ff.push(assign(&q, prod));
+            q
+        })
         .collect();
-    m.section("stage S1: forward accumulate");
+    m.always_ff(&clk, prod_ff);
+    m.section("forward accumulate");
     let terms: Vec<Expr> = prods
         .iter()
         .enumerate()
-        .map(|(ln, p)| widen(&mut m, &format!("prod{ln}_ext"), p.clone(), acc_w))
+        .map(|(ln, p)| widen(&mut m, &format!("prod_q{ln}_ext"), p.clone(), acc_w))
         .collect();
-    let mac_sum = m.wire_assign("mac_sum", sum(terms));
-    let mac_en = if learn {
-        v1.clone().land(updating.clone().lnot())
+    // Several lanes: S2 adds them into a register, S3 accumulates.
+    let mac_sum = if lanes > 1 {
+        let sum_w = m.wire_assign("mac_sum", sum(terms));
+        let q = m.reg("mac_q", Ty::s(acc_w));
+        m.always_ff(&clk, vec![assign(&q, sum_w)]);
+        q
     } else {
-        v1.clone()
+        terms.into_iter().next().expect("one lane")
+    };
+    let acc_v = v[st.acc as usize].clone();
+    let mac_en = if learn {
+        acc_v.land(updating.clone().lnot())
+    } else {
+        acc_v
     };
     m.always_ff(
         &clk,
         vec![if_(
             mac_en,
             vec![if_else(
-                first1.clone(),
+                first[st.acc as usize].clone(),
                 vec![assign(&acc, mac_sum.clone())],
                 vec![assign(&acc, acc.clone().add(mac_sum))],
             )],
@@ -487,10 +679,13 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     );
 
     let mut w_ff = Vec::new();
-    if let (Some(_), Some(addr1)) = (&delta, &addr1) {
-        m.section("stage S1 (update): W - round(delta * x >> shift), saturated");
-        let w_we = m.wire_assign("w_we", v1.clone().land(updating.clone()));
-        let lfsrs = lfsrs(&mut m, l, &clk, &w_we);
+    if let (Some(_), Some((_, w_addr)), Some(ws)) = (&delta, &upd_addr, st.write) {
+        m.section("update: S5 step = round(delta * x >> shift), S6 W - step, saturated");
+        let w_we = m.wire_assign("w_we", v[ws as usize].clone().land(updating.clone()));
+        // The step is rounded at S5: a stochastic lane's LFSR steps with each item there.
+        let step_en = v[ws as usize - 1].clone().land(updating.clone());
+        let lfsrs = lfsrs(&mut m, l, &clk, step_en);
+        let mut step_ff = Vec::new();
         for (ln, prod) in prods.iter().enumerate() {
             let bias = match lfsrs.get(ln) {
                 Some(state) => Bias::Random(state.clone()),
@@ -503,16 +698,19 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 l.update_shift,
                 bias,
             );
-            let dw = step.width().max(wb) + 1;
-            let w_ext = widen(&mut m, &format!("w_ext{ln}"), w_q[ln].clone(), dw);
-            let s_ext = widen(&mut m, &format!("upd_step{ln}_ext"), step, dw);
+            let step_q = m.reg(&format!("upd_step_q{ln}"), step.ty());
+            step_ff.push(assign(&step_q, step));
+            let dw = step_q.width().max(wb) + 1;
+            let w_ext = widen(&mut m, &format!("w_ext{ln}"), w_r[ln].clone(), dw);
+            let s_ext = widen(&mut m, &format!("upd_step_q{ln}_ext"), step_q, dw);
             let diff = m.wire_assign(&format!("w_diff{ln}"), w_ext.sub(s_ext));
             let w_new = saturate(&mut m, &format!("w_new{ln}"), diff, wb);
             w_ff.push(if_(
                 w_we.clone(),
-                vec![w_mem[ln].write(addr1.clone(), w_new)],
+                vec![w_mem[ln].write(w_addr.clone(), w_new)],
             ));
         }
+        m.always_ff(&clk, step_ff);
     }
     for ln in 0..lanes {
         w_ff.push(assign(&w_q[ln], w_mem[ln].read(w_raddr.clone())));
@@ -644,19 +842,16 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             addr0,
             word_last0,
             row_last0,
-            v1,
-            first1,
-            last1,
-            final1,
-            row1,
-            addr1,
-            done2,
-            final2,
-            row2,
+            st,
+            chains: vec![v.clone(), first, last.clone(), fin.clone(), row, word],
+            v,
+            last,
+            fin,
+            done,
+            done_p,
             sm_start,
             sm_done,
-            row2_stmts,
-            fwd_start_stmts,
+            done_stmts,
         },
     );
     m
@@ -665,10 +860,11 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
 /// Stochastic update rounding: one LFSR per lane (`golden_model::numeric::lfsr`), stepped
 /// once per weight that lane updates, its pre-step state the rounding bias. The state is
 /// learned-state like the weights: it starts at its power-up value and `rst` keeps it.
-fn lfsrs(m: &mut Module, l: &LayerParams, clk: &Expr, step: &Expr) -> Vec<Expr> {
+fn lfsrs(m: &mut Module, l: &LayerParams, clk: &Expr, step: Expr) -> Vec<Expr> {
     if l.lfsr_seeds.is_empty() {
         return Vec::new();
     }
+    let step = m.wire_assign("lfsr_step", step);
     m.section("stochastic rounding: one 32-bit Galois LFSR per lane, taps 0x80200003");
     let ty = Ty::u(32);
     let states: Vec<Expr> = l
@@ -728,7 +924,8 @@ fn error_wires(m: &mut Module, bus: &Expr, l: &LayerParams) -> Vec<Expr> {
 }
 
 /// `B[c]·v` for each class, widened to `width`: add/subtract for the square basis
-/// (entries −1/0/+1, no multiplier), a product for the sine basis.
+/// (entries −1/0/+1, no multiplier), a product for the sine basis. With `neg_ff` the
+/// negated values are registered there (for values that hold still, like the errors).
 fn basis_terms(
     m: &mut Module,
     prefix: &str,
@@ -736,6 +933,7 @@ fn basis_terms(
     v: &[Expr],
     width: u32,
     square: bool,
+    mut neg_ff: Option<&mut Vec<Stmt>>,
 ) -> Vec<Expr> {
     b.iter()
         .enumerate()
@@ -744,10 +942,15 @@ fn basis_terms(
             if square {
                 let pos = widen(m, &format!("{prefix}_pos{c}"), vc.clone(), width);
                 let pos = named(m, &format!("{prefix}_pos{c}"), pos);
-                let neg = m.wire_assign(
-                    &format!("{prefix}_neg{c}"),
-                    Expr::lit(0, Ty::s(width)).sub(pos.clone()),
-                );
+                let neg_val = Expr::lit(0, Ty::s(width)).sub(pos.clone());
+                let neg = match neg_ff.as_deref_mut() {
+                    Some(ff) => {
+                        let q = m.reg(&format!("{prefix}_neg{c}"), Ty::s(width));
+                        ff.push(assign(&q, neg_val));
+                        q
+                    }
+                    None => m.wire_assign(&format!("{prefix}_neg{c}"), neg_val),
+                };
                 let bt = bc.ty();
                 m.wire_assign(
                     &format!("{prefix}_term{c}"),
@@ -792,19 +995,17 @@ struct Control {
     addr0: Expr,
     word_last0: Expr,
     row_last0: Expr,
-    v1: Expr,
-    first1: Expr,
-    last1: Expr,
-    final1: Expr,
-    row1: Expr,
-    addr1: Option<Expr>,
-    done2: Expr,
-    final2: Expr,
-    row2: Expr,
+    st: Stages,
+    /// Per-stage shift chains: element k holds stage k's copy, element 0 is the source.
+    chains: Vec<Vec<Expr>>,
+    v: Vec<Expr>,
+    last: Vec<Expr>,
+    fin: Vec<Expr>,
+    done: Expr,
+    done_p: Option<Expr>,
     sm_start: Option<Expr>,
     sm_done: Option<Expr>,
-    row2_stmts: Vec<Stmt>,
-    fwd_start_stmts: Vec<Stmt>,
+    done_stmts: Vec<Stmt>,
 }
 
 fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
@@ -841,23 +1042,22 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
             ),
         ],
     );
-    let mut pipeline = vec![
-        assign(&c.v1, c.issuing.clone()),
-        assign(&c.first1, c.word0.clone().eq(Expr::lit(0, Ty::u(word_aw)))),
-        assign(&c.last1, c.word_last0.clone()),
-        assign(&c.final1, c.word_last0.clone().land(c.row_last0.clone())),
-        assign(&c.row1, c.row0.clone()),
-        assign(
-            &c.done2,
-            c.v1.clone()
-                .land(c.last1.clone())
-                .land(c.state.clone().eq(c.s_fwd.clone())),
-        ),
-        assign(&c.final2, c.final1.clone()),
-        assign(&c.row2, c.row1.clone()),
-    ];
-    if let Some(addr1) = &c.addr1 {
-        pipeline.push(assign(addr1, c.addr0.clone()));
+    let mut pipeline: Vec<Stmt> = c
+        .chains
+        .iter()
+        .flat_map(|ch| ch.windows(2).map(|w| assign(&w[1], w[0].clone())))
+        .collect();
+    // The forward pass's last word of a row leaves the stage before `done`.
+    let pre = c.st.done as usize - 1;
+    pipeline.push(assign(
+        &c.done,
+        c.v[pre]
+            .clone()
+            .land(c.last[pre].clone())
+            .land(c.state.clone().eq(c.s_fwd.clone())),
+    ));
+    if let Some(done_p) = &c.done_p {
+        pipeline.push(assign(done_p, c.done.clone()));
     }
     let mut out_defaults: Vec<Stmt> = Vec::new();
     let fsm_fwd_end: Vec<Stmt>;
@@ -876,12 +1076,7 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
         // the previous one was taken.
         idle_arm = accept(
             c,
-            [
-                vec![assign(&c.state, c.s_fwd.clone())],
-                begin_issue.clone(),
-                c.fwd_start_stmts.clone(),
-            ]
-            .concat(),
+            [vec![assign(&c.state, c.s_fwd.clone())], begin_issue.clone()].concat(),
         );
         wait_arm = vec![if_(
             pred_valid.clone().lnot(),
@@ -899,35 +1094,31 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
     } else {
         out_defaults.push(assign(&c.out_ports[0], f.clone()));
         out_defaults.push(assign(&c.out_ports[3], f.clone()));
-        fsm_fwd_end = [
-            vec![
-                assign(&c.state, after_fwd.clone()),
-                assign(&c.out_ports[3], t.clone()),
-                assign(&c.out_ports[4], c.label.clone()),
-            ],
-            start_softmax.clone(),
-        ]
-        .concat();
+        // The softmax starts once the last row's projection is in the scores (below).
+        fsm_fwd_end = vec![
+            assign(&c.state, after_fwd.clone()),
+            assign(&c.out_ports[3], t.clone()),
+            assign(&c.out_ports[4], c.label.clone()),
+        ];
         idle_arm = accept(c, vec![assign(&c.state, c.s_wait.clone())]);
         // Hidden: WAIT until the next layer's input buffer is free.
         wait_arm = vec![if_(
             c.down.clone().lnot(),
-            [
-                vec![assign(&c.state, c.s_fwd.clone())],
-                begin_issue.clone(),
-                c.fwd_start_stmts.clone(),
-            ]
-            .concat(),
+            [vec![assign(&c.state, c.s_fwd.clone())], begin_issue.clone()].concat(),
         )];
     }
-    let mut s2 = c.row2_stmts.clone();
-    s2.push(if_(c.final2.clone(), fsm_fwd_end));
+    let d = c.st.done as usize;
+    let mut done_arm = c.done_stmts.clone();
+    done_arm.push(if_(c.fin[d].clone(), fsm_fwd_end));
     let mut arms = vec![
         (vec![c.s_idle.clone()], idle_arm),
         (vec![c.s_wait.clone()], wait_arm),
-        (vec![c.s_fwd.clone()], vec![if_(c.done2.clone(), s2)]),
+        (vec![c.s_fwd.clone()], vec![if_(c.done.clone(), done_arm)]),
     ];
-    if let (Some(s_smax), Some(s_upd), Some(sm_done)) = (&c.s_smax, &c.s_upd, &c.sm_done) {
+    if let (Some(s_smax), Some(s_upd), Some(sm_done), Some(ws)) =
+        (&c.s_smax, &c.s_upd, &c.sm_done, c.st.write)
+    {
+        let ws = ws as usize;
         arms.push((
             vec![s_smax.clone()],
             vec![if_(
@@ -938,7 +1129,7 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
         arms.push((
             vec![s_upd.clone()],
             vec![if_(
-                c.v1.clone().land(c.final1.clone()),
+                c.v[ws].clone().land(c.fin[ws].clone()),
                 vec![assign(&c.state, c.s_idle.clone())],
             )],
         ));
@@ -948,10 +1139,11 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
         assign(&c.pending, f.clone()),
         assign(&c.state, c.s_idle.clone()),
         assign(&c.issuing, f.clone()),
-        assign(&c.v1, f.clone()),
-        assign(&c.done2, f.clone()),
+        assign(&c.done, f.clone()),
         assign(&c.out_ports[0], f.clone()),
     ];
+    reset.extend(c.v.iter().skip(1).map(|v| assign(v, f.clone())));
+    reset.extend(c.done_p.iter().map(|d| assign(d, f.clone())));
     let mut run = Vec::new();
     if let Some(sm_start) = &c.sm_start {
         reset.push(assign(sm_start, f.clone()));
@@ -959,6 +1151,13 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
     }
     if !l.classifier {
         reset.push(assign(&c.out_ports[3], f.clone()));
+    }
+    if let (Some(done_p), Some(q)) = (&c.done_p, c.st.proj) {
+        // The last row's projection completes the scores: the softmax may start.
+        run.push(if_(
+            done_p.clone().land(c.fin[q as usize].clone()),
+            start_softmax.clone(),
+        ));
     }
     run.extend(out_defaults);
     // A sample that arrives while busy waits in the other bank.
@@ -1007,4 +1206,13 @@ fn accept(c: &Control, begin: Vec<Stmt>) -> Vec<Stmt> {
             .concat(),
         )],
     )]
+}
+
+/// A shift chain of `n` registers `<name>1 … <name>n` behind `src`: element k is the value
+/// at stage k, element 0 the source (the assignments are made in the control block).
+fn chain(m: &mut Module, name: &str, src: Expr, n: u32) -> Vec<Expr> {
+    let ty = src.ty();
+    let mut v = vec![src];
+    v.extend((1..=n).map(|k| m.reg(&format!("{name}{k}"), ty)));
+    v
 }

@@ -157,11 +157,15 @@ pub(crate) fn signed_fields(
         .collect()
 }
 
-/// Sum of same-typed terms, left to right.
-pub(crate) fn sum(terms: Vec<Expr>) -> Expr {
-    let mut it = terms.into_iter();
-    let first = it.next().expect("at least one term");
-    it.fold(first, |acc, t| acc.add(t))
+/// Sum of same-typed terms as a balanced tree (depth ⌈log2 n⌉ adders, not n − 1); the
+/// sum wraps at the terms' width, so any grouping gives the same bits.
+pub(crate) fn sum(mut terms: Vec<Expr>) -> Expr {
+    assert!(!terms.is_empty(), "sum of no terms");
+    if terms.len() == 1 {
+        return terms.pop().expect("one term");
+    }
+    let right = terms.split_off(terms.len().div_ceil(2));
+    sum(terms).add(sum(right))
 }
 
 /// Keeps a small memory in LUT RAM where the target has it (see

@@ -1,10 +1,12 @@
 //! The softmax-error unit: `e = p − onehot(label)` from C logits, exactly as
 //! `golden_model::softmax::softmax_error` defines it.
 //!
-//! Sequential, one class at a time: find the maximum (C−1 cycles), look up
-//! `EXP[min(max − l_c, len−1)]` in the exp ROM and sum (C+1 cycles), then divide each
+//! Sequential, one class at a time: find the maximum (C cycles), look up
+//! `EXP[min(max − l_c, len−1)]` in the exp ROM and sum (C+2 cycles), then divide each
 //! `E_c · 2^P` by the sum with a restoring divider, one quotient bit per cycle
-//! (C·(P+1) cycles). `done` pulses once the C errors are registered.
+//! (C·(P+1) cycles), and register each error a cycle after its last quotient bit (1).
+//! `done` pulses once the C errors are registered. The class selects (`logit_sel`,
+//! `exp_sel`) are registered, so each cycle does one compare or one subtract.
 
 use crate::params::{addr_bits, DesignParams, LayerParams};
 use crate::verilog::{assign, case, if_, if_else, Expr, Module, Ty};
@@ -18,7 +20,7 @@ pub fn exp_rom_file() -> &'static str {
 /// Cycles from `start` (sampled at an edge) to `done` high, for the cycle model.
 pub fn latency(p: &DesignParams) -> u64 {
     let c = p.classes as u64;
-    (c - 1) + (c + 1) + c * (p.prob_frac as u64 + 1)
+    c + (c + 2) + c * (p.prob_frac as u64 + 1) + 1
 }
 
 pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
@@ -48,12 +50,12 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let s_exp = m.localparam("S_EXP", Expr::lit(2, st_ty));
     let s_div = m.localparam("S_DIV", Expr::lit(3, st_ty));
     let state = m.reg("state", st_ty);
-    let cnt_ty = Ty::u(addr_bits(c_n + 1));
+    let cnt_ty = Ty::u(addr_bits(c_n + 2));
     let cnt = m.reg("cnt", cnt_ty);
     let it_ty = Ty::u(addr_bits(prob as usize + 1));
     let it = m.reg("iter", it_ty);
 
-    m.section("logits");
+    m.section("logits: logit_sel_q = logit[cnt of the cycle before]");
     let logit = super::signed_fields(&mut m, "logit", &logits, c_n, lw);
     let sel = m.reg("logit_sel", Ty::s(lw));
     m.always_comb(vec![
@@ -71,6 +73,8 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             vec![],
         ),
     ]);
+    let sel_q = m.reg("logit_sel_q", Ty::s(lw));
+    m.always_ff(&clk, vec![assign(&sel_q, sel)]);
     let max = m.reg("max", Ty::s(lw));
 
     m.section("exp lookup: EXP[min(max - l_c, len - 1)]");
@@ -78,7 +82,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let last = (1i128 << iw) - 1;
     let dw = lw + 1;
     let max_ext = widen(&mut m, "max_ext", max.clone(), dw);
-    let sel_ext = widen(&mut m, "sel_ext", sel.clone(), dw);
+    let sel_ext = widen(&mut m, "sel_ext", sel_q.clone(), dw);
     let diff = m.wire_assign("diff", max_ext.sub(sel_ext));
     let exp_idx = if dw - 1 > iw {
         // diff ≥ 0 can exceed the table: clamp to the last entry.
@@ -105,11 +109,18 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
 
     m.section("restoring division: q = floor(E_c * 2^P / sum)");
     let rw = sw + 1;
+    // exp_sel_q: E of the class whose division starts next cycle (class 0 after the sum).
+    let p_last = Expr::lit(prob as i128, it_ty);
+    let cnt_inc = cnt.clone().add(Expr::lit(1, cnt_ty));
+    let ex_idx = m.wire_assign(
+        "exp_sel_idx",
+        Expr::mux(it.clone().eq(p_last.clone()), cnt_inc.clone(), cnt.clone()),
+    );
     let ex_sel = m.reg("exp_sel", Ty::u(p.exp_bits));
     m.always_comb(vec![
         assign(&ex_sel, ex[0].clone()),
         case(
-            cnt.clone(),
+            ex_idx,
             (1..c_n)
                 .map(|c| {
                     (
@@ -121,24 +132,38 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             vec![],
         ),
     ]);
+    let ex_sel_q = m.reg("exp_sel_q", Ty::u(p.exp_bits));
+    m.always_ff(&clk, vec![assign(&ex_sel_q, ex_sel)]);
     let rem = m.reg("rem", Ty::u(rw));
     // Only the low P bits are ever shifted on; the full P+1-bit quotient is quo_next.
     let quo = m.reg("quo", Ty::u(prob));
     let first = it.clone().eq(Expr::lit(0, it_ty));
     let rem_in = m.wire_assign(
         "rem_in",
-        Expr::mux(first, ex_sel.clone().resize(rw), rem.clone().shl(1)),
+        Expr::mux(first, ex_sel_q.clone().resize(rw), rem.clone().shl(1)),
     );
-    let sum_ext = total.clone().resize(rw);
-    let ge = m.wire_assign("rem_ge", rem_in.clone().ge(sum_ext.clone()));
+    // One subtract: its borrow is the compare.
+    let sub_w = rw + 1;
+    let rem_sub = m.wire_assign(
+        "rem_sub",
+        rem_in
+            .clone()
+            .resize(sub_w)
+            .sub(total.clone().resize(sub_w)),
+    );
+    let ge = m.wire_assign("rem_ge", rem_sub.clone().bit(rw).lnot());
     let rem_next = m.wire_assign(
         "rem_next",
-        Expr::mux(ge.clone(), rem_in.clone().sub(sum_ext), rem_in),
+        Expr::mux(ge.clone(), rem_sub.slice(rw - 1, 0), rem_in),
     );
     let quo_next = m.wire_assign("quo_next", Expr::concat(vec![quo.clone(), ge]));
-    let p_ext = m.wire_assign("prob", quo_next.clone().resize(ew).as_signed());
+    m.section("error of the class whose quotient finished last cycle");
+    let q_fin = m.reg("quo_fin", Ty::u(prob + 1));
+    let q_valid = m.reg("quo_fin_valid", Ty::bit());
+    let q_class = m.reg("quo_fin_class", cnt_ty);
+    let p_ext = m.wire_assign("prob", q_fin.clone().resize(ew).as_signed());
     let one = Expr::lit(1i128 << prob, Ty::s(ew));
-    let is_label = cnt.clone().eq(label_ext(&label, cnt_ty));
+    let is_label = q_class.clone().eq(label_ext(&label, cnt_ty));
     let e_val = m.wire_assign(
         "err_val",
         Expr::mux(is_label, p_ext.clone().sub(one), p_ext),
@@ -152,12 +177,11 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     );
 
     m.section("control");
-    let cnt_inc = cnt.clone().add(Expr::lit(1, cnt_ty));
     let c_last = Expr::lit(c_n as i128 - 1, cnt_ty);
     let c_end = Expr::lit(c_n as i128, cnt_ty);
-    let p_last = Expr::lit(prob as i128, it_ty);
+    let c_exp_end = Expr::lit(c_n as i128 + 1, cnt_ty);
     let write_err = case(
-        cnt.clone(),
+        q_class.clone(),
         (0..c_n)
             .map(|c| {
                 (
@@ -180,6 +204,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             .collect(),
         vec![],
     );
+    let cnt_dec = cnt.clone().sub(Expr::lit(1, cnt_ty));
     m.always_ff(
         &clk,
         vec![if_else(
@@ -188,10 +213,14 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 assign(&state, s_idle.clone()),
                 assign(&done, Expr::bool(false)),
                 assign(&exp_valid, Expr::bool(false)),
+                assign(&q_valid, Expr::bool(false)),
+                assign(&cnt, Expr::lit(0, cnt_ty)),
+                assign(&it, Expr::lit(0, it_ty)),
             ],
             vec![
                 assign(&done, Expr::bool(false)),
                 assign(&exp_valid, Expr::bool(false)),
+                assign(&q_valid, Expr::bool(false)),
                 if_(
                     exp_valid.clone(),
                     vec![
@@ -199,10 +228,21 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                         assign(&total, total.clone().add(exp_q.clone().resize(sw))),
                     ],
                 ),
+                if_(
+                    q_valid.clone(),
+                    vec![
+                        write_err,
+                        if_(
+                            q_class.clone().eq(c_last.clone()),
+                            vec![assign(&done, Expr::bool(true))],
+                        ),
+                    ],
+                ),
                 case(
                     state.clone(),
                     vec![
                         (
+                            // cnt is 0 while idle, so logit_sel_q holds logit 0.
                             vec![s_idle.clone()],
                             vec![if_(
                                 start,
@@ -214,12 +254,16 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                             )],
                         ),
                         (
+                            // cnt = k compares logit k − 1 (logit 0 against itself first).
                             vec![s_max],
                             vec![
-                                if_(sel.clone().gt(max.clone()), vec![assign(&max, sel.clone())]),
+                                if_(
+                                    sel_q.clone().gt(max.clone()),
+                                    vec![assign(&max, sel_q.clone())],
+                                ),
                                 assign(&cnt, cnt_inc.clone()),
                                 if_(
-                                    cnt.clone().eq(c_last.clone()),
+                                    cnt.clone().eq(c_end),
                                     vec![
                                         assign(&state, s_exp.clone()),
                                         assign(&cnt, Expr::lit(0, cnt_ty)),
@@ -229,17 +273,24 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                             ],
                         ),
                         (
+                            // cnt = k in 1..=C looks up class k − 1; its E is summed at
+                            // k + 1.
                             vec![s_exp],
                             vec![if_else(
-                                cnt.clone().eq(c_end),
+                                cnt.clone().eq(c_exp_end),
                                 vec![
                                     assign(&state, s_div.clone()),
                                     assign(&cnt, Expr::lit(0, cnt_ty)),
                                     assign(&it, Expr::lit(0, it_ty)),
                                 ],
                                 vec![
-                                    assign(&exp_valid, Expr::bool(true)),
-                                    assign(&exp_class, cnt.clone()),
+                                    if_(
+                                        cnt.clone().ne(Expr::lit(0, cnt_ty)),
+                                        vec![
+                                            assign(&exp_valid, Expr::bool(true)),
+                                            assign(&exp_class, cnt_dec),
+                                        ],
+                                    ),
                                     assign(&cnt, cnt_inc.clone()),
                                 ],
                             )],
@@ -253,14 +304,16 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                                 if_(
                                     it.clone().eq(p_last),
                                     vec![
-                                        write_err,
+                                        assign(&q_fin, quo_next),
+                                        assign(&q_valid, Expr::bool(true)),
+                                        assign(&q_class, cnt.clone()),
                                         assign(&it, Expr::lit(0, it_ty)),
                                         assign(&cnt, cnt_inc),
                                         if_(
                                             cnt.clone().eq(c_last),
                                             vec![
                                                 assign(&state, s_idle),
-                                                assign(&done, Expr::bool(true)),
+                                                assign(&cnt, Expr::lit(0, cnt_ty)),
                                             ],
                                         ),
                                     ],
