@@ -10,7 +10,7 @@ pub mod top;
 use golden_model::numeric::width::{max_signed, min_signed};
 
 use crate::params::DesignParams;
-use crate::verilog::{Expr, Memory, Module, Ty};
+use crate::verilog::{assign, case, Expr, Memory, Module, Ty};
 
 /// Names `e` as a wire unless it already is an identifier or literal (sign extension,
 /// part selects and signed products need identifiers in Verilog-2005).
@@ -155,6 +155,29 @@ pub(crate) fn signed_fields(
             )
         })
         .collect()
+}
+
+/// `name = fields[idx]` as a combinational reg (a `case` on `idx`, field 0 by default):
+/// picks one class's value out of a unit's per-class registers.
+pub(crate) fn select(m: &mut Module, name: &str, fields: &[Expr], idx: &Expr) -> Expr {
+    let r = m.reg(name, fields[0].ty());
+    let idx_ty = idx.ty();
+    m.always_comb(vec![
+        assign(&r, fields[0].clone()),
+        case(
+            idx.clone(),
+            (1..fields.len())
+                .map(|c| {
+                    (
+                        vec![Expr::lit(c as i128, idx_ty)],
+                        vec![assign(&r, fields[c].clone())],
+                    )
+                })
+                .collect(),
+            vec![],
+        ),
+    ]);
+    r
 }
 
 /// Sum of same-typed terms as a balanced tree (depth ⌈log2 n⌉ adders, not n − 1); the

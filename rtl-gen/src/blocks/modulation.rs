@@ -18,7 +18,7 @@
 use crate::params::{addr_bits, DesignParams, LayerParams, ModParams};
 use crate::verilog::{assign, case, if_, if_else, Expr, Module, Ty};
 
-use super::{discard, place, saturate, shift_round, signed_fields, sum, widen};
+use super::{discard, place, saturate, select, shift_round, signed_fields, sum, widen};
 
 pub fn mod_file(l: &LayerParams) -> String {
     format!("{}_mod.hex", l.name)
@@ -133,26 +133,6 @@ pub fn module(p: &DesignParams, l: &LayerParams, mp: &ModParams, header: &[Strin
     let base = signed_fields(&mut m, "base", &logits, c_n, lw);
     let softmax_done = m.wire("sm_done", Ty::bit());
     let err = signed_fields(&mut m, "err", &err_bus, c_n, ew);
-    let select = |m: &mut Module, name: &str, fields: &[Expr], idx: &Expr| {
-        let ty = fields[0].ty();
-        let r = m.reg(name, ty);
-        m.always_comb(vec![
-            assign(&r, fields[0].clone()),
-            case(
-                idx.clone(),
-                (1..c_n)
-                    .map(|c| {
-                        (
-                            vec![Expr::lit(c as i128, o_ty)],
-                            vec![assign(&r, fields[c].clone())],
-                        )
-                    })
-                    .collect(),
-                vec![],
-            ),
-        ]);
-        r
-    };
     let base_sel = select(&mut m, "base_sel", &base, &base_idx1);
     let err_sel = select(&mut m, "err_sel", &err, &err_idx1);
 

@@ -57,22 +57,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
 
     m.section("logits: logit_sel_q = logit[cnt of the cycle before]");
     let logit = super::signed_fields(&mut m, "logit", &logits, c_n, lw);
-    let sel = m.reg("logit_sel", Ty::s(lw));
-    m.always_comb(vec![
-        assign(&sel, logit[0].clone()),
-        case(
-            cnt.clone(),
-            (1..c_n)
-                .map(|c| {
-                    (
-                        vec![Expr::lit(c as i128, cnt_ty)],
-                        vec![assign(&sel, logit[c].clone())],
-                    )
-                })
-                .collect(),
-            vec![],
-        ),
-    ]);
+    let sel = super::select(&mut m, "logit_sel", &logit, &cnt);
     let sel_q = m.reg("logit_sel_q", Ty::s(lw));
     m.always_ff(&clk, vec![assign(&sel_q, sel)]);
     let max = m.reg("max", Ty::s(lw));
@@ -116,22 +101,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         "exp_sel_idx",
         Expr::mux(it.clone().eq(p_last.clone()), cnt_inc.clone(), cnt.clone()),
     );
-    let ex_sel = m.reg("exp_sel", Ty::u(p.exp_bits));
-    m.always_comb(vec![
-        assign(&ex_sel, ex[0].clone()),
-        case(
-            ex_idx,
-            (1..c_n)
-                .map(|c| {
-                    (
-                        vec![Expr::lit(c as i128, cnt_ty)],
-                        vec![assign(&ex_sel, ex[c].clone())],
-                    )
-                })
-                .collect(),
-            vec![],
-        ),
-    ]);
+    let ex_sel = super::select(&mut m, "exp_sel", &ex, &ex_idx);
     let ex_sel_q = m.reg("exp_sel_q", Ty::u(p.exp_bits));
     m.always_ff(&clk, vec![assign(&ex_sel_q, ex_sel)]);
     let rem = m.reg("rem", Ty::u(rw));
