@@ -173,70 +173,64 @@ fn sweep_lanes(args: &Args, base: &Config, text: &str, points: &mut Vec<Point>) 
 
 /// sweep.png: cycles per sample against lanes, the cycle model and the ideal for each
 /// width; with synthesized points, samples/s at Fmax too, where the knee shows.
+/// One value of a point to plot (`None`: the point has none, e.g. not synthesized).
+type Metric = dyn Fn(&Point) -> Option<f64>;
+
 fn plot_points(args: &Args, name: &str, points: &[Point]) -> CmdResult {
     let mut widths: Vec<&Vec<usize>> = points.iter().map(|p| &p.hidden).collect();
     widths.dedup();
-    let label = |h: &Vec<usize>, what: &str| {
-        if widths.len() > 1 {
-            format!("hidden {h:?}: {what}")
-        } else {
-            what.to_string()
+    // One line per width and metric: (lanes, metric) of the points that have the metric.
+    let series = |metrics: &[(&str, &Metric)]| {
+        let mut out: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+        for &h in &widths {
+            for &(what, f) in metrics {
+                let line: Vec<(f64, f64)> = points
+                    .iter()
+                    .filter(|p| &p.hidden == h)
+                    .filter_map(|p| f(p).map(|y| (p.lanes as f64, y)))
+                    .collect();
+                if !line.is_empty() {
+                    let label = if widths.len() > 1 {
+                        format!("hidden {h:?}: {what}")
+                    } else {
+                        what.to_string()
+                    };
+                    out.push((label, line));
+                }
+            }
         }
+        out
     };
-    let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-    for &h in &widths {
-        let of = |f: &dyn Fn(&Point) -> Option<f64>| -> Vec<(f64, f64)> {
-            points
-                .iter()
-                .filter(|p| &p.hidden == h)
-                .filter_map(|p| f(p).map(|y| (p.lanes as f64, y)))
-                .collect()
-        };
-        series.push((
-            label(h, "cycle model"),
-            of(&|p| Some(p.cycles_per_sample as f64)),
-        ));
-        series.push((
-            label(h, "ideal (MACs / lanes)"),
-            of(&|p| Some(p.ideal_cycles_per_sample as f64)),
-        ));
-    }
-    let refs: Vec<(&str, Vec<(f64, f64)>)> = series
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.clone()))
-        .collect();
-    plot::sweep(
-        &args.out.join("sweep.png"),
-        &format!("{name}: cycles per training sample vs MAC lanes"),
-        "MAC lanes per hidden unit",
-        "cycles per sample",
-        Scale::Log,
-        &refs,
-    )?;
-    let synthesized: Vec<(String, Vec<(f64, f64)>)> = widths
-        .iter()
-        .map(|&h| {
-            let v: Vec<(f64, f64)> = points
-                .iter()
-                .filter(|p| &p.hidden == h)
-                .filter_map(|p| p.samples_per_second_at_fmax.map(|y| (p.lanes as f64, y)))
-                .collect();
-            (label(h, "samples/s at Fmax"), v)
-        })
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
-    if !synthesized.is_empty() {
-        let refs: Vec<(&str, Vec<(f64, f64)>)> = synthesized
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.clone()))
-            .collect();
+    let draw = |file: &str, title: String, y_label: &str, lines: &[(String, Vec<(f64, f64)>)]| {
+        let refs: Vec<(&str, Vec<(f64, f64)>)> =
+            lines.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
         plot::sweep(
-            &args.out.join("sweep-fmax.png"),
-            &format!("{name}: training samples/s at Fmax vs MAC lanes (points that fit)"),
+            &args.out.join(file),
+            &title,
             "MAC lanes per hidden unit",
-            "samples per second",
+            y_label,
             Scale::Log,
             &refs,
+        )
+    };
+    draw(
+        "sweep.png",
+        format!("{name}: cycles per training sample vs MAC lanes"),
+        "cycles per sample",
+        &series(&[
+            ("cycle model", &|p| Some(p.cycles_per_sample as f64)),
+            ("ideal (MACs / lanes)", &|p| {
+                Some(p.ideal_cycles_per_sample as f64)
+            }),
+        ]),
+    )?;
+    let synthesized = series(&[("samples/s at Fmax", &|p| p.samples_per_second_at_fmax)]);
+    if !synthesized.is_empty() {
+        draw(
+            "sweep-fmax.png",
+            format!("{name}: training samples/s at Fmax vs MAC lanes (points that fit)"),
+            "samples per second",
+            &synthesized,
         )?;
     }
     Ok(())
