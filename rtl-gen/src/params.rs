@@ -10,6 +10,12 @@ use serde::Serialize;
 
 use crate::GenError;
 
+/// Readback is a pipeline: the address and the memories' read (1), the memories' data
+/// register behind the block-RAM multiplexer (2), the unit's selected entry (3), the unit
+/// select (4). Every stage is a register, so the wide weight-memory multiplexers never
+/// sit in a path with the selects that follow them.
+pub const READBACK_LATENCY: u32 = 4;
+
 /// Width of an address that counts `n` items (at least 1 bit).
 pub fn addr_bits(n: usize) -> u32 {
     ceil_log2(n).max(1)
@@ -116,6 +122,9 @@ pub struct DesignParams {
     pub rb_data_bits: u32,
     pub rb_addr_bits: u32,
     pub rb_layer_bits: u32,
+    /// Clock edges from presenting `rb_layer`/`rb_addr` to their entry on `rb_data`
+    /// ([`READBACK_LATENCY`]).
+    pub rb_latency: u32,
     pub half_up: bool,
     /// Memories of at most this many bits are kept out of block RAM (`ram_style =
     /// "distributed"`): ECP5 has LUT RAM to spare and its block RAMs go to the weights;
@@ -279,6 +288,7 @@ impl DesignParams {
             rb_data_bits,
             rb_addr_bits,
             rb_layer_bits: addr_bits(layers.len()),
+            rb_latency: READBACK_LATENCY,
             half_up: f.rounding == Rounding::HalfUp,
             distributed_ram_max_bits: match target {
                 Target::Ice40Up5k => 0,

@@ -1,6 +1,6 @@
 // Icarus Verilog testbench speaking the harness line protocol of tb_main.cpp on
 // stdin/stdout (commands S, R, T, X, Q; see there). The design's name and widths come in
-// as macros from the build command: TOP, N_IN, LABEL_W, RB_LAYER_W, RB_ADDR_W, RB_DATA_W.
+// as macros from the build command: TOP, N_IN, LABEL_W, RB_LAYER_W, RB_ADDR_W, RB_DATA_W, RB_LATENCY.
 `timescale 1ns / 1ps
 module tb;
     localparam STDIN = 32'h8000_0000;
@@ -121,12 +121,13 @@ module tb;
                 rb_layer = layer;
                 start = cycles;
                 $fwrite(STDOUT, "R");
-                for (i = first; i < first + count; i = i + 1) begin
-                    rb_addr = i;
+                // Pipelined: an address every clock, its entry `RB_LATENCY clocks later.
+                for (i = 0; count > 0 && i + 1 < count + `RB_LATENCY; i = i + 1) begin
+                    rb_addr = first + ((i < count) ? i : count - 1);
                     #1;
                     tick;
                     #1;
-                    $fwrite(STDOUT, " %0h", rb_data);
+                    if (i + 1 >= `RB_LATENCY) $fwrite(STDOUT, " %0h", rb_data);
                 end
                 $fwrite(STDOUT, "\n");
                 cycles = start;

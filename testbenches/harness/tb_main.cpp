@@ -14,7 +14,8 @@
 //   W <path>                   start an FST waveform (built with LLS_TRACE)
 //   Q                          quit -> Q <total cycles>
 //
-// TOP_HEADER / TOP_CLASS name the Verilated top; they come from the build command.
+// TOP_HEADER / TOP_CLASS name the Verilated top and RB_LATENCY its readback latency in
+// clocks; they come from the build command.
 #include <verilated.h>
 #include TOP_HEADER
 #ifdef LLS_TRACE
@@ -140,14 +141,17 @@ int main(int argc, char** argv) {
             std::string out = "R";
             char buf[24];
             const uint64_t save = h.cycles;
-            for (unsigned a = first; a < first + count; ++a) {
-                h.top->rb_addr = a;
+            // Pipelined: an address every clock, its entry RB_LATENCY clocks later.
+            for (unsigned k = 0; count > 0 && k + 1 < count + RB_LATENCY; ++k) {
+                h.top->rb_addr = first + (k < count ? k : count - 1);
                 h.settle();
                 h.edge();
                 h.top->clk = 0;
                 h.top->eval();
-                std::snprintf(buf, sizeof buf, " %llx", (unsigned long long)(uint64_t)h.top->rb_data);
-                out += buf;
+                if (k + 1 >= RB_LATENCY) {
+                    std::snprintf(buf, sizeof buf, " %llx", (unsigned long long)(uint64_t)h.top->rb_data);
+                    out += buf;
+                }
             }
             h.cycles = save;  // readback is not part of a sample's cycles
             std::printf("%s\n", out.c_str());

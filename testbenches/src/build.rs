@@ -70,7 +70,8 @@ pub fn build(
                 design.top.clone(),
                 "-CFLAGS".into(),
                 format!(
-                    "-O2 -DTOP_HEADER='\"{class}.h\"' -DTOP_CLASS={class}{}",
+                    "-O2 -DTOP_HEADER='\"{class}.h\"' -DTOP_CLASS={class} -DRB_LATENCY={}{}",
+                    design.params.rb_latency,
                     if trace { " -DLLS_TRACE" } else { "" }
                 ),
                 "-o".into(),
@@ -122,6 +123,7 @@ pub fn build(
                 ("RB_LAYER_W", p.rb_layer_bits.to_string()),
                 ("RB_ADDR_W", p.rb_addr_bits.to_string()),
                 ("RB_DATA_W", p.rb_data_bits.to_string()),
+                ("RB_LATENCY", p.rb_latency.to_string()),
             ] {
                 args.push(format!("-D{name}={value}"));
             }

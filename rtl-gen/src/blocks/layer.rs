@@ -16,11 +16,15 @@
 //! or one multiplier, not a chain (see [`Stages`]):
 //!
 //! ```text
-//! forward  S0 read W, x │ S1 data reg │ S2 W·x → product reg │ [S3 lanes summed] │ acc += │ done: h reg │ proj
-//! update   S0 read basis│ S1 Σ B·e in fours │ S2 Σ, read x │ S3 δ │ S4 δ·x │ S5 round │ S6 write W (read at S4)
+//! forward  S0 read W, x │ S1 data reg │ S2 W·x → product reg │ [S3 lanes summed] │ acc += │
+//!          hidden: act(z) │ round │ done: h saturated │ proj;
+//!          classifier: [sum > max] │ done: logit, argmax
+//! update   hidden: S0 read basis │ S1 Σ B·e in fours │ S2 Σ │ S3 f'(z)·Σ │ S4 round, read x │
+//!                  S5 δ saturated │ S6 δ·x, read W │ S7 round │ S8 W − step │ S9 saturate, write W
+//!          classifier: S2 read x │ S3 δ = e[row] │ S4 δ·x, read W │ S5 │ S6 │ S7 write W
 //! ```
 //! Both passes issue one address a cycle without a gap, so the extra stages cost cycles
-//! only at the pass ends. The update reads W[a] at S4 and writes it at S6; addresses rise
+//! only at the pass ends. The update reads W[a] three stages before it writes it; addresses rise
 //! within the pass, so no later read of the pass sees a stale word, and the unit goes idle
 //! (the next forward pass may read) only after the last write. The layer keeps its own
 //! input until its update is done; the next layer works on this sample meanwhile: no
@@ -32,7 +36,7 @@ use crate::params::{addr_bits, DesignParams, LayerParams};
 use crate::verilog::{assign, case, if_, if_else, Expr, Memory, Module, Stmt, Ty};
 
 use super::{
-    discard, named, narrow, place, saturate, shift_round_bias, signed_fields, sum, widen, Bias,
+    discard, named, place, saturate, shift_round, shift_round_bias, signed_fields, sum, widen, Bias,
 };
 
 pub fn weight_file(l: &LayerParams, lane: usize) -> String {
@@ -50,31 +54,54 @@ pub struct Stages {
     /// data again, S2 multiplies into the product register; with several lanes S3 sums
     /// the lanes into a register first).
     pub acc: u32,
-    /// Forward: `acc` holds a finished row (hidden: h registered for the next layer;
-    /// classifier: logit and argmax).
+    /// Forward: a finished row leaves the unit (hidden: h registered for the next layer,
+    /// two stages after the activation and the rounding; classifier: logit and argmax from
+    /// `acc`).
     pub done: u32,
     /// Hidden unit that learns: the basis projection of the registered h into the scores.
     pub proj: Option<u32>,
     /// Update: the stage that multiplies δ·x (hidden: S1 partial sums of Bᵀe, S2 their
     /// sum, S3 δ; classifier: S3 δ = e[row]). x is read two stages before.
     pub delta: Option<u32>,
-    /// Update: the stage that writes the weight back (after the rounded step and the
-    /// weight read).
+    /// Update: the stage that writes the weight back (after the rounded step, the
+    /// registered difference and the weight read).
     pub write: Option<u32>,
 }
 
-/// The update's multiply stage (see [`Stages::delta`]).
-const DELTA_STAGE: u32 = 4;
+/// Whether the classifier compares a finished sum with the running maximum a stage before
+/// it updates the maximum: rows are then at least two cycles apart (`words` ≥ 2), so the
+/// compare always sees the previous row's update, and the wide compare gets a stage of
+/// its own. With one word a row the compare and the update share the done stage.
+fn argmax_split(l: &LayerParams) -> bool {
+    l.classifier && l.words > 1
+}
+
+/// The update's multiply stage (see [`Stages::delta`]): the classifier's δ is a registered
+/// error (S3); a hidden unit's goes through f'(z), the rounding shift and the saturation,
+/// a stage each after Σ B·e (S3–S5).
+fn delta_stage(l: &LayerParams) -> u32 {
+    if l.classifier {
+        4
+    } else {
+        6
+    }
+}
 
 pub fn stages(p: &DesignParams, l: &LayerParams) -> Stages {
     let acc = if l.lanes > 1 { 4 } else { 3 };
-    let done = acc + 1;
+    // A hidden row's finished sum goes through the activation (acc+1), the rounding shift
+    // (acc+2) and the saturation into h (done): one wide carry chain a stage.
+    let done = match (l.classifier, argmax_split(l)) {
+        (false, _) => acc + 3,
+        (true, true) => acc + 2,
+        (true, false) => acc + 1,
+    };
     Stages {
         acc,
         done,
         proj: (p.learn && !l.classifier).then_some(done + 1),
-        delta: p.learn.then_some(DELTA_STAGE),
-        write: p.learn.then_some(DELTA_STAGE + 2),
+        delta: p.learn.then_some(delta_stage(l)),
+        write: p.learn.then_some(delta_stage(l) + 3),
     }
 }
 
@@ -182,7 +209,10 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         )
     };
     let rb_addr = m.input("rb_addr", Ty::u(l.rb_addr_bits));
-    let rb_data = m.output_wire("rb_data", Ty::s(p.rb_data_bits));
+    let rb_data = m.output_reg("rb_data", Ty::s(p.rb_data_bits));
+    // The selected entry, registered into rb_data (readback stage 2).
+    let rb_next = m.wire("rb_next", Ty::s(p.rb_data_bits));
+    m.always_ff(&clk, vec![assign(&rb_data, rb_next.clone())]);
 
     m.section("control state");
     let st_ty = Ty::u(3);
@@ -255,22 +285,20 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     // Update weight addresses: rows and words are visited in order without a gap, so the
     // address at a stage counts that stage's valid items from the pass start.
     let upd_addr = st.write.map(|w| {
-        let rd = m.reg(&format!("addr{}", w - 2), Ty::u(w_aw));
-        let mid = m.reg(&format!("addr{}", w - 1), Ty::u(w_aw));
-        let wr = m.reg(&format!("addr{w}"), Ty::u(w_aw));
-        m.always_ff(
-            &clk,
-            vec![
-                if_else(
-                    v[w as usize - 2].clone(),
-                    vec![assign(&rd, rd.clone().add(Expr::lit(1, Ty::u(w_aw))))],
-                    vec![assign(&rd, Expr::lit(0, Ty::u(w_aw)))],
-                ),
-                assign(&mid, rd.clone()),
-                assign(&wr, mid),
-            ],
-        );
-        (rd, wr)
+        // Read at the multiply stage, then one register per stage up to the write.
+        let read = w - 3;
+        let regs: Vec<Expr> = (read..=w)
+            .map(|k| m.reg(&format!("addr{k}"), Ty::u(w_aw)))
+            .collect();
+        let rd = regs[0].clone();
+        let mut ff = vec![if_else(
+            v[read as usize].clone(),
+            vec![assign(&rd, rd.clone().add(Expr::lit(1, Ty::u(w_aw))))],
+            vec![assign(&rd, Expr::lit(0, Ty::u(w_aw)))],
+        )];
+        ff.extend(regs.windows(2).map(|p| assign(&p[1], p[0].clone())));
+        m.always_ff(&clk, ff);
+        (rd, regs[regs.len() - 1].clone())
     });
 
     m.section("input buffer: one memory per lane, element i in lane i % lanes");
@@ -403,17 +431,29 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         m.section("done stage: running argmax (and logits when learning)");
         let best = m.reg("best", Ty::s(acc_w));
         let best_idx = m.reg("best_idx", Ty::u(lb));
-        let take = row_d
-            .clone()
-            .eq(Expr::lit(0, Ty::u(out_aw)))
-            .lor(acc.clone().gt(best.clone()));
+        // The finished sum and whether it beats the maximum of the rows before it.
+        let (z, beats) = if argmax_split(l) {
+            let z_q = m.reg("sum_q", Ty::s(acc_w));
+            let gt_q = m.reg("sum_gt_q", Ty::bit());
+            m.always_ff(
+                &clk,
+                vec![
+                    assign(&z_q, acc.clone()),
+                    assign(&gt_q, acc.clone().gt(best.clone())),
+                ],
+            );
+            (z_q, gt_q)
+        } else {
+            (acc.clone(), acc.clone().gt(best.clone()))
+        };
+        let take = row_d.clone().eq(Expr::lit(0, Ty::u(out_aw))).lor(beats);
         if let Some((_, _, _, errs)) = &sm {
             logit_regs = (0..c_n)
                 .map(|c| m.reg(&format!("logit{c}"), Ty::s(lw)))
                 .collect();
             let logit_val = m.wire_assign(
                 "logit_val",
-                acc.clone().slice(acc_w - 1, l.logit_shift).as_signed(),
+                z.clone().slice(acc_w - 1, l.logit_shift).as_signed(),
             );
             done_stmts.push(case(
                 row_d.clone(),
@@ -450,10 +490,10 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         }
         done_stmts.push(if_(
             take,
-            vec![assign(&best, acc.clone()), assign(&best_idx, row_d.clone())],
+            vec![assign(&best, z), assign(&best_idx, row_d.clone())],
         ));
     } else {
-        m.section("done stage: activation, h registered for the next layer");
+        m.section("after the sum: activation, rounding shift, then h saturated at the done stage");
         let acc_neg = m.wire_assign("acc_neg", acc.clone().bit(acc_w - 1));
         let leak = if l.leaky {
             m.wire_assign("acc_leak", acc.clone().sar(l.leak_shift))
@@ -461,7 +501,25 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             Expr::lit(0, Ty::s(acc_w))
         };
         let act_in = m.wire_assign("act_in", Expr::mux(acc_neg.clone(), leak, acc.clone()));
-        let h = narrow(&mut m, "h", act_in, l.act_shift, p.half_up, a);
+        // Registered every cycle: they hold a row's value in the cycle its item reaches the
+        // next stage, which is all the done stage needs.
+        let act_q = m.reg("act_q", Ty::s(acc_w));
+        let h_shr = shift_round(&mut m, "h_shr", act_q.clone(), l.act_shift, p.half_up);
+        let h_shr_q = m.reg("h_shr_q", h_shr.ty());
+        let mut tail_ff = vec![assign(&act_q, act_in), assign(&h_shr_q, h_shr)];
+        // The sign of z travels along for f'(z) in the update.
+        let z_neg = if learn {
+            let q1 = m.reg("act_neg_q", Ty::bit());
+            let q2 = m.reg("h_neg_q", Ty::bit());
+            tail_ff.push(assign(&q1, acc_neg));
+            tail_ff.push(assign(&q2, q1));
+            Some(q2)
+        } else {
+            discard(&mut m, "acc_sign", acc_neg);
+            None
+        };
+        m.always_ff(&clk, tail_ff);
+        let h = saturate(&mut m, "h", h_shr_q, a);
         done_stmts.push(assign(&out_ports[0], Expr::bool(true)));
         done_stmts.push(assign(&out_ports[1], row_d.clone()));
         done_stmts.push(assign(&out_ports[2], h));
@@ -513,9 +571,13 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             let neg_q = m.reg("neg_q", Ty::bit());
             extra_mem_ff.push(if_(
                 done.clone(),
-                vec![neg_mem.write(row_d.clone(), acc_neg)],
+                vec![neg_mem.write(
+                    row_d.clone(),
+                    z_neg.clone().expect("a learning unit keeps the sign"),
+                )],
             ));
-            let neg_row = row[st.delta.expect("learning") as usize - 2].clone();
+            // f'(z) is applied at S3: the sign is read at S2.
+            let neg_row = row[2].clone();
             extra_mem_ff.push(assign(&neg_q, neg_mem.read(neg_row)));
             m.section("logits = scores >> shift (floor)");
             logit_regs = scores
@@ -535,8 +597,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                     )
                 })
                 .collect();
-            // δ for the row: S1/S2 sum Σ_c B[c][row]·e_c, S3 narrow(f'(z)·sum), ready at S4.
-            m.section("update stages S1-S3: delta = narrow(f'(z) * B^T e)");
+            // δ for the row: S1/S2 sum Σ_c B[c][row]·e_c, S3 f'(z)·sum, S4 the rounding
+            // shift, S5 saturated: ready at S6.
+            m.section("update stages S1-S5: delta = narrow(f'(z) * B^T e)");
             let back_err = modulation
                 .as_ref()
                 .map_or(errs, |(_, _, grads, _, _)| grads);
@@ -569,12 +632,15 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 Expr::lit(0, Ty::s(l.back_bits))
             };
             let gd = m.wire_assign("back_act", Expr::mux(neg_q, g_leak, g));
-            let d = narrow(&mut m, "delta", gd, l.back_shift, p.half_up, l.delta_bits);
+            let gd_q = m.reg("back_act_q", gd.ty());
+            extra_mem_ff.push(assign(&gd_q, gd));
+            let shr = shift_round(&mut m, "delta_shr", gd_q, l.back_shift, p.half_up);
+            let shr_q = m.reg("delta_shr_q", shr.ty());
+            extra_mem_ff.push(assign(&shr_q, shr));
+            let d = saturate(&mut m, "delta", shr_q, l.delta_bits);
             let d_q = m.reg("delta_q", Ty::s(l.delta_bits));
             extra_mem_ff.push(assign(&d_q, d));
             delta = Some(d_q);
-        } else {
-            discard(&mut m, "acc_sign", acc_neg);
         }
     }
     if !extra_mem_ff.is_empty() {
@@ -680,10 +746,10 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
 
     let mut w_ff = Vec::new();
     if let (Some(_), Some((_, w_addr)), Some(ws)) = (&delta, &upd_addr, st.write) {
-        m.section("update: S5 step = round(delta * x >> shift), S6 W - step, saturated");
+        m.section("update: S5 step = round(delta * x >> shift), S6 W - step, S7 saturated");
         let w_we = m.wire_assign("w_we", v[ws as usize].clone().land(updating.clone()));
         // The step is rounded at S5: a stochastic lane's LFSR steps with each item there.
-        let step_en = v[ws as usize - 1].clone().land(updating.clone());
+        let step_en = v[ws as usize - 2].clone().land(updating.clone());
         let lfsrs = lfsrs(&mut m, l, &clk, step_en);
         let mut step_ff = Vec::new();
         for (ln, prod) in prods.iter().enumerate() {
@@ -704,7 +770,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             let w_ext = widen(&mut m, &format!("w_ext{ln}"), w_r[ln].clone(), dw);
             let s_ext = widen(&mut m, &format!("upd_step_q{ln}_ext"), step_q, dw);
             let diff = m.wire_assign(&format!("w_diff{ln}"), w_ext.sub(s_ext));
-            let w_new = saturate(&mut m, &format!("w_new{ln}"), diff, wb);
+            let diff_q = m.reg(&format!("w_diff_q{ln}"), diff.ty());
+            step_ff.push(assign(&diff_q, diff));
+            let w_new = saturate(&mut m, &format!("w_new{ln}"), diff_q, wb);
             w_ff.push(if_(
                 w_we.clone(),
                 vec![w_mem[ln].write(w_addr.clone(), w_new)],
@@ -722,12 +790,18 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     } else {
         "readback: weights"
     });
-    // The address, registered like the memories' data: all of it when errors are readable
+    // Readback stages: (1) the address and the memories' read, (2) the memories' data
+    // register (w_r, after the wide block-RAM multiplexer), (3) the entry selected into
+    // rb_data. The address follows in two registers: all of it when errors are readable
     // too, else only the lane select.
     let rb_q = if learn {
         let q = m.reg("rb_addr_q", Ty::u(l.rb_addr_bits));
-        m.always_ff(&clk, vec![assign(&q, rb_addr.clone())]);
-        Some(q)
+        let q2 = m.reg("rb_addr_q2", Ty::u(l.rb_addr_bits));
+        m.always_ff(
+            &clk,
+            vec![assign(&q, rb_addr.clone()), assign(&q2, q.clone())],
+        );
+        Some(q2)
     } else {
         None
     };
@@ -739,25 +813,29 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             Some(q) => m.wire_assign("rb_lane", q.clone().slice(lane_bits - 1, 0)),
             None => {
                 let q = m.reg("rb_lane_q", Ty::u(lane_bits));
+                let q2 = m.reg("rb_lane_q2", Ty::u(lane_bits));
                 m.always_ff(
                     &clk,
-                    vec![assign(&q, rb_addr.clone().slice(lane_bits - 1, 0))],
+                    vec![
+                        assign(&q, rb_addr.clone().slice(lane_bits - 1, 0)),
+                        assign(&q2, q.clone()),
+                    ],
                 );
-                q
+                q2
             }
         };
-        for (ln, q) in w_q.iter().enumerate().skip(1) {
+        for (ln, q) in w_r.iter().enumerate().skip(1) {
             lane_arms.push((
                 vec![Expr::lit(ln as i128, Ty::u(lane_bits))],
                 vec![assign(&rb_w, q.clone())],
             ));
         }
         m.always_comb(vec![
-            assign(&rb_w, w_q[0].clone()),
+            assign(&rb_w, w_r[0].clone()),
             case(rb_lane, lane_arms, vec![]),
         ]);
     } else {
-        m.always_comb(vec![assign(&rb_w, w_q[0].clone())]);
+        m.always_comb(vec![assign(&rb_w, w_r[0].clone())]);
     }
     let rb_w_ext = widen(&mut m, "rb_weight_ext", rb_w, rbw);
     if let (Some((_, _, _, errs)), Some(rb_q)) = (&sm, rb_q) {
@@ -800,15 +878,18 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                     );
                 }
                 m.assign(rb_index, offset.resize(ib));
-                let rb_m_ext = widen(&mut m, "rb_mod_ext", rb_value.clone(), rbw);
+                // The unit's read register, then one more like w_r.
+                let rb_mod = m.reg("rb_mod_q", rb_value.ty());
+                m.always_ff(&clk, vec![assign(&rb_mod, rb_value.clone())]);
+                let rb_m_ext = widen(&mut m, "rb_mod_ext", rb_mod, rbw);
                 let is_mod = rb_q.ge(Expr::lit(first, rb_ty));
-                m.assign(&rb_data, Expr::mux(is_mod, rb_m_ext, rb_we));
+                m.assign(&rb_next, Expr::mux(is_mod, rb_m_ext, rb_we));
             }
-            None => m.assign(&rb_data, rb_we),
+            None => m.assign(&rb_next, rb_we),
         }
     } else {
         // Inference: only weights; the address bits above the lane select are the word.
-        m.assign(&rb_data, rb_w_ext);
+        m.assign(&rb_next, rb_w_ext);
     }
 
     m.section("control");

@@ -124,19 +124,6 @@ pub(crate) fn saturate(m: &mut Module, name: &str, x: Expr, bits: u32) -> Expr {
     )
 }
 
-/// The model's `narrow`: shift with rounding, then saturate to `bits`.
-pub(crate) fn narrow(
-    m: &mut Module,
-    name: &str,
-    x: Expr,
-    shift: u32,
-    half_up: bool,
-    bits: u32,
-) -> Expr {
-    let shifted = shift_round(m, &format!("{name}_shr"), x, shift, half_up);
-    saturate(m, name, shifted, bits)
-}
-
 /// Splits a bus of `count` packed signed fields of `width` bits (field 0 in the LSBs) into
 /// wires `<prefix>0`, `<prefix>1`, ….
 pub(crate) fn signed_fields(

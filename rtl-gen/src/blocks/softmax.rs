@@ -86,9 +86,10 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     m.always_ff(&clk, vec![assign(&exp_q, exp_rom.read(exp_idx))]);
     let exp_valid = m.reg("exp_valid", Ty::bit());
     let exp_class = m.reg("exp_class", cnt_ty);
-    let ex: Vec<Expr> = (0..c_n)
-        .map(|c| m.reg(&format!("exp{c}"), Ty::u(p.exp_bits)))
-        .collect();
+    // E_c is written once per class and read back one class at a time: a small memory
+    // (block RAM on the iCE40, LUT RAM on the ECP5) rather than C registers and a mux.
+    let ex = m.memory("exp_mem", Ty::u(p.exp_bits), 1 << cnt_ty.width, None);
+    super::place(&mut m, p, &ex, false);
     let sw = p.sum_bits;
     let total = m.reg("exp_sum", Ty::u(sw));
 
@@ -97,20 +98,38 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     // exp_sel_q: E of the class whose division starts next cycle (class 0 after the sum).
     let p_last = Expr::lit(prob as i128, it_ty);
     let cnt_inc = cnt.clone().add(Expr::lit(1, cnt_ty));
+    // Outside the division it reads class 0, ready for the first one.
     let ex_idx = m.wire_assign(
         "exp_sel_idx",
-        Expr::mux(it.clone().eq(p_last.clone()), cnt_inc.clone(), cnt.clone()),
+        Expr::mux(
+            state.clone().eq(s_div.clone()),
+            Expr::mux(it.clone().eq(p_last.clone()), cnt_inc.clone(), cnt.clone()),
+            Expr::lit(0, cnt_ty),
+        ),
     );
-    let ex_sel = super::select(&mut m, "exp_sel", &ex, &ex_idx);
     let ex_sel_q = m.reg("exp_sel_q", Ty::u(p.exp_bits));
-    m.always_ff(&clk, vec![assign(&ex_sel_q, ex_sel)]);
+    m.always_ff(
+        &clk,
+        vec![
+            if_(
+                exp_valid.clone(),
+                vec![ex.write(exp_class.clone(), exp_q.clone())],
+            ),
+            assign(&ex_sel_q, ex.read(ex_idx)),
+        ],
+    );
     let rem = m.reg("rem", Ty::u(rw));
     // Only the low P bits are ever shifted on; the full P+1-bit quotient is quo_next.
     let quo = m.reg("quo", Ty::u(prob));
-    let first = it.clone().eq(Expr::lit(0, it_ty));
+    // A class's first quotient step (iter = 0), registered so the step starts at a flop.
+    let first = m.reg("div_first", Ty::bit());
     let rem_in = m.wire_assign(
         "rem_in",
-        Expr::mux(first, ex_sel_q.clone().resize(rw), rem.clone().shl(1)),
+        Expr::mux(
+            first.clone(),
+            ex_sel_q.clone().resize(rw),
+            rem.clone().shl(1),
+        ),
     );
     // One subtract: its borrow is the compare.
     let sub_w = rw + 1;
@@ -162,18 +181,6 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             .collect(),
         vec![],
     );
-    let store_exp = case(
-        exp_class.clone(),
-        (0..c_n)
-            .map(|c| {
-                (
-                    vec![Expr::lit(c as i128, cnt_ty)],
-                    vec![assign(&ex[c], exp_q.clone())],
-                )
-            })
-            .collect(),
-        vec![],
-    );
     let cnt_dec = cnt.clone().sub(Expr::lit(1, cnt_ty));
     m.always_ff(
         &clk,
@@ -193,10 +200,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 assign(&q_valid, Expr::bool(false)),
                 if_(
                     exp_valid.clone(),
-                    vec![
-                        store_exp,
-                        assign(&total, total.clone().add(exp_q.clone().resize(sw))),
-                    ],
+                    vec![assign(&total, total.clone().add(exp_q.clone().resize(sw)))],
                 ),
                 if_(
                     q_valid.clone(),
@@ -252,6 +256,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                                     assign(&state, s_div.clone()),
                                     assign(&cnt, Expr::lit(0, cnt_ty)),
                                     assign(&it, Expr::lit(0, it_ty)),
+                                    assign(&first, Expr::bool(true)),
                                 ],
                                 vec![
                                     if_(
@@ -271,9 +276,11 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                                 assign(&rem, rem_next),
                                 assign(&quo, quo_next.clone().slice(prob - 1, 0)),
                                 assign(&it, it.clone().add(Expr::lit(1, it_ty))),
+                                assign(&first, Expr::bool(false)),
                                 if_(
                                     it.clone().eq(p_last),
                                     vec![
+                                        assign(&first, Expr::bool(true)),
                                         assign(&q_fin, quo_next),
                                         assign(&q_valid, Expr::bool(true)),
                                         assign(&q_class, cnt.clone()),

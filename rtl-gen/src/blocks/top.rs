@@ -6,10 +6,11 @@
 //! beats; a `tlast` that disagrees with the count sets the sticky `frame_error`.
 //! Output: the predicted class on `m_axis_tdata` (and the sample's label on
 //! `m_axis_tuser`, so a consumer can score the stream) when `m_axis_tvalid`, held until
-//! `m_axis_tready`. Readback: `rb_data` shows entry `rb_addr` of layer `rb_layer` one
-//! clock after both are presented (weights in row-major order, then the C errors).
+//! `m_axis_tready`. Readback: `rb_data` shows entry `rb_addr` of layer `rb_layer`
+//! `READBACK_LATENCY` (4) clocks after both are presented, a new address every clock
+//! (weights in row-major order, then the C errors).
 
-use crate::params::{addr_bits, DesignParams};
+use crate::params::{addr_bits, DesignParams, READBACK_LATENCY};
 use crate::verilog::{assign, case, if_, if_else, Expr, Module, Ty};
 
 pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
@@ -140,25 +141,33 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
         .fold(busy[0].clone().lnot(), |acc, b| acc.land(b.clone().lnot()));
     m.assign(&idle, all_idle);
 
-    m.section("readback select (registered like the units' data)");
-    let rb_layer_q = m.reg("rb_layer_q", Ty::u(p.rb_layer_bits));
-    m.always_ff(&clk, vec![assign(&rb_layer_q, rb_layer)]);
+    m.section("readback select: the layer delayed to match the units' three stages, registered");
+    let rb_layer_q: Vec<Expr> = (1..READBACK_LATENCY)
+        .map(|k| m.reg(&format!("rb_layer_q{k}"), Ty::u(p.rb_layer_bits)))
+        .collect();
+    let mut ff = vec![assign(&rb_layer_q[0], rb_layer)];
+    ff.extend(rb_layer_q.windows(2).map(|w| assign(&w[1], w[0].clone())));
+    m.always_ff(&clk, ff);
+    let rb_layer_d = rb_layer_q[rb_layer_q.len() - 1].clone();
     let rb_sel = m.reg("rb_sel", Ty::s(p.rb_data_bits));
-    m.always_comb(vec![
-        assign(&rb_sel, rb_data_k[0].clone()),
-        case(
-            rb_layer_q,
-            (1..n)
-                .map(|k| {
-                    (
-                        vec![Expr::lit(k as i128, Ty::u(p.rb_layer_bits))],
-                        vec![assign(&rb_sel, rb_data_k[k].clone())],
-                    )
-                })
-                .collect(),
-            vec![],
-        ),
-    ]);
+    m.always_ff(
+        &clk,
+        vec![
+            assign(&rb_sel, rb_data_k[0].clone()),
+            case(
+                rb_layer_d,
+                (1..n)
+                    .map(|k| {
+                        (
+                            vec![Expr::lit(k as i128, Ty::u(p.rb_layer_bits))],
+                            vec![assign(&rb_sel, rb_data_k[k].clone())],
+                        )
+                    })
+                    .collect(),
+                vec![],
+            ),
+        ],
+    );
     m.assign(&rb_data, rb_sel);
     m
 }
