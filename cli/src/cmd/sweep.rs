@@ -84,14 +84,18 @@ pub fn run(args: Args) -> CmdResult {
     Ok(())
 }
 
-/// One point per power-of-two lane count the config accepts, appended to `points`.
+/// One point per power-of-two lane count the config accepts, up to the target's DSP count
+/// (one multiplier a lane), appended to `points`.
 fn sweep_lanes(args: &Args, base: &Config, text: &str, points: &mut Vec<Point>) -> CmdResult {
+    let device =
+        toolchain::Device::from_name(base.hardware.target.name()).map_err(|e| e.to_string())?;
     let max_lanes = base
         .layer_shapes()
         .iter()
         .map(|&(i, _)| i)
         .min()
-        .unwrap_or(1);
+        .unwrap_or(1)
+        .min(device.dsps as usize);
     let mut lanes = 1;
     while lanes <= max_lanes {
         let mut cfg = base.clone();
@@ -122,8 +126,7 @@ fn sweep_lanes(args: &Args, base: &Config, text: &str, points: &mut Vec<Point>) 
             };
             if args.synth {
                 let opts = toolchain::FlowOptions {
-                    device: toolchain::Device::from_name(cfg.hardware.target.name())
-                        .map_err(|e| e.to_string())?,
+                    device,
                     board: None,
                     freq_mhz: cfg.hardware.freq_mhz,
                     out_root: args.out.join(format!(
