@@ -70,10 +70,17 @@ pub fn build(
                 design.top.clone(),
                 "-CFLAGS".into(),
                 format!(
-                    "-O2 -DTOP_HEADER='\"{class}.h\"' -DTOP_CLASS={class} -DRB_LATENCY={}{}",
+                    "{} -DTOP_HEADER='\"{class}.h\"' -DTOP_CLASS={class} -DRB_LATENCY={}{}",
+                    cxx_opt(),
                     design.params.rb_latency,
                     if trace { " -DLLS_TRACE" } else { "" }
                 ),
+                // verilated.mk appends OPT_FAST (default -Os) after -CFLAGS on the model and
+                // harness, and OPT_GLOBAL (-Os) on the runtime: set them, or -Os wins.
+                "-MAKEFLAGS".into(),
+                "OPT_FAST=-O3".into(),
+                "-MAKEFLAGS".into(),
+                "OPT_GLOBAL=-O3".into(),
                 "-o".into(),
                 "sim".into(),
             ];
@@ -93,6 +100,8 @@ pub fn build(
                     .collect::<Vec<_>>()
                     .join(",")
             );
+            // -march=native: a build folder copied to another CPU must rebuild.
+            let inputs = format!("{inputs}\n{}", host_cpu());
             let fingerprint = fingerprint(&inputs, design);
             let exe = rtl.join("obj_dir/sim");
             if !(exe.is_file()
@@ -133,6 +142,29 @@ pub fn build(
             Ok((vvp.path.clone(), vec!["-n".into(), "sim.vvp".into()]))
         }
     }
+}
+
+/// C++ optimization for the Verilated model, its runtime and the harness. The simulator
+/// is built where it runs, so it may use the host's instruction set (x86-64 only, where
+/// GCC and Clang both take `-march=native`). -O3 -march=native simulates about 1.5x as
+/// many cycles per second as Verilator's default -Os on mnist-mlp.
+fn cxx_opt() -> &'static str {
+    if cfg!(target_arch = "x86_64") {
+        "-O3 -march=native"
+    } else {
+        "-O3"
+    }
+}
+
+/// The host CPU's model name and instruction-set flags (Linux), part of the build
+/// fingerprint because of `-march=native`; empty where unknown.
+fn host_cpu() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    ["model name", "flags"]
+        .iter()
+        .filter_map(|key| info.lines().find(|l| l.starts_with(key)))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn fingerprint(inputs: &str, design: &Design) -> String {
