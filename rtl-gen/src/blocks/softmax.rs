@@ -2,7 +2,7 @@
 //! `golden_model::softmax::softmax_error` defines it.
 //!
 //! Sequential, one class at a time: find the maximum (C cycles), look up
-//! `EXP[min(max − l_c, len−1)]` in the exp ROM and sum (C+2 cycles), then divide each
+//! `EXP[min(max − l_c, len−1)]` in the exp ROM and sum (C+3 cycles), then divide each
 //! `E_c · 2^P` by the sum with a restoring divider, one quotient bit per cycle
 //! (C·(P+1) cycles), and register each error a cycle after its last quotient bit (1).
 //! `done` pulses once the C errors are registered. The class selects (`logit_sel`,
@@ -20,7 +20,7 @@ pub fn exp_rom_file() -> &'static str {
 /// Cycles from `start` (sampled at an edge) to `done` high, for the cycle model.
 pub fn latency(p: &DesignParams) -> u64 {
     let c = p.classes as u64;
-    c + (c + 2) + c * (p.prob_frac as u64 + 1) + 1
+    c + (c + 3) + c * (p.prob_frac as u64 + 1) + 1
 }
 
 pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
@@ -50,7 +50,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let s_exp = m.localparam("S_EXP", Expr::lit(2, st_ty));
     let s_div = m.localparam("S_DIV", Expr::lit(3, st_ty));
     let state = m.reg("state", st_ty);
-    let cnt_ty = Ty::u(addr_bits(c_n + 2));
+    let cnt_ty = Ty::u(addr_bits(c_n + 3));
     let cnt = m.reg("cnt", cnt_ty);
     let it_ty = Ty::u(addr_bits(prob as usize + 1));
     let it = m.reg("iter", it_ty);
@@ -83,7 +83,18 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let exp_rom = m.memory("exp_rom", Ty::u(p.exp_bits), 1 << iw, Some(exp_rom_file()));
     super::place(&mut m, p, &exp_rom, true);
     let exp_q = m.reg("exp_q", Ty::u(p.exp_bits));
-    m.always_ff(&clk, vec![assign(&exp_q, exp_rom.read(exp_idx))]);
+    // The index is registered before the ROM, so the clamp and the ROM read are a stage
+    // each; the class tag follows a stage behind the lookup.
+    let exp_idx_q = m.reg("exp_idx_q", exp_idx.ty());
+    m.always_ff(
+        &clk,
+        vec![
+            assign(&exp_idx_q, exp_idx),
+            assign(&exp_q, exp_rom.read(exp_idx_q.clone())),
+        ],
+    );
+    let look_valid = m.reg("look_valid", Ty::bit());
+    let look_class = m.reg("look_class", cnt_ty);
     let exp_valid = m.reg("exp_valid", Ty::bit());
     let exp_class = m.reg("exp_class", cnt_ty);
     // E_c is written once per class and read back one class at a time: a small memory
@@ -95,19 +106,22 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
 
     m.section("restoring division: q = floor(E_c * 2^P / sum)");
     let rw = sw + 1;
-    // exp_sel_q: E of the class whose division starts next cycle (class 0 after the sum).
+    // exp_sel_r: E of the class whose division starts next cycle (class 0 after the sum).
+    // The memory's data is registered once more, so the read is issued two cycles ahead:
+    // the next class at the one-but-last quotient step; outside the division, class 0.
     let p_last = Expr::lit(prob as i128, it_ty);
+    let p_next = Expr::lit(prob as i128 - 1, it_ty);
     let cnt_inc = cnt.clone().add(Expr::lit(1, cnt_ty));
-    // Outside the division it reads class 0, ready for the first one.
     let ex_idx = m.wire_assign(
         "exp_sel_idx",
         Expr::mux(
             state.clone().eq(s_div.clone()),
-            Expr::mux(it.clone().eq(p_last.clone()), cnt_inc.clone(), cnt.clone()),
+            Expr::mux(it.clone().eq(p_next), cnt_inc.clone(), cnt.clone()),
             Expr::lit(0, cnt_ty),
         ),
     );
     let ex_sel_q = m.reg("exp_sel_q", Ty::u(p.exp_bits));
+    let ex_sel_r = m.reg("exp_sel_r", Ty::u(p.exp_bits));
     m.always_ff(
         &clk,
         vec![
@@ -116,6 +130,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 vec![ex.write(exp_class.clone(), exp_q.clone())],
             ),
             assign(&ex_sel_q, ex.read(ex_idx)),
+            assign(&ex_sel_r, ex_sel_q.clone()),
         ],
     );
     let rem = m.reg("rem", Ty::u(rw));
@@ -127,7 +142,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         "rem_in",
         Expr::mux(
             first.clone(),
-            ex_sel_q.clone().resize(rw),
+            ex_sel_r.clone().resize(rw),
             rem.clone().shl(1),
         ),
     );
@@ -168,7 +183,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     m.section("control");
     let c_last = Expr::lit(c_n as i128 - 1, cnt_ty);
     let c_end = Expr::lit(c_n as i128, cnt_ty);
-    let c_exp_end = Expr::lit(c_n as i128 + 1, cnt_ty);
+    let c_exp_end = Expr::lit(c_n as i128 + 2, cnt_ty);
     let write_err = case(
         q_class.clone(),
         (0..c_n)
@@ -189,6 +204,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             vec![
                 assign(&state, s_idle.clone()),
                 assign(&done, Expr::bool(false)),
+                assign(&look_valid, Expr::bool(false)),
                 assign(&exp_valid, Expr::bool(false)),
                 assign(&q_valid, Expr::bool(false)),
                 assign(&cnt, Expr::lit(0, cnt_ty)),
@@ -196,7 +212,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             ],
             vec![
                 assign(&done, Expr::bool(false)),
-                assign(&exp_valid, Expr::bool(false)),
+                assign(&look_valid, Expr::bool(false)),
+                assign(&exp_valid, look_valid.clone()),
+                assign(&exp_class, look_class.clone()),
                 assign(&q_valid, Expr::bool(false)),
                 if_(
                     exp_valid.clone(),
@@ -247,8 +265,8 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                             ],
                         ),
                         (
-                            // cnt = k in 1..=C looks up class k − 1; its E is summed at
-                            // k + 1.
+                            // cnt = k in 1..=C clamps class k − 1's index; its E is read at
+                            // k + 1 and summed at k + 2.
                             vec![s_exp],
                             vec![if_else(
                                 cnt.clone().eq(c_exp_end),
@@ -260,10 +278,12 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                                 ],
                                 vec![
                                     if_(
-                                        cnt.clone().ne(Expr::lit(0, cnt_ty)),
+                                        cnt.clone().ne(Expr::lit(0, cnt_ty)).land(
+                                            cnt.clone().ne(Expr::lit(c_n as i128 + 1, cnt_ty)),
+                                        ),
                                         vec![
-                                            assign(&exp_valid, Expr::bool(true)),
-                                            assign(&exp_class, cnt_dec),
+                                            assign(&look_valid, Expr::bool(true)),
+                                            assign(&look_class, cnt_dec),
                                         ],
                                     ),
                                     assign(&cnt, cnt_inc.clone()),
