@@ -227,14 +227,56 @@ fn plot_points(args: &Args, name: &str, points: &[Point]) -> CmdResult {
             }),
         ]),
     )?;
-    let synthesized = series(&[("samples/s at Fmax", &|p| p.samples_per_second_at_fmax)]);
-    if !synthesized.is_empty() {
+    if points
+        .iter()
+        .any(|p| p.samples_per_second_at_fmax.is_some())
+    {
+        // The Fmax line ends at the last point that fits; the target-clock line goes on,
+        // so the knee is where they part.
         draw(
             "sweep-fmax.png",
-            format!("{name}: training samples/s at Fmax vs MAC lanes (points that fit)"),
+            format!("{name}: training samples/s vs MAC lanes"),
             "samples per second",
-            &synthesized,
+            &series(&[
+                ("at Fmax (placed and routed)", &|p| {
+                    p.samples_per_second_at_fmax
+                }),
+                ("at the target clock, if it fit", &|p| {
+                    Some(p.samples_per_second_at_target)
+                }),
+            ]),
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lanes_stop_at_the_targets_dsp_count() {
+        let path = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../configs/digits-mlp.toml"
+        ));
+        let base = load_config(&path).expect("preset loads");
+        let text = std::fs::read_to_string(&path).expect("preset reads");
+        let args = Args {
+            config: path,
+            out: PathBuf::from("unused"),
+            hidden: Vec::new(),
+            synth: false,
+        };
+        let mut points = Vec::new();
+        sweep_lanes(&args, &base, &text, &mut points).expect("sweep");
+        // 32 classifier inputs would allow 32 lanes; the UP5K has 8 DSP tiles.
+        let lanes: Vec<usize> = points.iter().map(|p| p.lanes).collect();
+        assert_eq!(lanes, [1, 2, 4, 8]);
+        for p in &points {
+            // The hidden unit's 64×32 forward and update MACs, spread over the lanes.
+            assert_eq!(p.ideal_cycles_per_sample * p.lanes as u64, 2 * 64 * 32);
+            assert!(p.cycles_per_sample > p.ideal_cycles_per_sample);
+        }
+    }
 }
