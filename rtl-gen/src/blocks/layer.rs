@@ -795,8 +795,8 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         }
         m.always_ff(&clk, step_ff);
     }
-    for mem in &w_mem {
-        w_ff.extend(mem.read(&w_raddr));
+    for ln in 0..lanes {
+        w_ff.extend(w_mem[ln].read(&w_raddr));
     }
     m.always_ff(&clk, w_ff);
 
