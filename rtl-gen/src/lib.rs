@@ -179,7 +179,10 @@ pub fn generate(cfg: &Config, config_toml: &str, learn: bool) -> Result<Design, 
     for (l, layer) in params.layers.iter().zip(&net.layers) {
         let weights = layer.weights();
         for lane in 0..l.lanes {
-            files.extend(mem::weight_lane_images(l, &weights, lane));
+            files.insert(
+                blocks::layer::weight_file(l, lane),
+                mem::weight_lane_image(l, &weights, lane),
+            );
         }
         if let Some(basis) = &layer.basis {
             files.insert(blocks::layer::basis_file(l), mem::basis_image(l, basis));

@@ -44,40 +44,6 @@ pub fn weight_lane_image(layer: &LayerParams, weights: &[i32], lane: usize) -> S
     }))
 }
 
-/// Words `first..first + n` of a lane that bank `bank` holds.
-fn bank_range(layer: &LayerParams, bank: usize) -> (usize, usize) {
-    let first = bank * layer.bank_words;
-    (
-        first,
-        layer.bank_words.min(layer.outputs * layer.words - first),
-    )
-}
-
-/// A lane's images by file name: [`weight_lane_image`] whole, or cut into its banks
-/// (`crate::blocks::layer::weight_files`).
-pub fn weight_lane_images(
-    layer: &LayerParams,
-    weights: &[i32],
-    lane: usize,
-) -> Vec<(String, String)> {
-    let image = weight_lane_image(layer, weights, lane);
-    let files = crate::blocks::layer::weight_files(layer, lane);
-    if files.len() == 1 {
-        return files.into_iter().map(|f| (f, image.clone())).collect();
-    }
-    let lines: Vec<&str> = image.lines().collect();
-    files
-        .into_iter()
-        .enumerate()
-        .map(|(bank, f)| {
-            let (first, n) = bank_range(layer, bank);
-            let mut text = lines[first..first + n].join("\n");
-            text.push('\n');
-            (f, text)
-        })
-        .collect()
-}
-
 /// Basis ROM: address t holds column t, class 0 in the least significant bits.
 pub fn basis_image(layer: &LayerParams, basis: &Basis) -> String {
     let bits = layer.basis_bits;
@@ -107,14 +73,14 @@ pub fn exp_image(p: &DesignParams) -> String {
 }
 
 /// The layers as [`crate::generate`] names them (`<prefix>_layer0`, …, `<prefix>_classifier`),
-/// so that [`crate::blocks::layer::weight_files`] gives the generated file names.
+/// so that [`crate::blocks::layer::weight_file`] gives the generated file names.
 ///
 /// ```
 /// let text = include_str!("../../configs/digits-mlp.toml");
 /// let cfg = golden_model::config::Config::from_toml_str(text, "digits-mlp.toml").unwrap();
 /// let layers = rtl_gen::mem::image_layers(&cfg).unwrap();
 /// let names: Vec<String> =
-///     layers.iter().flat_map(|l| rtl_gen::blocks::layer::weight_files(l, 0)).collect();
+///     layers.iter().map(|l| rtl_gen::blocks::layer::weight_file(l, 0)).collect();
 /// assert_eq!(names, ["digits_mlp_layer0_w0.hex", "digits_mlp_classifier_w0.hex"]);
 /// ```
 pub fn image_layers(cfg: &Config) -> Result<Vec<LayerParams>, GenError> {
@@ -166,7 +132,10 @@ pub fn weight_images(cfg: &Config, net: &FixedNet) -> Result<BTreeMap<String, St
     for (l, layer) in layers.iter().zip(&net.layers) {
         let weights = layer.weights();
         for lane in 0..l.lanes {
-            files.extend(weight_lane_images(l, &weights, lane));
+            files.insert(
+                crate::blocks::layer::weight_file(l, lane),
+                weight_lane_image(l, &weights, lane),
+            );
         }
     }
     Ok(files)
@@ -218,20 +187,9 @@ pub fn parse_weight_lane_image(
     bytes: &[u8],
     path: &str,
 ) -> Result<Vec<i32>, GenError> {
-    let shape = format!("{} outputs × {} words per row", layer.outputs, layer.words);
-    parse_weight_words(layer, bytes, path, layer.outputs * layer.words, &shape)
-}
-
-/// Parses `expected` weight words (a lane, or one bank of it: `shape` says which in errors).
-fn parse_weight_words(
-    layer: &LayerParams,
-    bytes: &[u8],
-    path: &str,
-    expected: usize,
-    shape: &str,
-) -> Result<Vec<i32>, GenError> {
     let bits = layer.weight_bits;
     let digits = bits.div_ceil(4) as usize;
+    let expected = layer.outputs * layer.words;
     let line_err = |line: usize, problem: String| GenError::ImageLine {
         path: path.to_string(),
         line,
@@ -252,7 +210,10 @@ fn parse_weight_words(
         if line > expected {
             return Err(line_err(
                 line,
-                format!("one word too many: {expected} words expected ({shape})"),
+                format!(
+                    "one word too many: {expected} words expected ({} outputs × {} words per row)",
+                    layer.outputs, layer.words
+                ),
             ));
         }
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -294,8 +255,10 @@ fn parse_weight_words(
         return Err(line_err(
             words.len() + 1,
             format!(
-                "the file ends after {} of {expected} words ({shape})",
-                words.len()
+                "the file ends after {} of {expected} words ({} outputs × {} words per row)",
+                words.len(),
+                layer.outputs,
+                layer.words
             ),
         ));
     }
@@ -310,32 +273,20 @@ pub fn read_weight_images(cfg: &Config, dir: &Path) -> Result<Vec<Vec<i32>>, Gen
     for l in &layers {
         let mut weights = vec![0i32; l.inputs * l.outputs];
         for lane in 0..l.lanes {
-            let files = crate::blocks::layer::weight_files(l, lane);
-            let mut words = Vec::with_capacity(l.outputs * l.words);
-            for (bank, file) in files.iter().enumerate() {
-                let path = dir.join(file);
-                let shown = path.display().to_string();
-                let bytes = std::fs::read(&path).map_err(|e| GenError::Image {
-                    path: shown.clone(),
-                    problem: format!("cannot read: {e}"),
-                    fix: format!(
-                        "a {} design needs {} image(s) per layer ({} lane(s) × {} bank(s)) \
-                         in {}; write them with `lls weights export`",
-                        cfg.name,
-                        l.lanes * files.len(),
-                        l.lanes,
-                        files.len(),
-                        dir.display()
-                    ),
-                })?;
-                words.extend(if files.len() == 1 {
-                    parse_weight_lane_image(l, &bytes, &shown)?
-                } else {
-                    let (first, n) = bank_range(l, bank);
-                    let shape = format!("bank {bank}: lane words {first}..{}", first + n);
-                    parse_weight_words(l, &bytes, &shown, n, &shape)?
-                });
-            }
+            let path = dir.join(crate::blocks::layer::weight_file(l, lane));
+            let shown = path.display().to_string();
+            let bytes = std::fs::read(&path).map_err(|e| GenError::Image {
+                path: shown.clone(),
+                problem: format!("cannot read: {e}"),
+                fix: format!(
+                    "a {} design needs {} lane image(s) per layer in {}; write them with \
+                     `lls weights export`",
+                    cfg.name,
+                    l.lanes,
+                    dir.display()
+                ),
+            })?;
+            let words = parse_weight_lane_image(l, &bytes, &shown)?;
             // Word j·words + w of lane `lane` is W[j][w·lanes + lane].
             for (k, v) in words.into_iter().enumerate() {
                 let (j, w) = (k / l.words, k % l.words);
@@ -382,52 +333,6 @@ mod tests {
             import_weight_images(&cfg, &mut back, &dir).unwrap();
             for (a, b) in net.layers.iter().zip(&back.layers) {
                 assert_eq!(a.weights(), b.weights(), "lanes {lanes}");
-            }
-            std::fs::remove_dir_all(&dir).unwrap();
-        }
-    }
-
-    #[test]
-    fn banked_lanes_round_trip() {
-        use golden_model::fixed::FixedNet;
-        // digits on the ECP5: the hidden lane (2,048 words) is banked in two DP16KDs, and
-        // with 2 lanes not at all.
-        let text = include_str!("../../configs/digits-mlp.toml")
-            .replace("target = \"ice40-up5k\"", "target = \"ecp5-85k\"");
-        for (lanes, banks) in [(1, 2), (2, 1)] {
-            let t = text.replace("lanes = 1", &format!("lanes = {lanes}"));
-            let cfg = Config::from_toml_str(&t, "banked").unwrap();
-            let layers = image_layers(&cfg).unwrap();
-            assert_eq!(layers[0].weight_banks(), banks, "lanes {lanes}");
-            let mut net = FixedNet::new(&cfg);
-            for layer in &mut net.layers {
-                let w: Vec<i32> = (0..layer.inputs * layer.outputs)
-                    .map(|k| (k as i32 * 7) % 30_000 - 15_000)
-                    .collect();
-                layer.set_weights(&w);
-            }
-            let images = weight_images(&cfg, &net).unwrap();
-            assert_eq!(images.len(), lanes * banks + lanes, "lanes {lanes}");
-            let dir = std::env::temp_dir().join(format!("lls-bank-{}-{lanes}", std::process::id()));
-            write_weight_images(&cfg, &net, &dir).unwrap();
-            let mut back = FixedNet::new(&cfg);
-            import_weight_images(&cfg, &mut back, &dir).unwrap();
-            for (a, b) in net.layers.iter().zip(&back.layers) {
-                assert_eq!(a.weights(), b.weights(), "lanes {lanes}");
-            }
-            if banks > 1 {
-                // A bank one word short is named in the error.
-                let short = dir.join(format!("{}_w0_b1.hex", layers[0].name));
-                let body = std::fs::read_to_string(&short).unwrap();
-                let cut = body.lines().skip(1).collect::<Vec<_>>().join("\n") + "\n";
-                std::fs::write(&short, cut).unwrap();
-                let err = import_weight_images(&cfg, &mut back, &dir)
-                    .unwrap_err()
-                    .to_string();
-                assert!(
-                    err.contains("_w0_b1.hex") && err.contains("bank 1"),
-                    "{err}"
-                );
             }
             std::fs::remove_dir_all(&dir).unwrap();
         }

@@ -13,34 +13,12 @@ use crate::GenError;
 /// Readback is a pipeline: the address and the memories' read (1), the memories' data
 /// register behind the block-RAM multiplexer (2), the unit's selected entry (3), the unit
 /// select (4). Every stage is a register, so the wide weight-memory multiplexers never
-/// sit in a path with the selects that follow them. Banked weights add their per-bank
-/// register (`DesignParams::rb_latency`).
+/// sit in a path with the selects that follow them.
 pub const READBACK_LATENCY: u32 = 4;
 
 /// Width of an address that counts `n` items (at least 1 bit).
 pub fn addr_bits(n: usize) -> u32 {
     ceil_log2(n).max(1)
-}
-
-/// Words per weight bank on `target` for a lane memory of `depth` words (see
-/// [`LayerParams::bank_words`]): the ECP5 banks by DP16KD (1,024 × 18 or 512 × 36); the
-/// iCE40 does not bank (its fabric is the scarce resource, not the block-RAM multiplexer).
-fn bank_words(target: Target, weight_bits: u32, depth: usize) -> usize {
-    let block = match target {
-        Target::Ice40Up5k => return depth,
-        Target::Ecp5_25k | Target::Ecp5_85k => {
-            if weight_bits <= 18 {
-                1024
-            } else {
-                512
-            }
-        }
-    };
-    if depth > block {
-        block
-    } else {
-        depth
-    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -53,11 +31,6 @@ pub struct LayerParams {
     pub lanes: usize,
     /// Weight words per output row (inputs / lanes).
     pub words: usize,
-    /// Words of one weight bank: a lane's memory deeper than one block RAM is split into
-    /// banks of this many words, each with its own output register before the multiplexer
-    /// that picks the bank (ECP5: one DP16KD each). Equal to `outputs × words` (one bank)
-    /// where the target does not bank.
-    pub bank_words: usize,
     pub act_bits: u32,
     pub weight_bits: u32,
     /// Exact forward sum width.
@@ -117,22 +90,6 @@ pub struct ModParams {
 }
 
 impl LayerParams {
-    /// Weight banks per lane.
-    pub fn weight_banks(&self) -> usize {
-        (self.outputs * self.words).div_ceil(self.bank_words)
-    }
-
-    /// Clock edges from a weight address to the data register the multiplier reads: the
-    /// block RAM's own register, then the data register; banked memories add the
-    /// per-bank register between them.
-    pub fn weight_read_stages(&self) -> u32 {
-        if self.weight_banks() > 1 {
-            3
-        } else {
-            2
-        }
-    }
-
     /// Width of the logits the softmax unit sees (modulated ones under LLS-M/MxM).
     pub fn softmax_logit_bits(&self) -> u32 {
         self.modulation
@@ -165,9 +122,8 @@ pub struct DesignParams {
     pub rb_data_bits: u32,
     pub rb_addr_bits: u32,
     pub rb_layer_bits: u32,
-    /// Clock edges from presenting `rb_layer`/`rb_addr` to their entry on `rb_data`:
-    /// [`READBACK_LATENCY`], one more when a unit banks its weights (every unit then
-    /// delays its entry to the same latency).
+    /// Clock edges from presenting `rb_layer`/`rb_addr` to their entry on `rb_data`
+    /// ([`READBACK_LATENCY`]).
     pub rb_latency: u32,
     pub half_up: bool,
     /// Memories of at most this many bits are kept out of block RAM (`ram_style =
@@ -282,7 +238,6 @@ impl DesignParams {
                 outputs: n_out,
                 lanes,
                 words: n_in / lanes,
-                bank_words: bank_words(target, f.weight_bits, n_out * (n_in / lanes)),
                 act_bits: f.act_bits,
                 weight_bits: f.weight_bits,
                 acc_bits: acc,
@@ -333,12 +288,7 @@ impl DesignParams {
             rb_data_bits,
             rb_addr_bits,
             rb_layer_bits: addr_bits(layers.len()),
-            rb_latency: READBACK_LATENCY
-                + layers
-                    .iter()
-                    .map(|l| l.weight_read_stages() - 2)
-                    .max()
-                    .unwrap_or(0),
+            rb_latency: READBACK_LATENCY,
             half_up: f.rounding == Rounding::HalfUp,
             distributed_ram_max_bits: match target {
                 Target::Ice40Up5k => 0,

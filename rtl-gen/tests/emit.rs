@@ -159,23 +159,16 @@ fn check_image_lengths(design: &Design) {
     let p = &design.params;
     for l in &p.layers {
         for lane in 0..l.lanes {
-            // One image per bank: full banks, the last one holding the rest of the lane.
-            let files = rtl_gen::blocks::layer::weight_files(l, lane);
-            assert_eq!(files.len(), (l.outputs * l.words).div_ceil(l.bank_words));
-            let mut words = 0;
-            for (k, name) in files.iter().enumerate() {
-                let body = design
-                    .files
-                    .get(name)
-                    .unwrap_or_else(|| panic!("no {name}"));
-                let (lines, digits) = hex_shape(name, body);
-                assert_eq!(digits, l.weight_bits.div_ceil(4) as usize, "{name}");
-                if k + 1 < files.len() {
-                    assert_eq!(lines, l.bank_words, "{name}");
-                }
-                words += lines;
-            }
-            assert_eq!(words, l.outputs * l.words, "lane {lane} of {}", l.name);
+            let name = format!("{}_w{lane}.hex", l.name);
+            let body = design
+                .files
+                .get(&name)
+                .unwrap_or_else(|| panic!("no {name}"));
+            assert_eq!(
+                hex_shape(&name, body),
+                (l.outputs * l.words, l.weight_bits.div_ceil(4) as usize),
+                "{name}"
+            );
         }
         let basis = format!("{}_basis.hex", l.name);
         if l.classifier {
@@ -240,17 +233,21 @@ fn digits_mlp() {
 fn mnist_mlp() {
     let design = snapshot_preset("mnist-mlp");
     check_image_lengths(&design);
-    // 784 → 256 → 10, hidden on 4 lanes: 196 words per row, 50,176 a lane in 49 banks of
-    // one DP16KD (1,024 words); classifier on 1 lane: 2,560 words in banks of 1,024,
-    // 1,024 and 512.
-    let lines = |name: &str| design.files[name].lines().count();
-    assert_eq!(lines("mnist_mlp_layer0_w0_b0.hex"), 1024);
-    assert_eq!(lines("mnist_mlp_layer0_w3_b48.hex"), 1024);
-    assert!(!design.files.contains_key("mnist_mlp_layer0_w0_b49.hex"));
-    assert_eq!(lines("mnist_mlp_classifier_w0_b2.hex"), 512);
-    assert!(!design.files.contains_key("mnist_mlp_layer0_w4_b0.hex"));
-    assert!(!design.files.contains_key("mnist_mlp_classifier_w1_b0.hex"));
-    assert!(!design.files.contains_key("mnist_mlp_layer0_w0.hex"));
+    // 784 → 256 → 10, hidden on 4 lanes: 196 words per row; classifier on 1 lane: 256.
+    assert_eq!(
+        design.files["mnist_mlp_layer0_w0.hex"].lines().count(),
+        256 * 196
+    );
+    assert_eq!(
+        design.files["mnist_mlp_layer0_w3.hex"].lines().count(),
+        256 * 196
+    );
+    assert_eq!(
+        design.files["mnist_mlp_classifier_w0.hex"].lines().count(),
+        10 * 256
+    );
+    assert!(!design.files.contains_key("mnist_mlp_layer0_w4.hex"));
+    assert!(!design.files.contains_key("mnist_mlp_classifier_w1.hex"));
 }
 
 /// Small configs: every image has the length its memory declares.

@@ -39,16 +39,8 @@ use super::{
     discard, named, place, saturate, shift_round, shift_round_bias, signed_fields, sum, widen, Bias,
 };
 
-/// The `$readmemh` images of one lane's weights, one per bank (see
-/// [`LayerParams::bank_words`]): `<layer>_w<lane>.hex`, or `<layer>_w<lane>_b<bank>.hex` when
-/// the lane is banked. Bank k holds words `k·bank_words ..`.
-pub fn weight_files(l: &LayerParams, lane: usize) -> Vec<String> {
-    match l.weight_banks() {
-        1 => vec![format!("{}_w{lane}.hex", l.name)],
-        n => (0..n)
-            .map(|k| format!("{}_w{lane}_b{k}.hex", l.name))
-            .collect(),
-    }
+pub fn weight_file(l: &LayerParams, lane: usize) -> String {
+    format!("{}_w{lane}.hex", l.name)
 }
 
 pub fn basis_file(l: &LayerParams) -> String {
@@ -96,8 +88,7 @@ fn delta_stage(l: &LayerParams) -> u32 {
 }
 
 pub fn stages(p: &DesignParams, l: &LayerParams) -> Stages {
-    // Banked weights arrive a stage later (their per-bank register).
-    let acc = if l.lanes > 1 { 4 } else { 3 } + l.weight_read_stages() - 2;
+    let acc = if l.lanes > 1 { 4 } else { 3 };
     // A hidden row's finished sum goes through the activation (acc+1), the rounding shift
     // (acc+2) and the saturation into h (done): one wide carry chain a stage.
     let done = match (l.classifier, argmax_split(l)) {
@@ -221,10 +212,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let rb_data = m.output_reg("rb_data", Ty::s(p.rb_data_bits));
     // The selected entry, registered into rb_data (readback stage 2).
     let rb_next = m.wire("rb_next", Ty::s(p.rb_data_bits));
-    // Units whose weights are not banked delay their entry to the design's latency.
-    let pad = p.rb_latency - 2 - l.weight_read_stages();
-    let rb_padded = delay(&mut m, &clk, "rb_pad", rb_next.clone(), pad);
-    m.always_ff(&clk, vec![assign(&rb_data, rb_padded)]);
+    m.always_ff(&clk, vec![assign(&rb_data, rb_next.clone())]);
 
     m.section("control state");
     let st_ty = Ty::u(3);
@@ -287,12 +275,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         row0.clone(),
         st.done.max(st.delta.map_or(0, |d| d - 1)),
     );
-    // The update reads x as many stages before δ is ready as the weights take (memory,
-    // then its data registers).
+    // The update reads x two stages before δ is ready (memory, then its data register).
     let word = match st.delta {
-        Some(dq) if l.words > 1 => {
-            chain(&mut m, "word", word0.clone(), dq - l.weight_read_stages())
-        }
+        Some(dq) if l.words > 1 => chain(&mut m, "word", word0.clone(), dq - 2),
         _ => vec![word0.clone()],
     };
     let done = m.reg(&format!("done{}", st.done), Ty::bit());
@@ -300,9 +285,8 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     // Update weight addresses: rows and words are visited in order without a gap, so the
     // address at a stage counts that stage's valid items from the pass start.
     let upd_addr = st.write.map(|w| {
-        // Read so that the word is in w_r for the difference stage (w − 1), then one
-        // register per stage up to the write.
-        let read = w - 1 - l.weight_read_stages();
+        // Read at the multiply stage, then one register per stage up to the write.
+        let read = w - 3;
         let regs: Vec<Expr> = (read..=w)
             .map(|k| m.reg(&format!("addr{k}"), Ty::u(w_aw)))
             .collect();
@@ -365,14 +349,21 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     m.always_ff(&clk, x_writes);
 
     m.section("weight memories: one per lane, word j*words + w holds W[j][w*lanes + lane]");
-    // Every lane's memories first, then their registers (declared in that order).
-    let banks: Vec<Vec<Memory>> = (0..lanes)
-        .map(|ln| LaneMemory::banks(&mut m, p, l, ln))
+    let w_mem: Vec<Memory> = (0..lanes)
+        .map(|ln| {
+            m.memory(
+                &format!("w_lane{ln}"),
+                Ty::s(wb),
+                w_depth as u32,
+                Some(&weight_file(l, ln)),
+            )
+        })
         .collect();
-    let w_mem: Vec<LaneMemory> = banks
-        .into_iter()
-        .enumerate()
-        .map(|(ln, b)| LaneMemory::new(&mut m, l, ln, b))
+    for mem in &w_mem {
+        place(&mut m, p, mem, false);
+    }
+    let w_q: Vec<Expr> = (0..lanes)
+        .map(|ln| m.reg(&format!("w_q{ln}"), Ty::s(wb)))
         .collect();
     // Readback (when idle) reads the same port: word = rb_addr / lanes.
     let rb_word = if w_aw + lane_bits <= l.rb_addr_bits {
@@ -398,18 +389,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         data_ff.push(assign(&r, q.clone()));
         r
     };
-    // Banked weights take a stage more (the per-bank register): x keeps in step.
     let x_r: Vec<Expr> = (0..lanes)
-        .map(|ln| {
-            let x_p = if l.weight_banks() > 1 {
-                data_reg(&mut m, &format!("x_p{ln}"), &x_q[ln])
-            } else {
-                x_q[ln].clone()
-            };
-            data_reg(&mut m, &format!("x_r{ln}"), &x_p)
-        })
+        .map(|ln| data_reg(&mut m, &format!("x_r{ln}"), &x_q[ln]))
         .collect();
-    let w_q: Vec<Expr> = w_mem.iter().map(|mem| mem.data.clone()).collect();
     let w_r: Vec<Expr> = (0..lanes)
         .map(|ln| data_reg(&mut m, &format!("w_r{ln}"), &w_q[ln]))
         .collect();
@@ -791,12 +773,15 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             let diff_q = m.reg(&format!("w_diff_q{ln}"), diff.ty());
             step_ff.push(assign(&diff_q, diff));
             let w_new = saturate(&mut m, &format!("w_new{ln}"), diff_q, wb);
-            w_ff.push(if_(w_we.clone(), w_mem[ln].write(w_addr, w_new)));
+            w_ff.push(if_(
+                w_we.clone(),
+                vec![w_mem[ln].write(w_addr.clone(), w_new)],
+            ));
         }
         m.always_ff(&clk, step_ff);
     }
     for ln in 0..lanes {
-        w_ff.extend(w_mem[ln].read(&w_raddr));
+        w_ff.push(assign(&w_q[ln], w_mem[ln].read(w_raddr.clone())));
     }
     m.always_ff(&clk, w_ff);
 
@@ -805,25 +790,39 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     } else {
         "readback: weights"
     });
-    // Readback stages: (1) the address and the memories' read, [the per-bank register],
-    // (2) the memories' data register (w_r, after the wide block-RAM multiplexer), (3) the
-    // entry selected into rb_data. The address follows in as many registers: all of it
-    // when errors are readable too, else only the lane select.
-    let rs = l.weight_read_stages();
-    let rb_q = learn.then(|| delay(&mut m, &clk, "rb_addr_q", rb_addr.clone(), rs));
+    // Readback stages: (1) the address and the memories' read, (2) the memories' data
+    // register (w_r, after the wide block-RAM multiplexer), (3) the entry selected into
+    // rb_data. The address follows in two registers: all of it when errors are readable
+    // too, else only the lane select.
+    let rb_q = if learn {
+        let q = m.reg("rb_addr_q", Ty::u(l.rb_addr_bits));
+        let q2 = m.reg("rb_addr_q2", Ty::u(l.rb_addr_bits));
+        m.always_ff(
+            &clk,
+            vec![assign(&q, rb_addr.clone()), assign(&q2, q.clone())],
+        );
+        Some(q2)
+    } else {
+        None
+    };
     let rbw = p.rb_data_bits;
     let rb_w = m.reg("rb_weight", Ty::s(wb));
     let mut lane_arms = Vec::new();
     if lanes > 1 {
         let rb_lane = match &rb_q {
             Some(q) => m.wire_assign("rb_lane", q.clone().slice(lane_bits - 1, 0)),
-            None => delay(
-                &mut m,
-                &clk,
-                "rb_lane_q",
-                rb_addr.clone().slice(lane_bits - 1, 0),
-                rs,
-            ),
+            None => {
+                let q = m.reg("rb_lane_q", Ty::u(lane_bits));
+                let q2 = m.reg("rb_lane_q2", Ty::u(lane_bits));
+                m.always_ff(
+                    &clk,
+                    vec![
+                        assign(&q, rb_addr.clone().slice(lane_bits - 1, 0)),
+                        assign(&q2, q.clone()),
+                    ],
+                );
+                q2
+            }
         };
         for (ln, q) in w_r.iter().enumerate().skip(1) {
             lane_arms.push((
@@ -879,8 +878,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                     );
                 }
                 m.assign(rb_index, offset.resize(ib));
-                // The unit's read register, then as many more as the weights have.
-                let rb_mod = delay(&mut m, &clk, "rb_mod_q", rb_value.clone(), rs - 1);
+                // The unit's read register, then one more like w_r.
+                let rb_mod = m.reg("rb_mod_q", rb_value.ty());
+                m.always_ff(&clk, vec![assign(&rb_mod, rb_value.clone())]);
                 let rb_m_ext = widen(&mut m, "rb_mod_ext", rb_mod, rbw);
                 let is_mod = rb_q.ge(Expr::lit(first, rb_ty));
                 m.assign(&rb_next, Expr::mux(is_mod, rb_m_ext, rb_we));
@@ -936,141 +936,6 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         },
     );
     m
-}
-
-/// One lane's weight memory. Unbanked: one RAM whose read register feeds `data`. Banked
-/// (a lane deeper than one block RAM): one RAM per bank, each read into its own register
-/// and registered again next to it (`_p`), then `data` picks the bank with the address's
-/// high bits, delayed alike; so the multiplexer over the banks starts at flip-flops, not
-/// at the block RAMs' outputs.
-struct LaneMemory {
-    banks: Vec<Memory>,
-    /// Per bank: (read register, second register); empty when unbanked.
-    regs: Vec<(Expr, Expr)>,
-    /// The bank select, registered twice.
-    sel: Option<(Expr, Expr)>,
-    /// Low address bits that index within a bank.
-    offset_bits: u32,
-    /// The word read `weight_read_stages − 1` edges after its address.
-    data: Expr,
-}
-
-impl LaneMemory {
-    /// The lane's memories, one per image of [`weight_files`].
-    fn banks(m: &mut Module, p: &DesignParams, l: &LayerParams, lane: usize) -> Vec<Memory> {
-        let ty = Ty::s(l.weight_bits);
-        let depth = l.outputs * l.words;
-        let files = weight_files(l, lane);
-        let banks: Vec<Memory> = files
-            .iter()
-            .enumerate()
-            .map(|(k, file)| {
-                let words = l.bank_words.min(depth - k * l.bank_words);
-                let name = if files.len() == 1 {
-                    format!("w_lane{lane}")
-                } else {
-                    format!("w_lane{lane}_b{k}")
-                };
-                m.memory(&name, ty, words as u32, Some(file))
-            })
-            .collect();
-        for mem in &banks {
-            place(m, p, mem, false);
-        }
-        banks
-    }
-
-    /// The read registers and the bank multiplexer behind `banks`.
-    fn new(m: &mut Module, l: &LayerParams, lane: usize, banks: Vec<Memory>) -> LaneMemory {
-        let ty = Ty::s(l.weight_bits);
-        let depth = l.outputs * l.words;
-        if banks.len() == 1 {
-            let q = m.reg(&format!("w_q{lane}"), ty);
-            return LaneMemory {
-                banks,
-                regs: Vec::new(),
-                sel: None,
-                offset_bits: addr_bits(depth),
-                data: q,
-            };
-        }
-        let regs: Vec<(Expr, Expr)> = (0..banks.len())
-            .map(|k| {
-                (
-                    m.reg(&format!("w_q{lane}_b{k}"), ty),
-                    m.reg(&format!("w_p{lane}_b{k}"), ty),
-                )
-            })
-            .collect();
-        // Banks are a power of two deep, so the bank is the word address's high bits.
-        let sel_ty = Ty::u(addr_bits(depth) - ceil_log2(l.bank_words));
-        let sel = (
-            m.reg(&format!("w_bank_q{lane}"), sel_ty),
-            m.reg(&format!("w_bank_p{lane}"), sel_ty),
-        );
-        let seconds: Vec<Expr> = regs.iter().map(|(_, r)| r.clone()).collect();
-        let data = super::select(m, &format!("w_q{lane}"), &seconds, &sel.1);
-        LaneMemory {
-            banks,
-            regs,
-            sel: Some(sel),
-            offset_bits: ceil_log2(l.bank_words),
-            data,
-        }
-    }
-
-    /// The bank of a word address (its high bits); `None` when unbanked.
-    fn bank_of(&self, addr: &Expr) -> Option<Expr> {
-        self.sel
-            .as_ref()
-            .map(|_| addr.clone().slice(addr.width() - 1, self.offset_bits))
-    }
-
-    /// The address within `mem` (the low bits it needs).
-    fn offset(mem: &Memory, addr: &Expr) -> Expr {
-        let bits = addr_bits(mem.depth() as usize);
-        if bits == addr.width() {
-            addr.clone()
-        } else {
-            addr.clone().slice(bits - 1, 0)
-        }
-    }
-
-    /// The read port's statements for an `always_ff` block, at address `addr`.
-    fn read(&self, addr: &Expr) -> Vec<Stmt> {
-        match (&self.sel, self.bank_of(addr)) {
-            (Some((sel_q, sel_p)), Some(bank)) => {
-                let mut out = vec![assign(sel_q, bank), assign(sel_p, sel_q.clone())];
-                for (mem, (q, r)) in self.banks.iter().zip(&self.regs) {
-                    out.push(assign(q, mem.read(Self::offset(mem, addr))));
-                    out.push(assign(r, q.clone()));
-                }
-                out
-            }
-            _ => vec![assign(
-                &self.data,
-                self.banks[0].read(Self::offset(&self.banks[0], addr)),
-            )],
-        }
-    }
-
-    /// Writes `data` at word `addr` (into its bank).
-    fn write(&self, addr: &Expr, data: Expr) -> Vec<Stmt> {
-        match self.bank_of(addr) {
-            None => vec![self.banks[0].write(Self::offset(&self.banks[0], addr), data)],
-            Some(bank) => self
-                .banks
-                .iter()
-                .enumerate()
-                .map(|(k, mem)| {
-                    if_(
-                        bank.clone().eq(Expr::lit(k as i128, bank.ty())),
-                        vec![mem.write(Self::offset(mem, addr), data.clone())],
-                    )
-                })
-                .collect(),
-        }
-    }
 }
 
 /// Stochastic update rounding: one LFSR per lane (`golden_model::numeric::lfsr`), stepped
@@ -1422,29 +1287,6 @@ fn accept(c: &Control, begin: Vec<Stmt>) -> Vec<Stmt> {
             .concat(),
         )],
     )]
-}
-
-/// `src` delayed by `n` clock edges through registers `<name>`, `<name>2`, …; `src` itself
-/// when `n` is 0.
-fn delay(m: &mut Module, clk: &Expr, name: &str, src: Expr, n: u32) -> Expr {
-    let mut out = src;
-    let mut ff = Vec::new();
-    for k in 1..=n {
-        let r = m.reg(
-            &if k == 1 {
-                name.to_string()
-            } else {
-                format!("{name}{k}")
-            },
-            out.ty(),
-        );
-        ff.push(assign(&r, out));
-        out = r;
-    }
-    if !ff.is_empty() {
-        m.always_ff(clk, ff);
-    }
-    out
 }
 
 /// A shift chain of `n` registers `<name>1 … <name>n` behind `src`: element k is the value

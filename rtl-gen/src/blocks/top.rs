@@ -7,10 +7,10 @@
 //! Output: the predicted class on `m_axis_tdata` (and the sample's label on
 //! `m_axis_tuser`, so a consumer can score the stream) when `m_axis_tvalid`, held until
 //! `m_axis_tready`. Readback: `rb_data` shows entry `rb_addr` of layer `rb_layer`
-//! `rb_latency` (4; 5 with banked weights) clocks after both are presented, a new address every clock
+//! `READBACK_LATENCY` (4) clocks after both are presented, a new address every clock
 //! (weights in row-major order, then the C errors).
 
-use crate::params::{addr_bits, DesignParams};
+use crate::params::{addr_bits, DesignParams, READBACK_LATENCY};
 use crate::verilog::{assign, case, if_, if_else, Expr, Module, Ty};
 
 pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
@@ -141,8 +141,8 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
         .fold(busy[0].clone().lnot(), |acc, b| acc.land(b.clone().lnot()));
     m.assign(&idle, all_idle);
 
-    m.section("readback select: the layer delayed to match the units, registered");
-    let rb_layer_q: Vec<Expr> = (1..p.rb_latency)
+    m.section("readback select: the layer delayed to match the units' three stages, registered");
+    let rb_layer_q: Vec<Expr> = (1..READBACK_LATENCY)
         .map(|k| m.reg(&format!("rb_layer_q{k}"), Ty::u(p.rb_layer_bits)))
         .collect();
     let mut ff = vec![assign(&rb_layer_q[0], rb_layer)];
