@@ -36,7 +36,8 @@ use crate::params::{addr_bits, DesignParams, LayerParams};
 use crate::verilog::{assign, case, if_, if_else, Expr, Memory, Module, Stmt, Ty};
 
 use super::{
-    discard, named, place, saturate, shift_round, shift_round_bias, signed_fields, sum, widen, Bias,
+    delay, discard, named, place, saturate, shift_round, shift_round_bias, signed_fields, sum,
+    widen, Bias,
 };
 
 pub fn weight_file(l: &LayerParams, lane: usize) -> String {
@@ -61,7 +62,7 @@ pub struct Stages {
     /// Hidden unit that learns: the basis projection of the registered h into the scores.
     pub proj: Option<u32>,
     /// Update: the stage that multiplies δ·x (hidden: S1 partial sums of Bᵀe, S2 their
-    /// sum, S3 δ; classifier: S3 δ = e[row]). x is read two stages before.
+    /// sum, S3–S5 δ; classifier: S3 δ = e[row]). x is read two stages before.
     pub delta: Option<u32>,
     /// Update: the stage that writes the weight back (after the rounded step, the
     /// registered difference and the weight read).
@@ -746,9 +747,14 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
 
     let mut w_ff = Vec::new();
     if let (Some(_), Some((_, w_addr)), Some(ws)) = (&delta, &upd_addr, st.write) {
-        m.section("update: S5 step = round(delta * x >> shift), S6 W - step, S7 saturated");
+        m.section(&format!(
+            "update: S{} step = round(delta * x >> shift), S{} W - step, S{ws} saturated",
+            ws - 2,
+            ws - 1
+        ));
         let w_we = m.wire_assign("w_we", v[ws as usize].clone().land(updating.clone()));
-        // The step is rounded at S5: a stochastic lane's LFSR steps with each item there.
+        // The step is rounded two stages before the write: a stochastic lane's LFSR steps
+        // with each item there.
         let step_en = v[ws as usize - 2].clone().land(updating.clone());
         let lfsrs = lfsrs(&mut m, l, &clk, step_en);
         let mut step_ff = Vec::new();
@@ -794,35 +800,20 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     // register (w_r, after the wide block-RAM multiplexer), (3) the entry selected into
     // rb_data. The address follows in two registers: all of it when errors are readable
     // too, else only the lane select.
-    let rb_q = if learn {
-        let q = m.reg("rb_addr_q", Ty::u(l.rb_addr_bits));
-        let q2 = m.reg("rb_addr_q2", Ty::u(l.rb_addr_bits));
-        m.always_ff(
-            &clk,
-            vec![assign(&q, rb_addr.clone()), assign(&q2, q.clone())],
-        );
-        Some(q2)
-    } else {
-        None
-    };
+    let rb_q = learn.then(|| delay(&mut m, &clk, "rb_addr_q", rb_addr.clone(), 2));
     let rbw = p.rb_data_bits;
     let rb_w = m.reg("rb_weight", Ty::s(wb));
     let mut lane_arms = Vec::new();
     if lanes > 1 {
         let rb_lane = match &rb_q {
             Some(q) => m.wire_assign("rb_lane", q.clone().slice(lane_bits - 1, 0)),
-            None => {
-                let q = m.reg("rb_lane_q", Ty::u(lane_bits));
-                let q2 = m.reg("rb_lane_q2", Ty::u(lane_bits));
-                m.always_ff(
-                    &clk,
-                    vec![
-                        assign(&q, rb_addr.clone().slice(lane_bits - 1, 0)),
-                        assign(&q2, q.clone()),
-                    ],
-                );
-                q2
-            }
+            None => delay(
+                &mut m,
+                &clk,
+                "rb_lane_q",
+                rb_addr.clone().slice(lane_bits - 1, 0),
+                2,
+            ),
         };
         for (ln, q) in w_r.iter().enumerate().skip(1) {
             lane_arms.push((
@@ -879,8 +870,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 }
                 m.assign(rb_index, offset.resize(ib));
                 // The unit's read register, then one more like w_r.
-                let rb_mod = m.reg("rb_mod_q", rb_value.ty());
-                m.always_ff(&clk, vec![assign(&rb_mod, rb_value.clone())]);
+                let rb_mod = delay(&mut m, &clk, "rb_mod_q", rb_value.clone(), 1);
                 let rb_m_ext = widen(&mut m, "rb_mod_ext", rb_mod, rbw);
                 let is_mod = rb_q.ge(Expr::lit(first, rb_ty));
                 m.assign(&rb_next, Expr::mux(is_mod, rb_m_ext, rb_we));

@@ -167,6 +167,27 @@ pub(crate) fn select(m: &mut Module, name: &str, fields: &[Expr], idx: &Expr) ->
     r
 }
 
+/// `src` delayed by `n` clock edges through registers `<name>`, `<name>2`, …, `<name>n`
+/// (one `always` block); `src` itself when `n` is 0.
+pub(crate) fn delay(m: &mut Module, clk: &Expr, name: &str, src: Expr, n: u32) -> Expr {
+    let mut out = src;
+    let mut ff = Vec::new();
+    for k in 1..=n {
+        let reg_name = if k == 1 {
+            name.to_string()
+        } else {
+            format!("{name}{k}")
+        };
+        let r = m.reg(&reg_name, out.ty());
+        ff.push(assign(&r, out));
+        out = r;
+    }
+    if !ff.is_empty() {
+        m.always_ff(clk, ff);
+    }
+    out
+}
+
 /// Sum of same-typed terms as a balanced tree (depth ⌈log2 n⌉ adders, not n − 1); the
 /// sum wraps at the terms' width, so any grouping gives the same bits.
 pub(crate) fn sum(mut terms: Vec<Expr>) -> Expr {

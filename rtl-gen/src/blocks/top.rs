@@ -142,13 +142,7 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
     m.assign(&idle, all_idle);
 
     m.section("readback select: the layer delayed to match the units' three stages, registered");
-    let rb_layer_q: Vec<Expr> = (1..READBACK_LATENCY)
-        .map(|k| m.reg(&format!("rb_layer_q{k}"), Ty::u(p.rb_layer_bits)))
-        .collect();
-    let mut ff = vec![assign(&rb_layer_q[0], rb_layer)];
-    ff.extend(rb_layer_q.windows(2).map(|w| assign(&w[1], w[0].clone())));
-    m.always_ff(&clk, ff);
-    let rb_layer_d = rb_layer_q[rb_layer_q.len() - 1].clone();
+    let rb_layer_d = super::delay(&mut m, &clk, "rb_layer_q", rb_layer, READBACK_LATENCY - 1);
     let rb_sel = m.reg("rb_sel", Ty::s(p.rb_data_bits));
     m.always_ff(
         &clk,
