@@ -37,7 +37,7 @@ enum Command {
     Sweep(cmd::sweep::Args),
     /// List the preset configs: name, data set, shape, target, lanes.
     Presets(cmd::presets::Args),
-    /// Export a checkpoint's weights as `$readmemh` images, or import images into one.
+    /// Export a checkpoint's learned state as `$readmemh` images, or import images into one.
     Weights(cmd::weights::Args),
 }
 

@@ -47,6 +47,17 @@ impl Modulation {
             Modulation::Vector(v) | Modulation::Matrix(v) => Some(v),
         }
     }
+
+    /// Replaces the learned values with as many new ones (nothing to replace under LLS).
+    pub fn set_values(&mut self, values: Vec<i64>) {
+        match self {
+            Modulation::None => {}
+            Modulation::Vector(v) | Modulation::Matrix(v) => {
+                assert_eq!(v.len(), values.len(), "modulation: one value per entry");
+                *v = values;
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

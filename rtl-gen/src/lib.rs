@@ -34,7 +34,7 @@ pub enum GenError {
     },
     #[error("{path}: {reason}")]
     Io { path: String, reason: String },
-    /// A `$readmemh` image that cannot be read back (see [`mem::read_weight_images`]).
+    /// A `$readmemh` image that cannot be read back (see [`mem::read_state_images`]).
     #[error("{path}: {problem}; {fix}")]
     Image {
         path: String,
@@ -165,6 +165,9 @@ pub fn generate(cfg: &Config, config_toml: &str, learn: bool) -> Result<Design, 
         if let Some(mp) = &l.modulation {
             add("modulation.mod_mem", mp.entries, mp.bits, 1);
         }
+        if !l.lfsr_seeds.is_empty() {
+            add("lfsr", l.lfsr_seeds.len(), 32, 1);
+        }
         if learn {
             add(
                 "softmax.exp_rom",
@@ -176,22 +179,10 @@ pub fn generate(cfg: &Config, config_toml: &str, learn: bool) -> Result<Design, 
     }
     // Memory images from the golden model's own initial state and tables.
     let net = FixedNet::new(cfg);
+    files.extend(mem::layer_state_images(&params.layers, &net));
     for (l, layer) in params.layers.iter().zip(&net.layers) {
-        let weights = layer.weights();
-        for lane in 0..l.lanes {
-            files.insert(
-                blocks::layer::weight_file(l, lane),
-                mem::weight_lane_image(l, &weights, lane),
-            );
-        }
         if let Some(basis) = &layer.basis {
             files.insert(blocks::layer::basis_file(l), mem::basis_image(l, basis));
-        }
-        if let (Some(mp), Some(values)) = (&l.modulation, layer.modulation.values()) {
-            files.insert(
-                blocks::modulation::mod_file(l),
-                mem::signed_image(values, mp.bits),
-            );
         }
     }
     if learn {

@@ -2,9 +2,10 @@
 //! RAM contents have one source: the model that the co-simulation checks against.
 
 //!
-//! Weight images can also be written from a trained net ([`weight_images`]) and read back
-//! ([`read_weight_images`]), so weights move between the golden model, a checkpoint and
-//! the RTL's `$readmemh` files in both directions.
+//! The learned state's images (weights, modulation, LFSR states) can also be written from
+//! a trained net ([`state_images`]) and read back ([`read_state_images`]), so the state
+//! moves between the golden model, a checkpoint and the RTL's `$readmemh` files in both
+//! directions.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,6 +14,7 @@ use golden_model::basis::Basis;
 use golden_model::config::Config;
 use golden_model::fixed::FixedNet;
 use golden_model::numeric::format::mask;
+use golden_model::numeric::lfsr::Lfsr;
 use golden_model::softmax::exp_table;
 
 use crate::params::{DesignParams, LayerParams};
@@ -110,24 +112,36 @@ fn check_shapes(layers: &[LayerParams], net: &FixedNet, what: &str) -> Result<()
     Ok(())
 }
 
-/// Every weight image of `net`, by file name: the same files [`crate::generate`] writes for
-/// a fresh net, with `net`'s current weights.
+/// The learned state's images of `net`, by file name: each lane's weights
+/// (`<layer>_w<lane>.hex`), the LLS-M/MxM modulation (`<layer>_mod.hex`) and the
+/// stochastic-rounding LFSR states (`<layer>_lfsr.hex`): the files [`crate::generate`]
+/// writes for a fresh net, with `net`'s current state, so that the RTL powers up where
+/// the net stands.
 ///
 /// ```
 /// use golden_model::{config::Config, fixed::FixedNet};
 /// let text = include_str!("../../configs/digits-mlp.toml");
 /// let cfg = Config::from_toml_str(text, "digits-mlp.toml").unwrap();
 /// let net = FixedNet::new(&cfg);
-/// let images = rtl_gen::mem::weight_images(&cfg, &net).unwrap();
+/// let images = rtl_gen::mem::state_images(&cfg, &net).unwrap();
 /// let design = rtl_gen::generate(&cfg, text, true).unwrap();
 /// for (name, text) in &images {
 ///     assert_eq!(&design.files[name], text);
 /// }
-/// assert_eq!(images.len(), 2 * cfg.hardware.lanes);
+/// assert_eq!(images.len(), 2 * cfg.hardware.lanes); // LLS, half-up rounding: weights only
 /// ```
-pub fn weight_images(cfg: &Config, net: &FixedNet) -> Result<BTreeMap<String, String>, GenError> {
+pub fn state_images(cfg: &Config, net: &FixedNet) -> Result<BTreeMap<String, String>, GenError> {
     let layers = image_layers(cfg)?;
     check_shapes(&layers, net, "weights")?;
+    Ok(layer_state_images(&layers, net))
+}
+
+/// [`state_images`] for the units `layers` of a design, learning or not (an inference
+/// design has no modulation nor LFSRs).
+pub(crate) fn layer_state_images(
+    layers: &[LayerParams],
+    net: &FixedNet,
+) -> BTreeMap<String, String> {
     let mut files = BTreeMap::new();
     for (l, layer) in layers.iter().zip(&net.layers) {
         let weights = layer.weights();
@@ -137,13 +151,26 @@ pub fn weight_images(cfg: &Config, net: &FixedNet) -> Result<BTreeMap<String, St
                 weight_lane_image(l, &weights, lane),
             );
         }
+        if let (Some(mp), Some(values)) = (&l.modulation, layer.modulation.values()) {
+            files.insert(
+                crate::blocks::modulation::mod_file(l),
+                signed_image(values, mp.bits),
+            );
+        }
+        if !l.lfsr_seeds.is_empty() {
+            let states: Vec<i64> = layer.lfsr.iter().map(|s| s.0 as i64).collect();
+            files.insert(
+                crate::blocks::layer::lfsr_file(l),
+                image(states.iter().map(|&s| (s, 32))),
+            );
+        }
     }
-    Ok(files)
+    files
 }
 
-/// Writes [`weight_images`] into `dir` (created if missing), each file through a temporary
+/// Writes [`state_images`] into `dir` (created if missing), each file through a temporary
 /// file and a rename; returns the file names written.
-pub fn write_weight_images(
+pub fn write_state_images(
     cfg: &Config,
     net: &FixedNet,
     dir: &Path,
@@ -152,7 +179,7 @@ pub fn write_weight_images(
         path: path.display().to_string(),
         reason: e.to_string(),
     };
-    let images = weight_images(cfg, net)?;
+    let images = state_images(cfg, net)?;
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     for (name, text) in &images {
         let path = dir.join(name);
@@ -163,8 +190,98 @@ pub fn write_weight_images(
     Ok(images.into_keys().collect())
 }
 
-const IMAGE_FIX: &str =
-    "weight images hold one two's-complement hex word per line, as `lls gen` and `lls weights export` write them";
+const IMAGE_FIX: &str = "state images hold one hex word per line (two's complement for weights \
+     and modulation), as `lls gen` and `lls weights export` write them";
+
+/// What one image holds: `count` words of `bits` hex bits, read back two's complement
+/// (`signed`) or as plain unsigned values.
+struct WordFormat<'a> {
+    count: usize,
+    bits: u32,
+    signed: bool,
+    /// What sets `bits`, for errors: "weight_bits = 16".
+    width: &'a str,
+    /// The words' layout, for errors: "10 outputs × 32 words per row".
+    layout: &'a str,
+}
+
+/// Parses an image of `format.count` lines of exactly `⌈bits / 4⌉` hex digits whose value
+/// fits `bits`; `path` names the file in errors.
+fn parse_words(bytes: &[u8], path: &str, format: &WordFormat) -> Result<Vec<i64>, GenError> {
+    let WordFormat {
+        count: expected,
+        bits,
+        signed,
+        width,
+        layout,
+    } = *format;
+    let digits = bits.div_ceil(4) as usize;
+    let line_err = |line: usize, problem: String| GenError::ImageLine {
+        path: path.to_string(),
+        line,
+        problem,
+        fix: IMAGE_FIX.to_string(),
+    };
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let mut words = Vec::with_capacity(expected);
+    if body.is_empty() {
+        return Err(GenError::Image {
+            path: path.to_string(),
+            problem: format!("the file is empty, expected {expected} words"),
+            fix: IMAGE_FIX.to_string(),
+        });
+    }
+    for (n, raw) in body.split(|&b| b == b'\n').enumerate() {
+        let line = n + 1;
+        if line > expected {
+            return Err(line_err(
+                line,
+                format!("one word too many: {expected} words expected ({layout})"),
+            ));
+        }
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let shown = || {
+            let s = String::from_utf8_lossy(&raw[..raw.len().min(24)]).into_owned();
+            let more = if raw.len() > 24 { "…" } else { "" };
+            format!("{:?}{more}", s)
+        };
+        if raw.len() != digits || !raw.iter().all(u8::is_ascii_hexdigit) {
+            return Err(line_err(
+                line,
+                format!("expected {digits} hex digits ({width}), found {}", shown()),
+            ));
+        }
+        // Checked above: `digits` ≤ 8 ASCII hex digits.
+        let text = std::str::from_utf8(raw).unwrap_or_default();
+        let value = u64::from_str_radix(text, 16).map_err(|e| line_err(line, e.to_string()))?;
+        if value > mask(bits) {
+            return Err(line_err(
+                line,
+                format!(
+                    "{} does not fit {width} (at most {:x})",
+                    shown(),
+                    mask(bits)
+                ),
+            ));
+        }
+        let negative = signed && value >> (bits - 1) & 1 == 1;
+        words.push(if negative {
+            value as i64 - (1i64 << bits)
+        } else {
+            value as i64
+        });
+    }
+    if words.len() < expected {
+        return Err(line_err(
+            words.len() + 1,
+            format!(
+                "the file ends after {} of {expected} words ({layout})",
+                words.len()
+            ),
+        ));
+    }
+    Ok(words)
+}
 
 /// Parses one lane's image (the inverse of [`weight_lane_image`]): `outputs × words` lines
 /// of exactly `⌈weight_bits / 4⌉` hex digits whose value fits `weight_bits`. Returns the
@@ -187,123 +304,129 @@ pub fn parse_weight_lane_image(
     bytes: &[u8],
     path: &str,
 ) -> Result<Vec<i32>, GenError> {
-    let bits = layer.weight_bits;
-    let digits = bits.div_ceil(4) as usize;
-    let expected = layer.outputs * layer.words;
-    let line_err = |line: usize, problem: String| GenError::ImageLine {
-        path: path.to_string(),
-        line,
-        problem,
-        fix: IMAGE_FIX.to_string(),
+    let layout = format!("{} outputs × {} words per row", layer.outputs, layer.words);
+    let width = format!("weight_bits = {}", layer.weight_bits);
+    let format = WordFormat {
+        count: layer.outputs * layer.words,
+        bits: layer.weight_bits,
+        signed: true,
+        width: &width,
+        layout: &layout,
     };
-    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    let mut words = Vec::with_capacity(expected);
-    if body.is_empty() {
-        return Err(GenError::Image {
-            path: path.to_string(),
-            problem: format!("the file is empty, expected {expected} words"),
-            fix: IMAGE_FIX.to_string(),
-        });
-    }
-    for (n, raw) in body.split(|&b| b == b'\n').enumerate() {
-        let line = n + 1;
-        if line > expected {
-            return Err(line_err(
-                line,
-                format!(
-                    "one word too many: {expected} words expected ({} outputs × {} words per row)",
-                    layer.outputs, layer.words
-                ),
-            ));
-        }
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let shown = || {
-            let s = String::from_utf8_lossy(&raw[..raw.len().min(24)]).into_owned();
-            let more = if raw.len() > 24 { "…" } else { "" };
-            format!("{:?}{more}", s)
-        };
-        if raw.len() != digits || !raw.iter().all(u8::is_ascii_hexdigit) {
-            return Err(line_err(
-                line,
-                format!(
-                    "expected {digits} hex digits (weight_bits = {bits}), found {}",
-                    shown()
-                ),
-            ));
-        }
-        // Checked above: `digits` ≤ 8 ASCII hex digits.
-        let text = std::str::from_utf8(raw).unwrap_or_default();
-        let value = u64::from_str_radix(text, 16).map_err(|e| line_err(line, e.to_string()))?;
-        if value > mask(bits) {
-            return Err(line_err(
-                line,
-                format!(
-                    "{} does not fit weight_bits = {bits} (at most {:x})",
-                    shown(),
-                    mask(bits)
-                ),
-            ));
-        }
-        let signed = if value >> (bits - 1) & 1 == 1 {
-            value as i64 - (1i64 << bits)
-        } else {
-            value as i64
-        };
-        words.push(signed as i32);
-    }
-    if words.len() < expected {
-        return Err(line_err(
-            words.len() + 1,
-            format!(
-                "the file ends after {} of {expected} words ({} outputs × {} words per row)",
-                words.len(),
-                layer.outputs,
-                layer.words
-            ),
-        ));
-    }
-    Ok(words)
+    // Values fit `weight_bits` ≤ 32 bits, checked by the parser.
+    Ok(parse_words(bytes, path, &format)?
+        .into_iter()
+        .map(|v| v as i32)
+        .collect())
 }
 
-/// Reads every layer's lane images from `dir` into row-major weights (`outputs × inputs`,
-/// one `Vec` per layer). Every file is checked before anything is returned.
-pub fn read_weight_images(cfg: &Config, dir: &Path) -> Result<Vec<Vec<i32>>, GenError> {
+/// One layer's learned state as read from its images.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerImages {
+    /// Row-major `outputs × inputs`.
+    pub weights: Vec<i32>,
+    /// m or M (row-major), raw; `None` without LLS-M/MxM.
+    pub modulation: Option<Vec<i64>>,
+    /// One state per lane; empty without stochastic rounding.
+    pub lfsr: Vec<u32>,
+}
+
+fn read_image(dir: &Path, name: &str, cfg: &Config, what: &str) -> Result<Vec<u8>, GenError> {
+    let path = dir.join(name);
+    std::fs::read(&path).map_err(|e| GenError::Image {
+        path: path.display().to_string(),
+        problem: format!("cannot read: {e}"),
+        fix: format!(
+            "a {} design needs {what} in {}; write them with `lls weights export`",
+            cfg.name,
+            dir.display()
+        ),
+    })
+}
+
+/// Reads every layer's state images from `dir` (see [`state_images`]). Every file is
+/// checked before anything is returned.
+pub fn read_state_images(cfg: &Config, dir: &Path) -> Result<Vec<LayerImages>, GenError> {
     let layers = image_layers(cfg)?;
+    let shown = |name: &str| dir.join(name).display().to_string();
     let mut all = Vec::with_capacity(layers.len());
     for l in &layers {
         let mut weights = vec![0i32; l.inputs * l.outputs];
         for lane in 0..l.lanes {
-            let path = dir.join(crate::blocks::layer::weight_file(l, lane));
-            let shown = path.display().to_string();
-            let bytes = std::fs::read(&path).map_err(|e| GenError::Image {
-                path: shown.clone(),
-                problem: format!("cannot read: {e}"),
-                fix: format!(
-                    "a {} design needs {} lane image(s) per layer in {}; write them with \
-                     `lls weights export`",
-                    cfg.name,
-                    l.lanes,
-                    dir.display()
-                ),
-            })?;
-            let words = parse_weight_lane_image(l, &bytes, &shown)?;
+            let name = crate::blocks::layer::weight_file(l, lane);
+            let what = format!("{} lane image(s) per layer", l.lanes);
+            let bytes = read_image(dir, &name, cfg, &what)?;
+            let words = parse_weight_lane_image(l, &bytes, &shown(&name))?;
             // Word j·words + w of lane `lane` is W[j][w·lanes + lane].
             for (k, v) in words.into_iter().enumerate() {
                 let (j, w) = (k / l.words, k % l.words);
                 weights[j * l.inputs + w * l.lanes + lane] = v;
             }
         }
-        all.push(weights);
+        let modulation = match &l.modulation {
+            Some(mp) => {
+                let name = crate::blocks::modulation::mod_file(l);
+                let bytes = read_image(dir, &name, cfg, "each hidden layer's modulation image")?;
+                let layout = format!("{} modulation entries", mp.entries);
+                let width = format!("the modulation's {} bits", mp.bits);
+                let format = WordFormat {
+                    count: mp.entries,
+                    bits: mp.bits,
+                    signed: true,
+                    width: &width,
+                    layout: &layout,
+                };
+                Some(parse_words(&bytes, &shown(&name), &format)?)
+            }
+            None => None,
+        };
+        let lfsr = if l.lfsr_seeds.is_empty() {
+            Vec::new()
+        } else {
+            let name = crate::blocks::layer::lfsr_file(l);
+            let bytes = read_image(dir, &name, cfg, "each layer's LFSR image")?;
+            let layout = format!("one LFSR state per lane, {} lanes", l.lanes);
+            let format = WordFormat {
+                count: l.lfsr_seeds.len(),
+                bits: 32,
+                signed: false,
+                width: "a 32-bit LFSR state",
+                layout: &layout,
+            };
+            let states = parse_words(&bytes, &shown(&name), &format)?;
+            if let Some(lane) = states.iter().position(|&s| s == 0) {
+                return Err(GenError::ImageLine {
+                    path: shown(&name),
+                    line: lane + 1,
+                    problem: "an LFSR state of 0 never changes again".to_string(),
+                    fix: "write the states the RTL or `lls weights export` read out".to_string(),
+                });
+            }
+            // Values fit 32 bits, checked by the parser.
+            states.into_iter().map(|s| s as u32).collect()
+        };
+        all.push(LayerImages {
+            weights,
+            modulation,
+            lfsr,
+        });
     }
     Ok(all)
 }
 
-/// Replaces `net`'s weights with the images in `dir` (all or nothing).
-pub fn import_weight_images(cfg: &Config, net: &mut FixedNet, dir: &Path) -> Result<(), GenError> {
+/// Replaces `net`'s learned state (weights, modulation, LFSR states) with the images in
+/// `dir` (all or nothing).
+pub fn import_state_images(cfg: &Config, net: &mut FixedNet, dir: &Path) -> Result<(), GenError> {
     check_shapes(&image_layers(cfg)?, net, &dir.display().to_string())?;
-    let weights = read_weight_images(cfg, dir)?;
-    for (layer, w) in net.layers.iter_mut().zip(&weights) {
-        layer.set_weights(w);
+    let images = read_state_images(cfg, dir)?;
+    for (layer, img) in net.layers.iter_mut().zip(images) {
+        layer.set_weights(&img.weights);
+        if let Some(values) = img.modulation {
+            layer.modulation.set_values(values);
+        }
+        if !img.lfsr.is_empty() {
+            layer.lfsr = img.lfsr.into_iter().map(Lfsr).collect();
+        }
     }
     Ok(())
 }
@@ -328,9 +451,9 @@ mod tests {
                 layer.set_weights(&w);
             }
             let dir = std::env::temp_dir().join(format!("lls-mem-{}-{lanes}", std::process::id()));
-            write_weight_images(&cfg, &net, &dir).unwrap();
+            write_state_images(&cfg, &net, &dir).unwrap();
             let mut back = FixedNet::new(&cfg);
-            import_weight_images(&cfg, &mut back, &dir).unwrap();
+            import_state_images(&cfg, &mut back, &dir).unwrap();
             for (a, b) in net.layers.iter().zip(&back.layers) {
                 assert_eq!(a.weights(), b.weights(), "lanes {lanes}");
             }

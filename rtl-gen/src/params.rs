@@ -16,6 +16,13 @@ use crate::GenError;
 /// sit in a path with the selects that follow them.
 pub const READBACK_LATENCY: u32 = 4;
 
+/// A stochastic-rounding LFSR state (32 bits) reads back in pieces of this many bits,
+/// low piece first: readback data is at least this wide in such a design.
+pub const LFSR_READBACK_BITS: u32 = 16;
+
+/// Readback entries per LFSR state.
+pub const LFSR_READBACK_PIECES: usize = (32 / LFSR_READBACK_BITS) as usize;
+
 /// Width of an address that counts `n` items (at least 1 bit).
 pub fn addr_bits(n: usize) -> u32 {
     ceil_log2(n).max(1)
@@ -56,7 +63,8 @@ pub struct LayerParams {
     pub classes: usize,
     pub label_bits: u32,
     pub rb_addr_bits: u32,
-    /// Readback entries: weights, then the C softmax errors, then the modulation.
+    /// Readback entries: weights, then the C softmax errors, the modulation, and each
+    /// LFSR state in [`LFSR_READBACK_PIECES`] pieces.
     pub rb_entries: usize,
     /// LLS-M / LLS-MxM on a hidden layer of a learning design.
     pub modulation: Option<ModParams>,
@@ -214,11 +222,6 @@ impl DesignParams {
                 back_err + basis_bits
             };
             let n_w = n_in * n_out;
-            // Readback: the weights, then (when learning) the C softmax errors and the
-            // modulation.
-            let rb_entries = n_w
-                + if learn { classes } else { 0 }
-                + modulation.as_ref().map_or(0, |m| m.entries);
             let lfsr_seeds = if learn && f.update_rounding == Rounding::Stochastic {
                 (0..lanes)
                     .map(|lane| Lfsr::seed_state(cfg.learning.seed, k, lane).0)
@@ -226,6 +229,12 @@ impl DesignParams {
             } else {
                 Vec::new()
             };
+            // Readback: the weights, then (when learning) the C softmax errors, the
+            // modulation and the LFSR states.
+            let rb_entries = n_w
+                + if learn { classes } else { 0 }
+                + modulation.as_ref().map_or(0, |m| m.entries)
+                + lfsr_seeds.len() * LFSR_READBACK_PIECES;
             layers.push(LayerParams {
                 index: k,
                 name: if classifier {
@@ -272,7 +281,12 @@ impl DesignParams {
             .filter_map(|l| l.modulation.as_ref().map(|m| m.bits))
             .max()
             .unwrap_or(0);
-        let rb_data_bits = f.weight_bits.max(err_bits).max(mod_bits);
+        let lfsr_bits = if layers.iter().any(|l| !l.lfsr_seeds.is_empty()) {
+            LFSR_READBACK_BITS
+        } else {
+            0
+        };
+        let rb_data_bits = f.weight_bits.max(err_bits).max(mod_bits).max(lfsr_bits);
         Ok(DesignParams {
             name: cfg.name.clone(),
             classes,

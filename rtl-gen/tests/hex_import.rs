@@ -1,5 +1,5 @@
 //! Reading `$readmemh` weight images back ([`rtl_gen::mem::parse_weight_lane_image`],
-//! [`rtl_gen::mem::import_weight_images`]): exact round trips for any weights, and for any
+//! [`rtl_gen::mem::import_state_images`]): exact round trips for any weights, and for any
 //! damaged file an error that names the file (and the line, when one line is at fault),
 //! never a panic and never a partial import.
 //!
@@ -8,12 +8,13 @@
 
 use golden_model::config::Config;
 use golden_model::fixed::FixedNet;
+use golden_model::numeric::lfsr::Lfsr;
 use golden_model::numeric::width::{max_signed, min_signed};
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 use rtl_gen::mem::{
-    image_layers, import_weight_images, parse_weight_lane_image, weight_lane_image,
-    write_weight_images,
+    image_layers, import_state_images, parse_weight_lane_image, weight_lane_image,
+    write_state_images,
 };
 use rtl_gen::params::LayerParams;
 use rtl_gen::GenError;
@@ -177,8 +178,8 @@ fn error_messages() {
             .unwrap_err()
             .to_string()
     };
-    let fix = "weight images hold one two's-complement hex word per line, as `lls gen` and \
-               `lls weights export` write them";
+    let fix = "state images hold one hex word per line (two's complement for weights and \
+               modulation), as `lls gen` and `lls weights export` write them";
     assert_eq!(
         err("000\n001\n00g\n"),
         format!("w1.hex: line 3: expected 3 hex digits (weight_bits = 12), found \"00g\"; {fix}")
@@ -227,7 +228,7 @@ fn import_is_all_or_nothing() {
             .collect();
         layer.set_weights(&w);
     }
-    let files = write_weight_images(&cfg, &net, &dir).unwrap();
+    let files = write_state_images(&cfg, &net, &dir).unwrap();
     assert_eq!(
         files,
         [
@@ -242,7 +243,7 @@ fn import_is_all_or_nothing() {
     std::fs::write(&bad, "0000\n").unwrap();
     let mut fresh = FixedNet::new(&cfg);
     let before: Vec<Vec<i32>> = fresh.layers.iter().map(|l| l.weights()).collect();
-    let err = import_weight_images(&cfg, &mut fresh, &dir).unwrap_err();
+    let err = import_state_images(&cfg, &mut fresh, &dir).unwrap_err();
     assert!(
         err.to_string().starts_with(&format!(
             "{}: line 2: the file ends after 1 of 6",
@@ -254,7 +255,7 @@ fn import_is_all_or_nothing() {
     assert_eq!(before, after);
     // A missing lane is named with the fix.
     std::fs::remove_file(&bad).unwrap();
-    let err = import_weight_images(&cfg, &mut fresh, &dir)
+    let err = import_state_images(&cfg, &mut fresh, &dir)
         .unwrap_err()
         .to_string();
     assert!(
@@ -265,5 +266,64 @@ fn import_is_all_or_nothing() {
         err.ends_with("write them with `lls weights export`"),
         "{err}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The whole learned state round-trips: weights, the LLS-MxM matrix and the LFSR states;
+/// a stuck LFSR (0) or a modulation word too wide is refused, naming file and line.
+#[test]
+fn modulation_and_lfsr_states_round_trip() {
+    let text = include_str!("configs/tiny-mxm.toml");
+    let cfg = Config::from_toml_str(text, "tiny-mxm.toml").unwrap();
+    let dir = std::env::temp_dir().join(format!("lls-state-import-{}", std::process::id()));
+    let mut net = FixedNet::new(&cfg);
+    for s in 0..4 {
+        net.train_step(&[(s * 40) as u8; 8], s % 3);
+    }
+    // Distinct values, so that a mixed-up index shows.
+    let hidden = &mut net.layers[0];
+    let m: Vec<i64> = (0..9).map(|k| 50 * k - 200).collect();
+    hidden.modulation.set_values(m.clone());
+    hidden.lfsr = vec![Lfsr(0x8000_0001), Lfsr(0x1234_5678)];
+    let files = write_state_images(&cfg, &net, &dir).unwrap();
+    assert!(
+        files.contains(&"tiny_mxm_layer0_mod.hex".to_string()),
+        "{files:?}"
+    );
+    assert!(
+        files.contains(&"tiny_mxm_classifier_lfsr.hex".to_string()),
+        "{files:?}"
+    );
+    let mut back = FixedNet::new(&cfg);
+    import_state_images(&cfg, &mut back, &dir).unwrap();
+    for (a, b) in net.layers.iter().zip(&back.layers) {
+        assert_eq!(a.weights(), b.weights());
+        assert_eq!(a.modulation, b.modulation);
+        assert_eq!(a.lfsr, b.lfsr);
+    }
+    assert_eq!(back.layers[0].modulation.values(), Some(&m[..]));
+
+    let lfsr = dir.join("tiny_mxm_layer0_lfsr.hex");
+    std::fs::write(&lfsr, "80000001\n00000000\n").unwrap();
+    let err = import_state_images(&cfg, &mut back, &dir)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!("{}: line 2: an LFSR state of 0", lfsr.display())),
+        "{err}"
+    );
+    std::fs::write(&lfsr, "80000001\n").unwrap();
+    let err = import_state_images(&cfg, &mut back, &dir)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("line 2: the file ends after 1 of 2 words (one LFSR state per lane"),
+        "{err}"
+    );
+    std::fs::remove_file(&lfsr).unwrap();
+    let err = import_state_images(&cfg, &mut back, &dir)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("needs each layer's LFSR image"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

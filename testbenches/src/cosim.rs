@@ -8,6 +8,7 @@ use golden_model::data::Split;
 use golden_model::fixed::FixedNet;
 use golden_model::numeric::format::mask;
 use golden_model::trace::StepTrace;
+use rtl_gen::params::{LFSR_READBACK_BITS, LFSR_READBACK_PIECES};
 use serde::Serialize;
 
 use crate::build::{build, Simulator};
@@ -40,6 +41,10 @@ pub struct CosimOptions {
     /// `false`: build the inference-only design and check its predictions (and that the
     /// weights stay untouched) against the golden model's inference.
     pub learn: bool,
+    /// Start from this net's learned state instead of the config's initial one: its
+    /// state images (`rtl_gen::mem::write_state_images`, as `lls weights export` writes
+    /// them) replace the generated ones, so the RTL powers up where the net stands.
+    pub resume_from: Option<FixedNet>,
 }
 
 impl CosimOptions {
@@ -56,6 +61,7 @@ impl CosimOptions {
             work_dir,
             learn: true,
             burst: 0,
+            resume_from: None,
         }
     }
 }
@@ -75,6 +81,7 @@ pub enum Signal {
     SoftmaxError,
     Weight,
     Modulation,
+    LfsrState,
 }
 
 impl Signal {
@@ -83,6 +90,7 @@ impl Signal {
             Signal::SoftmaxError => "softmax_error",
             Signal::Weight => "weight",
             Signal::Modulation => "modulation",
+            Signal::LfsrState => "lfsr_state",
         }
     }
 }
@@ -167,12 +175,12 @@ pub fn run_with_progress(
     let (program, args) = build(&design, &opts.work_dir, opts.simulator, false)?;
     let build_seconds = t0.elapsed().as_secs_f64();
     let rtl_dir = opts.work_dir.join("rtl");
+    let mut net = power_up_state(cfg, opts, &rtl_dir)?;
     let mut sim = Session::start(&program, &args, &rtl_dir)?;
     let permille = (opts.stall.clamp(0.0, 1.0) * 1000.0).round() as u32;
     if permille > 0 {
         sim.stalls(permille, opts.stall_seed)?;
     }
-    let mut net = FixedNet::new(cfg);
     let layers: Vec<Readback> = design
         .params
         .layers
@@ -183,6 +191,8 @@ pub fn run_with_progress(
             err_bits: l.err_bits,
             classes: l.classes,
             mod_bits: l.modulation.as_ref().map_or(0, |m| m.bits),
+            first_lfsr: l.rb_entries - l.lfsr_seeds.len() * LFSR_READBACK_PIECES,
+            lfsr: !l.lfsr_seeds.is_empty(),
         })
         .collect();
     let predicted = design.manifest.cycles_per_sample;
@@ -315,13 +325,18 @@ pub fn run_with_progress(
 }
 
 /// Where a layer's values sit in its readback space: the weights, then the C softmax
-/// errors, then the LLS-M/MxM modulation (`mod_bits` 0 when there is none).
+/// errors, then the LLS-M/MxM modulation (`mod_bits` 0 when there is none), then the
+/// LFSR states in pieces.
 struct Readback {
     weights: usize,
     weight_bits: u32,
     err_bits: u32,
     classes: usize,
     mod_bits: u32,
+    /// The first LFSR piece's entry (the readback space's size without LFSRs).
+    first_lfsr: usize,
+    /// Stochastic update rounding: the lanes' LFSR states read back too.
+    lfsr: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -407,6 +422,17 @@ fn compare(
                 let first = rb.weights + rb.classes;
                 groups.push((Signal::Modulation, first, rb.mod_bits, values.to_vec()));
             }
+            if rb.lfsr {
+                let pieces = net.layers[k]
+                    .lfsr
+                    .iter()
+                    .flat_map(|s| {
+                        (0..LFSR_READBACK_PIECES as u32)
+                            .map(move |p| i64::from(s.0 >> (p * LFSR_READBACK_BITS)))
+                    })
+                    .collect();
+                groups.push((Signal::LfsrState, rb.first_lfsr, LFSR_READBACK_BITS, pieces));
+            }
         }
         for (signal, first, bits, want) in groups {
             if want.is_empty() {
@@ -435,6 +461,22 @@ fn hex(v: u64, bits: u32) -> String {
     format!("0x{:0w$x}", v & mask(bits), w = bits.div_ceil(4) as usize)
 }
 
+/// The net the RTL in `rtl_dir` powers up as: `opts.resume_from`, whose state images
+/// then replace the generated ones, or the config's initial net.
+fn power_up_state(
+    cfg: &Config,
+    opts: &CosimOptions,
+    rtl_dir: &std::path::Path,
+) -> Result<FixedNet, CosimError> {
+    match &opts.resume_from {
+        Some(start) => {
+            rtl_gen::mem::write_state_images(cfg, start, rtl_dir)?;
+            Ok(start.clone())
+        }
+        None => Ok(FixedNet::new(cfg)),
+    }
+}
+
 /// Replays the run on a tracing build and records the samples around `sample`.
 fn trace_around(
     cfg: &Config,
@@ -449,6 +491,7 @@ fn trace_around(
     let design = rtl_gen::generate(cfg, config_toml, opts.learn)?;
     let dir = opts.work_dir.join("trace");
     let (program, args) = build(&design, &dir, Simulator::Verilator, true)?;
+    power_up_state(cfg, opts, &dir.join("rtl"))?;
     let mut sim = Session::start(&program, &args, &dir.join("rtl"))?;
     let path = opts.work_dir.join("mismatch.fst");
     let path = std::path::absolute(&path).unwrap_or(path);

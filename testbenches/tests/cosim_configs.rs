@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 
 use golden_model::config::Config;
-use golden_model::data::{load, DatasetKind};
+use golden_model::data::{load, Dataset, DatasetKind};
+use golden_model::fixed::FixedNet;
 use golden_model::rng::SplitMix64;
 use testbenches::{run, CosimOptions};
 
@@ -98,19 +99,26 @@ freq_mhz = 100.0
     }
 }
 
-fn check(cfg: &Config, samples: usize) {
+fn digits() -> Dataset {
     let dir = std::env::var_os("LLS_DATA_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data"));
-    let data = load(DatasetKind::Digits, &dir).expect("digits fixture");
-    let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+    load(DatasetKind::Digits, &dir).expect("digits fixture")
+}
+
+fn work_dir(cfg: &Config) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("cosim-configs")
-        .join(&cfg.name);
+        .join(&cfg.name)
+}
+
+fn check(cfg: &Config, samples: usize) {
+    let data = digits();
     let (r, _) = run(
         cfg,
         &cfg.to_toml(),
         &data.train,
-        &CosimOptions::new(samples, work),
+        &CosimOptions::new(samples, work_dir(cfg)),
     )
     .expect("co-sim runs");
     assert_eq!(r.first_mismatch, None, "{}", cfg.name);
@@ -169,4 +177,37 @@ fn random_small_configs_are_bit_exact() {
         };
         check(&knobs.config(), 25);
     }
+}
+
+/// A net trained in the golden model, exported as state images (weights, the LLS-MxM
+/// matrix, the stochastic-rounding LFSR states) and loaded by the RTL at power-up, goes on
+/// training bit-exact: every image is used, or the first readback would differ.
+#[test]
+fn training_resumes_from_exported_state() {
+    let cfg = Knobs {
+        hidden: vec![8],
+        lanes: 2,
+        rule: "lls-mxm",
+        update_rounding: "stochastic",
+        ..Knobs::new("resume")
+    }
+    .config();
+    let data = digits();
+    let mut net = FixedNet::new(&cfg);
+    for s in 100..160 {
+        net.train_step(data.train.image(s), data.train.label(s) as usize);
+    }
+    let fresh = FixedNet::new(&cfg);
+    for (k, (a, b)) in net.layers.iter().zip(&fresh.layers).enumerate() {
+        assert_ne!(a.weights(), b.weights(), "layer {k}: weights moved");
+        assert_ne!(a.lfsr, b.lfsr, "layer {k}: LFSRs stepped");
+    }
+    assert_ne!(net.layers[0].modulation, fresh.layers[0].modulation);
+    let opts = CosimOptions {
+        resume_from: Some(net),
+        ..CosimOptions::new(15, work_dir(&cfg))
+    };
+    let (r, _) = run(&cfg, &cfg.to_toml(), &data.train, &opts).expect("co-sim runs");
+    assert_eq!(r.first_mismatch, None);
+    assert_eq!(r.samples, 15);
 }

@@ -156,8 +156,8 @@ pub fn run(args: Args) -> CmdResult {
         ],
     )?;
     if let Some(net) = &trained {
-        // The trained weights as the RTL's $readmemh images, ready to load for inference.
-        rtl_gen::mem::write_weight_images(&cfg, net, &out.join("trained-weights"))
+        // The trained state as the RTL's $readmemh images, ready to load.
+        rtl_gen::mem::write_state_images(&cfg, net, &out.join("trained-weights"))
             .map_err(|e| e.to_string())?;
     }
 

@@ -1,7 +1,9 @@
-//! `lls weights export|import`: move a net's weights between a checkpoint and the RTL's
-//! `$readmemh` lane images (`<prefix>_<layer>_w<lane>.hex`, the files `lls gen` writes).
+//! `lls weights export|import`: move a net's learned state between a checkpoint and the
+//! RTL's `$readmemh` images, the files `lls gen` writes: the weights by lane
+//! (`<prefix>_<layer>_w<lane>.hex`), the LLS-M/MxM modulation (`<prefix>_<layer>_mod.hex`)
+//! and the stochastic-rounding LFSR states (`<prefix>_<layer>_lfsr.hex`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use golden_model::checkpoint::{Checkpoint, ConfigMatch, Progress};
 use golden_model::config::Config;
@@ -21,22 +23,30 @@ pub struct Args {
 
 #[derive(clap::Subcommand)]
 pub enum Action {
-    /// Write a checkpoint's weights (or the initial ones) as `$readmemh` lane images.
+    /// Write a checkpoint's learned state (or the initial one) as `$readmemh` images.
     Export(ExportArgs),
-    /// Read `$readmemh` lane images into a checkpoint.
+    /// Read `$readmemh` state images into a checkpoint.
     Import(ImportArgs),
 }
 
+/// The config, and the checkpoint to start from.
 #[derive(clap::Args)]
-pub struct ExportArgs {
+pub struct Source {
     #[arg(long)]
     pub config: PathBuf,
-    /// Checkpoint to export (default: the config's initial weights).
+    /// Checkpoint to start from (default: the config's initial state). Import takes from
+    /// it what images do not hold: the training progress.
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
     /// Accept a checkpoint saved with another text of the same config.
     #[arg(long)]
     pub allow_config_change: bool,
+}
+
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub source: Source,
     /// Folder for the images (created if missing; other files in it are kept).
     #[arg(long)]
     pub out: PathBuf,
@@ -44,18 +54,11 @@ pub struct ExportArgs {
 
 #[derive(clap::Args)]
 pub struct ImportArgs {
-    #[arg(long)]
-    pub config: PathBuf,
-    /// Folder holding every lane image of every layer.
+    #[command(flatten)]
+    pub source: Source,
+    /// Folder holding every state image of every layer.
     #[arg(long)]
     pub images: PathBuf,
-    /// Checkpoint that supplies everything but the weights (LFSRs, modulation, progress);
-    /// default: the config's initial state.
-    #[arg(long)]
-    pub checkpoint: Option<PathBuf>,
-    /// Accept a checkpoint saved with another text of the same config.
-    #[arg(long)]
-    pub allow_config_change: bool,
     /// Checkpoint to write.
     #[arg(long)]
     pub out: PathBuf,
@@ -68,46 +71,33 @@ pub fn run(args: Args) -> CmdResult {
     }
 }
 
-fn config(path: &Path) -> Result<(Config, String), String> {
-    let cfg = load_config(path)?;
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok((cfg, text))
-}
-
-/// The net in `checkpoint`, or the config's initial one.
-fn net(
-    cfg: &Config,
-    text: &str,
-    checkpoint: Option<&Path>,
-    allow_config_change: bool,
-) -> Result<(FixedNet, Progress), String> {
-    let Some(path) = checkpoint else {
-        return Ok((FixedNet::new(cfg), Progress::default()));
+/// The config, and the net and progress in `source.checkpoint` (or the initial ones).
+fn load(source: &Source) -> Result<(Config, String, FixedNet, Progress), String> {
+    let cfg = load_config(&source.config)?;
+    let text = std::fs::read_to_string(&source.config)
+        .map_err(|e| format!("{}: {e}", source.config.display()))?;
+    let Some(path) = &source.checkpoint else {
+        let net = FixedNet::new(&cfg);
+        return Ok((cfg, text, net, Progress::default()));
     };
-    let matching = if allow_config_change {
+    let matching = if source.allow_config_change {
         ConfigMatch::SameName
     } else {
         ConfigMatch::Exact
     };
     let ck = Checkpoint::load(path).map_err(|e| e.to_string())?;
     let net = ck
-        .restore(cfg, text, matching, path)
+        .restore(&cfg, &text, matching, path)
         .map_err(|e| e.to_string())?;
-    Ok((net, ck.progress))
+    Ok((cfg, text, net, ck.progress))
 }
 
 fn export(args: ExportArgs) -> CmdResult {
-    let (cfg, text) = config(&args.config)?;
-    let (net, _) = net(
-        &cfg,
-        &text,
-        args.checkpoint.as_deref(),
-        args.allow_config_change,
-    )?;
+    let (cfg, _, net, _) = load(&args.source)?;
     let files =
-        rtl_gen::mem::write_weight_images(&cfg, &net, &args.out).map_err(|e| e.to_string())?;
+        rtl_gen::mem::write_state_images(&cfg, &net, &args.out).map_err(|e| e.to_string())?;
     println!(
-        "{}: {} weight images in {}",
+        "{}: {} state images in {}",
         cfg.name,
         files.len(),
         args.out.display()
@@ -116,20 +106,20 @@ fn export(args: ExportArgs) -> CmdResult {
 }
 
 fn import(args: ImportArgs) -> CmdResult {
-    let (cfg, text) = config(&args.config)?;
-    let (mut net, progress) = net(
-        &cfg,
-        &text,
-        args.checkpoint.as_deref(),
-        args.allow_config_change,
-    )?;
-    rtl_gen::mem::import_weight_images(&cfg, &mut net, &args.images).map_err(|e| e.to_string())?;
+    let (cfg, text, mut net, progress) = load(&args.source)?;
+    rtl_gen::mem::import_state_images(&cfg, &mut net, &args.images).map_err(|e| e.to_string())?;
     Checkpoint::capture(&net, &cfg, &text, progress)
         .save(&args.out)
         .map_err(|e| e.to_string())?;
     let weights: usize = net.layers.iter().map(|l| l.inputs * l.outputs).sum();
+    let modulation: usize = net
+        .layers
+        .iter()
+        .filter_map(|l| l.modulation.values().map(<[i64]>::len))
+        .sum();
+    let lfsrs: usize = net.layers.iter().map(|l| l.lfsr.len()).sum();
     println!(
-        "{}: {weights} weights from {} into {}",
+        "{}: {weights} weights, {modulation} modulation values, {lfsrs} LFSR states from {} into {}",
         cfg.name,
         args.images.display(),
         args.out.display()

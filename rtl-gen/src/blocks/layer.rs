@@ -32,7 +32,9 @@
 
 use golden_model::numeric::width::ceil_log2;
 
-use crate::params::{addr_bits, DesignParams, LayerParams};
+use crate::params::{
+    addr_bits, DesignParams, LayerParams, LFSR_READBACK_BITS, LFSR_READBACK_PIECES,
+};
 use crate::verilog::{assign, case, if_, if_else, Expr, Memory, Module, Stmt, Ty};
 
 use super::{
@@ -42,6 +44,11 @@ use super::{
 
 pub fn weight_file(l: &LayerParams, lane: usize) -> String {
     format!("{}_w{lane}.hex", l.name)
+}
+
+/// The LFSR power-up states, one 32-bit word per lane (stochastic update rounding).
+pub fn lfsr_file(l: &LayerParams) -> String {
+    format!("{}_lfsr.hex", l.name)
 }
 
 pub fn basis_file(l: &LayerParams) -> String {
@@ -746,6 +753,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     );
 
     let mut w_ff = Vec::new();
+    let mut lfsr_states = Vec::new();
     if let (Some(_), Some((_, w_addr)), Some(ws)) = (&delta, &upd_addr, st.write) {
         m.section(&format!(
             "update: S{} step = round(delta * x >> shift), S{} W - step, S{ws} saturated",
@@ -756,10 +764,10 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         // The step is rounded two stages before the write: a stochastic lane's LFSR steps
         // with each item there.
         let step_en = v[ws as usize - 2].clone().land(updating.clone());
-        let lfsrs = lfsrs(&mut m, l, &clk, step_en);
+        lfsr_states = lfsrs(&mut m, l, &clk, step_en);
         let mut step_ff = Vec::new();
         for (ln, prod) in prods.iter().enumerate() {
-            let bias = match lfsrs.get(ln) {
+            let bias = match lfsr_states.get(ln) {
                 Some(state) => Bias::Random(state.clone()),
                 None => Bias::half_up(p.half_up),
             };
@@ -851,7 +859,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         let rb_e_ext = widen(&mut m, "rb_err_ext", rb_e, rbw);
         let is_err = rb_q.clone().ge(Expr::lit(n_w, rb_ty));
         let rb_we = Expr::mux(is_err, rb_e_ext, rb_w_ext);
-        match &modulation {
+        let rb_stored = match &modulation {
             Some((_, _, _, rb_index, rb_value)) => {
                 // Entries past the errors address the modulation memory, read like the
                 // weights: the address now, the value a cycle later.
@@ -872,10 +880,20 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 // The unit's read register, then one more like w_r.
                 let rb_mod = delay(&mut m, &clk, "rb_mod_q", rb_value.clone(), 1);
                 let rb_m_ext = widen(&mut m, "rb_mod_ext", rb_mod, rbw);
-                let is_mod = rb_q.ge(Expr::lit(first, rb_ty));
-                m.assign(&rb_next, Expr::mux(is_mod, rb_m_ext, rb_we));
+                let is_mod = rb_q.clone().ge(Expr::lit(first, rb_ty));
+                Expr::mux(is_mod, rb_m_ext, rb_we)
             }
-            None => m.assign(&rb_next, rb_we),
+            None => rb_we,
+        };
+        // Entries past the modulation: the LFSR states, registers selected like the errors.
+        let first_lfsr = (l.rb_entries - lfsr_states.len() * LFSR_READBACK_PIECES) as i128;
+        match lfsr_readback(&mut m, &lfsr_states, &rb_q, first_lfsr, rb_ty) {
+            Some(piece) => {
+                let piece = widen(&mut m, "rb_lfsr_ext", piece, rbw).as_signed();
+                let is_lfsr = rb_q.ge(Expr::lit(first_lfsr, rb_ty));
+                m.assign(&rb_next, Expr::mux(is_lfsr, piece, rb_stored));
+            }
+            None => m.assign(&rb_next, rb_stored),
         }
     } else {
         // Inference: only weights; the address bits above the lane select are the word.
@@ -928,9 +946,42 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     m
 }
 
+/// The readback piece of an LFSR state that the (delayed) address `rb_q` selects:
+/// entry `first + lane·pieces + k` is bits `[16k+15:16k]` of that lane's state.
+fn lfsr_readback(
+    m: &mut Module,
+    states: &[Expr],
+    rb_q: &Expr,
+    first: i128,
+    rb_ty: Ty,
+) -> Option<Expr> {
+    if states.is_empty() {
+        return None;
+    }
+    let piece_bits = LFSR_READBACK_BITS;
+    let piece = m.reg("rb_lfsr", Ty::u(piece_bits));
+    let mut arms = Vec::new();
+    for (ln, state) in states.iter().enumerate() {
+        for k in 0..LFSR_READBACK_PIECES {
+            let at = first + (ln * LFSR_READBACK_PIECES + k) as i128;
+            let lo = k as u32 * piece_bits;
+            arms.push((
+                vec![Expr::lit(at, rb_ty)],
+                vec![assign(&piece, state.clone().slice(lo + piece_bits - 1, lo))],
+            ));
+        }
+    }
+    m.always_comb(vec![
+        assign(&piece, Expr::lit(0, Ty::u(piece_bits))),
+        case(rb_q.clone(), arms, vec![]),
+    ]);
+    Some(piece)
+}
+
 /// Stochastic update rounding: one LFSR per lane (`golden_model::numeric::lfsr`), stepped
 /// once per weight that lane updates, its pre-step state the rounding bias. The state is
-/// learned-state like the weights: it starts at its power-up value and `rst` keeps it.
+/// learned-state like the weights: it powers up from its image ([`lfsr_file`], so a
+/// checkpoint resumes exactly) and `rst` keeps it.
 fn lfsrs(m: &mut Module, l: &LayerParams, clk: &Expr, step: Expr) -> Vec<Expr> {
     if l.lfsr_seeds.is_empty() {
         return Vec::new();
@@ -938,18 +989,23 @@ fn lfsrs(m: &mut Module, l: &LayerParams, clk: &Expr, step: Expr) -> Vec<Expr> {
     let step = m.wire_assign("lfsr_step", step);
     m.section("stochastic rounding: one 32-bit Galois LFSR per lane, taps 0x80200003");
     let ty = Ty::u(32);
-    let states: Vec<Expr> = l
-        .lfsr_seeds
-        .iter()
-        .enumerate()
-        .map(|(ln, &seed)| m.reg_init(&format!("lfsr{ln}"), Expr::lit(seed as i128, ty)))
-        .collect();
+    let lanes = l.lfsr_seeds.len();
+    let mem = m.memory("lfsr", ty, lanes as u32, Some(&lfsr_file(l)));
+    m.keep_as_memory(&mem);
     let taps = Expr::lit(golden_model::numeric::lfsr::TAPS as i128, ty);
+    let states: Vec<Expr> = (0..lanes)
+        .map(|ln| {
+            let at = Expr::lit(ln as i128, Ty::u(mem.addr_width()));
+            m.wire_assign(&format!("lfsr{ln}"), mem.read(at))
+        })
+        .collect();
     let next: Vec<Stmt> = states
         .iter()
-        .map(|s| {
-            assign(
-                s,
+        .enumerate()
+        .map(|(ln, s)| {
+            let at = Expr::lit(ln as i128, Ty::u(mem.addr_width()));
+            mem.write(
+                at,
                 s.clone()
                     .shr(1)
                     .xor(Expr::mux(s.clone().bit(0), taps.clone(), Expr::lit(0, ty))),

@@ -785,6 +785,9 @@ pub struct Memory {
     init_hex_file: Option<String>,
     /// yosys' `ram_style` attribute (`"distributed"`, `"block"`), when set.
     style: Option<String>,
+    /// yosys' `nomem2reg`: keep the array a memory (with its `$readmemh` image) even
+    /// where every access uses a constant index.
+    keep_as_memory: bool,
 }
 
 impl Memory {
@@ -812,6 +815,11 @@ impl Memory {
     /// The `ram_style` attribute printed before the declaration, if any.
     pub fn style(&self) -> Option<&str> {
         self.style.as_deref()
+    }
+
+    /// Whether the `nomem2reg` attribute is printed (see [`Module::keep_as_memory`]).
+    pub fn keeps_as_memory(&self) -> bool {
+        self.keep_as_memory
     }
 
     /// `name[addr]`; `addr` is unsigned, [`Memory::addr_width`] bits.
@@ -1196,6 +1204,7 @@ impl Module {
             depth,
             init_hex_file: init_hex_file.map(str::to_string),
             style: None,
+            keep_as_memory: false,
         };
         self.items.push(Item::Memory(mem.clone()));
         mem
@@ -1204,13 +1213,27 @@ impl Module {
     /// Asks synthesis for a memory style through yosys' `(* ram_style = "…" *)`, e.g.
     /// `"distributed"` to keep a small memory out of the block RAMs.
     pub fn set_ram_style(&mut self, mem: &Memory, style: &str) {
-        let found = self.items.iter_mut().find_map(|item| match item {
-            Item::Memory(m) if m.name == mem.name => Some(m),
-            _ => None,
-        });
-        match found {
-            Some(m) => m.style = Some(style.to_string()),
-            None => self.bug(format!("set_ram_style: no memory {}", mem.name)),
+        self.declared_memory(mem, "set_ram_style").style = Some(style.to_string());
+    }
+
+    /// Marks a small register array that is only ever indexed by constants (so that
+    /// yosys would turn it into plain registers, with a warning) `(* nomem2reg *)`: it
+    /// still becomes flip-flops, now silently, initialised from its `$readmemh` image.
+    pub fn keep_as_memory(&mut self, mem: &Memory) {
+        self.declared_memory(mem, "keep_as_memory").keep_as_memory = true;
+    }
+
+    fn declared_memory(&mut self, mem: &Memory, what: &str) -> &mut Memory {
+        let at = self
+            .items
+            .iter()
+            .position(|item| matches!(item, Item::Memory(m) if m.name == mem.name));
+        match at {
+            Some(k) => match &mut self.items[k] {
+                Item::Memory(m) => m,
+                _ => unreachable!("position matched a memory"),
+            },
+            None => self.bug(format!("{what}: no memory {}", mem.name)),
         }
     }
 

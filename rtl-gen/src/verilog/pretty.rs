@@ -500,8 +500,15 @@ fn decl_row(item: &Item) -> Option<Vec<String>> {
 }
 
 fn memory_decl(f: &mut Formatter, m: &Memory) {
+    let mut attributes = Vec::new();
     if let Some(style) = m.style() {
-        f.line(&format!("(* ram_style = \"{style}\" *)"));
+        attributes.push(format!("ram_style = \"{style}\""));
+    }
+    if m.keeps_as_memory() {
+        attributes.push("nomem2reg".to_string());
+    }
+    if !attributes.is_empty() {
+        f.line(&format!("(* {} *)", attributes.join(", ")));
     }
     let [signed, range] = type_cells(m.elem_ty());
     let prefix: Vec<&str> = ["reg", &signed, &range]
