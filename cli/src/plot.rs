@@ -54,6 +54,18 @@ fn font() -> Result<(), String> {
         .clone()
 }
 
+/// `min..max` in drawing units widened by 4 % on both sides (a single value to a unit
+/// around it first), so that no point sits on the frame.
+fn padded(min: f64, max: f64) -> (f64, f64) {
+    let (min, max) = if max > min {
+        (min, max)
+    } else {
+        (min - 0.5, max + 0.5)
+    };
+    let pad = 0.04 * (max - min);
+    (min - pad, max + pad)
+}
+
 /// An axis in drawing units (log10 of the value for [`Scale::Log`]) with its ticks.
 #[derive(Clone, Debug, PartialEq)]
 struct Axis {
@@ -66,15 +78,9 @@ struct Axis {
 }
 
 impl Axis {
-    /// Padded by 4 % on both sides, ticks at 1, 2 or 5 × 10^k (about 8 of them).
+    /// [`padded`], ticks at 1, 2 or 5 × 10^k (about 8 of them).
     fn linear(min: f64, max: f64) -> Axis {
-        let (min, max) = if max > min {
-            (min, max)
-        } else {
-            (min - 0.5, max + 0.5)
-        };
-        let pad = 0.04 * (max - min);
-        let (lo, hi) = (min - pad, max + pad);
+        let (lo, hi) = padded(min, max);
         let raw = (hi - lo) / 8.0;
         let magnitude = 10f64.powf(raw.log10().floor());
         let step = [1.0, 2.0, 5.0, 10.0]
@@ -95,14 +101,7 @@ impl Axis {
 
     /// Whole decades (with 2 and 5 between them when the range is under three decades).
     fn log(min: f64, max: f64) -> Axis {
-        let (lo, hi) = (min.log10(), max.log10());
-        let (lo, hi) = if hi > lo {
-            (lo, hi)
-        } else {
-            (lo - 0.5, hi + 0.5)
-        };
-        let pad = 0.04 * (hi - lo);
-        let (lo, hi) = (lo - pad, hi + pad);
+        let (lo, hi) = padded(min.log10(), max.log10());
         let mantissas: &[f64] = if hi - lo < 3.0 {
             &[1.0, 2.0, 5.0]
         } else {
@@ -268,60 +267,57 @@ fn write_png(
     })
 }
 
-/// Lines with markers and a legend; the shared body of the two line charts.
-fn lines(
+/// What the charts' frames differ in; [`render`] draws the rest the same for all.
+struct Frame<'a> {
+    title: &'a str,
+    x: &'a Axis,
+    y: &'a Axis,
+    x_label: &'a dyn Fn(&f64) -> String,
+    /// Axis descriptions (x, y); bar groups are named by their tick labels alone.
+    axis_descs: Option<(&'a str, &'a str)>,
+    /// Vertical grid lines; bars keep them off so that no line runs through a group.
+    x_grid: bool,
+    legend: SeriesLabelPosition,
+}
+
+type Chart<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<Axis, Axis>>;
+type DrawResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Draws `frame` (title, tick labels, grid, legend box) around the series that
+/// `draw_series` adds, and writes it to `path` as a PNG.
+fn render(
     path: &Path,
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    x_scale: Scale,
-    series: &[(&str, Vec<(f64, f64)>)],
+    frame: Frame,
+    draw_series: impl FnOnce(&mut Chart) -> DrawResult,
 ) -> Result<(), String> {
-    check(path, series, x_scale)?;
-    let all = series.iter().flat_map(|(_, p)| p.iter().copied());
-    let x = Axis::new(all.clone().map(|(x, _)| x), x_scale);
-    let y = Axis::new(all.clone().map(|(_, y)| y), Scale::Linear);
-    let drawn: Vec<(f64, f64)> = all.map(|(px, py)| (x.to_axis(px), py)).collect();
-    let corner = legend_corner(&x, &y, &drawn, series.len());
     write_png(path, |tmp| {
         let root = BitMapBackend::new(tmp, SIZE).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 26))
+            .caption(frame.title, (FONT, 26))
             .margin(16)
             .x_label_area_size(48)
             .y_label_area_size(64)
-            .build_cartesian_2d(x.clone(), y.clone())?;
-        chart
-            .configure_mesh()
-            .x_desc(x_label)
-            .y_desc(y_label)
-            .x_label_formatter(&|v| x.label(*v))
-            .y_label_formatter(&|v| y.label(*v))
+            .build_cartesian_2d(frame.x.clone(), frame.y.clone())?;
+        let y_label = |v: &f64| frame.y.label(*v);
+        let mut mesh = chart.configure_mesh();
+        mesh.x_label_formatter(frame.x_label)
+            .y_label_formatter(&y_label)
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 17))
             .light_line_style(WHITE)
-            .bold_line_style(RGBColor(225, 225, 225))
-            .draw()?;
-        for (k, (name, points)) in series.iter().enumerate() {
-            let color = PALETTE[k % PALETTE.len()];
-            let points: Vec<(f64, f64)> =
-                points.iter().map(|&(px, py)| (x.to_axis(px), py)).collect();
-            chart
-                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
-                .label(*name)
-                .legend(move |(lx, ly)| {
-                    PathElement::new(vec![(lx, ly), (lx + 22, ly)], color.stroke_width(3))
-                });
-            chart.draw_series(
-                points
-                    .into_iter()
-                    .map(|p| Circle::new(p, 3, color.filled())),
-            )?;
+            .bold_line_style(RGBColor(225, 225, 225));
+        if let Some((x_desc, y_desc)) = frame.axis_descs {
+            mesh.x_desc(x_desc).y_desc(y_desc);
         }
+        if !frame.x_grid {
+            mesh.disable_x_mesh();
+        }
+        mesh.draw()?;
+        draw_series(&mut chart)?;
         chart
             .configure_series_labels()
-            .position(corner)
+            .position(frame.legend)
             .label_font((FONT, 16))
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(160, 160, 160))
@@ -339,11 +335,11 @@ pub fn learning_curves(
     title: &str,
     series: &[(&str, Vec<(f64, f64)>)],
 ) -> Result<(), String> {
-    lines(path, title, "epoch", "accuracy", Scale::Linear, series)
+    sweep(path, title, "epoch", "accuracy", Scale::Linear, series)
 }
 
-/// A metric against a swept parameter, one line per series; `x_scale` may be logarithmic
-/// (learning rates, sample counts).
+/// A metric against a swept parameter, one line per series with markers, and a legend;
+/// `x_scale` may be logarithmic (learning rates, sample counts).
 pub fn sweep(
     path: &Path,
     title: &str,
@@ -352,7 +348,39 @@ pub fn sweep(
     x_scale: Scale,
     series: &[(&str, Vec<(f64, f64)>)],
 ) -> Result<(), String> {
-    lines(path, title, x_label, y_label, x_scale, series)
+    check(path, series, x_scale)?;
+    let all = series.iter().flat_map(|(_, p)| p.iter().copied());
+    let x = Axis::new(all.clone().map(|(x, _)| x), x_scale);
+    let y = Axis::new(all.clone().map(|(_, y)| y), Scale::Linear);
+    let drawn: Vec<(f64, f64)> = all.map(|(px, py)| (x.to_axis(px), py)).collect();
+    let frame = Frame {
+        title,
+        x: &x,
+        y: &y,
+        x_label: &|v| x.label(*v),
+        axis_descs: Some((x_label, y_label)),
+        x_grid: true,
+        legend: legend_corner(&x, &y, &drawn, series.len()),
+    };
+    render(path, frame, |chart| {
+        for (k, (name, points)) in series.iter().enumerate() {
+            let color = PALETTE[k % PALETTE.len()];
+            let points: Vec<(f64, f64)> =
+                points.iter().map(|&(px, py)| (x.to_axis(px), py)).collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
+                .label(*name)
+                .legend(move |(lx, ly)| {
+                    PathElement::new(vec![(lx, ly), (lx + 22, ly)], color.stroke_width(3))
+                });
+            chart.draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Circle::new(p, 3, color.filled())),
+            )?;
+        }
+        Ok(())
+    })
 }
 
 /// Grouped bars: one group per label, one bar per series in each group, each bar with its
@@ -398,27 +426,20 @@ pub fn bars(
     }
     let groups = labels.len();
     let width = 0.8 / series.len() as f64;
-    write_png(path, |tmp| {
-        let root = BitMapBackend::new(tmp, SIZE).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 26))
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(64)
-            .build_cartesian_2d(Axis::categories(groups), y.clone())?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_label_formatter(&|v| {
-                let g = v.floor().clamp(0.0, (groups - 1) as f64) as usize;
-                labels[g].clone()
-            })
-            .y_label_formatter(&|v| y.label(*v))
-            .label_style((FONT, 15))
-            .bold_line_style(RGBColor(225, 225, 225))
-            .light_line_style(WHITE)
-            .draw()?;
+    let x = Axis::categories(groups);
+    let frame = Frame {
+        title,
+        x: &x,
+        y: &y,
+        x_label: &|v| {
+            let g = v.floor().clamp(0.0, (groups - 1) as f64) as usize;
+            labels[g].clone()
+        },
+        axis_descs: None,
+        x_grid: false,
+        legend: SeriesLabelPosition::UpperRight,
+    };
+    render(path, frame, |chart| {
         for (k, (name, values)) in series.iter().enumerate() {
             let color = PALETTE[k % PALETTE.len()];
             let x0 = |g: usize| g as f64 + 0.1 + k as f64 * width;
@@ -442,14 +463,6 @@ pub fn bars(
                 )
             }))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 16))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(160, 160, 160))
-            .draw()?;
-        root.present()?;
         Ok(())
     })
 }

@@ -725,23 +725,12 @@ pub fn load(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{trained, trained_checkpoint};
 
     const DIGITS: &str = include_str!("../../configs/digits-mlp.toml");
 
     fn cfg(text: &str) -> Config {
         Config::from_toml_str(text, "test.toml").expect("config")
-    }
-
-    fn trained(text: &str, steps: usize) -> (Config, FixedNet) {
-        let cfg = cfg(text);
-        let mut net = FixedNet::new(&cfg);
-        for s in 0..steps {
-            let pixels: Vec<u8> = (0..cfg.network.inputs)
-                .map(|i| ((i * 7 + s * 3) % 17) as u8)
-                .collect();
-            net.train_step(&pixels, s % cfg.network.classes);
-        }
-        (cfg, net)
     }
 
     fn p() -> &'static Path {
@@ -763,17 +752,7 @@ mod tests {
                     "update_rounding = \"half-up\"",
                     &format!("update_rounding = \"{rounding}\""),
                 );
-            let (cfg, mut net) = trained(&text, 5);
-            let ck = Checkpoint::capture(
-                &net,
-                &cfg,
-                &text,
-                Progress {
-                    epoch: 0,
-                    samples: 5,
-                },
-            );
-            let json = ck.to_json();
+            let (cfg, mut net, _, json) = trained_checkpoint(&text, 5);
             let mut back = Checkpoint::from_json(json.as_bytes(), p())
                 .and_then(|c| c.restore(&cfg, &text, ConfigMatch::Exact, p()))
                 .unwrap_or_else(|e| panic!("{rule}: {e}"));
@@ -836,8 +815,7 @@ mod tests {
     }
 
     fn json() -> (Config, String) {
-        let (cfg, net) = trained(DIGITS, 2);
-        let json = Checkpoint::capture(&net, &cfg, DIGITS, Progress::default()).to_json();
+        let (cfg, _, _, json) = trained_checkpoint(DIGITS, 2);
         (cfg, json)
     }
 

@@ -26,6 +26,9 @@ pub mod numeric;
 pub mod recipe;
 pub mod rng;
 pub mod softmax;
+#[cfg(any(test, feature = "testing"))]
+#[doc(hidden)]
+pub mod testing;
 pub mod trace;
 pub mod train;
 

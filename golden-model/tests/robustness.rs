@@ -13,34 +13,17 @@
 
 use std::path::Path;
 
-use golden_model::checkpoint::{sha256_hex, Checkpoint, ConfigMatch, Progress};
+use golden_model::checkpoint::{sha256_hex, Checkpoint, ConfigMatch};
 use golden_model::config::{Config, ConfigError};
 use golden_model::fixed::FixedNet;
+use golden_model::testing::{proptest_config, trained_checkpoint};
 use proptest::prelude::*;
-use proptest::test_runner::Config as ProptestConfig;
 use serde_json::Value;
 
 const PRESETS: [&str; 2] = [
     include_str!("../../configs/digits-mlp.toml"),
     include_str!("../../configs/mnist-mlp.toml"),
 ];
-
-fn cases() -> u32 {
-    std::env::var("LLS_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000)
-}
-
-fn proptest_config() -> ProptestConfig {
-    ProptestConfig {
-        cases: cases(),
-        // Failures are reported with their minimal input; nothing is written into the
-        // source tree.
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 // ---- config parser ------------------------------------------------------------------
 
@@ -239,21 +222,7 @@ fn fixture() -> (Config, String, Checkpoint, String) {
             "update_rounding = \"half-up\"",
             "update_rounding = \"stochastic\"",
         );
-    let cfg = Config::from_toml_str(&text, "fixture.toml").expect("fixture config");
-    let mut net = FixedNet::new(&cfg);
-    for s in 0..3 {
-        net.train_step(&[(s * 5) as u8; 64], s);
-    }
-    let ck = Checkpoint::capture(
-        &net,
-        &cfg,
-        &text,
-        Progress {
-            epoch: 0,
-            samples: 3,
-        },
-    );
-    let json = ck.to_json();
+    let (cfg, _, ck, json) = trained_checkpoint(&text, 3);
     (cfg, text, ck, json)
 }
 

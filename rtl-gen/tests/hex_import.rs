@@ -10,8 +10,8 @@ use golden_model::config::Config;
 use golden_model::fixed::FixedNet;
 use golden_model::numeric::lfsr::Lfsr;
 use golden_model::numeric::width::{max_signed, min_signed};
+use golden_model::testing::proptest_config;
 use proptest::prelude::*;
-use proptest::test_runner::Config as ProptestConfig;
 use rtl_gen::mem::{
     image_layers, import_state_images, parse_weight_lane_image, weight_lane_image,
     write_state_images,
@@ -21,21 +21,6 @@ use rtl_gen::GenError;
 
 const TINY: &str = include_str!("configs/tiny-square.toml");
 const PATH: &str = "fuzz/w1.hex";
-
-fn cases() -> u32 {
-    std::env::var("LLS_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000)
-}
-
-fn proptest_config() -> ProptestConfig {
-    ProptestConfig {
-        cases: cases(),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 /// tiny-square with `weight_bits` bits: hidden 8 → 4 and classifier 4 → 3, two lanes.
 fn config(weight_bits: u32) -> Config {

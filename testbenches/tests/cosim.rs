@@ -8,7 +8,7 @@ use golden_model::config::Config;
 use golden_model::data::{load, Dataset, DatasetKind};
 use golden_model::fixed::FixedNet;
 use testbenches::build::Simulator;
-use testbenches::{run, CosimOptions, CosimReport, Mutation, Signal};
+use testbenches::{run, CosimOptions, CosimReport, Mismatch, Mutation, Signal};
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -56,10 +56,45 @@ fn dataset(kind: DatasetKind) -> Dataset {
         .unwrap_or_else(|e| panic!("{e} (the test command runs scripts/fetch-data first)"))
 }
 
-fn work(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+/// The defaults (lock step on Verilator, no stalls, every weight after every sample) for
+/// `samples` samples, built in the scratch folder `name`; tests override what they vary.
+fn options(samples: usize, name: &str) -> CosimOptions {
+    let work_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("cosim")
-        .join(name)
+        .join(name);
+    CosimOptions::new(samples, work_dir)
+}
+
+/// Co-simulates the digits training stream under `opts`.
+fn run_digits_train(cfg: &Config, text: &str, opts: &CosimOptions) -> (CosimReport, FixedNet) {
+    let data = dataset(DatasetKind::Digits);
+    run(cfg, text, &data.train, opts).expect("co-sim runs")
+}
+
+/// Co-simulates the digits training stream with `flip`'s expected value changed, checks
+/// that the first mismatch reported is that very value, its signal named `signal_name`,
+/// and returns the report and the mismatch.
+fn assert_flip_is_caught(
+    cfg: &Config,
+    text: &str,
+    flip: Mutation,
+    signal_name: &str,
+    opts: CosimOptions,
+) -> (CosimReport, Mismatch) {
+    let opts = CosimOptions {
+        mutate: Some(flip),
+        ..opts
+    };
+    let (r, _) = run_digits_train(cfg, text, &opts);
+    let m = r
+        .first_mismatch
+        .clone()
+        .expect("the flipped bit must be reported");
+    assert_eq!(
+        (m.sample, m.layer, m.signal.as_str(), m.index),
+        (flip.sample, flip.layer, signal_name, flip.index)
+    );
+    (r, m)
 }
 
 fn assert_exact(r: &CosimReport, samples: usize) {
@@ -81,13 +116,7 @@ fn digits_full_pass_is_bit_exact_every_weight_every_step() {
     let (cfg, text) = preset("digits-mlp.toml");
     let data = dataset(DatasetKind::Digits);
     let n = data.train.len();
-    let (r, net) = run(
-        &cfg,
-        &text,
-        &data.train,
-        &CosimOptions::new(n, work("digits-full")),
-    )
-    .expect("co-sim runs");
+    let (r, net) = run(&cfg, &text, &data.train, &options(n, "digits-full")).expect("co-sim runs");
     assert_exact(&r, n);
     assert_eq!(
         r.weight_checks,
@@ -122,7 +151,7 @@ fn mnist_slice_is_bit_exact() {
     let data = dataset(DatasetKind::Mnist);
     let opts = CosimOptions {
         weights_every: 100,
-        ..CosimOptions::new(300, work("mnist-slice"))
+        ..options(300, "mnist-slice")
     };
     let (r, _) = run(&cfg, &text, &data.train, &opts).expect("co-sim runs");
     assert_exact(&r, 300);
@@ -132,14 +161,13 @@ fn mnist_slice_is_bit_exact() {
 #[test]
 fn stalls_and_a_mid_stream_reset_lose_and_double_nothing() {
     let (cfg, text) = preset("digits-mlp.toml");
-    let data = dataset(DatasetKind::Digits);
     let opts = CosimOptions {
         stall: 0.3,
         stall_seed: 7,
         reset_at: Some(5),
-        ..CosimOptions::new(60, work("digits-stall"))
+        ..options(60, "digits-stall")
     };
-    let (r, _) = run(&cfg, &text, &data.train, &opts).expect("co-sim runs");
+    let (r, _) = run_digits_train(&cfg, &text, &opts);
     assert_exact(&r, 60);
     assert!(
         r.cycles_per_sample > r.predicted_cycles_per_sample as f64,
@@ -150,34 +178,24 @@ fn stalls_and_a_mid_stream_reset_lose_and_double_nothing() {
 #[test]
 fn icarus_agrees_on_the_same_vectors() {
     let (cfg, text) = preset("digits-mlp.toml");
-    let data = dataset(DatasetKind::Digits);
     let opts = CosimOptions {
         simulator: Simulator::Iverilog,
-        ..CosimOptions::new(12, work("digits-iverilog"))
+        ..options(12, "digits-iverilog")
     };
-    let (r, _) = run(&cfg, &text, &data.train, &opts).expect("co-sim runs");
+    let (r, _) = run_digits_train(&cfg, &text, &opts);
     assert_exact(&r, 12);
 }
 
 #[test]
 fn a_flipped_expected_bit_is_caught() {
     let (cfg, text) = preset("digits-mlp.toml");
-    let data = dataset(DatasetKind::Digits);
-    let opts = CosimOptions {
-        mutate: Some(Mutation {
-            sample: 3,
-            layer: 1,
-            signal: Signal::Weight,
-            index: 17,
-        }),
-        ..CosimOptions::new(10, work("digits-mutate"))
+    let flip = Mutation {
+        sample: 3,
+        layer: 1,
+        signal: Signal::Weight,
+        index: 17,
     };
-    let (r, _) = run(&cfg, &text, &data.train, &opts).expect("co-sim runs");
-    let m = r.first_mismatch.expect("the flipped bit must be reported");
-    assert_eq!(
-        (m.sample, m.layer, m.signal.as_str(), m.index),
-        (3, 1, "weight", 17)
-    );
+    let (r, m) = assert_flip_is_caught(&cfg, &text, flip, "weight", options(10, "digits-mutate"));
     assert_eq!(r.samples, 4, "the run stops at the first mismatch");
     assert!(m
         .to_string()
@@ -191,7 +209,7 @@ fn inference_design_predicts_like_the_model_and_keeps_its_weights() {
     let opts = CosimOptions {
         learn: false,
         weights_every: 40,
-        ..CosimOptions::new(data.test.len(), work("digits-inference"))
+        ..options(data.test.len(), "digits-inference")
     };
     let (r, _) = run(&cfg, &text, &data.test, &opts).expect("co-sim runs");
     assert_exact(&r, data.test.len());
@@ -204,7 +222,7 @@ fn modulated_rules_train_bit_exactly_on_digits() {
         let (cfg, text) = digits_variant(&format!("digits-{rule}"), &[("rule", rule)]);
         let opts = CosimOptions {
             weights_every: 10,
-            ..CosimOptions::new(150, work(&format!("digits-{rule}")))
+            ..options(150, &format!("digits-{rule}"))
         };
         let (r, net) = run(&cfg, &text, &data.train, &opts).expect("co-sim runs");
         assert_exact(&r, 150);
@@ -226,21 +244,18 @@ fn modulated_rules_train_bit_exactly_on_digits() {
 #[test]
 fn a_flipped_modulation_bit_is_caught() {
     let (cfg, text) = digits_variant("digits-mxm-mutate", &[("rule", "lls-mxm")]);
-    let data = dataset(DatasetKind::Digits);
-    let opts = CosimOptions {
-        mutate: Some(Mutation {
-            sample: 2,
-            layer: 0,
-            signal: Signal::Modulation,
-            index: 42,
-        }),
-        ..CosimOptions::new(6, work("digits-mxm-mutate"))
+    let flip = Mutation {
+        sample: 2,
+        layer: 0,
+        signal: Signal::Modulation,
+        index: 42,
     };
-    let (r, _) = run(&cfg, &text, &data.train, &opts).expect("co-sim runs");
-    let m = r.first_mismatch.expect("the flipped bit must be reported");
-    assert_eq!(
-        (m.sample, m.layer, m.signal.as_str(), m.index),
-        (2, 0, "modulation", 42)
+    assert_flip_is_caught(
+        &cfg,
+        &text,
+        flip,
+        "modulation",
+        options(6, "digits-mxm-mutate"),
     );
 }
 
@@ -251,13 +266,12 @@ fn stochastic_rounding_survives_stalls_and_a_reset() {
         "digits-stochastic",
         &[("rule", "lls-m"), ("update_rounding", "stochastic")],
     );
-    let data = dataset(DatasetKind::Digits);
     let opts = CosimOptions {
         stall: 0.3,
         stall_seed: 11,
         reset_at: Some(4),
-        ..CosimOptions::new(40, work("digits-stochastic"))
+        ..options(40, "digits-stochastic")
     };
-    let (r, _) = run(&cfg, &text, &data.train, &opts).expect("co-sim runs");
+    let (r, _) = run_digits_train(&cfg, &text, &opts);
     assert_exact(&r, 40);
 }
