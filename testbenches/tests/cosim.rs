@@ -275,3 +275,22 @@ fn stochastic_rounding_survives_stalls_and_a_reset() {
     let (r, _) = run_digits_train(&cfg, &text, &opts);
     assert_exact(&r, 40);
 }
+
+#[test]
+fn a_flipped_lfsr_state_bit_is_caught() {
+    // The LFSR states read back in 16-bit pieces: piece 1 is bits 31:16 of lane 0's.
+    let (cfg, text) = digits_variant("digits-lfsr-mutate", &[("update_rounding", "stochastic")]);
+    let flip = Mutation {
+        sample: 1,
+        layer: 1,
+        signal: Signal::LfsrState,
+        index: 1,
+    };
+    assert_flip_is_caught(
+        &cfg,
+        &text,
+        flip,
+        "lfsr_state",
+        options(4, "digits-lfsr-mutate"),
+    );
+}
