@@ -38,8 +38,8 @@ use crate::params::{
 use crate::verilog::{assign, case, if_, if_else, Expr, Memory, Module, Stmt, Ty};
 
 use super::{
-    delay, discard, named, place, saturate, shift_round, shift_round_bias, signed_fields, sum,
-    widen, Bias,
+    delay, discard, gt_by_halves, named, place, saturate, shift_round, shift_round_bias,
+    signed_fields, sum, widen, Bias,
 };
 
 pub fn weight_file(l: &LayerParams, lane: usize) -> String {
@@ -58,18 +58,22 @@ pub fn basis_file(l: &LayerParams) -> String {
 /// Pipeline stage numbers (S0 is the issue stage: counters, memory addresses).
 #[derive(Clone, Copy, Debug)]
 pub struct Stages {
-    /// Forward: the stage whose edge accumulates into `acc` (S1 registers the memories'
-    /// data again, S2 multiplies into the product register; with several lanes S3 sums
-    /// the lanes into a register first).
+    /// Forward: the stage whose edge accumulates into the split accumulator (S1 registers
+    /// the memories' data again, S2 multiplies into the product register; with several
+    /// lanes S3 sums the lanes into a register first).
     pub acc: u32,
+    /// Forward: the stage that registers a finished row's sum `acc`, its two halves and
+    /// the pending carry added (acc + 1).
+    pub sum: u32,
     /// Forward: a finished row leaves the unit (hidden: h registered for the next layer,
     /// two stages after the activation and the rounding; classifier: logit and argmax from
     /// `acc`).
     pub done: u32,
     /// Hidden unit that learns: the basis projection of the registered h into the scores.
     pub proj: Option<u32>,
-    /// Update: the stage that multiplies δ·x (hidden: S1 partial sums of Bᵀe, S2 their
-    /// sum, S3–S5 δ; classifier: S3 δ = e[row]). x is read two stages before.
+    /// Update: the stage that multiplies δ·x (hidden: S1 the terms of Bᵀe, S2 partial
+    /// sums, S3 their sum, S4–S6 δ; classifier: S3 δ = e[row]). x is read two stages
+    /// before.
     pub delta: Option<u32>,
     /// Update: the stage that writes the weight back (after the rounded step, the
     /// registered difference and the weight read).
@@ -86,26 +90,28 @@ fn argmax_split(l: &LayerParams) -> bool {
 
 /// The update's multiply stage (see [`Stages::delta`]): the classifier's δ is a registered
 /// error (S3); a hidden unit's goes through f'(z), the rounding shift and the saturation,
-/// a stage each after Σ B·e (S3–S5).
+/// a stage each after Σ B·e (S4–S6).
 fn delta_stage(l: &LayerParams) -> u32 {
     if l.classifier {
         4
     } else {
-        6
+        7
     }
 }
 
 pub fn stages(p: &DesignParams, l: &LayerParams) -> Stages {
     let acc = if l.lanes > 1 { 4 } else { 3 };
-    // A hidden row's finished sum goes through the activation (acc+1), the rounding shift
-    // (acc+2) and the saturation into h (done): one wide carry chain a stage.
+    let sum = acc + 1;
+    // A hidden row's finished sum goes through the activation (sum+1), the rounding shift
+    // (sum+2) and the saturation into h (done): one wide carry chain a stage.
     let done = match (l.classifier, argmax_split(l)) {
-        (false, _) => acc + 3,
-        (true, true) => acc + 2,
-        (true, false) => acc + 1,
+        (false, _) => sum + 3,
+        (true, true) => sum + 2,
+        (true, false) => sum + 1,
     };
     Stages {
         acc,
+        sum,
         done,
         proj: (p.learn && !l.classifier).then_some(done + 1),
         delta: p.learn.then_some(delta_stage(l)),
@@ -405,6 +411,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         .collect();
     m.always_ff(&clk, data_ff);
     let acc_w = l.acc_bits;
+    // A row's finished sum, registered at Stages::sum (the accumulator's halves are below).
     let acc = m.reg("acc", Ty::s(acc_w));
 
     // The softmax unit and its error outputs exist only when the design learns.
@@ -443,13 +450,8 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         let (z, beats) = if argmax_split(l) {
             let z_q = m.reg("sum_q", Ty::s(acc_w));
             let gt_q = m.reg("sum_gt_q", Ty::bit());
-            m.always_ff(
-                &clk,
-                vec![
-                    assign(&z_q, acc.clone()),
-                    assign(&gt_q, acc.clone().gt(best.clone())),
-                ],
-            );
+            let gt = gt_by_halves(&mut m, "sum_gt", &acc, &best);
+            m.always_ff(&clk, vec![assign(&z_q, acc.clone()), assign(&gt_q, gt)]);
             (z_q, gt_q)
         } else {
             (acc.clone(), acc.clone().gt(best.clone()))
@@ -554,7 +556,36 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 .map(|c| m.reg(&format!("score{c}"), Ty::s(sw)))
                 .collect();
             let h_q = out_ports[2].clone();
-            let terms = basis_terms(&mut m, "proj", &b, &[h_q], sw, l.square, None);
+            // A square basis adds h, −h or 0: as (h ^ sign) + sign, one carry chain from
+            // registers (no negation in front of it). `terms[c]` is then the term and its
+            // carry-in.
+            let terms: Vec<(Expr, Option<Expr>)> = if l.square {
+                let h_ext = widen(&mut m, "proj_h", h_q, sw);
+                let h_ext = named(&mut m, "proj_h", h_ext);
+                b.iter()
+                    .enumerate()
+                    .map(|(c, bc)| {
+                        let bt = bc.ty();
+                        let neg = m
+                            .wire_assign(&format!("proj_sub{c}"), bc.clone().eq(Expr::lit(-1, bt)));
+                        let keep = bc.clone().ne(Expr::lit(0, bt));
+                        let flipped = h_ext
+                            .clone()
+                            .as_unsigned()
+                            .xor(Expr::repeat(sw, neg.clone()))
+                            .and(Expr::repeat(sw, keep));
+                        let term = m.wire_assign(&format!("proj_term{c}"), flipped.as_signed());
+                        let cin =
+                            m.wire_assign(&format!("proj_cin{c}"), neg.resize(sw).as_signed());
+                        (term, Some(cin))
+                    })
+                    .collect()
+            } else {
+                basis_terms(&mut m, "proj", &b, &[h_q], sw, false, None)
+                    .into_iter()
+                    .map(|t| (t, None))
+                    .collect()
+            };
             // Cleared while idle (the softmax has long read them), summed at the projection
             // stage whatever the state: the FSM is on to the softmax by the last row.
             let done_p = done_p.as_ref().expect("a learning hidden unit projects");
@@ -569,7 +600,15 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                     vec![if_(
                         done_p.clone(),
                         (0..c_n)
-                            .map(|c| assign(&scores[c], scores[c].clone().add(terms[c].clone())))
+                            .map(|c| {
+                                let (term, cin) = &terms[c];
+                                let sum = scores[c].clone().add(term.clone());
+                                let sum = match cin {
+                                    Some(cin) => sum.add(cin.clone()),
+                                    None => sum,
+                                };
+                                assign(&scores[c], sum)
+                            })
                             .collect(),
                     )],
                 )],
@@ -584,8 +623,8 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                     z_neg.clone().expect("a learning unit keeps the sign"),
                 )],
             ));
-            // f'(z) is applied at S3: the sign is read at S2.
-            let neg_row = row[2].clone();
+            // f'(z) is applied at S4: the sign is read at S3.
+            let neg_row = row[3].clone();
             extra_mem_ff.push(assign(&neg_q, neg_mem.read(neg_row)));
             m.section("logits = scores >> shift (floor)");
             logit_regs = scores
@@ -605,9 +644,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                     )
                 })
                 .collect();
-            // δ for the row: S1/S2 sum Σ_c B[c][row]·e_c, S3 f'(z)·sum, S4 the rounding
-            // shift, S5 saturated: ready at S6.
-            m.section("update stages S1-S5: delta = narrow(f'(z) * B^T e)");
+            // δ for the row: S1 the terms B[c][row]·e_c, S2/S3 their sum, S4 f'(z)·sum, S5
+            // the rounding shift, S6 saturated: ready at S7.
+            m.section("update stages S1-S6: delta = narrow(f'(z) * B^T e)");
             let back_err = modulation
                 .as_ref()
                 .map_or(errs, |(_, _, grads, _, _)| grads);
@@ -620,7 +659,17 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 l.square,
                 Some(&mut extra_mem_ff),
             );
-            // Up to four terms per partial sum (two adder levels), registered.
+            // Each term B[c][row]·e_c registered (the basis bits fan out to every term's
+            // select), then up to four terms per partial sum (two adder levels), registered.
+            let back: Vec<Expr> = back
+                .into_iter()
+                .enumerate()
+                .map(|(c, t)| {
+                    let q = m.reg(&format!("back_term_q{c}"), t.ty());
+                    extra_mem_ff.push(assign(&q, t));
+                    q
+                })
+                .collect();
             let parts: Vec<Expr> = back
                 .chunks(4)
                 .enumerate()
@@ -740,16 +789,54 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     } else {
         acc_v
     };
+    // The sum is kept in two halves so that each carry chain in the loop is half as long:
+    // the low half's carry enters the high half a cycle later, and the stage after the
+    // last term (Stages::sum) adds the one still pending. A row's first term starts from
+    // zero (the select sits before the chains, on registers); the carry pending then
+    // belongs to the row before, which the sum stage is reading in that very cycle.
+    let lo_w = acc_w / 2;
+    let hi_w = acc_w - lo_w;
+    let term = named(&mut m, "acc_term", mac_sum);
+    let acc_lo = m.reg("acc_lo", Ty::u(lo_w));
+    let acc_hi = m.reg("acc_hi", Ty::u(hi_w));
+    let acc_carry = m.reg("acc_carry", Ty::bit());
+    let first_term = first[st.acc as usize].clone();
+    let lo_next = m.wire_assign(
+        "acc_lo_next",
+        Expr::mux(
+            first_term.clone(),
+            Expr::lit(0, Ty::u(lo_w)),
+            acc_lo.clone(),
+        )
+        .resize(lo_w + 1)
+        .add(term.clone().slice(lo_w - 1, 0).resize(lo_w + 1)),
+    );
+    let carry_in = m.wire_assign(
+        "acc_carry_in",
+        acc_carry.clone().land(first_term.clone().lnot()),
+    );
+    let hi_next = m.wire_assign(
+        "acc_hi_next",
+        Expr::mux(first_term, Expr::lit(0, Ty::u(hi_w)), acc_hi.clone())
+            .add(term.slice(acc_w - 1, lo_w))
+            .add(carry_in.resize(hi_w)),
+    );
     m.always_ff(
         &clk,
-        vec![if_(
-            mac_en,
-            vec![if_else(
-                first[st.acc as usize].clone(),
-                vec![assign(&acc, mac_sum.clone())],
-                vec![assign(&acc, acc.clone().add(mac_sum))],
-            )],
-        )],
+        vec![
+            if_(
+                mac_en,
+                vec![
+                    assign(&acc_lo, lo_next.clone().slice(lo_w - 1, 0)),
+                    assign(&acc_carry, lo_next.bit(lo_w)),
+                    assign(&acc_hi, hi_next),
+                ],
+            ),
+            assign(
+                &acc,
+                Expr::concat(vec![acc_hi.add(acc_carry.resize(hi_w)), acc_lo]).as_signed(),
+            ),
+        ],
     );
 
     let mut w_ff = Vec::new();

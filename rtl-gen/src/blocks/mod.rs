@@ -32,6 +32,23 @@ pub(crate) fn widen(m: &mut Module, name: &str, e: Expr, width: u32) -> Expr {
     e.resize(width)
 }
 
+/// Signed `a > b` for two same-width identifiers, compared by halves: two carry chains
+/// half as long side by side, then `hi > || (hi == && lo >)` (the low halves unsigned).
+pub(crate) fn gt_by_halves(m: &mut Module, name: &str, a: &Expr, b: &Expr) -> Expr {
+    let w = a.width();
+    assert_eq!(w, b.width(), "{name}: operand widths");
+    if w < 8 {
+        return a.clone().gt(b.clone());
+    }
+    let lo = w / 2;
+    let hi = |e: &Expr| e.clone().slice(w - 1, lo).as_signed();
+    let low = |e: &Expr| e.clone().slice(lo - 1, 0);
+    let hi_gt = m.wire_assign(&format!("{name}_hi_gt"), hi(a).gt(hi(b)));
+    let hi_eq = m.wire_assign(&format!("{name}_hi_eq"), hi(a).eq(hi(b)));
+    let lo_gt = m.wire_assign(&format!("{name}_lo_gt"), low(a).gt(low(b)));
+    hi_gt.lor(hi_eq.land(lo_gt))
+}
+
 /// Keeps bits that are dropped on purpose visible to the reader and to Verilator, whose
 /// `-Wall` would otherwise flag them as unused (`unused_*` is its exempt name pattern).
 pub(crate) fn discard(m: &mut Module, name: &str, e: Expr) {
@@ -107,19 +124,30 @@ pub(crate) fn saturate(m: &mut Module, name: &str, x: Expr, bits: u32) -> Expr {
         return widen(m, name, x, bits);
     }
     let x = named(m, &format!("{name}_wide"), x);
-    let max = Expr::lit(max_signed(bits) as i128, Ty::s(w));
-    let min = Expr::lit(min_signed(bits) as i128, Ty::s(w));
-    let fits = x.clone().resize(bits);
+    // x fits iff the bits above the kept sign equal the sign: a few LUTs on the top bits
+    // instead of two compares with carry chains. Above the range when x ≥ 0, below
+    // otherwise.
+    let sign = x.clone().bit(w - 1);
+    let upper = x.clone().slice(w - 2, bits - 1);
+    let over = m.wire_assign(
+        &format!("{name}_over"),
+        Expr::mux(
+            sign.clone(),
+            upper.clone().reduce_and().lnot(),
+            upper.reduce_or(),
+        ),
+    );
+    let fits = x.resize(bits);
     m.wire_assign(
         name,
         Expr::mux(
-            x.clone().gt(max),
-            Expr::lit(max_signed(bits) as i128, Ty::s(bits)),
+            over,
             Expr::mux(
-                x.lt(min),
+                sign,
                 Expr::lit(min_signed(bits) as i128, Ty::s(bits)),
-                fits,
+                Expr::lit(max_signed(bits) as i128, Ty::s(bits)),
             ),
+            fits,
         ),
     )
 }

@@ -2,8 +2,8 @@
 //! `golden_model::softmax::softmax_error` defines it.
 //!
 //! Sequential, one class at a time: find the maximum (C cycles), look up
-//! `EXP[min(max − l_c, len−1)]` in the exp ROM and sum (C+3 cycles), then divide each
-//! `E_c · 2^P` by the sum with a restoring divider, one quotient bit per cycle
+//! `EXP[min(max − l_c, len−1)]` in the exp ROM and sum (C+4 cycles), then divide each
+//! `E_c · 2^P` by the sum with a non-restoring divider, one quotient bit per cycle
 //! (C·(P+1) cycles), and register each error a cycle after its last quotient bit (1).
 //! `done` pulses once the C errors are registered. The class selects (`logit_sel`,
 //! `exp_sel`) are registered, so each cycle does one compare or one subtract.
@@ -20,7 +20,7 @@ pub fn exp_rom_file() -> &'static str {
 /// Cycles from `start` (sampled at an edge) to `done` high, for the cycle model.
 pub fn latency(p: &DesignParams) -> u64 {
     let c = p.classes as u64;
-    c + (c + 3) + c * (p.prob_frac as u64 + 1) + 1
+    c + (c + 4) + c * (p.prob_frac as u64 + 1) + 1
 }
 
 pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
@@ -32,7 +32,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     m.header(header.to_vec());
     m.doc(&format!(
         "Softmax error of {c_n} logits (Q.{} in {lw} bits) -> p - onehot(label) in Q.{prob} ({ew} bits).\n\
-         Max scan, exp ROM lookup and sum, then one restoring division per class.",
+         Max scan, exp ROM lookup and sum, then one non-restoring division per class.",
         p.logit_frac
     ));
     let clk = m.input("clk", Ty::bit());
@@ -50,7 +50,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let s_exp = m.localparam("S_EXP", Expr::lit(2, st_ty));
     let s_div = m.localparam("S_DIV", Expr::lit(3, st_ty));
     let state = m.reg("state", st_ty);
-    let cnt_ty = Ty::u(addr_bits(c_n + 3));
+    let cnt_ty = Ty::u(addr_bits(c_n + 4));
     let cnt = m.reg("cnt", cnt_ty);
     let it_ty = Ty::u(addr_bits(prob as usize + 1));
     let it = m.reg("iter", it_ty);
@@ -68,17 +68,20 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let dw = lw + 1;
     let max_ext = widen(&mut m, "max_ext", max.clone(), dw);
     let sel_ext = widen(&mut m, "sel_ext", sel_q.clone(), dw);
-    let diff = m.wire_assign("diff", max_ext.sub(sel_ext));
+    // The subtract and the clamp are a stage each. max ≥ l_c: the difference's sign bit
+    // is always 0 and is not kept.
+    let diff_next = m.wire_assign("diff_next", max_ext.sub(sel_ext));
+    super::discard(&mut m, "diff_sign", diff_next.clone().bit(dw - 1));
+    let diff = m.reg("diff", Ty::u(dw - 1));
+    m.always_ff(&clk, vec![assign(&diff, diff_next.slice(dw - 2, 0))]);
     let exp_idx = if dw - 1 > iw {
-        // diff ≥ 0 can exceed the table: clamp to the last entry.
-        let over = diff.clone().gt(Expr::lit(last, Ty::s(dw)));
+        // diff can exceed the table: clamp to the last entry.
+        let over = m.wire_assign("exp_over", diff.clone().slice(dw - 2, iw).reduce_or());
         let low = diff.clone().slice(iw - 1, 0);
         m.wire_assign("exp_idx", Expr::mux(over, Expr::lit(last, Ty::u(iw)), low))
     } else {
         // diff < 2^(dw−1) ≤ len: every value indexes the table.
-        let low = diff.clone().slice(dw - 2, 0);
-        discard_sign(&mut m, &diff, dw);
-        m.wire_assign("exp_idx", low.resize(iw))
+        m.wire_assign("exp_idx", diff.clone().resize(iw))
     };
     let exp_rom = m.memory("exp_rom", Ty::u(p.exp_bits), 1 << iw, Some(exp_rom_file()));
     super::place(&mut m, p, &exp_rom, true);
@@ -104,7 +107,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let sw = p.sum_bits;
     let total = m.reg("exp_sum", Ty::u(sw));
 
-    m.section("restoring division: q = floor(E_c * 2^P / sum)");
+    m.section("non-restoring division: q = floor(E_c * 2^P / sum)");
     let rw = sw + 1;
     // exp_sel_r: E of the class whose division starts next cycle (class 0 after the sum).
     // The memory's data is registered once more, so the read is issued two cycles ahead:
@@ -133,34 +136,40 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             assign(&ex_sel_r, ex_sel_q.clone()),
         ],
     );
-    let rem = m.reg("rem", Ty::u(rw));
-    // Only the low P bits are ever shifted on; the full P+1-bit quotient is quo_next.
-    let quo = m.reg("quo", Ty::u(prob));
+    // Non-restoring: rem holds the signed partial remainder r_k (two's complement, rw
+    // bits). r_k = 2·r_{k-1} − sum after a non-negative one, 2·r_{k-1} + sum after a
+    // negative one: the same r_k as the restoring divider's trial subtraction, so the same
+    // quotient bits (r_k ≥ 0), but the step is one add whose direction comes from a
+    // register, with no select behind the carry chain. |r_k| < sum < 2^(rw−1), so the
+    // arithmetic wraps modulo 2^rw harmlessly.
+    // Its low rw−1 bits: the sign is kept as div_sub (inverted), and 2·r_k drops it.
+    let rem = m.reg("rem", Ty::u(rw - 1));
+    // The signs of the partial remainders, i.e. the quotient bits inverted: stored as the
+    // carry chain leaves them. Only the low P are shifted on; all P+1 are signs_next.
+    let signs = m.reg("rem_signs", Ty::u(prob));
     // A class's first quotient step (iter = 0), registered so the step starts at a flop.
     let first = m.reg("div_first", Ty::bit());
+    // Whether this step subtracts (first step, or the last remainder ≥ 0), registered
+    // with rem so the step's add starts at flops.
+    let sub = m.reg("div_sub", Ty::bit());
     let rem_in = m.wire_assign(
         "rem_in",
         Expr::mux(
             first.clone(),
             ex_sel_r.clone().resize(rw),
-            rem.clone().shl(1),
+            Expr::concat(vec![rem.clone(), Expr::lit(0, Ty::u(1))]),
         ),
     );
-    // One subtract: its borrow is the compare.
-    let sub_w = rw + 1;
-    let rem_sub = m.wire_assign(
-        "rem_sub",
-        rem_in
-            .clone()
-            .resize(sub_w)
-            .sub(total.clone().resize(sub_w)),
+    let addend = m.wire_assign(
+        "div_addend",
+        total.clone().resize(rw).xor(Expr::repeat(rw, sub.clone())),
     );
-    let ge = m.wire_assign("rem_ge", rem_sub.clone().bit(rw).lnot());
-    let rem_next = m.wire_assign(
-        "rem_next",
-        Expr::mux(ge.clone(), rem_sub.slice(rw - 1, 0), rem_in),
+    let rem_next = m.wire_assign("rem_next", rem_in.add(addend).add(sub.clone().resize(rw)));
+    let rem_neg = m.wire_assign("rem_neg", rem_next.clone().bit(rw - 1));
+    let signs_next = m.wire_assign(
+        "rem_signs_next",
+        Expr::concat(vec![signs.clone(), rem_neg.clone()]),
     );
-    let quo_next = m.wire_assign("quo_next", Expr::concat(vec![quo.clone(), ge]));
     m.section("error of the class whose quotient finished last cycle");
     let q_fin = m.reg("quo_fin", Ty::u(prob + 1));
     let q_valid = m.reg("quo_fin_valid", Ty::bit());
@@ -183,7 +192,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     m.section("control");
     let c_last = Expr::lit(c_n as i128 - 1, cnt_ty);
     let c_end = Expr::lit(c_n as i128, cnt_ty);
-    let c_exp_end = Expr::lit(c_n as i128 + 2, cnt_ty);
+    let c_exp_end = Expr::lit(c_n as i128 + 3, cnt_ty);
     let write_err = case(
         q_class.clone(),
         (0..c_n)
@@ -196,7 +205,25 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             .collect(),
         vec![],
     );
-    let cnt_dec = cnt.clone().sub(Expr::lit(1, cnt_ty));
+    let cnt_dec2 = cnt.clone().sub(Expr::lit(2, cnt_ty));
+    // The running maximum in a block of its own: the least value while idle (so the scan
+    // starts without a select on `start`), then each larger logit. Its enable is one LUT of
+    // the state and the compare, right behind the compare's carry chain.
+    let idle = state.clone().eq(s_idle.clone());
+    let beats = super::gt_by_halves(&mut m, "sel_gt", &sel_q, &max);
+    let max_ff = if_(
+        idle.clone()
+            .lor(state.clone().eq(s_max.clone()).land(beats)),
+        vec![assign(
+            &max,
+            Expr::mux(
+                idle,
+                Expr::lit(-(1i128 << (lw - 1)), Ty::s(lw)),
+                sel_q.clone(),
+            ),
+        )],
+    );
+    m.always_ff(&clk, vec![max_ff]);
     m.always_ff(
         &clk,
         vec![if_else(
@@ -240,19 +267,15 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                                 start,
                                 vec![
                                     assign(&state, s_max.clone()),
-                                    assign(&max, logit[0].clone()),
                                     assign(&cnt, Expr::lit(1, cnt_ty)),
                                 ],
                             )],
                         ),
                         (
-                            // cnt = k compares logit k − 1 (logit 0 against itself first).
+                            // cnt = k compares logit k − 1 (logit 0 against the least value
+                            // first: see max_ff).
                             vec![s_max],
                             vec![
-                                if_(
-                                    sel_q.clone().gt(max.clone()),
-                                    vec![assign(&max, sel_q.clone())],
-                                ),
                                 assign(&cnt, cnt_inc.clone()),
                                 if_(
                                     cnt.clone().eq(c_end),
@@ -265,8 +288,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                             ],
                         ),
                         (
-                            // cnt = k in 1..=C clamps class k − 1's index; its E is read at
-                            // k + 1 and summed at k + 2.
+                            // cnt = k in 1..=C subtracts class k − 1's logit from the max; its
+                            // index is clamped at k + 1, its E read at k + 2 and summed at
+                            // k + 3 (tagged from k + 1 on).
                             vec![s_exp],
                             vec![if_else(
                                 cnt.clone().eq(c_exp_end),
@@ -275,15 +299,16 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                                     assign(&cnt, Expr::lit(0, cnt_ty)),
                                     assign(&it, Expr::lit(0, it_ty)),
                                     assign(&first, Expr::bool(true)),
+                                    assign(&sub, Expr::bool(true)),
                                 ],
                                 vec![
                                     if_(
-                                        cnt.clone().ne(Expr::lit(0, cnt_ty)).land(
-                                            cnt.clone().ne(Expr::lit(c_n as i128 + 1, cnt_ty)),
+                                        cnt.clone().ge(Expr::lit(2, cnt_ty)).land(
+                                            cnt.clone().le(Expr::lit(c_n as i128 + 1, cnt_ty)),
                                         ),
                                         vec![
                                             assign(&look_valid, Expr::bool(true)),
-                                            assign(&look_class, cnt_dec),
+                                            assign(&look_class, cnt_dec2),
                                         ],
                                     ),
                                     assign(&cnt, cnt_inc.clone()),
@@ -293,15 +318,17 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                         (
                             vec![s_div],
                             vec![
-                                assign(&rem, rem_next),
-                                assign(&quo, quo_next.clone().slice(prob - 1, 0)),
+                                assign(&rem, rem_next.clone().slice(rw - 2, 0)),
+                                assign(&signs, signs_next.clone().slice(prob - 1, 0)),
                                 assign(&it, it.clone().add(Expr::lit(1, it_ty))),
                                 assign(&first, Expr::bool(false)),
+                                assign(&sub, rem_neg.lnot()),
                                 if_(
                                     it.clone().eq(p_last),
                                     vec![
                                         assign(&first, Expr::bool(true)),
-                                        assign(&q_fin, quo_next),
+                                        assign(&sub, Expr::bool(true)),
+                                        assign(&q_fin, signs_next.not()),
                                         assign(&q_valid, Expr::bool(true)),
                                         assign(&q_class, cnt.clone()),
                                         assign(&it, Expr::lit(0, it_ty)),
@@ -333,8 +360,4 @@ fn label_ext(label: &Expr, cnt_ty: Ty) -> Expr {
     } else {
         label.clone().resize(cnt_ty.width)
     }
-}
-
-fn discard_sign(m: &mut Module, diff: &Expr, dw: u32) {
-    super::discard(m, "diff_sign", diff.clone().bit(dw - 1));
 }
