@@ -444,6 +444,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let mut extra_mem_ff: Vec<Stmt> = Vec::new();
     if l.classifier {
         m.section("done stage: running argmax (and logits when learning)");
+        let mut argmax_ff = Vec::new();
         let best = m.reg("best", Ty::s(acc_w));
         let best_idx = m.reg("best_idx", Ty::u(lb));
         // The finished sum and whether it beats the maximum of the rows before it.
@@ -465,7 +466,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 "logit_val",
                 z.clone().slice(acc_w - 1, l.logit_shift).as_signed(),
             );
-            done_stmts.push(case(
+            argmax_ff.push(case(
                 row_d.clone(),
                 (0..c_n)
                     .map(|c| {
@@ -498,10 +499,13 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             ]);
             delta = Some(d_q);
         }
-        done_stmts.push(if_(
+        argmax_ff.push(if_(
             take,
             vec![assign(&best, z), assign(&best_idx, row_d.clone())],
         ));
+        // On `done` alone (it is only ever set in the forward pass), not inside the state
+        // machine: the maximum's enable is then one LUT.
+        m.always_ff(&clk, vec![if_(done.clone(), argmax_ff)]);
     } else {
         m.section("after the sum: activation, rounding shift, then h saturated at the done stage");
         let acc_neg = m.wire_assign("acc_neg", acc.clone().bit(acc_w - 1));

@@ -60,7 +60,15 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let sel = super::select(&mut m, "logit_sel", &logit, &cnt);
     let sel_q = m.reg("logit_sel_q", Ty::s(lw));
     m.always_ff(&clk, vec![assign(&sel_q, sel)]);
-    let max = m.reg("max", Ty::s(lw));
+    // The running maximum of logits 0..e, kept as the maximum of 0..e−1 (max_kept), logit
+    // e (max_last) and whether it beat them (max_take): see the scan below.
+    let max_kept = m.reg("max_kept", Ty::s(lw));
+    let max_last = m.reg("max_last", Ty::s(lw));
+    let max_take = m.reg("max_take", Ty::bit());
+    let max = m.wire_assign(
+        "max",
+        Expr::mux(max_take.clone(), max_last.clone(), max_kept.clone()),
+    );
 
     m.section("exp lookup: EXP[min(max - l_c, len - 1)]");
     let iw = p.exp_index_bits;
@@ -151,6 +159,8 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let first = m.reg("div_first", Ty::bit());
     // Whether this step subtracts (first step, or the last remainder ≥ 0), registered
     // with rem so the step's add starts at flops.
+    // Whether this step subtracts (a class's first step, or after a non-negative
+    // remainder): a register, so the addend is one LUT on registers.
     let sub = m.reg("div_sub", Ty::bit());
     let rem_in = m.wire_assign(
         "rem_in",
@@ -171,10 +181,11 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         Expr::concat(vec![signs.clone(), rem_neg.clone()]),
     );
     m.section("error of the class whose quotient finished last cycle");
-    let q_fin = m.reg("quo_fin", Ty::u(prob + 1));
+    // The finished quotient, still as signs (inverted where it is used, off the loop).
+    let q_fin = m.reg("quo_fin_signs", Ty::u(prob + 1));
     let q_valid = m.reg("quo_fin_valid", Ty::bit());
     let q_class = m.reg("quo_fin_class", cnt_ty);
-    let p_ext = m.wire_assign("prob", q_fin.clone().resize(ew).as_signed());
+    let p_ext = m.wire_assign("prob", q_fin.clone().not().resize(ew).as_signed());
     let one = Expr::lit(1i128 << prob, Ty::s(ew));
     let is_label = q_class.clone().eq(label_ext(&label, cnt_ty));
     let e_val = m.wire_assign(
@@ -206,21 +217,30 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         vec![],
     );
     let cnt_dec2 = cnt.clone().sub(Expr::lit(2, cnt_ty));
-    // The running maximum in a block of its own: the least value while idle (so the scan
-    // starts without a select on `start`), then each larger logit. Its enable is one LUT of
-    // the state and the compare, right behind the compare's carry chain.
+    // The max scan without a loop through a compare: logit e is compared with both values
+    // the maximum of 0..e−1 can be (max_kept, or max_last when max_take) at once, and
+    // max_take picks the answer: the registers feed the compares, and only a LUT closes
+    // the loop. While idle the maximum is the least value, so the scan needs no select on
+    // `start`; outside the scan everything holds.
     let idle = state.clone().eq(s_idle.clone());
-    let beats = super::gt_by_halves(&mut m, "sel_gt", &sel_q, &max);
-    let max_ff = if_(
-        idle.clone()
-            .lor(state.clone().eq(s_max.clone()).land(beats)),
-        vec![assign(
-            &max,
-            Expr::mux(
-                idle,
-                Expr::lit(-(1i128 << (lw - 1)), Ty::s(lw)),
-                sel_q.clone(),
-            ),
+    let beats_kept = m.wire_assign("max_beats_kept", sel_q.clone().gt(max_kept.clone()));
+    let beats_last = m.wire_assign("max_beats_last", sel_q.clone().gt(max_last.clone()));
+    let max_ff = if_else(
+        idle,
+        vec![
+            assign(&max_kept, Expr::lit(-(1i128 << (lw - 1)), Ty::s(lw))),
+            assign(&max_take, Expr::bool(false)),
+        ],
+        vec![if_(
+            state.clone().eq(s_max.clone()),
+            vec![
+                if_(max_take.clone(), vec![assign(&max_kept, max_last.clone())]),
+                assign(&max_last, sel_q.clone()),
+                assign(
+                    &max_take,
+                    Expr::mux(max_take.clone(), beats_last, beats_kept),
+                ),
+            ],
         )],
     );
     m.always_ff(&clk, vec![max_ff]);
@@ -328,7 +348,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                                     vec![
                                         assign(&first, Expr::bool(true)),
                                         assign(&sub, Expr::bool(true)),
-                                        assign(&q_fin, signs_next.not()),
+                                        assign(&q_fin, signs_next),
                                         assign(&q_valid, Expr::bool(true)),
                                         assign(&q_class, cnt.clone()),
                                         assign(&it, Expr::lit(0, it_ty)),
