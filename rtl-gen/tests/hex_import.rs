@@ -289,26 +289,23 @@ fn modulation_and_lfsr_states_round_trip() {
     assert_eq!(back.layers[0].modulation.values(), Some(&m[..]));
 
     let lfsr = dir.join("tiny_mxm_layer0_lfsr.hex");
+    let import_error = |back: &mut FixedNet| {
+        import_state_images(&cfg, back, &dir)
+            .unwrap_err()
+            .to_string()
+    };
     std::fs::write(&lfsr, "80000001\n00000000\n").unwrap();
-    let err = import_state_images(&cfg, &mut back, &dir)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.starts_with(&format!("{}: line 2: an LFSR state of 0", lfsr.display())),
-        "{err}"
-    );
+    let err = import_error(&mut back);
+    let stuck = format!("{}: line 2: an LFSR state of 0", lfsr.display());
+    assert!(err.starts_with(&stuck), "{err}");
     std::fs::write(&lfsr, "80000001\n").unwrap();
-    let err = import_state_images(&cfg, &mut back, &dir)
-        .unwrap_err()
-        .to_string();
+    let err = import_error(&mut back);
     assert!(
         err.contains("line 2: the file ends after 1 of 2 words (one LFSR state per lane"),
         "{err}"
     );
     std::fs::remove_file(&lfsr).unwrap();
-    let err = import_state_images(&cfg, &mut back, &dir)
-        .unwrap_err()
-        .to_string();
+    let err = import_error(&mut back);
     assert!(err.contains("needs each layer's LFSR image"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

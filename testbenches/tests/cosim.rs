@@ -242,24 +242,6 @@ fn modulated_rules_train_bit_exactly_on_digits() {
 }
 
 #[test]
-fn a_flipped_modulation_bit_is_caught() {
-    let (cfg, text) = digits_variant("digits-mxm-mutate", &[("rule", "lls-mxm")]);
-    let flip = Mutation {
-        sample: 2,
-        layer: 0,
-        signal: Signal::Modulation,
-        index: 42,
-    };
-    assert_flip_is_caught(
-        &cfg,
-        &text,
-        flip,
-        "modulation",
-        options(6, "digits-mxm-mutate"),
-    );
-}
-
-#[test]
 fn stochastic_rounding_survives_stalls_and_a_reset() {
     // The LFSRs are learned state like the weights: a reset leaves them running.
     let (cfg, text) = digits_variant(
@@ -276,21 +258,38 @@ fn stochastic_rounding_survives_stalls_and_a_reset() {
     assert_exact(&r, 40);
 }
 
+/// The state read back besides the weights: the LLS-MxM matrix, and the stochastic-rounding
+/// LFSR states (16-bit pieces: piece 1 is bits 31:16 of lane 0's).
 #[test]
-fn a_flipped_lfsr_state_bit_is_caught() {
-    // The LFSR states read back in 16-bit pieces: piece 1 is bits 31:16 of lane 0's.
-    let (cfg, text) = digits_variant("digits-lfsr-mutate", &[("update_rounding", "stochastic")]);
-    let flip = Mutation {
-        sample: 1,
-        layer: 1,
-        signal: Signal::LfsrState,
-        index: 1,
-    };
-    assert_flip_is_caught(
-        &cfg,
-        &text,
-        flip,
-        "lfsr_state",
-        options(4, "digits-lfsr-mutate"),
-    );
+fn a_flipped_modulation_or_lfsr_state_bit_is_caught() {
+    let cases = [
+        (
+            "digits-mxm-mutate",
+            ("rule", "lls-mxm"),
+            Mutation {
+                sample: 2,
+                layer: 0,
+                signal: Signal::Modulation,
+                index: 42,
+            },
+            "modulation",
+            6,
+        ),
+        (
+            "digits-lfsr-mutate",
+            ("update_rounding", "stochastic"),
+            Mutation {
+                sample: 1,
+                layer: 1,
+                signal: Signal::LfsrState,
+                index: 1,
+            },
+            "lfsr_state",
+            4,
+        ),
+    ];
+    for (name, knob, flip, signal_name, samples) in cases {
+        let (cfg, text) = digits_variant(name, &[knob]);
+        assert_flip_is_caught(&cfg, &text, flip, signal_name, options(samples, name));
+    }
 }

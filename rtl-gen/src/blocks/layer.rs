@@ -38,8 +38,8 @@ use crate::params::{
 use crate::verilog::{assign, case, if_, if_else, Expr, Memory, Module, Stmt, Ty};
 
 use super::{
-    delay, discard, gt_by_halves, named, place, saturate, shift_round, shift_round_bias,
-    signed_fields, sum, widen, Bias,
+    compare_by_halves, delay, discard, halves_gt, named, place, saturate, shift_round,
+    shift_round_bias, signed_fields, sum, widen, Bias,
 };
 
 pub fn weight_file(l: &LayerParams, lane: usize) -> String {
@@ -450,10 +450,23 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         // The finished sum and whether it beats the maximum of the rows before it.
         let (z, beats) = if argmax_split(l) {
             let z_q = m.reg("sum_q", Ty::s(acc_w));
-            let gt_q = m.reg("sum_gt_q", Ty::bit());
-            let gt = gt_by_halves(&mut m, "sum_gt", &acc, &best);
-            m.always_ff(&clk, vec![assign(&z_q, acc.clone()), assign(&gt_q, gt)]);
-            (z_q, gt_q)
+            // A wide compare is registered as its halves' three results, combined at the
+            // done stage (one LUT there).
+            let beats = if acc_w >= 8 {
+                let parts = compare_by_halves(&mut m, "sum_gt", &acc, &best);
+                let regs =
+                    ["sum_hi_gt_q", "sum_hi_lt_q", "sum_lo_gt_q"].map(|n| m.reg(n, Ty::bit()));
+                let mut ff = vec![assign(&z_q, acc.clone())];
+                ff.extend(regs.iter().zip(parts).map(|(r, e)| assign(r, e)));
+                m.always_ff(&clk, ff);
+                halves_gt(regs)
+            } else {
+                let gt_q = m.reg("sum_gt_q", Ty::bit());
+                let gt = acc.clone().gt(best.clone());
+                m.always_ff(&clk, vec![assign(&z_q, acc.clone()), assign(&gt_q, gt)]);
+                gt_q
+            };
+            (z_q, beats)
         } else {
             (acc.clone(), acc.clone().gt(best.clone()))
         };

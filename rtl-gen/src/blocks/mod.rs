@@ -32,21 +32,36 @@ pub(crate) fn widen(m: &mut Module, name: &str, e: Expr, width: u32) -> Expr {
     e.resize(width)
 }
 
-/// Signed `a > b` for two same-width identifiers, compared by halves: two carry chains
-/// half as long side by side, then `hi > || (hi == && lo >)` (the low halves unsigned).
-pub(crate) fn gt_by_halves(m: &mut Module, name: &str, a: &Expr, b: &Expr) -> Expr {
+/// Signed `a > b` for two same-width identifiers (at least 8 bits), compared by halves:
+/// three carry chains half as long side by side, all unsigned (the high halves with their
+/// sign bits inverted, which orders them like signed values): `[hi >, hi <, lo >]`.
+/// [`halves_gt`] combines them, possibly a register stage later.
+pub(crate) fn compare_by_halves(m: &mut Module, name: &str, a: &Expr, b: &Expr) -> [Expr; 3] {
     let w = a.width();
-    assert_eq!(w, b.width(), "{name}: operand widths");
-    if w < 8 {
-        return a.clone().gt(b.clone());
-    }
+    assert!(
+        w == b.width() && w >= 8,
+        "{name}: operands of {w} and {} bits",
+        b.width()
+    );
     let lo = w / 2;
-    let hi = |e: &Expr| e.clone().slice(w - 1, lo).as_signed();
+    let hi = |m: &mut Module, e: &Expr, side: &str| {
+        m.wire_assign(
+            &format!("{name}_{side}_hi"),
+            Expr::concat(vec![e.clone().bit(w - 1).not(), e.clone().slice(w - 2, lo)]),
+        )
+    };
+    let (a_hi, b_hi) = (hi(m, a, "a"), hi(m, b, "b"));
     let low = |e: &Expr| e.clone().slice(lo - 1, 0);
-    let hi_gt = m.wire_assign(&format!("{name}_hi_gt"), hi(a).gt(hi(b)));
-    let hi_eq = m.wire_assign(&format!("{name}_hi_eq"), hi(a).eq(hi(b)));
-    let lo_gt = m.wire_assign(&format!("{name}_lo_gt"), low(a).gt(low(b)));
-    hi_gt.lor(hi_eq.land(lo_gt))
+    [
+        m.wire_assign(&format!("{name}_hi_gt"), a_hi.clone().gt(b_hi.clone())),
+        m.wire_assign(&format!("{name}_hi_lt"), a_hi.lt(b_hi)),
+        m.wire_assign(&format!("{name}_lo_gt"), low(a).gt(low(b))),
+    ]
+}
+
+/// `a > b` from [`compare_by_halves`]' parts: `hi > || (!(hi <) && lo >)`.
+pub(crate) fn halves_gt([hi_gt, hi_lt, lo_gt]: [Expr; 3]) -> Expr {
+    hi_gt.lor(hi_lt.lnot().land(lo_gt))
 }
 
 /// Keeps bits that are dropped on purpose visible to the reader and to Verilator, whose

@@ -57,13 +57,40 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
 
     m.section("logits: logit_sel_q = logit[cnt of the cycle before]");
     let logit = super::signed_fields(&mut m, "logit", &logits, c_n, lw);
-    let sel = super::select(&mut m, "logit_sel", &logit, &cnt);
-    let sel_q = m.reg("logit_sel_q", Ty::s(lw));
-    m.always_ff(&clk, vec![assign(&sel_q, sel)]);
+    // The class counter also kept one-hot, for the logit select alone: an AND-OR of the
+    // logit registers, without decoding cnt in front of it. Only classes < C select.
+    let sel_oh = m.reg("logit_sel_onehot", Ty::u(c_n as u32));
+    let oh = |k: usize| Expr::lit(1i128 << k, Ty::u(c_n as u32));
+    let oh_inc = sel_oh.clone().shl(1);
+    let sel = m.wire_assign(
+        "logit_sel",
+        logit
+            .iter()
+            .enumerate()
+            .map(|(c, l)| {
+                Expr::mux(
+                    sel_oh.clone().bit(c as u32),
+                    l.clone().as_unsigned(),
+                    Expr::lit(0, Ty::u(lw)),
+                )
+            })
+            .reduce(|a, b| a.or(b))
+            .expect("at least one class"),
+    );
+    // Registered in offset binary (the sign bit inverted: l + 2^(lw−1)), so that the max
+    // scan's compares are unsigned (the carry out of one chain) and max − l_c is the same.
+    let sel_q = m.reg("logit_sel_q", Ty::u(lw));
+    m.always_ff(
+        &clk,
+        vec![assign(
+            &sel_q,
+            Expr::concat(vec![sel.clone().bit(lw - 1).not(), sel.slice(lw - 2, 0)]),
+        )],
+    );
     // The running maximum of logits 0..e, kept as the maximum of 0..e−1 (max_kept), logit
     // e (max_last) and whether it beat them (max_take): see the scan below.
-    let max_kept = m.reg("max_kept", Ty::s(lw));
-    let max_last = m.reg("max_last", Ty::s(lw));
+    let max_kept = m.reg("max_kept", Ty::u(lw));
+    let max_last = m.reg("max_last", Ty::u(lw));
     let max_take = m.reg("max_take", Ty::bit());
     let max = m.wire_assign(
         "max",
@@ -76,8 +103,8 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let dw = lw + 1;
     let max_ext = widen(&mut m, "max_ext", max.clone(), dw);
     let sel_ext = widen(&mut m, "sel_ext", sel_q.clone(), dw);
-    // The subtract and the clamp are a stage each. max ≥ l_c: the difference's sign bit
-    // is always 0 and is not kept.
+    // The subtract and the clamp are a stage each (both operands offset alike). max ≥ l_c:
+    // the difference's sign bit is always 0 and is not kept.
     let diff_next = m.wire_assign("diff_next", max_ext.sub(sel_ext));
     super::discard(&mut m, "diff_sign", diff_next.clone().bit(dw - 1));
     let diff = m.reg("diff", Ty::u(dw - 1));
@@ -114,12 +141,13 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     super::place(&mut m, p, &ex, false);
     let sw = p.sum_bits;
     let total = m.reg("exp_sum", Ty::u(sw));
+    let total_next = m.wire_assign("exp_sum_next", total.clone().add(exp_q.clone().resize(sw)));
 
     m.section("non-restoring division: q = floor(E_c * 2^P / sum)");
     let rw = sw + 1;
-    // exp_sel_r: E of the class whose division starts next cycle (class 0 after the sum).
-    // The memory's data is registered once more, so the read is issued two cycles ahead:
-    // the next class at the one-but-last quotient step; outside the division, class 0.
+    // exp_sel_q: E of the class whose division starts after this cycle (class 0 outside
+    // the division). The read is issued a cycle ahead: the next class at the one-but-last
+    // quotient step.
     let p_last = Expr::lit(prob as i128, it_ty);
     let p_next = Expr::lit(prob as i128 - 1, it_ty);
     let cnt_inc = cnt.clone().add(Expr::lit(1, cnt_ty));
@@ -132,7 +160,6 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         ),
     );
     let ex_sel_q = m.reg("exp_sel_q", Ty::u(p.exp_bits));
-    let ex_sel_r = m.reg("exp_sel_r", Ty::u(p.exp_bits));
     m.always_ff(
         &clk,
         vec![
@@ -141,45 +168,39 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 vec![ex.write(exp_class.clone(), exp_q.clone())],
             ),
             assign(&ex_sel_q, ex.read(ex_idx)),
-            assign(&ex_sel_r, ex_sel_q.clone()),
         ],
     );
-    // Non-restoring: rem holds the signed partial remainder r_k (two's complement, rw
-    // bits). r_k = 2·r_{k-1} − sum after a non-negative one, 2·r_{k-1} + sum after a
-    // negative one: the same r_k as the restoring divider's trial subtraction, so the same
-    // quotient bits (r_k ≥ 0), but the step is one add whose direction comes from a
-    // register, with no select behind the carry chain. |r_k| < sum < 2^(rw−1), so the
-    // arithmetic wraps modulo 2^rw harmlessly.
-    // Its low rw−1 bits: the sign is kept as div_sub (inverted), and 2·r_k drops it.
-    let rem = m.reg("rem", Ty::u(rw - 1));
-    // The signs of the partial remainders, i.e. the quotient bits inverted: stored as the
-    // carry chain leaves them. Only the low P are shifted on; all P+1 are signs_next.
+    // Non-restoring: the partial remainder r_k (two's complement, rw bits) is
+    // r_k = 2·r_{k-1} − sum after a non-negative one, 2·r_{k-1} + sum after a negative one
+    // (a class's first step: E − sum): the same r_k as the restoring divider's trial
+    // subtraction, so the same quotient bits (r_k ≥ 0), but one add a step.
+    // |r_k| < sum < 2^(rw−1), so the arithmetic wraps modulo 2^rw harmlessly. The add's
+    // three operands are registers, loaded from the step before: the loop is the carry
+    // chain and one LUT.
+    let div_a = m.reg("div_a", Ty::u(rw)); // E, or 2·r_{k-1}
+    let div_b = m.reg("div_b", Ty::u(rw)); // sum, or its complement when subtracting
+    let sub = m.reg("div_sub", Ty::bit()); // the carry-in: 1 when subtracting
+                                           // The signs of the partial remainders, i.e. the quotient bits inverted: stored as the
+                                           // carry chain leaves them. Only the low P are shifted on; all P+1 are signs_next.
     let signs = m.reg("rem_signs", Ty::u(prob));
-    // A class's first quotient step (iter = 0), registered so the step starts at a flop.
-    let first = m.reg("div_first", Ty::bit());
-    // Whether this step subtracts (first step, or the last remainder ≥ 0), registered
-    // with rem so the step's add starts at flops.
-    // Whether this step subtracts (a class's first step, or after a non-negative
-    // remainder): a register, so the addend is one LUT on registers.
-    let sub = m.reg("div_sub", Ty::bit());
-    let rem_in = m.wire_assign(
-        "rem_in",
-        Expr::mux(
-            first.clone(),
-            ex_sel_r.clone().resize(rw),
-            Expr::concat(vec![rem.clone(), Expr::lit(0, Ty::u(1))]),
-        ),
+    let rem_next = m.wire_assign(
+        "rem_next",
+        div_a.clone().add(div_b.clone()).add(sub.clone().resize(rw)),
     );
-    let addend = m.wire_assign(
-        "div_addend",
-        total.clone().resize(rw).xor(Expr::repeat(rw, sub.clone())),
-    );
-    let rem_next = m.wire_assign("rem_next", rem_in.add(addend).add(sub.clone().resize(rw)));
     let rem_neg = m.wire_assign("rem_neg", rem_next.clone().bit(rw - 1));
     let signs_next = m.wire_assign(
         "rem_signs_next",
         Expr::concat(vec![signs.clone(), rem_neg.clone()]),
     );
+    let ones = Expr::lit((1i128 << rw) - 1, Ty::u(rw));
+    // A class's first step: E_c − sum.
+    let load_first = |e: Expr, sum: Expr| {
+        vec![
+            assign(&div_a, e.resize(rw)),
+            assign(&div_b, sum.resize(rw).xor(ones.clone())),
+            assign(&sub, Expr::bool(true)),
+        ]
+    };
     m.section("error of the class whose quotient finished last cycle");
     // The finished quotient, still as signs (inverted where it is used, off the loop).
     let q_fin = m.reg("quo_fin_signs", Ty::u(prob + 1));
@@ -217,6 +238,26 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         vec![],
     );
     let cnt_dec2 = cnt.clone().sub(Expr::lit(2, cnt_ty));
+    // Into the division: class 0's first step (the sum takes its last E at this very edge).
+    let div_entry = load_first(ex_sel_q.clone(), total_next.clone());
+    // A class's last quotient step: its quotient out, the next class's first step in.
+    let mut class_end = load_first(ex_sel_q.clone(), total.clone());
+    class_end.extend([
+        assign(&q_fin, signs_next.clone()),
+        assign(&q_valid, Expr::bool(true)),
+        assign(&q_class, cnt.clone()),
+        assign(&it, Expr::lit(0, it_ty)),
+        assign(&cnt, cnt_inc.clone()),
+        assign(&sel_oh, oh_inc.clone()),
+        if_(
+            cnt.clone().eq(c_last.clone()),
+            vec![
+                assign(&state, s_idle.clone()),
+                assign(&cnt, Expr::lit(0, cnt_ty)),
+                assign(&sel_oh, oh(0)),
+            ],
+        ),
+    ]);
     // The max scan without a loop through a compare: logit e is compared with both values
     // the maximum of 0..e−1 can be (max_kept, or max_last when max_take) at once, and
     // max_take picks the answer: the registers feed the compares, and only a LUT closes
@@ -228,7 +269,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let max_ff = if_else(
         idle,
         vec![
-            assign(&max_kept, Expr::lit(-(1i128 << (lw - 1)), Ty::s(lw))),
+            assign(&max_kept, Expr::lit(0, Ty::u(lw))),
             assign(&max_take, Expr::bool(false)),
         ],
         vec![if_(
@@ -255,6 +296,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 assign(&exp_valid, Expr::bool(false)),
                 assign(&q_valid, Expr::bool(false)),
                 assign(&cnt, Expr::lit(0, cnt_ty)),
+                assign(&sel_oh, oh(0)),
                 assign(&it, Expr::lit(0, it_ty)),
             ],
             vec![
@@ -263,10 +305,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 assign(&exp_valid, look_valid.clone()),
                 assign(&exp_class, look_class.clone()),
                 assign(&q_valid, Expr::bool(false)),
-                if_(
-                    exp_valid.clone(),
-                    vec![assign(&total, total.clone().add(exp_q.clone().resize(sw)))],
-                ),
+                if_(exp_valid.clone(), vec![assign(&total, total_next.clone())]),
                 if_(
                     q_valid.clone(),
                     vec![
@@ -288,6 +327,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                                 vec![
                                     assign(&state, s_max.clone()),
                                     assign(&cnt, Expr::lit(1, cnt_ty)),
+                                    assign(&sel_oh, oh(1)),
                                 ],
                             )],
                         ),
@@ -297,11 +337,13 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                             vec![s_max],
                             vec![
                                 assign(&cnt, cnt_inc.clone()),
+                                assign(&sel_oh, oh_inc.clone()),
                                 if_(
                                     cnt.clone().eq(c_end),
                                     vec![
                                         assign(&state, s_exp.clone()),
                                         assign(&cnt, Expr::lit(0, cnt_ty)),
+                                        assign(&sel_oh, oh(0)),
                                         assign(&total, Expr::lit(0, Ty::u(sw))),
                                     ],
                                 ),
@@ -317,10 +359,12 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                                 vec![
                                     assign(&state, s_div.clone()),
                                     assign(&cnt, Expr::lit(0, cnt_ty)),
+                                    assign(&sel_oh, oh(0)),
                                     assign(&it, Expr::lit(0, it_ty)),
-                                    assign(&first, Expr::bool(true)),
-                                    assign(&sub, Expr::bool(true)),
-                                ],
+                                ]
+                                .into_iter()
+                                .chain(div_entry)
+                                .collect(),
                                 vec![
                                     if_(
                                         cnt.clone().ge(Expr::lit(2, cnt_ty)).land(
@@ -332,36 +376,31 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                                         ],
                                     ),
                                     assign(&cnt, cnt_inc.clone()),
+                                    assign(&sel_oh, oh_inc.clone()),
                                 ],
                             )],
                         ),
                         (
                             vec![s_div],
                             vec![
-                                assign(&rem, rem_next.clone().slice(rw - 2, 0)),
+                                assign(
+                                    &div_a,
+                                    Expr::concat(vec![
+                                        rem_next.clone().slice(rw - 2, 0),
+                                        Expr::lit(0, Ty::u(1)),
+                                    ]),
+                                ),
+                                assign(
+                                    &div_b,
+                                    total
+                                        .clone()
+                                        .resize(rw)
+                                        .xor(Expr::repeat(rw, rem_neg.clone().lnot())),
+                                ),
+                                assign(&sub, rem_neg.lnot()),
                                 assign(&signs, signs_next.clone().slice(prob - 1, 0)),
                                 assign(&it, it.clone().add(Expr::lit(1, it_ty))),
-                                assign(&first, Expr::bool(false)),
-                                assign(&sub, rem_neg.lnot()),
-                                if_(
-                                    it.clone().eq(p_last),
-                                    vec![
-                                        assign(&first, Expr::bool(true)),
-                                        assign(&sub, Expr::bool(true)),
-                                        assign(&q_fin, signs_next),
-                                        assign(&q_valid, Expr::bool(true)),
-                                        assign(&q_class, cnt.clone()),
-                                        assign(&it, Expr::lit(0, it_ty)),
-                                        assign(&cnt, cnt_inc),
-                                        if_(
-                                            cnt.clone().eq(c_last),
-                                            vec![
-                                                assign(&state, s_idle),
-                                                assign(&cnt, Expr::lit(0, cnt_ty)),
-                                            ],
-                                        ),
-                                    ],
-                                ),
+                                if_(it.clone().eq(p_last), class_end),
                             ],
                         ),
                     ],

@@ -55,12 +55,17 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
     let count = m.reg("pixel_count", Ty::u(in_aw));
     m.assign(&tready, full[0].clone().lnot());
     let beat = m.wire_assign("beat", tvalid.land(tready.clone()));
-    let last = m.wire_assign(
-        "beat_last",
+    // Whether the next beat is a frame's last: a register kept with the count, so that
+    // the start handshake behind it is one LUT on flops.
+    let last = m.reg("beat_last", Ty::bit());
+    let one_pixel = Expr::bool(p.inputs == 1);
+    let next_is_last = if p.inputs >= 2 {
         count
             .clone()
-            .eq(Expr::lit(p.inputs as i128 - 1, Ty::u(in_aw))),
-    );
+            .eq(Expr::lit(p.inputs as i128 - 2, Ty::u(in_aw)))
+    } else {
+        Expr::bool(false)
+    };
     let pixel = m.wire_assign(
         "pixel",
         Expr::concat(vec![Expr::lit(0, Ty::u(a - p.pixel_bits)), tdata])
@@ -74,6 +79,7 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
             rst.clone(),
             vec![
                 assign(&count, Expr::lit(0, Ty::u(in_aw))),
+                assign(&last, one_pixel.clone()),
                 assign(&frame_error, Expr::bool(false)),
             ],
             vec![if_(
@@ -81,11 +87,14 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
                 vec![
                     if_else(
                         last.clone(),
-                        vec![assign(&count, Expr::lit(0, Ty::u(in_aw)))],
-                        vec![assign(
-                            &count,
-                            count.clone().add(Expr::lit(1, Ty::u(in_aw))),
-                        )],
+                        vec![
+                            assign(&count, Expr::lit(0, Ty::u(in_aw))),
+                            assign(&last, one_pixel),
+                        ],
+                        vec![
+                            assign(&count, count.clone().add(Expr::lit(1, Ty::u(in_aw)))),
+                            assign(&last, next_is_last),
+                        ],
                     ),
                     if_(tlast.ne(last), vec![assign(&frame_error, Expr::bool(true))]),
                 ],
