@@ -73,6 +73,19 @@ pub struct LayerParams {
     pub lfsr_seeds: Vec<u32>,
 }
 
+impl LayerParams {
+    /// The readback entry of the first modulation value (after the weights and the C
+    /// softmax errors).
+    pub fn rb_first_modulation(&self) -> usize {
+        self.inputs * self.outputs + self.classes
+    }
+
+    /// The readback entry of the first LFSR piece (the last entries of the unit).
+    pub fn rb_first_lfsr(&self) -> usize {
+        self.rb_entries - self.lfsr_seeds.len() * LFSR_READBACK_PIECES
+    }
+}
+
 /// The learnable modulation between a hidden layer's logits and its softmax (LLS-M: a
 /// vector m, LLS-MxM: a C × C matrix M), computed serially on one multiplier.
 #[derive(Clone, Debug, Serialize)]

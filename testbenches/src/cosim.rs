@@ -189,9 +189,9 @@ pub fn run_with_progress(
             weights: l.inputs * l.outputs,
             weight_bits: l.weight_bits,
             err_bits: l.err_bits,
-            classes: l.classes,
             mod_bits: l.modulation.as_ref().map_or(0, |m| m.bits),
-            first_lfsr: l.rb_entries - l.lfsr_seeds.len() * LFSR_READBACK_PIECES,
+            first_mod: l.rb_first_modulation(),
+            first_lfsr: l.rb_first_lfsr(),
             lfsr: !l.lfsr_seeds.is_empty(),
         })
         .collect();
@@ -331,9 +331,9 @@ struct Readback {
     weights: usize,
     weight_bits: u32,
     err_bits: u32,
-    classes: usize,
     mod_bits: u32,
-    /// The first LFSR piece's entry (the readback space's size without LFSRs).
+    /// The first modulation entry and the first LFSR piece's (`LayerParams::rb_first_*`).
+    first_mod: usize,
     first_lfsr: usize,
     /// Stochastic update rounding: the lanes' LFSR states read back too.
     lfsr: bool,
@@ -419,8 +419,12 @@ fn compare(
             let weights = net.layers[k].weights().iter().map(|&w| w as i64).collect();
             groups.push((Signal::Weight, 0, rb.weight_bits, weights));
             if let Some(values) = net.layers[k].modulation.values() {
-                let first = rb.weights + rb.classes;
-                groups.push((Signal::Modulation, first, rb.mod_bits, values.to_vec()));
+                groups.push((
+                    Signal::Modulation,
+                    rb.first_mod,
+                    rb.mod_bits,
+                    values.to_vec(),
+                ));
             }
             if rb.lfsr {
                 let pieces = net.layers[k]

@@ -16,11 +16,13 @@
 //! or one multiplier, not a chain (see [`Stages`]):
 //!
 //! ```text
-//! forward  S0 read W, x │ S1 data reg │ S2 W·x → product reg │ [S3 lanes summed] │ acc += │
+//! forward  S0 read W, x │ S1 data reg │ S2 W·x → product reg │ [S3 lanes summed] │
+//!          acc halves += │ sum (pending carry added) │
 //!          hidden: act(z) │ round │ done: h saturated │ proj;
-//!          classifier: [sum > max] │ done: logit, argmax
-//! update   hidden: S0 read basis │ S1 Σ B·e in fours │ S2 Σ │ S3 f'(z)·Σ │ S4 round, read x │
-//!                  S5 δ saturated │ S6 δ·x, read W │ S7 round │ S8 W − step │ S9 saturate, write W
+//!          classifier: [sum > max, by halves] │ done: logit, argmax
+//! update   hidden: S0 read basis │ S1 terms B·e │ S2 Σ in fours │ S3 Σ │ S4 f'(z)·Σ │
+//!                  S5 round, read x │ S6 δ saturated │ S7 δ·x, read W │ S8 round │
+//!                  S9 W − step │ S10 saturate, write W
 //!          classifier: S2 read x │ S3 δ = e[row] │ S4 δ·x, read W │ S5 │ S6 │ S7 write W
 //! ```
 //! Both passes issue one address a cycle without a gap, so the extra stages cost cycles
@@ -640,8 +642,8 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                     z_neg.clone().expect("a learning unit keeps the sign"),
                 )],
             ));
-            // f'(z) is applied at S4: the sign is read at S3.
-            let neg_row = row[3].clone();
+            // f'(z) is applied three stages before δ (S4): the sign is read a stage earlier.
+            let neg_row = row[st.delta.expect("learning") as usize - 4].clone();
             extra_mem_ff.push(assign(&neg_q, neg_mem.read(neg_row)));
             m.section("logits = scores >> shift (floor)");
             logit_regs = scores
@@ -967,7 +969,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             Some((_, _, _, rb_index, rb_value)) => {
                 // Entries past the errors address the modulation memory, read like the
                 // weights: the address now, the value a cycle later.
-                let first = n_w + c_n as i128;
+                let first = l.rb_first_modulation() as i128;
                 let offset = m.wire_assign(
                     "mod_rb_offset",
                     rb_addr.clone().sub(Expr::lit(first, rb_ty)),
@@ -990,7 +992,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             None => rb_we,
         };
         // Entries past the modulation: the LFSR states, registers selected like the errors.
-        let first_lfsr = (l.rb_entries - lfsr_states.len() * LFSR_READBACK_PIECES) as i128;
+        let first_lfsr = l.rb_first_lfsr() as i128;
         match lfsr_readback(&mut m, &lfsr_states, &rb_q, first_lfsr, rb_ty) {
             Some(piece) => {
                 let piece = widen(&mut m, "rb_lfsr_ext", piece, rbw).as_signed();

@@ -177,11 +177,13 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     // |r_k| < sum < 2^(rw−1), so the arithmetic wraps modulo 2^rw harmlessly. The add's
     // three operands are registers, loaded from the step before: the loop is the carry
     // chain and one LUT.
-    let div_a = m.reg("div_a", Ty::u(rw)); // E, or 2·r_{k-1}
-    let div_b = m.reg("div_b", Ty::u(rw)); // sum, or its complement when subtracting
-    let sub = m.reg("div_sub", Ty::bit()); // the carry-in: 1 when subtracting
-                                           // The signs of the partial remainders, i.e. the quotient bits inverted: stored as the
-                                           // carry chain leaves them. Only the low P are shifted on; all P+1 are signs_next.
+    // div_a: E, or 2·r_{k-1}; div_b: the sum, or its complement when subtracting; div_sub:
+    // the carry-in, 1 when subtracting.
+    let div_a = m.reg("div_a", Ty::u(rw));
+    let div_b = m.reg("div_b", Ty::u(rw));
+    let sub = m.reg("div_sub", Ty::bit());
+    // The signs of the partial remainders, i.e. the quotient bits inverted: stored as the
+    // carry chain leaves them. Only the low P are shifted on; all P+1 are signs_next.
     let signs = m.reg("rem_signs", Ty::u(prob));
     let rem_next = m.wire_assign(
         "rem_next",

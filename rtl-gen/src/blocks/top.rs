@@ -8,7 +8,8 @@
 //! `m_axis_tuser`, so a consumer can score the stream) when `m_axis_tvalid`, held until
 //! `m_axis_tready`. Readback: `rb_data` shows entry `rb_addr` of layer `rb_layer`
 //! `READBACK_LATENCY` (4) clocks after both are presented, a new address every clock
-//! (weights in row-major order, then the C errors).
+//! (weights in row-major order, then the C errors, the modulation and the LFSR states:
+//! `LayerParams::rb_first_modulation` / `rb_first_lfsr`).
 
 use crate::params::{addr_bits, DesignParams, READBACK_LATENCY};
 use crate::verilog::{assign, case, if_, if_else, Expr, Module, Ty};

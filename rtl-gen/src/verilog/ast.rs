@@ -1140,24 +1140,6 @@ impl Module {
         self.net(NetKind::Reg, name, ty)
     }
 
-    /// `reg [w-1:0] name = init;`: a register with a power-up value (FPGA flip-flops
-    /// load it with the bitstream; `rst` need not touch it). `init` is a literal of the
-    /// register's type.
-    pub fn reg_init(&mut self, name: &str, init: Expr) -> Expr {
-        if init.lit_value().is_none() {
-            self.bug(format!("reg {name}: initial value is not a literal"));
-        }
-        let ty = init.ty;
-        self.declare(name, SymKind::Reg, ty);
-        self.items.push(Item::Net {
-            kind: NetKind::Reg,
-            name: name.to_string(),
-            ty,
-            value: Some(init),
-        });
-        Expr::ident(name, ty)
-    }
-
     /// `wire [w-1:0] name = value;`: a wire of `value`'s type, driven by it.
     /// The way to name an intermediate so that it can be bit-selected,
     /// sign-extended or multiplied.
