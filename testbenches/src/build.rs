@@ -66,6 +66,9 @@ pub fn build(
                 "fast".into(),
                 "--noassert".into(),
                 "-Wall".into(),
+                // Reads of a block RAM's address written in the same cycle return garbage:
+                // every co-simulation checks that the design never uses one.
+                format!("+define+{}", rtl_gen::blocks::POISON_COLLISIONS),
                 "--top-module".into(),
                 design.top.clone(),
                 "-CFLAGS".into(),
@@ -107,6 +110,12 @@ pub fn build(
             if !(exe.is_file()
                 && std::fs::read_to_string(&stamp).ok().as_deref() == Some(fingerprint.as_str()))
             {
+                // Start from an empty obj_dir: make tracks sources, not the -CFLAGS that name
+                // the top, so a harness object built for another design would be linked.
+                let obj_dir = rtl.join("obj_dir");
+                if obj_dir.exists() {
+                    std::fs::remove_dir_all(&obj_dir).map_err(|e| io_err(&obj_dir, e))?;
+                }
                 verilator.run(&args, &rtl)?;
                 std::fs::write(&stamp, &fingerprint).map_err(|e| io_err(&stamp, e))?;
             }
@@ -136,6 +145,7 @@ pub fn build(
             ] {
                 args.push(format!("-D{name}={value}"));
             }
+            args.push(format!("-D{}", rtl_gen::blocks::POISON_COLLISIONS));
             args.extend(sources);
             args.push("tb_iverilog.v".into());
             iverilog.run(&args, &rtl)?;

@@ -220,9 +220,11 @@ fn modulated_rules_train_bit_exactly_on_digits() {
     let data = dataset(DatasetKind::Digits);
     for rule in ["lls-m", "lls-mxm"] {
         let (cfg, text) = digits_variant(&format!("digits-{rule}"), &[("rule", rule)]);
+        // Both rules in one scratch folder: the second build must not link the first
+        // design's harness object (its top has another name).
         let opts = CosimOptions {
             weights_every: 10,
-            ..options(150, &format!("digits-{rule}"))
+            ..options(150, "digits-modulated")
         };
         let (r, net) = run(&cfg, &text, &data.train, &opts).expect("co-sim runs");
         assert_exact(&r, 150);

@@ -40,7 +40,7 @@ use crate::params::{
 use crate::verilog::{assign, case, if_, if_else, Expr, Memory, Module, Stmt, Ty};
 
 use super::{
-    compare_by_halves, delay, discard, halves_gt, named, place, saturate, shift_round,
+    compare_by_halves, delay, discard, halves_gt, named, place, ram_port, saturate, shift_round,
     shift_round_bias, signed_fields, sum, widen, Bias,
 };
 
@@ -242,8 +242,10 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let label = m.reg("label", Ty::u(lb));
     m.assign(&busy, state.clone().ne(s_idle.clone()));
     // Inference-only designs have no update phase: the forward MAC always accumulates.
+    // `updating` is state == S_UPD kept as its own flip-flop (set and cleared with the
+    // state): it steers the address and operand multiplexers, which then decode no state.
     let updating = match &s_upd {
-        Some(s_upd) => m.wire_assign("updating", state.clone().eq(s_upd.clone())),
+        Some(_) => m.reg("updating", Ty::bit()),
         None => Expr::bool(false),
     };
 
@@ -359,8 +361,15 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 .land(lane.clone().eq(Expr::lit(ln as i128, Ty::u(lane_bits)))),
             None => in_we.clone(),
         };
-        x_writes.push(if_(hit, vec![mem.write(x_wr.clone(), in_data.clone())]));
-        x_writes.push(assign(&x_q[ln], mem.read(x_rd.clone())));
+        x_writes.extend(ram_port(
+            &mut m,
+            mem,
+            hit,
+            x_wr.clone(),
+            in_data.clone(),
+            &x_q[ln],
+            x_rd.clone(),
+        ));
     }
     m.always_ff(&clk, x_writes);
 
@@ -635,16 +644,17 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             let neg_mem = m.memory("neg_mem", Ty::bit(), l.outputs as u32, None);
             place(&mut m, p, &neg_mem, false);
             let neg_q = m.reg("neg_q", Ty::bit());
-            extra_mem_ff.push(if_(
-                done.clone(),
-                vec![neg_mem.write(
-                    row_d.clone(),
-                    z_neg.clone().expect("a learning unit keeps the sign"),
-                )],
-            ));
             // f'(z) is applied three stages before δ (S4): the sign is read a stage earlier.
             let neg_row = row[st.delta.expect("learning") as usize - 4].clone();
-            extra_mem_ff.push(assign(&neg_q, neg_mem.read(neg_row)));
+            extra_mem_ff.extend(ram_port(
+                &mut m,
+                &neg_mem,
+                done.clone(),
+                row_d.clone(),
+                z_neg.clone().expect("a learning unit keeps the sign"),
+                &neg_q,
+                neg_row,
+            ));
             m.section("logits = scores >> shift (floor)");
             logit_regs = scores
                 .iter()
@@ -666,6 +676,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             // δ for the row: S1 the terms B[c][row]·e_c, S2/S3 their sum, S4 f'(z)·sum, S5
             // the rounding shift, S6 saturated: ready at S7.
             m.section("update stages S1-S6: delta = narrow(f'(z) * B^T e)");
+            // Its registers load only while updating, the phase that uses δ: the same
+            // values there, and nothing for a simulator to do through the forward pass.
+            let mut back_ff = Vec::new();
             let back_err = modulation
                 .as_ref()
                 .map_or(errs, |(_, _, grads, _, _)| grads);
@@ -676,7 +689,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 back_err,
                 l.back_bits,
                 l.square,
-                Some(&mut extra_mem_ff),
+                Some(&mut back_ff),
             );
             // Each term B[c][row]·e_c registered (the basis bits fan out to every term's
             // select), then up to four terms per partial sum (two adder levels), registered.
@@ -685,7 +698,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 .enumerate()
                 .map(|(c, t)| {
                     let q = m.reg(&format!("back_term_q{c}"), t.ty());
-                    extra_mem_ff.push(assign(&q, t));
+                    back_ff.push(assign(&q, t));
                     q
                 })
                 .collect();
@@ -695,13 +708,13 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 .map(|(k, chunk)| {
                     let part = m.wire_assign(&format!("back_part{k}"), sum(chunk.to_vec()));
                     let q = m.reg(&format!("back_part_q{k}"), Ty::s(l.back_bits));
-                    extra_mem_ff.push(assign(&q, part));
+                    back_ff.push(assign(&q, part));
                     q
                 })
                 .collect();
             let back_sum = m.wire_assign("back_sum", sum(parts));
             let g = m.reg("back_sum_q", Ty::s(l.back_bits));
-            extra_mem_ff.push(assign(&g, back_sum));
+            back_ff.push(assign(&g, back_sum));
             let g_leak = if l.leaky {
                 m.wire_assign("back_leak", g.clone().sar(l.leak_shift))
             } else {
@@ -709,13 +722,14 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             };
             let gd = m.wire_assign("back_act", Expr::mux(neg_q, g_leak, g));
             let gd_q = m.reg("back_act_q", gd.ty());
-            extra_mem_ff.push(assign(&gd_q, gd));
+            back_ff.push(assign(&gd_q, gd));
             let shr = shift_round(&mut m, "delta_shr", gd_q, l.back_shift, p.half_up);
             let shr_q = m.reg("delta_shr_q", shr.ty());
-            extra_mem_ff.push(assign(&shr_q, shr));
+            back_ff.push(assign(&shr_q, shr));
             let d = saturate(&mut m, "delta", shr_q, l.delta_bits);
             let d_q = m.reg("delta_q", Ty::s(l.delta_bits));
-            extra_mem_ff.push(assign(&d_q, d));
+            back_ff.push(assign(&d_q, d));
+            extra_mem_ff.push(if_(updating.clone(), back_ff));
             delta = Some(d_q);
         }
     }
@@ -859,6 +873,8 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     );
 
     let mut w_ff = Vec::new();
+    // (write enable, address, data) of each lane's weight memory, when learning.
+    let mut w_writes = Vec::new();
     let mut lfsr_states = Vec::new();
     if let (Some(_), Some((_, w_addr)), Some(ws)) = (&delta, &upd_addr, st.write) {
         m.section(&format!(
@@ -893,15 +909,23 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             let diff_q = m.reg(&format!("w_diff_q{ln}"), diff.ty());
             step_ff.push(assign(&diff_q, diff));
             let w_new = saturate(&mut m, &format!("w_new{ln}"), diff_q, wb);
-            w_ff.push(if_(
-                w_we.clone(),
-                vec![w_mem[ln].write(w_addr.clone(), w_new)],
-            ));
+            w_writes.push((w_we.clone(), w_addr.clone(), w_new));
         }
         m.always_ff(&clk, step_ff);
     }
     for ln in 0..lanes {
-        w_ff.push(assign(&w_q[ln], w_mem[ln].read(w_raddr.clone())));
+        match w_writes.get(ln) {
+            Some((we, waddr, wdata)) => w_ff.extend(ram_port(
+                &mut m,
+                &w_mem[ln],
+                we.clone(),
+                waddr.clone(),
+                wdata.clone(),
+                &w_q[ln],
+                w_raddr.clone(),
+            )),
+            None => w_ff.push(assign(&w_q[ln], w_mem[ln].read(w_raddr.clone()))),
+        }
     }
     m.always_ff(&clk, w_ff);
 
@@ -912,23 +936,21 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     });
     // Readback stages: (1) the address and the memories' read, (2) the memories' data
     // register (w_r, after the wide block-RAM multiplexer), (3) the entry selected into
-    // rb_data. The address follows in two registers: all of it when errors are readable
-    // too, else only the lane select.
-    let rb_q = learn.then(|| delay(&mut m, &clk, "rb_addr_q", rb_addr.clone(), 2));
+    // rb_data. Entries held in registers (errors, LFSR states) are decoded from the address
+    // at stage 1 (one hit flip-flop each) and gathered at stage 2, and the region flags are
+    // registered from the address too, so that stage 3 is one multiplexer. Readback runs
+    // while idle, when those registers hold.
     let rbw = p.rb_data_bits;
     let rb_w = m.reg("rb_weight", Ty::s(wb));
     let mut lane_arms = Vec::new();
     if lanes > 1 {
-        let rb_lane = match &rb_q {
-            Some(q) => m.wire_assign("rb_lane", q.clone().slice(lane_bits - 1, 0)),
-            None => delay(
-                &mut m,
-                &clk,
-                "rb_lane_q",
-                rb_addr.clone().slice(lane_bits - 1, 0),
-                2,
-            ),
-        };
+        let rb_lane = delay(
+            &mut m,
+            &clk,
+            "rb_lane_q",
+            rb_addr.clone().slice(lane_bits - 1, 0),
+            2,
+        );
         for (ln, q) in w_r.iter().enumerate().skip(1) {
             lane_arms.push((
                 vec![Expr::lit(ln as i128, Ty::u(lane_bits))],
@@ -943,27 +965,24 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         m.always_comb(vec![assign(&rb_w, w_r[0].clone())]);
     }
     let rb_w_ext = widen(&mut m, "rb_weight_ext", rb_w, rbw);
-    if let (Some((_, _, _, errs)), Some(rb_q)) = (&sm, rb_q) {
-        let rb_e = m.reg("rb_err", Ty::s(l.err_bits));
+    if let Some((_, _, _, errs)) = &sm {
         let n_w = (l.inputs * l.outputs) as i128;
         let rb_ty = Ty::u(l.rb_addr_bits);
-        m.always_comb(vec![
-            assign(&rb_e, Expr::lit(0, Ty::s(l.err_bits))),
-            case(
-                rb_q.clone(),
-                (0..c_n)
-                    .map(|c| {
-                        (
-                            vec![Expr::lit(n_w + c as i128, rb_ty)],
-                            vec![assign(&rb_e, errs[c].clone())],
-                        )
-                    })
-                    .collect(),
-                vec![],
-            ),
-        ]);
+        // Those registers load only while the unit is idle, when readback reads them.
+        let rb_en = m.wire_assign("rb_regs_en", busy.clone().lnot());
+        let rb_e = select_by_address(
+            &mut m,
+            &clk,
+            &rb_en,
+            "rb_err",
+            &rb_addr,
+            errs.iter()
+                .enumerate()
+                .map(|(c, e)| (n_w + c as i128, e.clone()))
+                .collect(),
+        );
         let rb_e_ext = widen(&mut m, "rb_err_ext", rb_e, rbw);
-        let is_err = rb_q.clone().ge(Expr::lit(n_w, rb_ty));
+        let is_err = at_or_past(&mut m, &clk, &rb_en, "rb_is_err", &rb_addr, n_w);
         let rb_we = Expr::mux(is_err, rb_e_ext, rb_w_ext);
         let rb_stored = match &modulation {
             Some((_, _, _, rb_index, rb_value)) => {
@@ -986,17 +1005,17 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 // The unit's read register, then one more like w_r.
                 let rb_mod = delay(&mut m, &clk, "rb_mod_q", rb_value.clone(), 1);
                 let rb_m_ext = widen(&mut m, "rb_mod_ext", rb_mod, rbw);
-                let is_mod = rb_q.clone().ge(Expr::lit(first, rb_ty));
+                let is_mod = at_or_past(&mut m, &clk, &rb_en, "rb_is_mod", &rb_addr, first);
                 Expr::mux(is_mod, rb_m_ext, rb_we)
             }
             None => rb_we,
         };
         // Entries past the modulation: the LFSR states, registers selected like the errors.
         let first_lfsr = l.rb_first_lfsr() as i128;
-        match lfsr_readback(&mut m, &lfsr_states, &rb_q, first_lfsr, rb_ty) {
+        match lfsr_readback(&mut m, &clk, &rb_en, &lfsr_states, &rb_addr, first_lfsr) {
             Some(piece) => {
                 let piece = widen(&mut m, "rb_lfsr_ext", piece, rbw).as_signed();
-                let is_lfsr = rb_q.ge(Expr::lit(first_lfsr, rb_ty));
+                let is_lfsr = at_or_past(&mut m, &clk, &rb_en, "rb_is_lfsr", &rb_addr, first_lfsr);
                 m.assign(&rb_next, Expr::mux(is_lfsr, piece, rb_stored));
             }
             None => m.assign(&rb_next, rb_stored),
@@ -1017,6 +1036,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         &ports,
         &Control {
             start,
+            updating: updating.clone(),
             start_label,
             wr_bank,
             rd_bank,
@@ -1056,32 +1076,86 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
 /// entry `first + lane·pieces + k` is bits `[16k+15:16k]` of that lane's state.
 fn lfsr_readback(
     m: &mut Module,
+    clk: &Expr,
+    en: &Expr,
     states: &[Expr],
-    rb_q: &Expr,
+    rb_addr: &Expr,
     first: i128,
-    rb_ty: Ty,
 ) -> Option<Expr> {
     if states.is_empty() {
         return None;
     }
     let piece_bits = LFSR_READBACK_BITS;
-    let piece = m.reg("rb_lfsr", Ty::u(piece_bits));
-    let mut arms = Vec::new();
+    let mut entries = Vec::new();
     for (ln, state) in states.iter().enumerate() {
         for k in 0..LFSR_READBACK_PIECES {
             let at = first + (ln * LFSR_READBACK_PIECES + k) as i128;
             let lo = k as u32 * piece_bits;
-            arms.push((
-                vec![Expr::lit(at, rb_ty)],
-                vec![assign(&piece, state.clone().slice(lo + piece_bits - 1, lo))],
-            ));
+            entries.push((at, state.clone().slice(lo + piece_bits - 1, lo)));
         }
     }
-    m.always_comb(vec![
-        assign(&piece, Expr::lit(0, Ty::u(piece_bits))),
-        case(rb_q.clone(), arms, vec![]),
-    ]);
-    Some(piece)
+    Some(select_by_address(m, clk, en, "rb_lfsr", rb_addr, entries))
+}
+
+/// The entry at readback address `addr`, for entries that live in registers (`(address,
+/// value)` pairs of one type), two stages later like the memories' words: stage 1
+/// registers one hit bit per entry, stage 2 ORs the value that hit (0 where none did).
+/// Both load only while `en`.
+fn select_by_address(
+    m: &mut Module,
+    clk: &Expr,
+    en: &Expr,
+    name: &str,
+    addr: &Expr,
+    entries: Vec<(i128, Expr)>,
+) -> Expr {
+    let ty = entries.first().expect("at least one entry").1.ty();
+    let hit = m.reg(&format!("{name}_hit"), Ty::u(entries.len() as u32));
+    let hits = Expr::concat(
+        entries
+            .iter()
+            .rev()
+            .map(|(at, _)| addr.clone().eq(Expr::lit(*at, addr.ty())))
+            .collect(),
+    );
+    let q = m.reg(name, ty);
+    let gathered = entries
+        .into_iter()
+        .enumerate()
+        .map(|(k, (_, value))| {
+            Expr::mux(hit.clone().bit(k as u32), value, Expr::lit(0, ty)).as_unsigned()
+        })
+        .reduce(|a, b| a.or(b))
+        .expect("at least one entry");
+    let gathered = if ty.signed {
+        gathered.as_signed()
+    } else {
+        gathered
+    };
+    m.always_ff(
+        clk,
+        vec![if_(
+            en.clone(),
+            vec![assign(&hit, hits), assign(&q, gathered)],
+        )],
+    );
+    q
+}
+
+/// The readback address `addr` is at or past `first` (a region's start), two stages later;
+/// loads only while `en`.
+fn at_or_past(m: &mut Module, clk: &Expr, en: &Expr, name: &str, addr: &Expr, first: i128) -> Expr {
+    let q1 = m.reg(&format!("{name}_q"), Ty::bit());
+    let q2 = m.reg(&format!("{name}_q2"), Ty::bit());
+    let past = addr.clone().ge(Expr::lit(first, addr.ty()));
+    m.always_ff(
+        clk,
+        vec![if_(
+            en.clone(),
+            vec![assign(&q1, past), assign(&q2, q1.clone())],
+        )],
+    );
+    q2
 }
 
 /// Stochastic update rounding: one LFSR per lane (`golden_model::numeric::lfsr`), stepped
@@ -1208,6 +1282,8 @@ fn basis_terms(
 
 struct Control {
     start: Expr,
+    /// The S_UPD flag (a constant 0 without an update phase).
+    updating: Expr,
     start_label: Expr,
     wr_bank: Expr,
     rd_bank: Expr,
@@ -1250,12 +1326,15 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
     // After the forward pass: the softmax when learning, else back to idle.
     let after_fwd = c.s_smax.clone().unwrap_or_else(|| c.s_idle.clone());
     let start_softmax: Vec<Stmt> = c.sm_start.iter().map(|s| assign(s, t.clone())).collect();
-    let begin_issue = vec![
-        assign(&c.issuing, t.clone()),
+    // The S0 counters are 0 whenever nothing is issued (reset, and back to 0 after the last
+    // item), so starting a pass sets one bit: the stream's handshakes and the softmax's
+    // done reach no counter.
+    let zero_counters = vec![
         assign(&c.row0, Expr::lit(0, Ty::u(out_aw))),
         assign(&c.word0, Expr::lit(0, Ty::u(word_aw))),
         assign(&c.addr0, Expr::lit(0, Ty::u(w_aw))),
     ];
+    let begin_issue = vec![assign(&c.issuing, t.clone())];
     // S0 counters advance while issuing.
     let advance = if_(
         c.issuing.clone(),
@@ -1266,7 +1345,12 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
                 vec![
                     assign(&c.word0, Expr::lit(0, Ty::u(word_aw))),
                     assign(&c.row0, c.row0.clone().add(Expr::lit(1, Ty::u(out_aw)))),
-                    if_(c.row_last0.clone(), vec![assign(&c.issuing, f.clone())]),
+                    if_(
+                        c.row_last0.clone(),
+                        std::iter::once(assign(&c.issuing, f.clone()))
+                            .chain(zero_counters.iter().cloned())
+                            .collect(),
+                    ),
                 ],
                 vec![assign(
                     &c.word0,
@@ -1343,10 +1427,13 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
     let d = c.st.done as usize;
     let mut done_arm = c.done_stmts.clone();
     done_arm.push(if_(c.fin[d].clone(), fsm_fwd_end));
+    // FWD's only event: `done` rises only in FWD (it is registered with the state), so it
+    // is tested on its own, outside the state decode, and the output registers it loads
+    // hang off two flip-flops (done, fin).
+    let fwd_done = if_(c.done.clone(), done_arm);
     let mut arms = vec![
         (vec![c.s_idle.clone()], idle_arm),
         (vec![c.s_wait.clone()], wait_arm),
-        (vec![c.s_fwd.clone()], vec![if_(c.done.clone(), done_arm)]),
     ];
     if let (Some(s_smax), Some(s_upd), Some(sm_done), Some(ws)) =
         (&c.s_smax, &c.s_upd, &c.sm_done, c.st.write)
@@ -1356,14 +1443,24 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
             vec![s_smax.clone()],
             vec![if_(
                 sm_done.clone(),
-                [vec![assign(&c.state, s_upd.clone())], begin_issue].concat(),
+                [
+                    vec![
+                        assign(&c.state, s_upd.clone()),
+                        assign(&c.updating, t.clone()),
+                    ],
+                    begin_issue,
+                ]
+                .concat(),
             )],
         ));
         arms.push((
             vec![s_upd.clone()],
             vec![if_(
                 c.v[ws].clone().land(c.fin[ws].clone()),
-                vec![assign(&c.state, c.s_idle.clone())],
+                vec![
+                    assign(&c.state, c.s_idle.clone()),
+                    assign(&c.updating, f.clone()),
+                ],
             )],
         ));
     }
@@ -1375,6 +1472,10 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
         assign(&c.done, f.clone()),
         assign(&c.out_ports[0], f.clone()),
     ];
+    reset.extend(zero_counters);
+    if c.s_upd.is_some() {
+        reset.push(assign(&c.updating, f.clone()));
+    }
     reset.extend(c.v.iter().skip(1).map(|v| assign(v, f.clone())));
     reset.extend(c.done_p.iter().map(|d| assign(d, f.clone())));
     let mut run = Vec::new();
@@ -1409,6 +1510,7 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
     ));
     run.push(advance);
     run.extend(pipeline);
+    run.push(fwd_done);
     run.push(case(c.state.clone(), arms, vec![]));
     m.always_ff(&ports.clk, vec![if_else(ports.rst.clone(), reset, run)]);
 }

@@ -10,7 +10,47 @@ pub mod top;
 use golden_model::numeric::width::{max_signed, min_signed};
 
 use crate::params::DesignParams;
-use crate::verilog::{assign, case, Expr, Memory, Module, Ty};
+use crate::verilog::{assign, case, if_, ifdef, Expr, Memory, Module, Stmt, Ty};
+
+/// The macro under which a read of the address being written in the same cycle is
+/// poisoned ([`ram_port`]). Co-simulation defines it; synthesis never does.
+pub const POISON_COLLISIONS: &str = "LLS_POISON_RW_COLLISIONS";
+
+/// A memory's write and registered read, for one clocked block:
+/// `if (we) mem[waddr] <= wdata; q <= mem[raddr];`.
+///
+/// The design never uses a read of the address it writes in the same cycle, so the memory
+/// is marked `no_rw_check` and yosys adds no read-first emulation (registers, an address
+/// compare and a bypass multiplexer per RAM, in the way of the clock). That claim is checked:
+/// under [`POISON_COLLISIONS`] such a read returns the stored word inverted, so any
+/// co-simulation that used one stops being bit-exact.
+pub fn ram_port(
+    m: &mut Module,
+    mem: &Memory,
+    we: Expr,
+    waddr: Expr,
+    wdata: Expr,
+    q: &Expr,
+    raddr: Expr,
+) -> Vec<Stmt> {
+    m.assume_no_rw_collision(mem);
+    let collides = waddr.clone().eq(raddr.clone());
+    // The read first, so that the poison (a later non-blocking assignment) wins; the
+    // address compare sits under the write enable, where a simulator rarely gets to it.
+    vec![
+        assign(q, mem.read(raddr.clone())),
+        if_(
+            we,
+            vec![
+                mem.write(waddr, wdata),
+                ifdef(
+                    POISON_COLLISIONS,
+                    vec![if_(collides, vec![assign(q, mem.read(raddr).not())])],
+                ),
+            ],
+        ),
+    ]
+}
 
 /// Names `e` as a wire unless it already is an identifier or literal (sign extension,
 /// part selects and signed products need identifiers in Verilog-2005).

@@ -18,7 +18,7 @@
 use crate::params::{addr_bits, DesignParams, LayerParams, ModParams};
 use crate::verilog::{assign, case, if_, if_else, Expr, Module, Ty};
 
-use super::{discard, place, saturate, select, shift_round, signed_fields, sum, widen};
+use super::{discard, place, ram_port, saturate, select, shift_round, signed_fields, sum, widen};
 
 pub fn mod_file(l: &LayerParams) -> String {
     format!("{}_mod.hex", l.name)
@@ -180,16 +180,16 @@ pub fn module(p: &DesignParams, l: &LayerParams, mp: &ModParams, header: &[Strin
     let step_ext = widen(&mut m, "mod_step_ext", step, dw);
     let diff = m.wire_assign("mod_diff", mod_ext.sub(step_ext));
     let mod_new = saturate(&mut m, "mod_new", diff, mp.bits);
-    m.always_ff(
-        &clk,
-        vec![
-            if_(
-                v1.clone().land(in_upd.clone()),
-                vec![mem.write(addr1.clone(), mod_new)],
-            ),
-            assign(&mod_q, mem.read(raddr)),
-        ],
+    let port = ram_port(
+        &mut m,
+        &mem,
+        v1.clone().land(in_upd.clone()),
+        addr1.clone(),
+        mod_new,
+        &mod_q,
+        raddr,
     );
+    m.always_ff(&clk, port);
 
     m.section("stage S2: finished sums >> frac (floor)");
     let acc_shr = m.wire_assign("acc_shr", acc.clone().slice(acc_w - 1, mp.frac).as_signed());

@@ -155,65 +155,113 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         "exp_sel_idx",
         Expr::mux(
             state.clone().eq(s_div.clone()),
-            Expr::mux(it.clone().eq(p_next), cnt_inc.clone(), cnt.clone()),
+            Expr::mux(it.clone().eq(p_next.clone()), cnt_inc.clone(), cnt.clone()),
             Expr::lit(0, cnt_ty),
         ),
     );
     let ex_sel_q = m.reg("exp_sel_q", Ty::u(p.exp_bits));
-    m.always_ff(
-        &clk,
-        vec![
-            if_(
-                exp_valid.clone(),
-                vec![ex.write(exp_class.clone(), exp_q.clone())],
-            ),
-            assign(&ex_sel_q, ex.read(ex_idx)),
-        ],
+    let port = super::ram_port(
+        &mut m,
+        &ex,
+        exp_valid.clone(),
+        exp_class.clone(),
+        exp_q.clone(),
+        &ex_sel_q,
+        ex_idx,
     );
+    m.always_ff(&clk, port);
     // Non-restoring: the partial remainder r_k (two's complement, rw bits) is
     // r_k = 2·r_{k-1} − sum after a non-negative one, 2·r_{k-1} + sum after a negative one
     // (a class's first step: E − sum): the same r_k as the restoring divider's trial
     // subtraction, so the same quotient bits (r_k ≥ 0), but one add a step.
     // |r_k| < sum < 2^(rw−1), so the arithmetic wraps modulo 2^rw harmlessly. The add's
     // three operands are registers, loaded from the step before: the loop is the carry
-    // chain and one LUT.
+    // chain, its sign bit and one LUT a bit (step, sum bit, sign, load value).
     // div_a: E, or 2·r_{k-1}; div_b: the sum, or its complement when subtracting; div_sub:
     // the carry-in, 1 when subtracting.
     let div_a = m.reg("div_a", Ty::u(rw));
     let div_b = m.reg("div_b", Ty::u(rw));
     let sub = m.reg("div_sub", Ty::bit());
-    // The signs of the partial remainders, i.e. the quotient bits inverted: stored as the
-    // carry chain leaves them. Only the low P are shifted on; all P+1 are signs_next.
+    // div_step: this cycle is a quotient step of a class that is not at its last one, i.e.
+    // state == S_DIV && iter != P, kept as a register so that the operands' next values
+    // decode nothing behind the carry chain. Otherwise the operands load a class's first
+    // step (E_c − sum), which the entry and each class end need and all other cycles ignore.
+    let step = m.reg("div_step", Ty::bit());
+    // div_on: the divider's registers load this cycle (the entry, then every quotient
+    // step): a flip-flop on their clock enables, so they hold, and a simulator skips them,
+    // for all but the C·(P+1) cycles of a sample that divide.
+    let div_on = m.reg("div_on", Ty::bit());
+    // The signs of the partial remainders, i.e. the quotient bits inverted. The sign leaves
+    // the chain into one register beside it (rem_sign_q, so the loop's only other loads are
+    // the operands) and is shifted on from there every cycle: the cycle after a class's last
+    // step, rem_signs and rem_sign_q hold its P+1 signs.
+    let sign_q = m.reg("rem_sign_q", Ty::bit());
     let signs = m.reg("rem_signs", Ty::u(prob));
     let rem_next = m.wire_assign(
         "rem_next",
         div_a.clone().add(div_b.clone()).add(sub.clone().resize(rw)),
     );
     let rem_neg = m.wire_assign("rem_neg", rem_next.clone().bit(rw - 1));
-    let signs_next = m.wire_assign(
-        "rem_signs_next",
-        Expr::concat(vec![signs.clone(), rem_neg.clone()]),
+    // −sum for a first step: at the entry the sum takes its last E at that very edge
+    // (exp_valid), at a class end it is complete.
+    let first_b = m.wire_assign(
+        "div_b_first",
+        Expr::mux(exp_valid.clone(), total_next.clone(), total.clone())
+            .resize(rw)
+            .not(),
     );
-    let ones = Expr::lit((1i128 << rw) - 1, Ty::u(rw));
-    // A class's first step: E_c − sum.
-    let load_first = |e: Expr, sum: Expr| {
-        vec![
-            assign(&div_a, e.resize(rw)),
-            assign(&div_b, sum.resize(rw).xor(ones.clone())),
-            assign(&sub, Expr::bool(true)),
-        ]
-    };
+    m.always_ff(
+        &clk,
+        vec![if_(
+            div_on.clone(),
+            vec![
+                assign(
+                    &div_a,
+                    Expr::mux(
+                        step.clone(),
+                        Expr::concat(vec![
+                            rem_next.clone().slice(rw - 2, 0),
+                            Expr::lit(0, Ty::u(1)),
+                        ]),
+                        ex_sel_q.clone().resize(rw),
+                    ),
+                ),
+                assign(
+                    &div_b,
+                    Expr::mux(
+                        step.clone(),
+                        total
+                            .clone()
+                            .resize(rw)
+                            .xor(Expr::repeat(rw, rem_neg.clone().lnot())),
+                        first_b,
+                    ),
+                ),
+                assign(&sub, step.clone().land(rem_neg.clone()).lnot()),
+                assign(&sign_q, rem_neg.clone()),
+                assign(
+                    &signs,
+                    Expr::concat(vec![signs.clone().slice(prob - 2, 0), sign_q.clone()]),
+                ),
+            ],
+        )],
+    );
     m.section("error of the class whose quotient finished last cycle");
-    // The finished quotient, still as signs (inverted where it is used, off the loop).
-    let q_fin = m.reg("quo_fin_signs", Ty::u(prob + 1));
-    let q_valid = m.reg("quo_fin_valid", Ty::bit());
-    let q_class = m.reg("quo_fin_class", cnt_ty);
+    // The finished quotient, still as signs (inverted where it is used, off the loop): valid
+    // the cycle after the class's last step, when quo_fin_write is one-hot on the class
+    // (each error register's enable is one flip-flop, no class decode).
+    let q_fin = m.wire_assign(
+        "quo_fin_signs",
+        Expr::concat(vec![signs.clone(), sign_q.clone()]),
+    );
+    let q_write = m.reg("quo_fin_write", Ty::u(c_n as u32));
+    // Whether that class is the label, decided at its last step.
+    let q_is_label = m.reg("quo_fin_is_label", Ty::bit());
     let p_ext = m.wire_assign("prob", q_fin.clone().not().resize(ew).as_signed());
     let one = Expr::lit(1i128 << prob, Ty::s(ew));
-    let is_label = q_class.clone().eq(label_ext(&label, cnt_ty));
     let e_val = m.wire_assign(
         "err_val",
-        Expr::mux(is_label, p_ext.clone().sub(one), p_ext),
+        Expr::mux(q_is_label.clone(), p_ext.clone().sub(one), p_ext),
     );
     let err: Vec<Expr> = (0..c_n)
         .map(|c| m.reg(&format!("err{c}"), Ty::s(ew)))
@@ -222,32 +270,29 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         &err_bus,
         Expr::concat(err.iter().rev().map(|e| e.clone().as_unsigned()).collect()),
     );
+    m.always_ff(
+        &clk,
+        err.iter()
+            .enumerate()
+            .map(|(c, e)| {
+                if_(
+                    q_write.clone().bit(c as u32),
+                    vec![assign(e, e_val.clone())],
+                )
+            })
+            .collect(),
+    );
 
     m.section("control");
     let c_last = Expr::lit(c_n as i128 - 1, cnt_ty);
     let c_end = Expr::lit(c_n as i128, cnt_ty);
     let c_exp_end = Expr::lit(c_n as i128 + 3, cnt_ty);
-    let write_err = case(
-        q_class.clone(),
-        (0..c_n)
-            .map(|c| {
-                (
-                    vec![Expr::lit(c as i128, cnt_ty)],
-                    vec![assign(&err[c], e_val.clone())],
-                )
-            })
-            .collect(),
-        vec![],
-    );
     let cnt_dec2 = cnt.clone().sub(Expr::lit(2, cnt_ty));
-    // Into the division: class 0's first step (the sum takes its last E at this very edge).
-    let div_entry = load_first(ex_sel_q.clone(), total_next.clone());
-    // A class's last quotient step: its quotient out, the next class's first step in.
-    let mut class_end = load_first(ex_sel_q.clone(), total.clone());
-    class_end.extend([
-        assign(&q_fin, signs_next.clone()),
-        assign(&q_valid, Expr::bool(true)),
-        assign(&q_class, cnt.clone()),
+    // A class's last quotient step: its quotient out, the next class's first step in
+    // (div_a, div_b and div_sub load it as div_step is low).
+    let class_end = vec![
+        assign(&q_write, sel_oh.clone()),
+        assign(&q_is_label, cnt.clone().eq(label_ext(&label, cnt_ty))),
         assign(&it, Expr::lit(0, it_ty)),
         assign(&cnt, cnt_inc.clone()),
         assign(&sel_oh, oh_inc.clone()),
@@ -257,17 +302,36 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 assign(&state, s_idle.clone()),
                 assign(&cnt, Expr::lit(0, cnt_ty)),
                 assign(&sel_oh, oh(0)),
+                assign(&step, Expr::bool(false)),
+                assign(&div_on, Expr::bool(false)),
             ],
         ),
-    ]);
+    ];
     // The max scan without a loop through a compare: logit e is compared with both values
     // the maximum of 0..e−1 can be (max_kept, or max_last when max_take) at once, and
     // max_take picks the answer: the registers feed the compares, and only a LUT closes
     // the loop. While idle the maximum is the least value, so the scan needs no select on
     // `start`; outside the scan everything holds.
     let idle = state.clone().eq(s_idle.clone());
-    let beats_kept = m.wire_assign("max_beats_kept", sel_q.clone().gt(max_kept.clone()));
-    let beats_last = m.wire_assign("max_beats_last", sel_q.clone().gt(max_last.clone()));
+    // x > y as the borrow of y − x (one bit wider): the chain's own top LUT gives the
+    // answer, where a compare's carry-out would need a LUT to leave the chain and another to
+    // invert it.
+    let mut beats = |name: &str, than: &Expr| {
+        let diff = m.wire_assign(
+            &format!("{name}_diff"),
+            than.clone()
+                .resize(lw + 1)
+                .sub(sel_q.clone().resize(lw + 1)),
+        );
+        super::discard(
+            &mut m,
+            &format!("{name}_diff_low"),
+            diff.clone().slice(lw - 1, 0),
+        );
+        m.wire_assign(name, diff.bit(lw))
+    };
+    let beats_kept = beats("max_beats_kept", &max_kept);
+    let beats_last = beats("max_beats_last", &max_last);
     let max_ff = if_else(
         idle,
         vec![
@@ -296,28 +360,20 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 assign(&done, Expr::bool(false)),
                 assign(&look_valid, Expr::bool(false)),
                 assign(&exp_valid, Expr::bool(false)),
-                assign(&q_valid, Expr::bool(false)),
+                assign(&q_write, Expr::lit(0, Ty::u(c_n as u32))),
                 assign(&cnt, Expr::lit(0, cnt_ty)),
                 assign(&sel_oh, oh(0)),
                 assign(&it, Expr::lit(0, it_ty)),
+                assign(&step, Expr::bool(false)),
+                assign(&div_on, Expr::bool(false)),
             ],
             vec![
-                assign(&done, Expr::bool(false)),
                 assign(&look_valid, Expr::bool(false)),
                 assign(&exp_valid, look_valid.clone()),
                 assign(&exp_class, look_class.clone()),
-                assign(&q_valid, Expr::bool(false)),
+                assign(&q_write, Expr::lit(0, Ty::u(c_n as u32))),
                 if_(exp_valid.clone(), vec![assign(&total, total_next.clone())]),
-                if_(
-                    q_valid.clone(),
-                    vec![
-                        write_err,
-                        if_(
-                            q_class.clone().eq(c_last.clone()),
-                            vec![assign(&done, Expr::bool(true))],
-                        ),
-                    ],
-                ),
+                assign(&done, q_write.clone().bit(c_n as u32 - 1)),
                 case(
                     state.clone(),
                     vec![
@@ -363,11 +419,15 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                                     assign(&cnt, Expr::lit(0, cnt_ty)),
                                     assign(&sel_oh, oh(0)),
                                     assign(&it, Expr::lit(0, it_ty)),
-                                ]
-                                .into_iter()
-                                .chain(div_entry)
-                                .collect(),
+                                    // Into the division: class 0's first step is loaded
+                                    // at this edge, its quotient steps follow.
+                                    assign(&step, Expr::bool(true)),
+                                ],
                                 vec![
+                                    if_(
+                                        cnt.clone().eq(Expr::lit(c_n as i128 + 2, cnt_ty)),
+                                        vec![assign(&div_on, Expr::bool(true))],
+                                    ),
                                     if_(
                                         cnt.clone().ge(Expr::lit(2, cnt_ty)).land(
                                             cnt.clone().le(Expr::lit(c_n as i128 + 1, cnt_ty)),
@@ -385,22 +445,8 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                         (
                             vec![s_div],
                             vec![
-                                assign(
-                                    &div_a,
-                                    Expr::concat(vec![
-                                        rem_next.clone().slice(rw - 2, 0),
-                                        Expr::lit(0, Ty::u(1)),
-                                    ]),
-                                ),
-                                assign(
-                                    &div_b,
-                                    total
-                                        .clone()
-                                        .resize(rw)
-                                        .xor(Expr::repeat(rw, rem_neg.clone().lnot())),
-                                ),
-                                assign(&sub, rem_neg.lnot()),
-                                assign(&signs, signs_next.clone().slice(prob - 1, 0)),
+                                // The next cycle steps unless it ends the class.
+                                assign(&step, it.clone().ne(p_next.clone())),
                                 assign(&it, it.clone().add(Expr::lit(1, it_ty))),
                                 if_(it.clone().eq(p_last), class_end),
                             ],

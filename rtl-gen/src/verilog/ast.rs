@@ -672,6 +672,12 @@ pub enum Stmt {
         default: Vec<Stmt>,
     },
     Comment(String),
+    /// `` `ifdef NAME `` … `` `endif ``: statements only a tool that defines the macro sees
+    /// (simulation-only checks; synthesis never defines it).
+    IfDef {
+        name: String,
+        body: Vec<Stmt>,
+    },
 }
 
 fn check_assign_width(lhs: &str, width: u32, rhs: &Expr) {
@@ -771,6 +777,17 @@ pub fn case(subject: Expr, arms: Vec<(Vec<Expr>, Vec<Stmt>)>, default: Vec<Stmt>
     }
 }
 
+/// `` `ifdef name `` … `` `endif `` around `body`.
+pub fn ifdef(name: &str, body: Vec<Stmt>) -> Stmt {
+    if let Err(e) = check_identifier(name) {
+        panic!("verilog: ifdef {name}: {e}");
+    }
+    Stmt::IfDef {
+        name: name.to_string(),
+        body,
+    }
+}
+
 /// `// text`, one line per line of `text`.
 pub fn comment(text: &str) -> Stmt {
     Stmt::Comment(text.to_string())
@@ -788,6 +805,9 @@ pub struct Memory {
     /// yosys' `nomem2reg`: keep the array a memory (with its `$readmemh` image) even
     /// where every access uses a constant index.
     keep_as_memory: bool,
+    /// yosys' `no_rw_check`: a read of the address written in the same cycle is never used,
+    /// so synthesis adds no read-first emulation around the block RAM.
+    no_rw_check: bool,
 }
 
 impl Memory {
@@ -818,6 +838,10 @@ impl Memory {
     }
 
     /// Whether the `nomem2reg` attribute is printed (see [`Module::keep_as_memory`]).
+    pub fn no_rw_check(&self) -> bool {
+        self.no_rw_check
+    }
+
     pub fn keeps_as_memory(&self) -> bool {
         self.keep_as_memory
     }
@@ -1187,6 +1211,7 @@ impl Module {
             init_hex_file: init_hex_file.map(str::to_string),
             style: None,
             keep_as_memory: false,
+            no_rw_check: false,
         };
         self.items.push(Item::Memory(mem.clone()));
         mem
@@ -1203,6 +1228,15 @@ impl Module {
     /// still becomes flip-flops, now silently, initialised from its `$readmemh` image.
     pub fn keep_as_memory(&mut self, mem: &Memory) {
         self.declared_memory(mem, "keep_as_memory").keep_as_memory = true;
+    }
+
+    /// Tells synthesis that a read of the address being written in the same cycle is never
+    /// used (yosys' `(* no_rw_check *)`): the block RAM then needs no read-first emulation
+    /// (address and data registers, a compare and a bypass multiplexer). The claim is the
+    /// caller's to prove: see `blocks::ram_port`, which poisons such reads in simulation.
+    pub fn assume_no_rw_collision(&mut self, mem: &Memory) {
+        self.declared_memory(mem, "assume_no_rw_collision")
+            .no_rw_check = true;
     }
 
     fn declared_memory(&mut self, mem: &Memory, what: &str) -> &mut Memory {
@@ -1418,6 +1452,7 @@ impl Module {
                     self.check_stmts(default, process, targets);
                 }
                 Stmt::Comment(_) => {}
+                Stmt::IfDef { body, .. } => self.check_stmts(body, process, targets),
             }
         }
     }
@@ -1519,7 +1554,8 @@ fn definitely_assigned(stmts: &[Stmt]) -> BTreeSet<String> {
             } => {
                 set.insert(n.clone());
             }
-            Stmt::Assign { .. } | Stmt::Comment(_) => {}
+            // What only some tools see assigns nothing for certain.
+            Stmt::Assign { .. } | Stmt::Comment(_) | Stmt::IfDef { .. } => {}
             Stmt::If { then_, else_, .. } => {
                 let t = definitely_assigned(then_);
                 set.extend(definitely_assigned(else_).intersection(&t).cloned());

@@ -36,8 +36,9 @@ mod names;
 mod pretty;
 
 pub use ast::{
-    assign, assign_bit, assign_index, assign_slice, case, comment, if_, if_else, index_width,
-    BinaryOp, Expr, ExprKind, LValue, Memory, Module, Port, PortDir, ShiftOp, Stmt, Ty, UnaryOp,
+    assign, assign_bit, assign_index, assign_slice, case, comment, if_, if_else, ifdef,
+    index_width, BinaryOp, Expr, ExprKind, LValue, Memory, Module, Port, PortDir, ShiftOp, Stmt,
+    Ty, UnaryOp,
 };
 pub use header::header_lines;
 pub use names::{

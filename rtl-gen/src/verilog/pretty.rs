@@ -428,6 +428,13 @@ impl Pretty for Stmt {
                 f.line("endcase");
             }
             Stmt::Comment(text) => comment_lines(f, text),
+            Stmt::IfDef { name, body } => {
+                f.line(&format!("`ifdef {name}"));
+                for s in body {
+                    s.pretty_print(f);
+                }
+                f.line("`endif");
+            }
         }
     }
 }
@@ -506,6 +513,9 @@ fn memory_decl(f: &mut Formatter, m: &Memory) {
     }
     if m.keeps_as_memory() {
         attributes.push("nomem2reg".to_string());
+    }
+    if m.no_rw_check() {
+        attributes.push("no_rw_check".to_string());
     }
     if !attributes.is_empty() {
         f.line(&format!("(* {} *)", attributes.join(", ")));
