@@ -52,46 +52,7 @@ pub fn build(
             let harness = rtl.join("tb_main.cpp");
             write_if_changed(&harness, HARNESS_CPP)?;
             let verilator = toolchain::verilator()?;
-            let class = format!("V{}", design.top);
-            let mut args: Vec<String> = vec![
-                "--cc".into(),
-                "--exe".into(),
-                "--build".into(),
-                "-j".into(),
-                "2".into(),
-                "-O3".into(),
-                "--x-assign".into(),
-                "fast".into(),
-                "--x-initial".into(),
-                "fast".into(),
-                "--noassert".into(),
-                "-Wall".into(),
-                // Reads of a block RAM's address written in the same cycle return garbage:
-                // every co-simulation checks that the design never uses one.
-                format!("+define+{}", rtl_gen::blocks::POISON_COLLISIONS),
-                "--top-module".into(),
-                design.top.clone(),
-                "-CFLAGS".into(),
-                format!(
-                    "{} -DTOP_HEADER='\"{class}.h\"' -DTOP_CLASS={class} -DRB_LATENCY={}{}",
-                    cxx_opt(),
-                    design.params.rb_latency,
-                    if trace { " -DLLS_TRACE" } else { "" }
-                ),
-                // verilated.mk appends OPT_FAST (default -Os) after -CFLAGS on the model and
-                // harness, and OPT_GLOBAL (-Os) on the runtime: set them, or -Os wins.
-                "-MAKEFLAGS".into(),
-                "OPT_FAST=-O3".into(),
-                "-MAKEFLAGS".into(),
-                "OPT_GLOBAL=-O3".into(),
-                "-o".into(),
-                "sim".into(),
-            ];
-            if trace {
-                args.push("--trace-fst".into());
-            }
-            args.extend(sources);
-            args.push("tb_main.cpp".into());
+            let args = verilator_args(design, trace, sources);
             // Rebuild only when the sources changed: the stamp holds the exact inputs.
             let stamp = rtl.join("obj_dir/.lls-build-stamp");
             let inputs = format!(
@@ -126,32 +87,84 @@ pub fn build(
             write_if_changed(&tb, IVERILOG_TB)?;
             let iverilog = toolchain::iverilog()?;
             let vvp = toolchain::vvp()?;
-            let p = &design.params;
-            let mut args = vec![
-                "-g2005".to_string(),
-                "-o".into(),
-                "sim.vvp".into(),
-                "-s".into(),
-                "tb".into(),
-            ];
-            for (name, value) in [
-                ("TOP", design.top.clone()),
-                ("N_IN", p.inputs.to_string()),
-                ("LABEL_W", p.label_bits.to_string()),
-                ("RB_LAYER_W", p.rb_layer_bits.to_string()),
-                ("RB_ADDR_W", p.rb_addr_bits.to_string()),
-                ("RB_DATA_W", p.rb_data_bits.to_string()),
-                ("RB_LATENCY", p.rb_latency.to_string()),
-            ] {
-                args.push(format!("-D{name}={value}"));
-            }
-            args.push(format!("-D{}", rtl_gen::blocks::POISON_COLLISIONS));
-            args.extend(sources);
-            args.push("tb_iverilog.v".into());
+            let args = iverilog_args(design, sources);
             iverilog.run(&args, &rtl)?;
             Ok((vvp.path.clone(), vec!["-n".into(), "sim.vvp".into()]))
         }
     }
+}
+
+/// Verilator's arguments: an optimized model plus the C++ harness, `-Wall` (warnings are
+/// fatal), and the collision poison defined (`rtl_gen::blocks::POISON_COLLISIONS`).
+fn verilator_args(design: &Design, trace: bool, sources: Vec<String>) -> Vec<String> {
+    let class = format!("V{}", design.top);
+    let mut args: Vec<String> = vec![
+        "--cc".into(),
+        "--exe".into(),
+        "--build".into(),
+        "-j".into(),
+        "2".into(),
+        "-O3".into(),
+        "--x-assign".into(),
+        "fast".into(),
+        "--x-initial".into(),
+        "fast".into(),
+        "--noassert".into(),
+        "-Wall".into(),
+        // Reads of a block RAM's address written in the same cycle return garbage:
+        // every co-simulation checks that the design never uses one.
+        format!("+define+{}", rtl_gen::blocks::POISON_COLLISIONS),
+        "--top-module".into(),
+        design.top.clone(),
+        "-CFLAGS".into(),
+        format!(
+            "{} -DTOP_HEADER='\"{class}.h\"' -DTOP_CLASS={class} -DRB_LATENCY={}{}",
+            cxx_opt(),
+            design.params.rb_latency,
+            if trace { " -DLLS_TRACE" } else { "" }
+        ),
+        // verilated.mk appends OPT_FAST (default -Os) after -CFLAGS on the model and
+        // harness, and OPT_GLOBAL (-Os) on the runtime: set them, or -Os wins.
+        "-MAKEFLAGS".into(),
+        "OPT_FAST=-O3".into(),
+        "-MAKEFLAGS".into(),
+        "OPT_GLOBAL=-O3".into(),
+        "-o".into(),
+        "sim".into(),
+    ];
+    if trace {
+        args.push("--trace-fst".into());
+    }
+    args.extend(sources);
+    args.push("tb_main.cpp".into());
+    args
+}
+
+/// Icarus's arguments: Verilog-2005, the testbench's parameters and the collision poison.
+fn iverilog_args(design: &Design, sources: Vec<String>) -> Vec<String> {
+    let p = &design.params;
+    let mut args = vec![
+        "-g2005".to_string(),
+        "-o".into(),
+        "sim.vvp".into(),
+        "-s".into(),
+        "tb".into(),
+    ];
+    for (name, value) in [
+        ("TOP", design.top.clone()),
+        ("N_IN", p.inputs.to_string()),
+        ("LABEL_W", p.label_bits.to_string()),
+        ("RB_LAYER_W", p.rb_layer_bits.to_string()),
+        ("RB_ADDR_W", p.rb_addr_bits.to_string()),
+        ("RB_DATA_W", p.rb_data_bits.to_string()),
+        ("RB_LATENCY", p.rb_latency.to_string()),
+    ] {
+        args.push(format!("-D{name}={value}"));
+    }
+    args.push(format!("-D{}", rtl_gen::blocks::POISON_COLLISIONS));
+    args.extend(sources);
+    args.push("tb_iverilog.v".into());
+    args
 }
 
 /// C++ optimization for the Verilated model, its runtime and the harness. The simulator
@@ -191,4 +204,31 @@ fn write_if_changed(path: &Path, text: &str) -> Result<(), CosimError> {
         std::fs::write(path, text).map_err(|e| io_err(path, e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The co-simulations' proof of `no_rw_check` rests on the macro being defined: both
+    /// simulators get it, and the generated RTL tests it.
+    #[test]
+    fn both_simulators_poison_colliding_block_ram_reads() {
+        let text = include_str!("../../configs/digits-mlp.toml");
+        let cfg = golden_model::config::Config::from_toml_str(text, "digits-mlp.toml")
+            .expect("preset is valid");
+        let design = rtl_gen::generate(&cfg, text, true).expect("generates");
+        let define = rtl_gen::blocks::POISON_COLLISIONS;
+        assert!(verilator_args(&design, false, Vec::new()).contains(&format!("+define+{define}")));
+        assert!(iverilog_args(&design, Vec::new()).contains(&format!("-D{define}")));
+        let uses = design
+            .files
+            .values()
+            .filter(|t| t.contains(&format!("`ifdef {define}")))
+            .count();
+        assert!(
+            uses >= 2,
+            "the layer and softmax RTL poison their reads ({uses} files)"
+        );
+    }
 }
