@@ -40,8 +40,8 @@ use crate::params::{
 use crate::verilog::{assign, case, if_, if_else, Expr, Memory, Module, Stmt, Ty};
 
 use super::{
-    compare_by_halves, delay, discard, halves_gt, named, place, ram_port, saturate, shift_round,
-    shift_round_bias, signed_fields, sum, widen, Bias,
+    compare_by_halves, delay, discard, halves_gt, named, one_hot_select, place, ram_port, saturate,
+    shift_round, shift_round_bias, signed_fields, sum, widen, Bias,
 };
 
 pub fn weight_file(l: &LayerParams, lane: usize) -> String {
@@ -1119,14 +1119,7 @@ fn select_by_address(
             .collect(),
     );
     let q = m.reg(name, ty);
-    let gathered = entries
-        .into_iter()
-        .enumerate()
-        .map(|(k, (_, value))| {
-            Expr::mux(hit.clone().bit(k as u32), value, Expr::lit(0, ty)).as_unsigned()
-        })
-        .reduce(|a, b| a.or(b))
-        .expect("at least one entry");
+    let gathered = one_hot_select(&hit, entries.into_iter().map(|(_, v)| v).collect());
     let gathered = if ty.signed {
         gathered.as_signed()
     } else {

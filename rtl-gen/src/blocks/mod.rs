@@ -227,6 +227,24 @@ pub(crate) fn signed_fields(
         .collect()
 }
 
+/// The value whose bit is set in `one_hot` (bit k picks `values[k]`), as an AND-OR of the
+/// values (unsigned; 0 when no bit is set): no index decode in front of it.
+pub(crate) fn one_hot_select(one_hot: &Expr, values: Vec<Expr>) -> Expr {
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(k, v)| {
+            let w = v.width();
+            Expr::mux(
+                one_hot.clone().bit(k as u32),
+                v.as_unsigned(),
+                Expr::lit(0, Ty::u(w)),
+            )
+        })
+        .reduce(|a, b| a.or(b))
+        .expect("at least one value")
+}
+
 /// `name = fields[idx]` as a combinational reg (a `case` on `idx`, field 0 by default):
 /// picks one class's value out of a unit's per-class registers.
 pub(crate) fn select(m: &mut Module, name: &str, fields: &[Expr], idx: &Expr) -> Expr {
