@@ -46,6 +46,47 @@ pub fn weight_lane_image(layer: &LayerParams, weights: &[i32], lane: usize) -> S
     }))
 }
 
+/// A banked layer's bank images (`crate::blocks::weights::bank_file`): word `a` of bank `k`
+/// holds word `k · bank_words + a` of every lane, lane 0 in the low bits. Empty when the
+/// layer is not banked.
+pub fn weight_bank_images(layer: &LayerParams, weights: &[i32]) -> Vec<(String, String)> {
+    if layer.weight_banks() == 1 {
+        return Vec::new();
+    }
+    let bits = layer.weight_bits;
+    let lanes = layer.lanes;
+    let digits = (bits as usize * lanes).div_ceil(4);
+    // Word `w` of lane `lane`: W[j][i] with j = w / words, i = (w % words)·lanes + lane.
+    let word = |w: usize, lane: usize| {
+        let (j, k) = (w / layer.words, w % layer.words);
+        weights[j * layer.inputs + k * lanes + lane] as i64 as u64 & mask(bits)
+    };
+    (0..layer.weight_banks())
+        .map(|bank| {
+            let first = bank * layer.bank_words;
+            let mut text = String::new();
+            for w in first..first + crate::blocks::weights::bank_depth(layer, bank) {
+                // The packed word as hex digits, most significant first.
+                let mut nibbles = vec![0u8; digits];
+                for lane in 0..lanes {
+                    let v = word(w, lane);
+                    for b in 0..bits as usize {
+                        if v >> b & 1 == 1 {
+                            let at = lane * bits as usize + b;
+                            nibbles[digits - 1 - at / 4] |= 1 << (at % 4);
+                        }
+                    }
+                }
+                for n in nibbles {
+                    text.push(char::from_digit(n as u32, 16).expect("a nibble"));
+                }
+                text.push('\n');
+            }
+            (crate::blocks::weights::bank_file(layer, bank), text)
+        })
+        .collect()
+}
+
 /// Basis ROM: address t holds column t, class 0 in the least significant bits.
 pub fn basis_image(layer: &LayerParams, basis: &Basis) -> String {
     let bits = layer.basis_bits;
@@ -151,6 +192,9 @@ pub(crate) fn layer_state_images(
                 weight_lane_image(l, &weights, lane),
             );
         }
+        // A banked layer's RTL reads the bank images; the lane images stay the state
+        // images that export and import speak.
+        files.extend(weight_bank_images(l, &weights));
         if let (Some(mp), Some(values)) = (&l.modulation, layer.modulation.values()) {
             files.insert(
                 crate::blocks::modulation::mod_file(l),
@@ -458,6 +502,52 @@ mod tests {
                 assert_eq!(a.weights(), b.weights(), "lanes {lanes}");
             }
             std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn bank_words_hold_every_lane_word_at_their_address() {
+        let text = include_str!("../../configs/mnist-mlp.toml").replace(
+            "classifier_lanes = 1",
+            "classifier_lanes = 1\nbank_weights = true",
+        );
+        let cfg = Config::from_toml_str(&text, "mnist").unwrap();
+        let net = FixedNet::new(&cfg);
+        let images = state_images(&cfg, &net).unwrap();
+        for l in &image_layers(&cfg).unwrap() {
+            assert!(l.weight_banks() > 1, "{}: banked", l.name);
+            let lanes: Vec<Vec<&str>> = (0..l.lanes)
+                .map(|ln| {
+                    images[&crate::blocks::layer::weight_file(l, ln)]
+                        .lines()
+                        .collect()
+                })
+                .collect();
+            let bits = l.weight_bits as usize;
+            let mut words = 0;
+            for k in 0..l.weight_banks() {
+                let bank = &images[&crate::blocks::weights::bank_file(l, k)];
+                for (a, line) in bank.lines().enumerate() {
+                    let w = k * l.bank_words + a;
+                    // Unpack the hex word bit by bit and compare with each lane's word.
+                    let bit = |at: usize| {
+                        let n = line.as_bytes()[line.len() - 1 - at / 4] as char;
+                        n.to_digit(16).unwrap() >> (at % 4) & 1
+                    };
+                    for (ln, lane) in lanes.iter().enumerate() {
+                        let v = (0..bits).fold(0u64, |v, b| v | (bit(ln * bits + b) as u64) << b);
+                        let expect = u64::from_str_radix(lane[w], 16).unwrap();
+                        assert_eq!(v, expect, "{} bank {k} word {a} lane {ln}", l.name);
+                    }
+                    words += 1;
+                }
+            }
+            assert_eq!(
+                words,
+                l.outputs * l.words,
+                "{}: every word in one bank",
+                l.name
+            );
         }
     }
 

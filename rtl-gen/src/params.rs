@@ -13,7 +13,8 @@ use crate::GenError;
 /// Readback is a pipeline: the address and the memories' read (1), the memories' data
 /// register behind the block-RAM multiplexer (2), the unit's selected entry (3), the unit
 /// select (4). Every stage is a register, so the wide weight-memory multiplexers never
-/// sit in a path with the selects that follow them.
+/// sit in a path with the selects that follow them. Banked weights add their stages
+/// ([`LayerParams::bank_stages`], `DesignParams::rb_latency`).
 pub const READBACK_LATENCY: u32 = 4;
 
 /// A stochastic-rounding LFSR state (32 bits) reads back in pieces of this many bits,
@@ -28,6 +29,17 @@ pub fn addr_bits(n: usize) -> u32 {
     ceil_log2(n).max(1)
 }
 
+/// Words of one weight bank for a lane of `depth` words (see [`LayerParams::bank_words`]):
+/// with `hardware.bank_weights` (ECP5), one DP16KD (1,024 × 18 or 512 × 36), so that the
+/// block RAMs' 5.8 ns clock-to-out does not feed a multiplexer over the whole lane.
+fn bank_words(banked: bool, weight_bits: u32, depth: usize) -> usize {
+    match (banked, weight_bits <= 18) {
+        (false, _) => depth,
+        (true, true) => depth.min(1024),
+        (true, false) => depth.min(512),
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct LayerParams {
     pub index: usize,
@@ -38,6 +50,14 @@ pub struct LayerParams {
     pub lanes: usize,
     /// Weight words per output row (inputs / lanes).
     pub words: usize,
+    /// Words of one weight bank. A lane deeper than one block RAM is split into banks of
+    /// this many words ([`LayerParams::weight_banks`]); equal to the lane's depth where the
+    /// target does not bank.
+    pub bank_words: usize,
+    /// Register stages in front of each lane's multiplier (its operands registered once
+    /// more): 1 with `hardware.bank_weights` (ECP5, whose MULT18X18D yosys maps without
+    /// its own input registers, so a fabric register sits beside it), else 0.
+    pub mul_stages: u32,
     pub act_bits: u32,
     pub weight_bits: u32,
     /// Exact forward sum width.
@@ -111,6 +131,28 @@ pub struct ModParams {
 }
 
 impl LayerParams {
+    /// Weight banks per lane.
+    pub fn weight_banks(&self) -> usize {
+        (self.outputs * self.words).div_ceil(self.bank_words)
+    }
+
+    /// Register stages a banked lane adds to a weight access: its address, write enable
+    /// and data registered before the banks (+1, reads and writes), and each bank's read
+    /// registered beside it before the bank multiplexer (+1, reads). 0 when unbanked.
+    pub fn bank_stages(&self) -> u32 {
+        if self.weight_banks() > 1 {
+            1
+        } else {
+            0
+        }
+    }
+
+    /// Clock edges from a weight read address to the data register the multiplier reads
+    /// (`w_r`): the block RAM's own register and the data register, plus the banks'.
+    pub fn weight_read_stages(&self) -> u32 {
+        2 + 2 * self.bank_stages()
+    }
+
     /// Width of the logits the softmax unit sees (modulated ones under LLS-M/MxM).
     pub fn softmax_logit_bits(&self) -> u32 {
         self.modulation
@@ -143,13 +185,19 @@ pub struct DesignParams {
     pub rb_data_bits: u32,
     pub rb_addr_bits: u32,
     pub rb_layer_bits: u32,
-    /// Clock edges from presenting `rb_layer`/`rb_addr` to their entry on `rb_data`
-    /// ([`READBACK_LATENCY`]).
+    /// Clock edges from presenting `rb_layer`/`rb_addr` to their entry on `rb_data`:
+    /// [`READBACK_LATENCY`], plus the weight banks' read stages where a unit banks (every
+    /// unit then delays its entry to the same latency).
     pub rb_latency: u32,
     pub half_up: bool,
-    /// Memories of at most this many bits are kept out of block RAM (`ram_style =
-    /// "distributed"`): ECP5 has LUT RAM to spare and its block RAMs go to the weights;
-    /// iCE40 has no LUT RAM (0).
+    /// ROMs of at most this many bits are kept out of block RAM (`ram_style = "logic"`):
+    /// ECP5 has LUTs to spare and its block RAMs go to the weights; iCE40 none (0).
+    pub distributed_rom_max_bits: u64,
+    /// Written memories of at most this many bits go to LUT RAM (`ram_style =
+    /// "distributed"`), larger ones to block RAM (`"block"`): ECP5 16 kbit, and 4 kbit with
+    /// `hardware.bank_weights` (a LUT-RAM buffer's write enables fan out to a cell per 16
+    /// words and its read is a multiplexer over them, so a 512-word input buffer reads
+    /// faster from a DP16KD). iCE40 has no LUT RAM (0: yosys places every memory itself).
     pub distributed_ram_max_bits: u64,
     pub learn: bool,
     pub shifts: Shifts,
@@ -179,6 +227,7 @@ impl DesignParams {
             ));
         }
         let target = cfg.hardware.target;
+        let banked = cfg.hardware.bank_weights;
         for (field, bits) in [
             ("fixed.weight_bits", f.weight_bits),
             ("fixed.act_bits", f.act_bits),
@@ -260,6 +309,8 @@ impl DesignParams {
                 outputs: n_out,
                 lanes,
                 words: n_in / lanes,
+                bank_words: bank_words(banked, f.weight_bits, n_out * (n_in / lanes)),
+                mul_stages: u32::from(banked),
                 act_bits: f.act_bits,
                 weight_bits: f.weight_bits,
                 acc_bits: acc,
@@ -315,10 +366,20 @@ impl DesignParams {
             rb_data_bits,
             rb_addr_bits,
             rb_layer_bits: addr_bits(layers.len()),
-            rb_latency: READBACK_LATENCY,
+            rb_latency: READBACK_LATENCY
+                + layers
+                    .iter()
+                    .map(|l| 2 * l.bank_stages())
+                    .max()
+                    .unwrap_or(0),
             half_up: f.rounding == Rounding::HalfUp,
+            distributed_rom_max_bits: match target {
+                Target::Ice40Up5k => 0,
+                Target::Ecp5_25k | Target::Ecp5_85k => 16 * 1024,
+            },
             distributed_ram_max_bits: match target {
                 Target::Ice40Up5k => 0,
+                Target::Ecp5_25k | Target::Ecp5_85k if banked => 4 * 1024,
                 Target::Ecp5_25k | Target::Ecp5_85k => 16 * 1024,
             },
             learn,

@@ -13,12 +13,13 @@ use golden_model::config::Config;
 use rtl_gen::{config_sha256, generate, Design};
 
 /// The configs under test: small ones in `tests/configs/`, presets in `configs/`.
-const SMALL: [&str; 5] = [
+const SMALL: [&str; 6] = [
     "tiny-square",
     "tiny-sine",
     "tiny-deep",
     "tiny-m",
     "tiny-mxm",
+    "tiny-banked",
 ];
 const PRESETS: [&str; 2] = ["digits-mlp", "mnist-mlp"];
 
@@ -132,7 +133,12 @@ fn snapshot_all_files(config: &str) {
 }
 
 fn snapshot_preset(config: &str) -> Design {
-    let (cfg, text, design) = design(&preset_path(config));
+    snapshot_summarized(&preset_path(config), config)
+}
+
+/// Every `.v` file and the manifest in full, the images as a summary.
+fn snapshot_summarized(path: &str, config: &str) -> Design {
+    let (cfg, text, design) = design(path);
     check_headers(&cfg, &text, &design);
     let mut hex_summary = String::new();
     filtered(|| {
@@ -212,6 +218,22 @@ fn tiny_m() {
 #[test]
 fn tiny_mxm() {
     snapshot_all_files("tiny-mxm");
+}
+
+/// Banked weights: the bank memories, their registers and multiplexer, and the stages
+/// they shift; the images in summary (two lanes' words side by side per bank word).
+#[test]
+fn tiny_banked() {
+    let design = snapshot_summarized(&small_path("tiny-banked"), "tiny-banked");
+    let l = &design.params.layers[0];
+    assert_eq!(
+        (l.weight_banks(), design.params.layers[1].weight_banks()),
+        (2, 1)
+    );
+    for (bank, words) in [(0, 1024), (1, 256)] {
+        let name = rtl_gen::blocks::weights::bank_file(l, bank);
+        assert_eq!(hex_shape(&name, &design.files[&name]), (words, 9), "{name}");
+    }
 }
 
 #[test]

@@ -196,4 +196,7 @@ lint_tests! {
     yosys_tiny_sine_inference: yosys("tiny-sine", false);
     yosys_tiny_deep_inference: yosys("tiny-deep", false);
     verilator_tiny_mxm_inference: verilator("tiny-mxm", false);
+    verilator_tiny_banked_learn: verilator("tiny-banked", true);
+    verilator_tiny_banked_inference: verilator("tiny-banked", false);
+    yosys_tiny_banked_learn: yosys_coarse("tiny-banked", true);
 }

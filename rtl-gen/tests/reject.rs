@@ -248,6 +248,20 @@ fn stochastic_rounding_of_activations() {
     );
 }
 
+#[test]
+fn banked_weights_on_an_ice40() {
+    let text = add_to_table(&tiny(), "hardware", "bank_weights = true");
+    assert!(
+        text.contains("ice40-up5k"),
+        "the tiny config targets the iCE40"
+    );
+    assert_eq!(
+        config_error(&text),
+        "hardware.bank_weights: is true for an iCE40 target, whose weights are not banked; \
+         remove it, or choose an ECP5 target"
+    );
+}
+
 /// The TOML messages quote tests/configs/tiny-square.toml by line: edit that file with care.
 #[test]
 fn unknown_key() {
@@ -258,7 +272,8 @@ fn unknown_key() {
             "   |",
             "40 | clock_mhz = 50.0",
             "   | ^^^^^^^^^",
-            "unknown field `clock_mhz`, expected one of `target`, `lanes`, `classifier_lanes`, `freq_mhz`",
+            "unknown field `clock_mhz`, expected one of `target`, `lanes`, `classifier_lanes`, \
+             `bank_weights`, `freq_mhz`",
         ]
         .join("\n")
     );

@@ -260,6 +260,37 @@ fn stochastic_rounding_survives_stalls_and_a_reset() {
     assert_exact(&r, 40);
 }
 
+/// Weights banked by block RAM (`hardware.bank_weights`, ECP5): the hidden layer's two
+/// banks, their input and per-bank registers and the registered multiplier operands, under
+/// stalls and a reset; the classifier is not banked and pads its readback to the banked
+/// unit's latency. LLS-M and stochastic rounding put the modulation and the LFSR states in
+/// the readback, which follows the banks' two extra stages.
+#[test]
+fn banked_weights_train_bit_exactly() {
+    let (_, text) = digits_variant(
+        "digits-banked",
+        &[
+            ("target", "ecp5-25k"),
+            ("rule", "lls-m"),
+            ("update_rounding", "stochastic"),
+        ],
+    );
+    let text = text.replace("\nlanes = 1\n", "\nlanes = 1\nbank_weights = true\n");
+    let cfg = Config::from_toml_str(&text, "digits-banked").expect("valid");
+    let p = rtl_gen::params::DesignParams::new(&cfg, true).expect("valid");
+    assert_eq!(p.layers[0].weight_banks(), 2);
+    assert_eq!(p.layers[1].weight_banks(), 1);
+    let opts = CosimOptions {
+        stall: 0.2,
+        stall_seed: 5,
+        reset_at: Some(7),
+        weights_every: 5,
+        ..options(30, "digits-banked")
+    };
+    let (r, _) = run_digits_train(&cfg, &text, &opts);
+    assert_exact(&r, 30);
+}
+
 /// The state read back besides the weights: the LLS-MxM matrix, and the stochastic-rounding
 /// LFSR states (16-bit pieces: piece 1 is bits 31:16 of lane 0's).
 #[test]

@@ -25,6 +25,11 @@
 //!                  S9 W − step │ S10 saturate, write W
 //!          classifier: S2 read x │ S3 δ = e[row] │ S4 δ·x, read W │ S5 │ S6 │ S7 write W
 //! ```
+//! Weights banked by block RAM ([`super::weights`], ECP5) take two stages more to reach
+//! the multiplier and are written a stage later; x is delayed alike and every later stage
+//! shifts with them. On the ECP5 the multiplier's operands are registered once more
+//! (`LayerParams::mul_stages`), which shifts the product and everything after it by one.
+//!
 //! Both passes issue one address a cycle without a gap, so the extra stages cost cycles
 //! only at the pass ends. The update reads W[a] three stages before it writes it; addresses rise
 //! within the pass, so no later read of the pass sees a stale word, and the unit goes idle
@@ -36,9 +41,11 @@ use golden_model::numeric::width::ceil_log2;
 
 use crate::params::{
     addr_bits, DesignParams, LayerParams, LFSR_READBACK_BITS, LFSR_READBACK_PIECES,
+    READBACK_LATENCY,
 };
 use crate::verilog::{assign, case, if_, if_else, Expr, Memory, Module, Stmt, Ty};
 
+use super::weights::WeightBanks;
 use super::{
     compare_by_halves, delay, discard, halves_gt, named, one_hot_select, place, ram_port, saturate,
     shift_round, shift_round_bias, signed_fields, sum, widen, Bias,
@@ -78,7 +85,8 @@ pub struct Stages {
     /// before.
     pub delta: Option<u32>,
     /// Update: the stage that writes the weight back (after the rounded step, the
-    /// registered difference and the weight read).
+    /// registered difference and the weight read; banked weights register the write on
+    /// the way in, a stage later than the new word is ready: [`Stages::new_word`]).
     pub write: Option<u32>,
 }
 
@@ -102,7 +110,9 @@ fn delta_stage(l: &LayerParams) -> u32 {
 }
 
 pub fn stages(p: &DesignParams, l: &LayerParams) -> Stages {
-    let acc = if l.lanes > 1 { 4 } else { 3 };
+    // Banked weights reach w_r two stages later (their input and per-bank registers).
+    // Registered multiplier operands (`mul_stages`) delay the product alike.
+    let acc = if l.lanes > 1 { 4 } else { 3 } + 2 * l.bank_stages() + l.mul_stages;
     let sum = acc + 1;
     // A hidden row's finished sum goes through the activation (sum+1), the rounding shift
     // (sum+2) and the saturation into h (done): one wide carry chain a stage.
@@ -117,11 +127,18 @@ pub fn stages(p: &DesignParams, l: &LayerParams) -> Stages {
         done,
         proj: (p.learn && !l.classifier).then_some(done + 1),
         delta: p.learn.then_some(delta_stage(l)),
-        write: p.learn.then_some(delta_stage(l) + 3),
+        write: p
+            .learn
+            .then_some(delta_stage(l) + 3 + l.mul_stages + l.bank_stages()),
     }
 }
 
 impl Stages {
+    /// Update: the stage that presents the saturated new weight to the memory port.
+    fn new_word(&self, l: &LayerParams) -> Option<u32> {
+        self.write.map(|w| w - l.bank_stages())
+    }
+
     fn last(&self) -> u32 {
         self.done
             .max(self.proj.unwrap_or(0))
@@ -226,9 +243,12 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     };
     let rb_addr = m.input("rb_addr", Ty::u(l.rb_addr_bits));
     let rb_data = m.output_reg("rb_data", Ty::s(p.rb_data_bits));
-    // The selected entry, registered into rb_data (readback stage 2).
+    // The selected entry, registered into rb_data (readback stage 3), after as many
+    // registers as the design's slowest (banked) unit takes more.
     let rb_next = m.wire("rb_next", Ty::s(p.rb_data_bits));
-    m.always_ff(&clk, vec![assign(&rb_data, rb_next.clone())]);
+    let rb_pad = p.rb_latency - READBACK_LATENCY - 2 * l.bank_stages();
+    let rb_padded = delay(&mut m, &clk, "rb_pad", rb_next.clone(), rb_pad);
+    m.always_ff(&clk, vec![assign(&rb_data, rb_padded)]);
 
     m.section("control state");
     let st_ty = Ty::u(3);
@@ -293,18 +313,22 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         row0.clone(),
         st.done.max(st.delta.map_or(0, |d| d - 1)),
     );
-    // The update reads x two stages before δ is ready (memory, then its data register).
+    // The update reads x as many stages before δ is ready as a weight read takes (memory,
+    // [bank registers], data register): x keeps in step with the weights.
     let word = match st.delta {
-        Some(dq) if l.words > 1 => chain(&mut m, "word", word0.clone(), dq - 2),
+        Some(dq) if l.words > 1 => {
+            chain(&mut m, "word", word0.clone(), dq - l.weight_read_stages())
+        }
         _ => vec![word0.clone()],
     };
     let done = m.reg(&format!("done{}", st.done), Ty::bit());
     let done_p = st.proj.map(|q| m.reg(&format!("done{q}"), Ty::bit()));
     // Update weight addresses: rows and words are visited in order without a gap, so the
     // address at a stage counts that stage's valid items from the pass start.
-    let upd_addr = st.write.map(|w| {
-        // Read at the multiply stage, then one register per stage up to the write.
-        let read = w - 3;
+    let upd_addr = st.new_word(l).map(|w| {
+        // Read so that the word is in w_r at the difference stage (w − 1), then one
+        // register per stage up to the write.
+        let read = w - 1 - l.weight_read_stages();
         let regs: Vec<Expr> = (read..=w)
             .map(|k| m.reg(&format!("addr{k}"), Ty::u(w_aw)))
             .collect();
@@ -373,21 +397,31 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     }
     m.always_ff(&clk, x_writes);
 
-    m.section("weight memories: one per lane, word j*words + w holds W[j][w*lanes + lane]");
-    let w_mem: Vec<Memory> = (0..lanes)
-        .map(|ln| {
-            m.memory(
-                &format!("w_lane{ln}"),
-                Ty::s(wb),
-                w_depth as u32,
-                Some(&weight_file(l, ln)),
-            )
-        })
-        .collect();
+    let banked = l.bank_stages() > 0;
+    m.section(if banked {
+        "weight memories: one per lane, word j*words + w holds W[j][w*lanes + lane], in banks"
+    } else {
+        "weight memories: one per lane, word j*words + w holds W[j][w*lanes + lane]"
+    });
+    let (w_mem, w_banks): (Vec<Memory>, Option<WeightBanks>) = if banked {
+        (Vec::new(), Some(WeightBanks::new(&mut m, p, l, lanes)))
+    } else {
+        let mems = (0..lanes)
+            .map(|ln| {
+                m.memory(
+                    &format!("w_lane{ln}"),
+                    Ty::s(wb),
+                    w_depth as u32,
+                    Some(&weight_file(l, ln)),
+                )
+            })
+            .collect();
+        (mems, None)
+    };
     for mem in &w_mem {
         place(&mut m, p, mem, false);
     }
-    let w_q: Vec<Expr> = (0..lanes)
+    let w_q: Vec<Expr> = (0..w_mem.len())
         .map(|ln| m.reg(&format!("w_q{ln}"), Ty::s(wb)))
         .collect();
     // Readback (when idle) reads the same port: word = rb_addr / lanes.
@@ -414,12 +448,27 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         data_ff.push(assign(&r, q.clone()));
         r
     };
+    // Banked weights take two stages more: x is delayed alike.
+    let x_d: Vec<Expr> = (0..lanes)
+        .map(|ln| {
+            delay(
+                &mut m,
+                &clk,
+                &format!("x_d{ln}"),
+                x_q[ln].clone(),
+                2 * l.bank_stages(),
+            )
+        })
+        .collect();
     let x_r: Vec<Expr> = (0..lanes)
-        .map(|ln| data_reg(&mut m, &format!("x_r{ln}"), &x_q[ln]))
+        .map(|ln| data_reg(&mut m, &format!("x_r{ln}"), &x_d[ln]))
         .collect();
-    let w_r: Vec<Expr> = (0..lanes)
-        .map(|ln| data_reg(&mut m, &format!("w_r{ln}"), &w_q[ln]))
-        .collect();
+    let w_r: Vec<Expr> = match &w_banks {
+        Some(b) => b.data.clone(),
+        None => (0..lanes)
+            .map(|ln| data_reg(&mut m, &format!("w_r{ln}"), &w_q[ln]))
+            .collect(),
+    };
     m.always_ff(&clk, data_ff);
     let acc_w = l.acc_bits;
     // A row's finished sum, registered at Stages::sum (the accumulator's halves are below).
@@ -794,7 +843,17 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         .into_iter()
         .enumerate()
         .map(|(ln, a)| {
-            let prod = m.wire_assign(&format!("prod{ln}"), a.mul(x_r[ln].clone()));
+            // Operands registered beside the DSP where the target wants it (`mul_stages`).
+            let (a, x) = if l.mul_stages > 0 {
+                let a_q = m.reg(&format!("mul_a_q{ln}"), a.ty());
+                let x_q = m.reg(&format!("mul_x_q{ln}"), x_r[ln].ty());
+                prod_ff.push(assign(&a_q, a));
+                prod_ff.push(assign(&x_q, x_r[ln].clone()));
+                (a_q, x_q)
+            } else {
+                (a, x_r[ln].clone())
+            };
+            let prod = m.wire_assign(&format!("prod{ln}"), a.mul(x));
             let q = m.reg(&format!("prod_q{ln}"), prod.ty());
             prod_ff.push(assign(&q, prod));
             q
@@ -876,7 +935,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     // (write enable, address, data) of each lane's weight memory, when learning.
     let mut w_writes = Vec::new();
     let mut lfsr_states = Vec::new();
-    if let (Some(_), Some((_, w_addr)), Some(ws)) = (&delta, &upd_addr, st.write) {
+    if let (Some(_), Some((_, w_addr)), Some(ws)) = (&delta, &upd_addr, st.new_word(l)) {
         m.section(&format!(
             "update: S{} step = round(delta * x >> shift), S{} W - step, S{ws} saturated",
             ws - 2,
@@ -913,7 +972,14 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         }
         m.always_ff(&clk, step_ff);
     }
-    for ln in 0..lanes {
+    if let Some(banks) = w_banks {
+        let write = w_writes.first().map(|(we, waddr, _)| {
+            let data = w_writes.iter().map(|(_, _, d)| d.clone()).collect();
+            (we.clone(), waddr.clone(), data)
+        });
+        banks.ports(&mut m, &clk, l, w_raddr.clone(), write);
+    }
+    for ln in 0..w_mem.len() {
         match w_writes.get(ln) {
             Some((we, waddr, wdata)) => w_ff.extend(ram_port(
                 &mut m,
@@ -927,7 +993,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             None => w_ff.push(assign(&w_q[ln], w_mem[ln].read(w_raddr.clone()))),
         }
     }
-    m.always_ff(&clk, w_ff);
+    if !w_ff.is_empty() {
+        m.always_ff(&clk, w_ff);
+    }
 
     m.section(if learn {
         "readback: weights, then the C softmax errors"
@@ -949,7 +1017,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             &clk,
             "rb_lane_q",
             rb_addr.clone().slice(lane_bits - 1, 0),
-            2,
+            l.weight_read_stages(),
         );
         for (ln, q) in w_r.iter().enumerate().skip(1) {
             lane_arms.push((
@@ -970,19 +1038,28 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         let rb_ty = Ty::u(l.rb_addr_bits);
         // Those registers load only while the unit is idle, when readback reads them.
         let rb_en = m.wire_assign("rb_regs_en", busy.clone().lnot());
+        // Banked weights arrive two stages later: the register-held entries follow the
+        // address delayed alike.
+        let rb_addr_held = delay(
+            &mut m,
+            &clk,
+            "rb_addr_d",
+            rb_addr.clone(),
+            2 * l.bank_stages(),
+        );
         let rb_e = select_by_address(
             &mut m,
             &clk,
             &rb_en,
             "rb_err",
-            &rb_addr,
+            &rb_addr_held,
             errs.iter()
                 .enumerate()
                 .map(|(c, e)| (n_w + c as i128, e.clone()))
                 .collect(),
         );
         let rb_e_ext = widen(&mut m, "rb_err_ext", rb_e, rbw);
-        let is_err = at_or_past(&mut m, &clk, &rb_en, "rb_is_err", &rb_addr, n_w);
+        let is_err = at_or_past(&mut m, &clk, &rb_en, "rb_is_err", &rb_addr_held, n_w);
         let rb_we = Expr::mux(is_err, rb_e_ext, rb_w_ext);
         let rb_stored = match &modulation {
             Some((_, _, _, rb_index, rb_value)) => {
@@ -1002,20 +1079,40 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                     );
                 }
                 m.assign(rb_index, offset.resize(ib));
-                // The unit's read register, then one more like w_r.
-                let rb_mod = delay(&mut m, &clk, "rb_mod_q", rb_value.clone(), 1);
+                // The unit's read register, then as many more as the weights take.
+                let rb_mod = delay(
+                    &mut m,
+                    &clk,
+                    "rb_mod_q",
+                    rb_value.clone(),
+                    l.weight_read_stages() - 1,
+                );
                 let rb_m_ext = widen(&mut m, "rb_mod_ext", rb_mod, rbw);
-                let is_mod = at_or_past(&mut m, &clk, &rb_en, "rb_is_mod", &rb_addr, first);
+                let is_mod = at_or_past(&mut m, &clk, &rb_en, "rb_is_mod", &rb_addr_held, first);
                 Expr::mux(is_mod, rb_m_ext, rb_we)
             }
             None => rb_we,
         };
         // Entries past the modulation: the LFSR states, registers selected like the errors.
         let first_lfsr = l.rb_first_lfsr() as i128;
-        match lfsr_readback(&mut m, &clk, &rb_en, &lfsr_states, &rb_addr, first_lfsr) {
+        match lfsr_readback(
+            &mut m,
+            &clk,
+            &rb_en,
+            &lfsr_states,
+            &rb_addr_held,
+            first_lfsr,
+        ) {
             Some(piece) => {
                 let piece = widen(&mut m, "rb_lfsr_ext", piece, rbw).as_signed();
-                let is_lfsr = at_or_past(&mut m, &clk, &rb_en, "rb_is_lfsr", &rb_addr, first_lfsr);
+                let is_lfsr = at_or_past(
+                    &mut m,
+                    &clk,
+                    &rb_en,
+                    "rb_is_lfsr",
+                    &rb_addr_held,
+                    first_lfsr,
+                );
                 m.assign(&rb_next, Expr::mux(is_lfsr, piece, rb_stored));
             }
             None => m.assign(&rb_next, rb_stored),

@@ -6,6 +6,7 @@ pub mod layer;
 pub mod modulation;
 pub mod softmax;
 pub mod top;
+pub mod weights;
 
 use golden_model::numeric::width::{max_signed, min_signed};
 
@@ -300,12 +301,19 @@ pub(crate) fn sum(mut terms: Vec<Expr>) -> Expr {
     sum(terms).add(sum(right))
 }
 
-/// Keeps a small memory in LUT RAM where the target has it (see
-/// `DesignParams::distributed_ram_max_bits`), leaving block RAM to the weights.
-/// ROMs (no write port) become LUT logic, RAMs LUT RAM.
+/// Keeps a small memory out of block RAM where the target has LUT RAM (see
+/// `DesignParams::distributed_rom_max_bits` / `distributed_ram_max_bits`), leaving block
+/// RAM to the weights: ROMs become LUT logic, RAMs LUT RAM. A RAM between the two limits
+/// is asked for block RAM (yosys would pick LUT RAM for it).
 pub(crate) fn place(m: &mut Module, p: &DesignParams, mem: &Memory, rom: bool) {
     let bits = mem.depth() as u64 * mem.elem_ty().width as u64;
-    if bits <= p.distributed_ram_max_bits {
-        m.set_ram_style(mem, if rom { "logic" } else { "distributed" });
+    if rom {
+        if bits <= p.distributed_rom_max_bits {
+            m.set_ram_style(mem, "logic");
+        }
+    } else if bits <= p.distributed_ram_max_bits {
+        m.set_ram_style(mem, "distributed");
+    } else if bits <= p.distributed_rom_max_bits {
+        m.set_ram_style(mem, "block");
     }
 }

@@ -7,11 +7,12 @@
 //! Output: the predicted class on `m_axis_tdata` (and the sample's label on
 //! `m_axis_tuser`, so a consumer can score the stream) when `m_axis_tvalid`, held until
 //! `m_axis_tready`. Readback: `rb_data` shows entry `rb_addr` of layer `rb_layer`
-//! `READBACK_LATENCY` (4) clocks after both are presented, a new address every clock
+//! `DesignParams::rb_latency` clocks after both are presented (`READBACK_LATENCY`, 4,
+//! plus 2 where a unit banks its weights), a new address every clock
 //! (weights in row-major order, then the C errors, the modulation and the LFSR states:
 //! `LayerParams::rb_first_modulation` / `rb_first_lfsr`).
 
-use crate::params::{addr_bits, DesignParams, READBACK_LATENCY};
+use crate::params::{addr_bits, DesignParams};
 use crate::verilog::{assign, case, if_, if_else, Expr, Module, Ty};
 
 pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
@@ -151,8 +152,8 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
         .fold(busy[0].clone().lnot(), |acc, b| acc.land(b.clone().lnot()));
     m.assign(&idle, all_idle);
 
-    m.section("readback select: the layer delayed to match the units' three stages, registered");
-    let rb_layer_d = super::delay(&mut m, &clk, "rb_layer_q", rb_layer, READBACK_LATENCY - 1);
+    m.section("readback select: the layer delayed to match the units' stages, registered");
+    let rb_layer_d = super::delay(&mut m, &clk, "rb_layer_q", rb_layer, p.rb_latency - 1);
     let rb_sel = m.reg("rb_sel", Ty::s(p.rb_data_bits));
     m.always_ff(
         &clk,
