@@ -12,10 +12,9 @@
 //!
 //! The lanes share the address, so a bank holds all lanes' words of it (`lanes ×
 //! weight_bits` bits: one DP16KD per lane, sharing every control net, which keeps them
-//! together). Each step is a `case` on the registered bank index in which only the
-//! addressed bank reads, loads its register or is written: the same Verilog synthesizes to
-//! per-bank block RAMs and registers and simulates as a decision tree, not a loop over the
-//! banks.
+//! together). Reads and writes are a `case` on the registered bank index in which only the
+//! addressed bank reads or is written: the same Verilog synthesizes to per-bank block RAMs
+//! and simulates as a decision tree, not a loop over the banks.
 
 use crate::params::{addr_bits, LayerParams};
 use crate::verilog::{assign, case, if_, ifdef, index_width, Expr, Memory, Module, Stmt, Ty};
@@ -125,9 +124,8 @@ impl WeightBanks {
             a.clone().slice(bits - 1, 0)
         };
         let rbank = bank_of(m, "w_rbank", &raddr_q);
-        // The bank index follows the read: to the bank's register, then to the multiplexer.
-        let rbank_p = delay(m, clk, "w_rbank_q", rbank.clone(), 1);
-        let rbank_r = delay(m, clk, "w_rbank_q2", rbank_p.clone(), 1);
+        // The bank index follows the read past the bank's register to the multiplexer.
+        let rbank_r = delay(m, clk, "w_rbank_q", rbank.clone(), 2);
         let arm = |k: usize, body: Vec<Stmt>| (vec![Expr::lit(k as i128, bank_ty)], body);
 
         let reads = (0..banks)
@@ -167,10 +165,15 @@ impl WeightBanks {
                 .collect();
             body.push(if_(we_q.clone(), vec![case(wbank, writes, vec![])]));
         }
-        let loads = (0..banks)
-            .map(|k| arm(k, vec![assign(&self.p[k], self.q[k].clone())]))
-            .collect();
-        body.push(case(rbank_p, loads, vec![]));
+        // Each bank's read registered beside it every cycle: with a load enable, one
+        // decoded net per bank would tie the registers of the bank's DP16KDs (one per lane)
+        // together and pull them away from the block RAMs.
+        body.extend(
+            self.p
+                .iter()
+                .zip(&self.q)
+                .map(|(p_reg, q)| assign(p_reg, q.clone())),
+        );
         // The bank multiplexer is a tree of 4:1 steps on the bank index's bits, two bits a
         // level (the ECP5's LUT/PFUMX wide multiplexers), not a decode per bank.
         let picked = bank_tree(m, "w_m", &rbank_r, self.p.clone());
