@@ -270,10 +270,10 @@ pub struct HardwareConfig {
     /// work, so fewer lanes keep its multipliers as busy as the hidden layer's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classifier_lanes: Option<usize>,
-    /// ECP5 only: bank each weight lane by DP16KD and register the block RAMs' accesses,
-    /// each bank's read and the multipliers' operands (two more read stages, one more
-    /// multiply stage). A faster clock (mnist: 71.6 → 80.8 MHz), at the price of a slower
-    /// simulation (~1.9×) and place-and-route (~5×): off by default.
+    /// ECP5 only: bank the weights by DP16KD and register the block RAMs' accesses, each
+    /// bank's read and the multipliers' operands (two more read stages, one more multiply
+    /// stage). A faster clock (mnist: 71.6 → 96.7 MHz, docs/performance.md), at the price
+    /// of a slower simulation (1.55×) and place and route (2–7×): off by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub bank_weights: bool,
     /// Clock target for place-and-route, MHz.
