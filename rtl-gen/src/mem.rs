@@ -34,15 +34,20 @@ fn image(values: impl Iterator<Item = (i64, u32)>) -> String {
     out
 }
 
-/// Initial weights of one lane: word `j·words + w` holds `W[j][w·lanes + lane]`.
+/// Where word `word` of lane `lane`'s weight memory sits in the row-major weights: word
+/// `j·words + w` holds `W[j][w·lanes + lane]`.
+fn lane_word_index(layer: &LayerParams, word: usize, lane: usize) -> usize {
+    let (j, w) = (word / layer.words, word % layer.words);
+    j * layer.inputs + w * layer.lanes + lane
+}
+
+/// Initial weights of one lane (see [`lane_word_index`]).
 pub fn weight_lane_image(layer: &LayerParams, weights: &[i32], lane: usize) -> String {
-    image((0..layer.outputs).flat_map(|j| {
-        (0..layer.words).map(move |w| {
-            (
-                weights[j * layer.inputs + w * layer.lanes + lane] as i64,
-                layer.weight_bits,
-            )
-        })
+    image((0..layer.outputs * layer.words).map(|w| {
+        (
+            weights[lane_word_index(layer, w, lane)] as i64,
+            layer.weight_bits,
+        )
     }))
 }
 
@@ -56,11 +61,7 @@ pub fn weight_bank_images(layer: &LayerParams, weights: &[i32]) -> Vec<(String, 
     let bits = layer.weight_bits;
     let lanes = layer.lanes;
     let digits = (bits as usize * lanes).div_ceil(4);
-    // Word `w` of lane `lane`: W[j][i] with j = w / words, i = (w % words)·lanes + lane.
-    let word = |w: usize, lane: usize| {
-        let (j, k) = (w / layer.words, w % layer.words);
-        weights[j * layer.inputs + k * lanes + lane] as i64 as u64 & mask(bits)
-    };
+    let word = |w: usize, lane: usize| weights[lane_word_index(layer, w, lane)] as u64 & mask(bits);
     (0..layer.weight_banks())
         .map(|bank| {
             let first = bank * layer.bank_words;
@@ -401,10 +402,8 @@ pub fn read_state_images(cfg: &Config, dir: &Path) -> Result<Vec<LayerImages>, G
             let what = format!("{} lane image(s) per layer", l.lanes);
             let bytes = read_image(dir, &name, cfg, &what)?;
             let words = parse_weight_lane_image(l, &bytes, &shown(&name))?;
-            // Word j·words + w of lane `lane` is W[j][w·lanes + lane].
             for (k, v) in words.into_iter().enumerate() {
-                let (j, w) = (k / l.words, k % l.words);
-                weights[j * l.inputs + w * l.lanes + lane] = v;
+                weights[lane_word_index(l, k, lane)] = v;
             }
         }
         let modulation = match &l.modulation {

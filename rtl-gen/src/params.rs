@@ -14,7 +14,7 @@ use crate::GenError;
 /// register behind the block-RAM multiplexer (2), the unit's selected entry (3), the unit
 /// select (4). Every stage is a register, so the wide weight-memory multiplexers never
 /// sit in a path with the selects that follow them. Banked weights add their stages
-/// ([`LayerParams::bank_stages`], `DesignParams::rb_latency`).
+/// ([`LayerParams::bank_read_stages`], `DesignParams::rb_latency`).
 pub const READBACK_LATENCY: u32 = 4;
 
 /// A stochastic-rounding LFSR state (32 bits) reads back in pieces of this many bits,
@@ -136,9 +136,8 @@ impl LayerParams {
         (self.outputs * self.words).div_ceil(self.bank_words)
     }
 
-    /// Register stages a banked lane adds to a weight access: its address, write enable
-    /// and data registered before the banks (+1, reads and writes), and each bank's read
-    /// registered beside it before the bank multiplexer (+1, reads). 0 when unbanked.
+    /// Register stages banked weights add to a write: the address, write enable and data
+    /// registered before the banks. 0 when unbanked.
     pub fn bank_stages(&self) -> u32 {
         if self.weight_banks() > 1 {
             1
@@ -147,10 +146,16 @@ impl LayerParams {
         }
     }
 
+    /// Register stages banked weights add to a read: the input register, and each bank's
+    /// read registered beside it before the bank multiplexer. 0 when unbanked.
+    pub fn bank_read_stages(&self) -> u32 {
+        2 * self.bank_stages()
+    }
+
     /// Clock edges from a weight read address to the data register the multiplier reads
     /// (`w_r`): the block RAM's own register and the data register, plus the banks'.
     pub fn weight_read_stages(&self) -> u32 {
-        2 + 2 * self.bank_stages()
+        2 + self.bank_read_stages()
     }
 
     /// Width of the logits the softmax unit sees (modulated ones under LLS-M/MxM).
@@ -369,7 +374,7 @@ impl DesignParams {
             rb_latency: READBACK_LATENCY
                 + layers
                     .iter()
-                    .map(|l| 2 * l.bank_stages())
+                    .map(LayerParams::bank_read_stages)
                     .max()
                     .unwrap_or(0),
             half_up: f.rounding == Rounding::HalfUp,

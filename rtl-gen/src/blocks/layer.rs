@@ -112,7 +112,7 @@ fn delta_stage(l: &LayerParams) -> u32 {
 pub fn stages(p: &DesignParams, l: &LayerParams) -> Stages {
     // Banked weights reach w_r two stages later (their input and per-bank registers).
     // Registered multiplier operands (`mul_stages`) delay the product alike.
-    let acc = if l.lanes > 1 { 4 } else { 3 } + 2 * l.bank_stages() + l.mul_stages;
+    let acc = if l.lanes > 1 { 4 } else { 3 } + l.bank_read_stages() + l.mul_stages;
     let sum = acc + 1;
     // A hidden row's finished sum goes through the activation (sum+1), the rounding shift
     // (sum+2) and the saturation into h (done): one wide carry chain a stage.
@@ -246,7 +246,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     // The selected entry, registered into rb_data (readback stage 3), after as many
     // registers as the design's slowest (banked) unit takes more.
     let rb_next = m.wire("rb_next", Ty::s(p.rb_data_bits));
-    let rb_pad = p.rb_latency - READBACK_LATENCY - 2 * l.bank_stages();
+    let rb_pad = p.rb_latency - READBACK_LATENCY - l.bank_read_stages();
     let rb_padded = delay(&mut m, &clk, "rb_pad", rb_next.clone(), rb_pad);
     m.always_ff(&clk, vec![assign(&rb_data, rb_padded)]);
 
@@ -456,7 +456,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 &clk,
                 &format!("x_d{ln}"),
                 x_q[ln].clone(),
-                2 * l.bank_stages(),
+                l.bank_read_stages(),
             )
         })
         .collect();
@@ -1045,7 +1045,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             &clk,
             "rb_addr_d",
             rb_addr.clone(),
-            2 * l.bank_stages(),
+            l.bank_read_stages(),
         );
         let rb_e = select_by_address(
             &mut m,

@@ -36,21 +36,27 @@ pub fn ram_port(
 ) -> Vec<Stmt> {
     m.assume_no_rw_collision(mem);
     let collides = waddr.clone().eq(raddr.clone());
-    // The read first, so that the poison (a later non-blocking assignment) wins; the
-    // address compare sits under the write enable, where a simulator rarely gets to it.
+    // The read first, so that the poison (a later non-blocking assignment) wins.
     vec![
         assign(q, mem.read(raddr.clone())),
         if_(
             we,
             vec![
                 mem.write(waddr, wdata),
-                ifdef(
-                    POISON_COLLISIONS,
-                    vec![if_(collides, vec![assign(q, mem.read(raddr).not())])],
-                ),
+                poison_collision(mem, q, collides, raddr),
             ],
         ),
     ]
+}
+
+/// Under [`POISON_COLLISIONS`]: `if (collides) q <= ~mem[raddr];`, for the write enable's
+/// branch after the write, where a simulator rarely gets to the compare; it overrides the
+/// read into `q` assigned before it in the same block.
+pub(crate) fn poison_collision(mem: &Memory, q: &Expr, collides: Expr, raddr: Expr) -> Stmt {
+    ifdef(
+        POISON_COLLISIONS,
+        vec![if_(collides, vec![assign(q, mem.read(raddr).not())])],
+    )
 }
 
 /// Names `e` as a wire unless it already is an identifier or literal (sign extension,

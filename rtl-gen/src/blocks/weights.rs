@@ -17,9 +17,9 @@
 //! and simulates as a decision tree, not a loop over the banks.
 
 use crate::params::{addr_bits, LayerParams};
-use crate::verilog::{assign, case, if_, ifdef, index_width, Expr, Memory, Module, Stmt, Ty};
+use crate::verilog::{assign, case, if_, index_width, Expr, Memory, Module, Stmt, Ty};
 
-use super::{delay, POISON_COLLISIONS};
+use super::{delay, poison_collision};
 
 /// `$readmemh` image of bank `bank`: words `bank · bank_words ..` of every lane, lane 0 in
 /// the low bits.
@@ -149,15 +149,11 @@ impl WeightBanks {
                         k,
                         vec![
                             self.mems[k].write(offset(waddr_q, k), data_q.clone()),
-                            ifdef(
-                                POISON_COLLISIONS,
-                                vec![if_(
-                                    collides.clone(),
-                                    vec![assign(
-                                        &self.q[k],
-                                        self.mems[k].read(offset(&raddr_q, k)).not(),
-                                    )],
-                                )],
+                            poison_collision(
+                                &self.mems[k],
+                                &self.q[k],
+                                collides.clone(),
+                                offset(&raddr_q, k),
                             ),
                         ],
                     )
