@@ -276,6 +276,12 @@ pub struct HardwareConfig {
     /// of a slower simulation (1.55×) and place and route (2–7×): off by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub bank_weights: bool,
+    /// One pool of multipliers for all learning units instead of a set per unit: a unit
+    /// takes the pool for a whole pass (forward or update), the others wait. The
+    /// classifier's multipliers otherwise idle most of a sample; shared, every multiplier
+    /// works nearly every cycle (docs/performance.md).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub share_multipliers: bool,
     /// Clock target for place-and-route, MHz.
     pub freq_mhz: f64,
 }

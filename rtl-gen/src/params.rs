@@ -56,8 +56,12 @@ pub struct LayerParams {
     pub bank_words: usize,
     /// Register stages in front of each lane's multiplier (its operands registered once
     /// more): 1 with `hardware.bank_weights` (ECP5, whose MULT18X18D yosys maps without
-    /// its own input registers, so a fabric register sits beside it), else 0.
+    /// its own input registers, so a fabric register sits beside it) and with
+    /// `hardware.share_multipliers` (the register after the pool's operand multiplexer),
+    /// else 0.
     pub mul_stages: u32,
+    /// The multiplier's first operand: the weight in the forward pass, δ in the update.
+    pub mul_a_bits: u32,
     pub act_bits: u32,
     pub weight_bits: u32,
     /// Exact forward sum width.
@@ -204,6 +208,10 @@ pub struct DesignParams {
     /// words and its read is a multiplexer over them, so a 512-word input buffer reads
     /// faster from a DP16KD). iCE40 has no LUT RAM (0: yosys places every memory itself).
     pub distributed_ram_max_bits: u64,
+    /// `hardware.share_multipliers`: the lanes of the one multiplier pool all units take
+    /// turns on (the most any unit has; unit k uses the first `lanes` of them). `None`:
+    /// every unit has its own.
+    pub mul_pool: Option<usize>,
     pub learn: bool,
     pub shifts: Shifts,
 }
@@ -233,6 +241,7 @@ impl DesignParams {
         }
         let target = cfg.hardware.target;
         let banked = cfg.hardware.bank_weights;
+        let shared = cfg.hardware.share_multipliers;
         for (field, bits) in [
             ("fixed.weight_bits", f.weight_bits),
             ("fixed.act_bits", f.act_bits),
@@ -315,7 +324,12 @@ impl DesignParams {
                 lanes,
                 words: n_in / lanes,
                 bank_words: bank_words(banked, f.weight_bits, n_out * (n_in / lanes)),
-                mul_stages: u32::from(banked),
+                mul_stages: u32::from(banked || shared),
+                mul_a_bits: if learn {
+                    f.weight_bits.max(delta_bits)
+                } else {
+                    f.weight_bits
+                },
                 act_bits: f.act_bits,
                 weight_bits: f.weight_bits,
                 acc_bits: acc,
@@ -387,10 +401,21 @@ impl DesignParams {
                 Target::Ecp5_25k | Target::Ecp5_85k if banked => 4 * 1024,
                 Target::Ecp5_25k | Target::Ecp5_85k => 16 * 1024,
             },
+            mul_pool: shared.then(|| layers.iter().map(|l| l.lanes).max().unwrap_or(1)),
             learn,
             layers,
             shifts,
         })
+    }
+}
+
+impl DesignParams {
+    /// The shared pool's operand widths (A: weight or δ, X: activation): the widest any
+    /// unit sends, so that each unit's operands sign-extend into them exactly.
+    pub fn mul_pool_operand_bits(&self) -> (u32, u32) {
+        let a = self.layers.iter().map(|l| l.mul_a_bits).max().unwrap_or(1);
+        let x = self.layers.iter().map(|l| l.act_bits).max().unwrap_or(1);
+        (a, x)
     }
 }
 

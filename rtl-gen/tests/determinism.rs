@@ -19,6 +19,8 @@ fn configs() -> Vec<String> {
                 "tiny-deep",
                 "tiny-m",
                 "tiny-mxm",
+                "tiny-banked",
+                "tiny-shared",
             ]
             .iter()
             .map(|n| format!("{dir}/tests/configs/{n}.toml")),

@@ -13,13 +13,14 @@ use golden_model::config::Config;
 use rtl_gen::{config_sha256, generate, Design};
 
 /// The configs under test: small ones in `tests/configs/`, presets in `configs/`.
-const SMALL: [&str; 6] = [
+const SMALL: [&str; 7] = [
     "tiny-square",
     "tiny-sine",
     "tiny-deep",
     "tiny-m",
     "tiny-mxm",
     "tiny-banked",
+    "tiny-shared",
 ];
 const PRESETS: [&str; 2] = ["digits-mlp", "mnist-mlp"];
 
@@ -118,7 +119,7 @@ fn hex_shape(name: &str, body: &str) -> (usize, usize) {
     (lines.len(), digits)
 }
 
-fn snapshot_all_files(config: &str) {
+fn snapshot_all_files(config: &str) -> Design {
     let (cfg, text, design) = design(&small_path(config));
     check_headers(&cfg, &text, &design);
     filtered(|| {
@@ -130,6 +131,7 @@ fn snapshot_all_files(config: &str) {
         }
         insta::assert_snapshot!(format!("{config}__manifest.json"), manifest_json(&design));
     });
+    design
 }
 
 fn snapshot_preset(config: &str) -> Design {
@@ -234,6 +236,31 @@ fn tiny_banked() {
         let name = rtl_gen::blocks::weights::bank_file(l, bank);
         assert_eq!(hex_shape(&name, &design.files[&name]), (words, 9), "{name}");
     }
+}
+
+/// Shared multipliers: three units take turns on one pool of two multipliers (the
+/// classifier uses the first); the arbiter, the operand multiplexers and the cycle model's
+/// ideal (every unit's passes back to back).
+#[test]
+fn tiny_shared() {
+    let design = snapshot_all_files("tiny-shared");
+    assert_eq!(design.params.mul_pool, Some(2));
+    let m = &design.manifest;
+    assert_eq!(m.mac_lanes_total, 2);
+    // 8·8 + 8·4 + 4·3 MACs a pass, two passes; the hidden units on 2 lanes, the classifier on 1.
+    assert_eq!(m.macs_per_sample, 2 * (64 + 32 + 12));
+    assert_eq!(m.ideal_cycles_per_sample, 2 * (64 + 32) / 2 + 2 * 12);
+    let top = &design.files["tiny_shared_top.v"];
+    for unit in 0..3 {
+        assert!(
+            top.contains(&format!("pool_grant{unit}")),
+            "unit {unit}'s grant"
+        );
+    }
+    assert!(
+        !top.contains("pool_a2_1"),
+        "the classifier has no second lane"
+    );
 }
 
 #[test]

@@ -199,4 +199,8 @@ lint_tests! {
     verilator_tiny_banked_learn: verilator("tiny-banked", true);
     verilator_tiny_banked_inference: verilator("tiny-banked", false);
     yosys_tiny_banked_learn: yosys_coarse("tiny-banked", true);
+    verilator_tiny_shared_learn: verilator("tiny-shared", true);
+    verilator_tiny_shared_inference: verilator("tiny-shared", false);
+    yosys_tiny_shared_learn: yosys("tiny-shared", true);
+    yosys_tiny_shared_inference: yosys("tiny-shared", false);
 }

@@ -291,6 +291,36 @@ fn banked_weights_train_bit_exactly() {
     assert_exact(&r, 30);
 }
 
+/// Shared multipliers (`hardware.share_multipliers`): two hidden units and the classifier
+/// take turns on one pool of two multipliers (the classifier uses one). Lock step holds the
+/// arbiter's grants to the cycle model; streaming back to back, under stalls and a reset,
+/// makes the units contend for the pool across samples. Stochastic rounding puts an LFSR
+/// per lane in the readback.
+#[test]
+fn shared_multipliers_train_bit_exactly() {
+    let (_, text) = digits_variant("digits-shared", &[("update_rounding", "stochastic")]);
+    let text = text
+        .replace("\nhidden = [32]\n", "\nhidden = [32, 16]\n")
+        .replace(
+            "\nlanes = 1\n",
+            "\nlanes = 2\nclassifier_lanes = 1\nshare_multipliers = true\n",
+        );
+    let cfg = Config::from_toml_str(&text, "digits-shared").expect("valid");
+    let p = rtl_gen::params::DesignParams::new(&cfg, true).expect("valid");
+    assert_eq!((p.layers.len(), p.mul_pool), (3, Some(2)));
+    let (r, _) = run_digits_train(&cfg, &text, &options(12, "digits-shared"));
+    assert_exact(&r, 12);
+    let opts = CosimOptions {
+        burst: 10,
+        stall: 0.1,
+        stall_seed: 3,
+        weights_every: 10,
+        ..options(40, "digits-shared-stream")
+    };
+    let (r, _) = run_digits_train(&cfg, &text, &opts);
+    assert_exact(&r, 40);
+}
+
 /// The state read back besides the weights: the LLS-MxM matrix, and the stochastic-rounding
 /// LFSR states (16-bit pieces: piece 1 is bits 31:16 of lane 0's).
 #[test]

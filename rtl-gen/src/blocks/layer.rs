@@ -146,33 +146,56 @@ impl Stages {
     }
 }
 
-/// Cycles from `start` to the edge that finishes the forward pass (hidden: raises
-/// `out_start`): IDLE→WAIT 1, WAIT→FWD 1, issue `rows`, then the last row reaches the done
-/// stage.
-pub fn forward_latency(p: &DesignParams, l: &LayerParams) -> u64 {
-    let rows = (l.outputs * l.words) as u64;
-    1 + 1 + rows + stages(p, l).done as u64
+/// A unit's schedule around its two passes, in clock edges, for the cycle model. A pass
+/// "begins" at the edge that raises `issuing`: the edge that asks for it, or, with shared
+/// multipliers, the edge after the arbiter's grant.
+#[derive(Clone, Debug)]
+pub struct PassTiming {
+    /// Items a pass issues, one a cycle (rows × words).
+    pub rows: u64,
+    /// From the edge that samples `start` to the forward pass's request: the hidden unit
+    /// goes IDLE→WAIT→FWD (1), the classifier IDLE→FWD (0).
+    pub fwd_request: u64,
+    /// From the forward begin to the edge that raises the successor's `start` (hidden):
+    /// `rows` issued, the last reaches the done stage, `out_start` registered.
+    pub fwd_end: u64,
+    /// From the forward begin to the update's request (when learning): the forward end,
+    /// the classifier's WAIT (1), the last row's projection (hidden), the softmax start
+    /// (1) and its latency (or the modulation unit's). Without learning, to idle.
+    pub after_fwd: u64,
+    /// From the update begin to idle: `rows` issued, the last reaches the write stage.
+    pub upd_end: Option<u64>,
+    /// The stage at which each pass's operands reach the multiplier (the pool registers
+    /// them there): an item before or at it holds a shared pool.
+    pub fwd_operand_stage: u64,
+    pub upd_operand_stage: Option<u64>,
 }
 
-/// Cycles from `start` to `busy` low with no stalls (WAIT passes at once), for the cycle
-/// model: the forward pass; when learning, the projection of the last row (hidden), softmax
-/// start 1 + latency (or the modulation unit's), UPD issue + the write stage. (The classifier skips the first WAIT and
-/// spends it after FWD.)
-pub fn latency(p: &DesignParams, l: &LayerParams) -> u64 {
+pub fn pass_timing(p: &DesignParams, l: &LayerParams) -> PassTiming {
     let rows = (l.outputs * l.words) as u64;
     let st = stages(p, l);
-    let error = match &l.modulation {
-        Some(mp) => super::modulation::latency(p, mp),
-        None => 1 + super::softmax::latency(p),
-    };
-    let learn = match st.write {
-        Some(w) => {
+    let fwd_end = 1 + rows + st.done as u64;
+    let wait = u64::from(l.classifier);
+    let after_fwd = match st.write {
+        Some(_) => {
             let proj = st.proj.map_or(0, |q| (q - st.done) as u64);
-            proj + error + rows + w as u64
+            let error = match &l.modulation {
+                Some(mp) => super::modulation::latency(p, mp),
+                None => 1 + super::softmax::latency(p),
+            };
+            fwd_end + wait + proj + error
         }
-        None => 0,
+        None => fwd_end + wait,
     };
-    forward_latency(p, l) + learn
+    PassTiming {
+        rows,
+        fwd_request: 1 - wait,
+        fwd_end,
+        after_fwd,
+        upd_end: st.write.map(|w| rows + w as u64),
+        fwd_operand_stage: forward_operand_stage(l) as u64,
+        upd_operand_stage: st.delta.map(u64::from),
+    }
 }
 
 struct Ports {
@@ -260,6 +283,14 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let s_upd = learn.then(|| m.localparam("S_UPD", Expr::lit(4, st_ty)));
     let state = m.reg("state", st_ty);
     let label = m.reg("label", Ty::u(lb));
+    // Shared multipliers: a pass asks the top for the pool (`pool_req`) and issues once
+    // granted (see `super::top`'s arbiter).
+    let mul_handshake = p.mul_pool.map(|_| {
+        (
+            m.output_reg("pool_req", Ty::bit()),
+            m.input("pool_grant", Ty::bit()),
+        )
+    });
     m.assign(&busy, state.clone().ne(s_idle.clone()));
     // Inference-only designs have no update phase: the forward MAC always accumulates.
     // `updating` is state == S_UPD kept as its own flip-flop (set and cleared with the
@@ -821,8 +852,16 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     // One multiplier per lane serves both phases (they never overlap): W·x in the forward
     // pass (S2), δ·x in the update (S4), so a unit needs `lanes` DSP tiles, not twice that.
     // The product is registered (the DSP's output register) before anything adds to it.
-    m.section("one shared multiplier per lane: W*x forward (S2), delta*x update (S4)");
-    let mul_w = delta.as_ref().map_or(wb, |d| d.width().max(wb));
+    m.section(match p.mul_pool {
+        Some(_) => "multiplier operands to the shared pool, its products back",
+        None => "one shared multiplier per lane: W*x forward (S2), delta*x update (S4)",
+    });
+    let mul_w = l.mul_a_bits;
+    assert_eq!(
+        delta.as_ref().map_or(wb, |d| d.width().max(wb)),
+        mul_w,
+        "LayerParams::mul_a_bits disagrees with the operands built here"
+    );
     let delta_ext = delta
         .as_ref()
         .map(|d| widen(&mut m, "delta_ext", d.clone(), mul_w));
@@ -838,28 +877,16 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             None => w_r[ln].clone(),
         })
         .collect();
-    let mut prod_ff = Vec::new();
-    let prods: Vec<Expr> = operands
-        .into_iter()
-        .enumerate()
-        .map(|(ln, a)| {
-            // Operands registered beside the DSP where the target wants it (`mul_stages`).
-            let (a, x) = if l.mul_stages > 0 {
-                let a_q = m.reg(&format!("mul_a_q{ln}"), a.ty());
-                let x_q = m.reg(&format!("mul_x_q{ln}"), x_r[ln].ty());
-                prod_ff.push(assign(&a_q, a));
-                prod_ff.push(assign(&x_q, x_r[ln].clone()));
-                (a_q, x_q)
-            } else {
-                (a, x_r[ln].clone())
-            };
-            let prod = m.wire_assign(&format!("prod{ln}"), a.mul(x));
-            let q = m.reg(&format!("prod_q{ln}"), prod.ty());
-            prod_ff.push(assign(&q, prod));
-            q
-        })
-        .collect();
-    m.always_ff(&clk, prod_ff);
+    let prods: Vec<Expr> = match p.mul_pool {
+        Some(_) => {
+            let (req, grant) = mul_handshake.as_ref().expect("a pool has a handshake");
+            let handshake = (req, grant);
+            pool_ports(
+                &mut m, p, l, &st, &clk, handshake, &issuing, &updating, &v, operands, &x_r,
+            )
+        }
+        None => own_multipliers(&mut m, l, &clk, operands, &x_r),
+    };
     m.section("forward accumulate");
     let terms: Vec<Expr> = prods
         .iter()
@@ -1164,9 +1191,119 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             sm_start,
             sm_done,
             done_stmts,
+            mul_handshake,
         },
     );
     m
+}
+
+/// Each lane's own multiplier, its operands registered first where `mul_stages` says, its
+/// product registered: the products at the accumulate stage.
+fn own_multipliers(
+    m: &mut Module,
+    l: &LayerParams,
+    clk: &Expr,
+    operands: Vec<Expr>,
+    x_r: &[Expr],
+) -> Vec<Expr> {
+    let mut prod_ff = Vec::new();
+    let prods = operands
+        .into_iter()
+        .enumerate()
+        .map(|(ln, a)| {
+            // Operands registered beside the DSP where the target wants it (`mul_stages`).
+            let (a, x) = if l.mul_stages > 0 {
+                let a_q = m.reg(&format!("mul_a_q{ln}"), a.ty());
+                let x_q = m.reg(&format!("mul_x_q{ln}"), x_r[ln].ty());
+                prod_ff.push(assign(&a_q, a));
+                prod_ff.push(assign(&x_q, x_r[ln].clone()));
+                (a_q, x_q)
+            } else {
+                (a, x_r[ln].clone())
+            };
+            let prod = m.wire_assign(&format!("prod{ln}"), a.mul(x));
+            let q = m.reg(&format!("prod_q{ln}"), prod.ty());
+            prod_ff.push(assign(&q, prod));
+            q
+        })
+        .collect();
+    m.always_ff(clk, prod_ff);
+    prods
+}
+
+/// Shared multipliers (`DesignParams::mul_pool`): the operands leave on `pool_a<ln>` /
+/// `pool_x<ln>` with `pool_valid` high while an item is at the operand stage (the top
+/// registers them there, as `mul_stages` counts); the registered products come back on
+/// `pool_p<ln>`, pool-wide, and are cut to this unit's exact product width. `pool_hold`
+/// tells the arbiter that an item of this pass may not have passed its operand stage.
+#[allow(clippy::too_many_arguments)]
+fn pool_ports(
+    m: &mut Module,
+    p: &DesignParams,
+    l: &LayerParams,
+    st: &Stages,
+    clk: &Expr,
+    handshake: (&Expr, &Expr),
+    issuing: &Expr,
+    updating: &Expr,
+    v: &[Expr],
+    operands: Vec<Expr>,
+    x_r: &[Expr],
+) -> Vec<Expr> {
+    let (pool_a, pool_x) = p.mul_pool_operand_bits();
+    let fwd = forward_operand_stage(l) as usize;
+    let held = |to: usize| {
+        v[1..=to]
+            .iter()
+            .fold(issuing.clone(), |acc, e| acc.lor(e.clone()))
+    };
+    let (valid, hold) = match st.delta {
+        Some(upd) => {
+            let upd = upd as usize;
+            (
+                Expr::mux(updating.clone(), v[upd].clone(), v[fwd].clone()),
+                Expr::mux(updating.clone(), held(upd), held(fwd)),
+            )
+        }
+        None => (v[fwd].clone(), held(fwd)),
+    };
+    let valid_port = m.output_wire("pool_valid", Ty::bit());
+    m.assign(&valid_port, valid);
+    // Registered, so that the arbiter reads flip-flops only: a cycle late, it still
+    // covers the item a grant starts this cycle, and one stage past the operand stage.
+    let (req, grant) = handshake;
+    let hold_port = m.output_reg("pool_hold", Ty::bit());
+    m.always_ff(
+        clk,
+        vec![assign(
+            &hold_port,
+            hold.lor(req.clone().land(grant.clone())),
+        )],
+    );
+    operands
+        .into_iter()
+        .enumerate()
+        .map(|(ln, a)| {
+            let a_port = m.output_wire(&format!("pool_a{ln}"), a.ty());
+            m.assign(&a_port, a.clone());
+            let x_port = m.output_wire(&format!("pool_x{ln}"), x_r[ln].ty());
+            m.assign(&x_port, x_r[ln].clone());
+            let pool = m.input(&format!("pool_p{ln}"), Ty::s(pool_a + pool_x));
+            let bits = a.width() + x_r[ln].width();
+            let cut = if bits < pool_a + pool_x {
+                pool.slice(bits - 1, 0).as_signed()
+            } else {
+                pool
+            };
+            m.wire_assign(&format!("prod_q{ln}"), cut)
+        })
+        .collect()
+}
+
+/// The forward pass's operand stage: w_r and x_r hold the item (memory register, data
+/// register, and the banks' two stages).
+pub fn forward_operand_stage(l: &LayerParams) -> u32 {
+    2 + l.bank_read_stages()
 }
 
 /// The readback piece of an LFSR state that the (delayed) address `rb_q` selects:
@@ -1405,6 +1542,8 @@ struct Control {
     sm_start: Option<Expr>,
     sm_done: Option<Expr>,
     done_stmts: Vec<Stmt>,
+    /// Shared multipliers: (`pool_req`, `pool_grant`).
+    mul_handshake: Option<(Expr, Expr)>,
 }
 
 fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
@@ -1424,7 +1563,11 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
         assign(&c.word0, Expr::lit(0, Ty::u(word_aw))),
         assign(&c.addr0, Expr::lit(0, Ty::u(w_aw))),
     ];
-    let begin_issue = vec![assign(&c.issuing, t.clone())];
+    // With shared multipliers a pass first asks for the pool; it issues once granted.
+    let begin_issue = match &c.mul_handshake {
+        Some((req, _)) => vec![assign(req, t.clone())],
+        None => vec![assign(&c.issuing, t.clone())],
+    };
     // S0 counters advance while issuing.
     let advance = if_(
         c.issuing.clone(),
@@ -1598,6 +1741,13 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
             ),
         ],
     ));
+    if let Some((req, grant)) = &c.mul_handshake {
+        reset.push(assign(req, f.clone()));
+        run.push(if_(
+            req.clone().land(grant.clone()),
+            vec![assign(&c.issuing, t.clone()), assign(req, f.clone())],
+        ));
+    }
     run.push(advance);
     run.extend(pipeline);
     run.push(fwd_done);

@@ -15,6 +15,8 @@
 use crate::params::{addr_bits, DesignParams};
 use crate::verilog::{assign, case, if_, if_else, Expr, Module, Ty};
 
+use super::widen;
+
 pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
     let mut m = Module::new(top_name);
     m.header(header.to_vec());
@@ -108,6 +110,7 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
     let rb_data_k: Vec<Expr> = (0..n)
         .map(|k| m.wire(&format!("rb_data{k}"), Ty::s(p.rb_data_bits)))
         .collect();
+    let pool = p.mul_pool.map(|lanes| MulPool::wires(&mut m, p, lanes));
     // Links between unit k and k+1: the buffer write port and the start handshake.
     let mut feed = (beat, count.clone(), pixel, start0, tuser);
     for (k, l) in p.layers.iter().enumerate() {
@@ -141,9 +144,15 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
             conns.push(("down_full".into(), full[k + 1].clone()));
             feed = (we, addr, data, start, label);
         }
+        if let Some(pool) = &pool {
+            conns.extend(pool.unit_ports(k, l.lanes));
+        }
         conns.push(("rb_addr".into(), rb_addr.clone().resize(l.rb_addr_bits)));
         conns.push(("rb_data".into(), rb_data_k[k].clone()));
         m.instance(&l.name, &format!("u_{}", l.name), conns);
+    }
+    if let Some(pool) = &pool {
+        pool.build(&mut m, p, &clk);
     }
     let all_idle = busy
         .iter()
@@ -175,4 +184,134 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
     );
     m.assign(&rb_data, rb_sel);
     m
+}
+
+/// `hardware.share_multipliers`: one pool of multipliers for all units. A unit takes the
+/// whole pool for a pass: it raises `pool_req`, and the arbiter grants it once no other
+/// unit holds the pool (`pool_hold`: an item of its pass before or at its operand stage)
+/// and no later unit asks too (the later one drains the pipeline sooner: it goes first).
+/// Every signal the grant reads is a register in the units, so the arbiter is one LUT
+/// level. The operands of the unit whose item is at its operand stage (`pool_valid`; at
+/// most one, by the grant rule) are registered, multiplied, and the product registered
+/// back to every unit: the DSP's input and output registers. A unit that waits is not
+/// stalled mid-pass: passes never share the pool, so the cycle model stays exact.
+struct MulPool {
+    lanes: usize,
+    units: Vec<PoolUser>,
+    products: Vec<Expr>,
+}
+
+/// One unit's wires to its `pool_*` ports.
+struct PoolUser {
+    req: Expr,
+    grant: Expr,
+    hold: Expr,
+    valid: Expr,
+    /// Per lane it uses: (a, x).
+    operands: Vec<(Expr, Expr)>,
+}
+
+impl MulPool {
+    fn wires(m: &mut Module, p: &DesignParams, lanes: usize) -> MulPool {
+        let (a_bits, x_bits) = p.mul_pool_operand_bits();
+        let units = p
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(k, l)| {
+                let bit =
+                    |m: &mut Module, name: &str| m.wire(&format!("pool_{name}{k}"), Ty::bit());
+                let operands = (0..l.lanes)
+                    .map(|ln| {
+                        (
+                            m.wire(&format!("pool_a{k}_{ln}"), Ty::s(l.mul_a_bits)),
+                            m.wire(&format!("pool_x{k}_{ln}"), Ty::s(l.act_bits)),
+                        )
+                    })
+                    .collect();
+                PoolUser {
+                    req: bit(m, "req"),
+                    grant: bit(m, "grant"),
+                    hold: bit(m, "hold"),
+                    valid: bit(m, "valid"),
+                    operands,
+                }
+            })
+            .collect();
+        let products = (0..lanes)
+            .map(|ln| m.reg(&format!("pool_p{ln}"), Ty::s(a_bits + x_bits)))
+            .collect();
+        MulPool {
+            lanes,
+            units,
+            products,
+        }
+    }
+
+    fn unit_ports(&self, k: usize, lanes: usize) -> Vec<(String, Expr)> {
+        let u = &self.units[k];
+        let mut conns = vec![
+            ("pool_req".to_string(), u.req.clone()),
+            ("pool_grant".to_string(), u.grant.clone()),
+            ("pool_valid".to_string(), u.valid.clone()),
+            ("pool_hold".to_string(), u.hold.clone()),
+        ];
+        for (ln, (a, x)) in u.operands.iter().enumerate().take(lanes) {
+            conns.push((format!("pool_a{ln}"), a.clone()));
+            conns.push((format!("pool_x{ln}"), x.clone()));
+            conns.push((format!("pool_p{ln}"), self.products[ln].clone()));
+        }
+        conns
+    }
+
+    fn build(&self, m: &mut Module, p: &DesignParams, clk: &Expr) {
+        m.section("shared multipliers: the arbiter, the operand multiplexers, the products");
+        let n = self.units.len();
+        for (k, u) in self.units.iter().enumerate() {
+            let others_hold = (0..n)
+                .filter(|&j| j != k)
+                .map(|j| self.units[j].hold.clone());
+            let later_ask = (k + 1..n).map(|j| self.units[j].req.clone());
+            let blocked = others_hold
+                .chain(later_ask)
+                .reduce(|acc, e| acc.lor(e))
+                .unwrap_or(Expr::bool(false));
+            m.assign(&u.grant, u.req.clone().land(blocked.lnot()));
+        }
+        let (a_bits, x_bits) = p.mul_pool_operand_bits();
+        let mut ff = Vec::new();
+        for ln in 0..self.lanes {
+            let a_q = m.reg(&format!("pool_a_q{ln}"), Ty::s(a_bits));
+            let x_q = m.reg(&format!("pool_x_q{ln}"), Ty::s(x_bits));
+            // The units that use this lane, the first one the default.
+            let mut users = self
+                .units
+                .iter()
+                .enumerate()
+                .filter(|(_, u)| ln < u.operands.len())
+                .map(|(k, u)| {
+                    let (a, x) = &u.operands[ln];
+                    let a = widen(m, &format!("pool_a{k}_{ln}_ext"), a.clone(), a_bits);
+                    let x = widen(m, &format!("pool_x{k}_{ln}_ext"), x.clone(), x_bits);
+                    (u.valid.clone(), a, x)
+                });
+            let (_, a0, x0) = users
+                .next()
+                .expect("the pool has as many lanes as its widest unit");
+            let (a, x) = users.fold((a0, x0), |(a, x), (valid, ak, xk)| {
+                (Expr::mux(valid.clone(), ak, a), Expr::mux(valid, xk, x))
+            });
+            // Loaded only while an item is there: both enables are the DSP's own.
+            let any_valid = self
+                .units
+                .iter()
+                .filter(|u| ln < u.operands.len())
+                .map(|u| u.valid.clone())
+                .reduce(|acc, e| acc.lor(e))
+                .expect("the pool has as many lanes as its widest unit");
+            ff.push(if_(any_valid, vec![assign(&a_q, a), assign(&x_q, x)]));
+            ff.push(assign(&self.products[ln], a_q.mul(x_q)));
+        }
+        m.always_ff(clk, ff);
+    }
 }
