@@ -336,10 +336,10 @@ fn parse_words(bytes: &[u8], path: &str, format: &WordFormat) -> Result<Vec<i64>
 /// # let text = include_str!("../../configs/digits-mlp.toml");
 /// # let cfg = golden_model::config::Config::from_toml_str(text, "x").unwrap();
 /// let layers = rtl_gen::mem::image_layers(&cfg).unwrap();
-/// let classifier = &layers[1]; // 32 → 10, 1 lane: 10 × 32 words of 16 bits
-/// let good = "ffff\n".repeat(320);
+/// let classifier = &layers[1]; // 32 → 10, 2 lanes: 10 × 16 words of 16 bits a lane
+/// let good = "ffff\n".repeat(160);
 /// let words = rtl_gen::mem::parse_weight_lane_image(classifier, good.as_bytes(), "w0.hex");
-/// assert_eq!(words.unwrap(), vec![-1; 320]);
+/// assert_eq!(words.unwrap(), vec![-1; 160]);
 /// let bad = good.replacen("ffff", "fffff", 1);
 /// let err = rtl_gen::mem::parse_weight_lane_image(classifier, bad.as_bytes(), "w0.hex");
 /// assert!(err.unwrap_err().to_string().starts_with("w0.hex: line 1: expected 4 hex digits"));

@@ -267,15 +267,18 @@ fn tiny_shared() {
 fn digits_mlp() {
     let design = snapshot_preset("digits-mlp");
     check_image_lengths(&design);
-    // 64 → 32 → 10 on 1 lane: 64 words per hidden row, 32 per classifier row.
+    // 64 → 32 → 10 on 2 lanes: 32 words per hidden row, 16 per classifier row; both
+    // units on one pool of 2 multipliers.
     assert_eq!(
-        design.files["digits_mlp_layer0_w0.hex"].lines().count(),
-        32 * 64
+        design.files["digits_mlp_layer0_w1.hex"].lines().count(),
+        32 * 32
     );
     assert_eq!(
-        design.files["digits_mlp_classifier_w0.hex"].lines().count(),
-        10 * 32
+        design.files["digits_mlp_classifier_w1.hex"].lines().count(),
+        10 * 16
     );
+    assert_eq!(design.params.mul_pool, Some(2));
+    assert_eq!(design.manifest.mac_lanes_total, 2);
 }
 
 #[test]

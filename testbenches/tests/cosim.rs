@@ -275,7 +275,10 @@ fn banked_weights_train_bit_exactly() {
             ("update_rounding", "stochastic"),
         ],
     );
-    let text = text.replace("\nlanes = 1\n", "\nlanes = 1\nbank_weights = true\n");
+    let text = text.replace(
+        "\nlanes = 2\nshare_multipliers = true\n",
+        "\nlanes = 1\nbank_weights = true\n",
+    );
     let cfg = Config::from_toml_str(&text, "digits-banked").expect("valid");
     let p = rtl_gen::params::DesignParams::new(&cfg, true).expect("valid");
     assert_eq!(p.layers[0].weight_banks(), 2);
@@ -301,13 +304,14 @@ fn shared_multipliers_train_bit_exactly() {
     let (_, text) = digits_variant("digits-shared", &[("update_rounding", "stochastic")]);
     let text = text
         .replace("\nhidden = [32]\n", "\nhidden = [32, 16]\n")
-        .replace(
-            "\nlanes = 1\n",
-            "\nlanes = 2\nclassifier_lanes = 1\nshare_multipliers = true\n",
-        );
+        .replace("\nlanes = 2\n", "\nlanes = 2\nclassifier_lanes = 1\n");
     let cfg = Config::from_toml_str(&text, "digits-shared").expect("valid");
     let p = rtl_gen::params::DesignParams::new(&cfg, true).expect("valid");
     assert_eq!((p.layers.len(), p.mul_pool), (3, Some(2)));
+    assert_eq!(
+        p.layers.iter().map(|l| l.lanes).collect::<Vec<_>>(),
+        [2, 2, 1]
+    );
     let (r, _) = run_digits_train(&cfg, &text, &options(12, "digits-shared"));
     assert_exact(&r, 12);
     let opts = CosimOptions {

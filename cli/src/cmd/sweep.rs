@@ -274,8 +274,13 @@ mod tests {
         let lanes: Vec<usize> = points.iter().map(|p| p.lanes).collect();
         assert_eq!(lanes, [1, 2, 4, 8]);
         for p in &points {
-            // The hidden unit's 64×32 forward and update MACs, spread over the lanes.
-            assert_eq!(p.ideal_cycles_per_sample * p.lanes as u64, 2 * 64 * 32);
+            // Both units' forward and update MACs (64×32 and 32×10) back to back on the
+            // preset's shared pool of `lanes` multipliers.
+            assert_eq!(p.mac_lanes_total, p.lanes as u64);
+            assert_eq!(
+                p.ideal_cycles_per_sample * p.lanes as u64,
+                2 * 64 * 32 + 2 * 32 * 10
+            );
             assert!(p.cycles_per_sample > p.ideal_cycles_per_sample);
         }
     }

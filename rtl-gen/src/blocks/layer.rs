@@ -316,6 +316,13 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         row0.clone()
             .eq(Expr::lit(l.outputs as i128 - 1, Ty::u(out_aw))),
     );
+    // Whether S0 issues the pass's last item: a flip-flop set from the address the item
+    // before, so that `issuing` ends on a register rather than on the counters' compares.
+    let issue_last = if w_depth > 1 {
+        m.reg("issue_last", Ty::bit())
+    } else {
+        Expr::bool(true)
+    };
 
     let st = stages(p, l);
     m.section("pipeline registers: item flags and row per stage (index = stage)");
@@ -332,12 +339,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         st.acc,
     );
     let last = chain(&mut m, "last", word_last0.clone(), st.done - 1);
-    let fin = chain(
-        &mut m,
-        "final",
-        word_last0.clone().land(row_last0.clone()),
-        st.last(),
-    );
+    let fin = chain(&mut m, "final", issue_last.clone(), st.last());
     let row = chain(
         &mut m,
         "row",
@@ -544,7 +546,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             // A wide compare is registered as its halves' three results, combined at the
             // done stage (one LUT there).
             let beats = if acc_w >= 8 {
-                let parts = compare_by_halves(&mut m, "sum_gt", &acc, &best);
+                let parts = compare_by_halves(&mut m, "sum_gt", &acc, &best, true);
                 let regs =
                     ["sum_hi_gt_q", "sum_hi_lt_q", "sum_lo_gt_q"].map(|n| m.reg(n, Ty::bit()));
                 let mut ff = vec![assign(&z_q, acc.clone())];
@@ -1191,6 +1193,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             sm_start,
             sm_done,
             done_stmts,
+            issue_last,
             mul_handshake,
         },
     );
@@ -1542,6 +1545,8 @@ struct Control {
     sm_start: Option<Expr>,
     sm_done: Option<Expr>,
     done_stmts: Vec<Stmt>,
+    /// S0 issues the last item (a constant 1 for a one-item pass).
+    issue_last: Expr,
     /// Shared multipliers: (`pool_req`, `pool_grant`).
     mul_handshake: Option<(Expr, Expr)>,
 }
@@ -1563,34 +1568,47 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
         assign(&c.word0, Expr::lit(0, Ty::u(word_aw))),
         assign(&c.addr0, Expr::lit(0, Ty::u(w_aw))),
     ];
+    // A pass's first item is its last only in a one-item pass (then issue_last is 1).
+    let mut start_issue = vec![assign(&c.issuing, t.clone())];
+    let items = c.addr0.clone();
+    let n_items = l.outputs * l.words;
+    if n_items > 1 {
+        start_issue.push(assign(&c.issue_last, f.clone()));
+    }
     // With shared multipliers a pass first asks for the pool; it issues once granted.
     let begin_issue = match &c.mul_handshake {
         Some((req, _)) => vec![assign(req, t.clone())],
-        None => vec![assign(&c.issuing, t.clone())],
+        None => start_issue.clone(),
     };
     // S0 counters advance while issuing.
+    let mut advance_stmts = vec![
+        assign(&c.addr0, items.clone().add(Expr::lit(1, Ty::u(w_aw)))),
+        if_(c.issue_last.clone(), vec![assign(&c.issuing, f.clone())]),
+    ];
+    if n_items > 1 {
+        advance_stmts.push(assign(
+            &c.issue_last,
+            items.eq(Expr::lit(n_items as i128 - 2, Ty::u(w_aw))),
+        ));
+    }
     let advance = if_(
         c.issuing.clone(),
-        vec![
-            assign(&c.addr0, c.addr0.clone().add(Expr::lit(1, Ty::u(w_aw)))),
-            if_else(
+        [
+            advance_stmts,
+            vec![if_else(
                 c.word_last0.clone(),
                 vec![
                     assign(&c.word0, Expr::lit(0, Ty::u(word_aw))),
                     assign(&c.row0, c.row0.clone().add(Expr::lit(1, Ty::u(out_aw)))),
-                    if_(
-                        c.row_last0.clone(),
-                        std::iter::once(assign(&c.issuing, f.clone()))
-                            .chain(zero_counters.iter().cloned())
-                            .collect(),
-                    ),
+                    if_(c.row_last0.clone(), zero_counters.clone()),
                 ],
                 vec![assign(
                     &c.word0,
                     c.word0.clone().add(Expr::lit(1, Ty::u(word_aw))),
                 )],
-            ),
-        ],
+            )],
+        ]
+        .concat(),
     );
     let mut pipeline: Vec<Stmt> = c
         .chains
@@ -1741,11 +1759,14 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
             ),
         ],
     ));
+    if n_items > 1 {
+        reset.push(assign(&c.issue_last, f.clone()));
+    }
     if let Some((req, grant)) = &c.mul_handshake {
         reset.push(assign(req, f.clone()));
         run.push(if_(
             req.clone().land(grant.clone()),
-            vec![assign(&c.issuing, t.clone()), assign(req, f.clone())],
+            [start_issue, vec![assign(req, f.clone())]].concat(),
         ));
     }
     run.push(advance);

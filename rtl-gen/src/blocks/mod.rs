@@ -79,11 +79,17 @@ pub(crate) fn widen(m: &mut Module, name: &str, e: Expr, width: u32) -> Expr {
     e.resize(width)
 }
 
-/// Signed `a > b` for two same-width identifiers (at least 8 bits), compared by halves:
-/// three carry chains half as long side by side, all unsigned (the high halves with their
-/// sign bits inverted, which orders them like signed values): `[hi >, hi <, lo >]`.
+/// `a > b` for two same-width identifiers (at least 8 bits), compared by halves: three
+/// carry chains half as long side by side, all unsigned (for `signed` operands the high
+/// halves' sign bits inverted, which orders them like signed values): `[hi >, hi <, lo >]`.
 /// [`halves_gt`] combines them, possibly a register stage later.
-pub(crate) fn compare_by_halves(m: &mut Module, name: &str, a: &Expr, b: &Expr) -> [Expr; 3] {
+pub(crate) fn compare_by_halves(
+    m: &mut Module,
+    name: &str,
+    a: &Expr,
+    b: &Expr,
+    signed: bool,
+) -> [Expr; 3] {
     let w = a.width();
     assert!(
         w == b.width() && w >= 8,
@@ -92,9 +98,11 @@ pub(crate) fn compare_by_halves(m: &mut Module, name: &str, a: &Expr, b: &Expr) 
     );
     let lo = w / 2;
     let hi = |m: &mut Module, e: &Expr, side: &str| {
+        let top = e.clone().bit(w - 1);
+        let top = if signed { top.not() } else { top };
         m.wire_assign(
             &format!("{name}_{side}_hi"),
-            Expr::concat(vec![e.clone().bit(w - 1).not(), e.clone().slice(w - 2, lo)]),
+            Expr::concat(vec![top, e.clone().slice(w - 2, lo)]),
         )
     };
     let (a_hi, b_hi) = (hi(m, a, "a"), hi(m, b, "b"));

@@ -1,7 +1,7 @@
 //! The softmax-error unit: `e = p − onehot(label)` from C logits, exactly as
 //! `golden_model::softmax::softmax_error` defines it.
 //!
-//! Sequential, one class at a time: find the maximum (C cycles), look up
+//! Sequential, one class at a time: find the maximum (2C cycles), look up
 //! `EXP[min(max − l_c, len−1)]` in the exp ROM and sum (C+4 cycles), then divide each
 //! `E_c · 2^P` by the sum with a non-restoring divider, one quotient bit per cycle
 //! (C·(P+1) cycles), and register each error a cycle after its last quotient bit (1).
@@ -9,7 +9,7 @@
 //! `exp_sel`) are registered, so each cycle does one compare or one subtract.
 
 use crate::params::{addr_bits, DesignParams, LayerParams};
-use crate::verilog::{assign, case, if_, if_else, Expr, Module, Ty};
+use crate::verilog::{assign, case, if_, if_else, Expr, Module, Stmt, Ty};
 
 use super::widen;
 
@@ -20,7 +20,7 @@ pub fn exp_rom_file() -> &'static str {
 /// Cycles from `start` (sampled at an edge) to `done` high, for the cycle model.
 pub fn latency(p: &DesignParams) -> u64 {
     let c = p.classes as u64;
-    c + (c + 4) + c * (p.prob_frac as u64 + 1) + 1
+    2 * c + (c + 4) + c * (p.prob_frac as u64 + 1) + 1
 }
 
 pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
@@ -73,15 +73,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             Expr::concat(vec![sel.clone().bit(lw - 1).not(), sel.slice(lw - 2, 0)]),
         )],
     );
-    // The running maximum of logits 0..e, kept as the maximum of 0..e−1 (max_kept), logit
-    // e (max_last) and whether it beat them (max_take): see the scan below.
-    let max_kept = m.reg("max_kept", Ty::u(lw));
-    let max_last = m.reg("max_last", Ty::u(lw));
-    let max_take = m.reg("max_take", Ty::bit());
-    let max = m.wire_assign(
-        "max",
-        Expr::mux(max_take.clone(), max_last.clone(), max_kept.clone()),
-    );
+    // The running maximum, two cycles a logit (`max_phase`): see the scan below.
+    let max = m.reg("max", Ty::u(lw));
+    let max_phase = m.reg("max_phase", Ty::bit());
 
     m.section("exp lookup: EXP[min(max - l_c, len - 1)]");
     let iw = p.exp_index_bits;
@@ -293,47 +287,40 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             ],
         ),
     ];
-    // The max scan without a loop through a compare: logit e is compared with both values
-    // the maximum of 0..e−1 can be (max_kept, or max_last when max_take) at once, and
-    // max_take picks the answer: the registers feed the compares, and only a LUT closes
-    // the loop. While idle the maximum is the least value, so the scan needs no select on
-    // `start`; outside the scan everything holds.
+    // The max scan, two cycles a logit: the first compares logit e with the maximum of
+    // 0..e−1 by halves (three carry chains half as long) into registers, the second
+    // combines them and takes the logit if it beat the maximum. No loop runs through a
+    // carry chain, and the maximum is a register when the exp lookup subtracts from it.
+    // While idle the maximum is the least value, so the scan needs no select on `start`.
     let idle = state.clone().eq(s_idle.clone());
-    // x > y as the borrow of y − x (one bit wider). Placed, the borrow still leaves the
-    // chain through one pass-through cell, as a compare's carry-out did: this is the
-    // UP5K's worst path at 19.9 ns.
-    let mut beats = |name: &str, than: &Expr| {
-        let diff = m.wire_assign(
-            &format!("{name}_diff"),
-            than.clone()
-                .resize(lw + 1)
-                .sub(sel_q.clone().resize(lw + 1)),
-        );
-        super::discard(
-            &mut m,
-            &format!("{name}_diff_low"),
-            diff.clone().slice(lw - 1, 0),
-        );
-        m.wire_assign(name, diff.bit(lw))
+    let in_max = state.clone().eq(s_max.clone());
+    let (beats, parts_ff) = if lw >= 8 {
+        let parts = super::compare_by_halves(&mut m, "max_gt", &sel_q, &max, false);
+        let regs: Vec<Expr> = ["hi_gt", "hi_lt", "lo_gt"]
+            .iter()
+            .map(|n| m.reg(&format!("max_gt_{n}_q"), Ty::bit()))
+            .collect();
+        let ff: Vec<Stmt> = regs.iter().zip(parts).map(|(r, e)| assign(r, e)).collect();
+        let regs: [Expr; 3] = regs.try_into().expect("three parts");
+        (super::halves_gt(regs), ff)
+    } else {
+        let gt = m.reg("max_gt_q", Ty::bit());
+        let ff = vec![assign(&gt, sel_q.clone().gt(max.clone()))];
+        (gt, ff)
     };
-    let beats_kept = beats("max_beats_kept", &max_kept);
-    let beats_last = beats("max_beats_last", &max_last);
     let max_ff = if_else(
         idle,
-        vec![
-            assign(&max_kept, Expr::lit(0, Ty::u(lw))),
-            assign(&max_take, Expr::bool(false)),
-        ],
+        vec![assign(&max, Expr::lit(0, Ty::u(lw)))],
         vec![if_(
-            state.clone().eq(s_max.clone()),
-            vec![
-                if_(max_take.clone(), vec![assign(&max_kept, max_last.clone())]),
-                assign(&max_last, sel_q.clone()),
-                assign(
-                    &max_take,
-                    Expr::mux(max_take.clone(), beats_last, beats_kept),
-                ),
-            ],
+            in_max,
+            [
+                parts_ff,
+                vec![if_(
+                    max_phase.clone().land(beats),
+                    vec![assign(&max, sel_q.clone())],
+                )],
+            ]
+            .concat(),
         )],
     );
     m.always_ff(&clk, vec![max_ff]);
@@ -343,6 +330,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             rst,
             vec![
                 assign(&state, s_idle.clone()),
+                assign(&max_phase, Expr::bool(false)),
                 assign(&done, Expr::bool(false)),
                 assign(&look_valid, Expr::bool(false)),
                 assign(&exp_valid, Expr::bool(false)),
@@ -366,29 +354,29 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                         (
                             // cnt is 0 while idle, so logit_sel_q holds logit 0.
                             vec![s_idle.clone()],
-                            vec![if_(
-                                start,
-                                vec![
-                                    assign(&state, s_max.clone()),
-                                    assign(&cnt, Expr::lit(1, cnt_ty)),
-                                    assign(&sel_oh, oh(1)),
-                                ],
-                            )],
+                            vec![if_(start, vec![assign(&state, s_max.clone())])],
                         ),
                         (
-                            // cnt = k compares logit k − 1 (logit 0 against the least value
-                            // first: see max_ff).
+                            // Logit e: compared while cnt = e (max_phase low; the select
+                            // moves on, logit_sel_q keeps logit e a cycle more), taken
+                            // while cnt = e + 1 (logit 0 against the least value first).
                             vec![s_max],
                             vec![
-                                assign(&cnt, cnt_inc.clone()),
-                                assign(&sel_oh, oh_inc.clone()),
-                                if_(
-                                    cnt.clone().eq(c_end),
+                                assign(&max_phase, max_phase.clone().lnot()),
+                                if_else(
+                                    max_phase.clone(),
+                                    vec![if_(
+                                        cnt.clone().eq(c_end),
+                                        vec![
+                                            assign(&state, s_exp.clone()),
+                                            assign(&cnt, Expr::lit(0, cnt_ty)),
+                                            assign(&sel_oh, oh(0)),
+                                            assign(&total, Expr::lit(0, Ty::u(sw))),
+                                        ],
+                                    )],
                                     vec![
-                                        assign(&state, s_exp.clone()),
-                                        assign(&cnt, Expr::lit(0, cnt_ty)),
-                                        assign(&sel_oh, oh(0)),
-                                        assign(&total, Expr::lit(0, Ty::u(sw))),
+                                        assign(&cnt, cnt_inc.clone()),
+                                        assign(&sel_oh, oh_inc.clone()),
                                     ],
                                 ),
                             ],
