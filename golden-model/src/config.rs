@@ -279,7 +279,8 @@ pub struct HardwareConfig {
     /// One pool of multipliers for all learning units instead of a set per unit: a unit
     /// takes the pool for a whole pass (forward or update), the others wait. The
     /// classifier's multipliers otherwise idle most of a sample; shared, they work nearly
-    /// every cycle (digits: 55 % → 98–99 %, docs/performance.md), at a fuller fabric.
+    /// every cycle (digits: 55 % → 97.8 %, and 2 lanes on the same 2 DSPs: 1.79× the
+    /// samples/s; docs/performance.md).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub share_multipliers: bool,
     /// Clock target for place-and-route, MHz.

@@ -30,6 +30,10 @@
 //! shifts with them. On the ECP5 the multiplier's operands are registered once more
 //! (`LayerParams::mul_stages`), which shifts the product and everything after it by one.
 //!
+//! With `hardware.share_multipliers` the unit has no multipliers: each pass first asks the
+//! top's pool for them (`pool_req` / `pool_grant`), and the operands go out and the
+//! products come back through ports, one register stage more (`mul_stages`).
+//!
 //! Both passes issue one address a cycle without a gap, so the extra stages cost cycles
 //! only at the pass ends. The update reads W[a] three stages before it writes it; addresses rise
 //! within the pass, so no later read of the pass sees a stale word, and the unit goes idle
@@ -1570,7 +1574,6 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
     ];
     // A pass's first item is its last only in a one-item pass (then issue_last is 1).
     let mut start_issue = vec![assign(&c.issuing, t.clone())];
-    let items = c.addr0.clone();
     let n_items = l.outputs * l.words;
     if n_items > 1 {
         start_issue.push(assign(&c.issue_last, f.clone()));
@@ -1582,13 +1585,15 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
     };
     // S0 counters advance while issuing.
     let mut advance_stmts = vec![
-        assign(&c.addr0, items.clone().add(Expr::lit(1, Ty::u(w_aw)))),
+        assign(&c.addr0, c.addr0.clone().add(Expr::lit(1, Ty::u(w_aw)))),
         if_(c.issue_last.clone(), vec![assign(&c.issuing, f.clone())]),
     ];
     if n_items > 1 {
         advance_stmts.push(assign(
             &c.issue_last,
-            items.eq(Expr::lit(n_items as i128 - 2, Ty::u(w_aw))),
+            c.addr0
+                .clone()
+                .eq(Expr::lit(n_items as i128 - 2, Ty::u(w_aw))),
         ));
     }
     let advance = if_(
