@@ -13,7 +13,7 @@ fn error_for(from: &str, to: &str) -> String {
 #[test]
 fn lanes_must_be_a_power_of_two() {
     assert_eq!(
-        error_for("lanes = 1\n", "lanes = 3\n"),
+        error_for("lanes = 2\n", "lanes = 3\n"),
         "hardware.lanes: is 3; use a power of two (1, 2, 4, …)"
     );
 }
@@ -21,7 +21,7 @@ fn lanes_must_be_a_power_of_two() {
 #[test]
 fn lanes_must_divide_every_fan_in() {
     assert_eq!(
-        error_for("lanes = 1\n", "lanes = 128\n"),
+        error_for("lanes = 2\n", "lanes = 128\n"),
         "hardware.lanes: 128 lanes do not divide layer 0's 64 inputs; choose lanes that divide every layer's input count"
     );
 }

@@ -19,7 +19,11 @@ fn tiny_config(dir: &Path, lanes: usize) -> (Config, String) {
         ("inputs = 64", "inputs = 16".to_string()),
         ("hidden = [32]", "hidden = [8]".to_string()),
         ("classes = 10", "classes = 4".to_string()),
-        ("lanes = 1", format!("lanes = {lanes}")),
+        // A multiplier set per unit (the preset shares one pool): `lanes` DSPs a unit.
+        (
+            "lanes = 2\nshare_multipliers = true",
+            format!("lanes = {lanes}"),
+        ),
     ] {
         assert!(
             text.contains(from),
