@@ -16,8 +16,8 @@ use crate::params::DesignParams;
 
 #[derive(Clone, Debug)]
 pub struct CycleModel {
+    /// Per unit, in chain order (the classifier last).
     units: Vec<PassTiming>,
-    classifier: Vec<bool>,
     shared: bool,
     inputs: u64,
     ideal: u64,
@@ -49,7 +49,6 @@ impl CycleModel {
         };
         CycleModel {
             units,
-            classifier: p.layers.iter().map(|l| l.classifier).collect(),
             shared: p.mul_pool.is_some(),
             inputs: p.inputs as u64,
             ideal,
@@ -92,8 +91,8 @@ impl CycleModel {
                     Some(_) => request[k] = Some((begin + t.after_fwd, true)),
                     None => end = end.max(begin + t.after_fwd),
                 }
-                if !self.classifier[k] {
-                    let next = &self.units[k + 1];
+                // A hidden unit's forward end starts the next unit.
+                if let Some(next) = self.units.get(k + 1) {
                     request[k + 1] = Some((begin + t.fwd_end + next.fwd_request, false));
                 }
                 t.fwd_operand_stage

@@ -407,9 +407,7 @@ impl DesignParams {
             shifts,
         })
     }
-}
 
-impl DesignParams {
     /// The shared pool's operand widths (A: weight or δ, X: activation): the widest any
     /// unit sends, so that each unit's operands sign-extend into them exactly.
     pub fn mul_pool_operand_bits(&self) -> (u32, u32) {

@@ -51,8 +51,8 @@ use crate::verilog::{assign, case, if_, if_else, Expr, Memory, Module, Stmt, Ty}
 
 use super::weights::WeightBanks;
 use super::{
-    compare_by_halves, delay, discard, halves_gt, named, one_hot_select, place, ram_port, saturate,
-    shift_round, shift_round_bias, signed_fields, sum, widen, Bias,
+    delay, discard, named, one_hot_select, place, ram_port, registered_gt, saturate, shift_round,
+    shift_round_bias, signed_fields, sum, widen, Bias,
 };
 
 pub fn weight_file(l: &LayerParams, lane: usize) -> String {
@@ -549,20 +549,8 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             let z_q = m.reg("sum_q", Ty::s(acc_w));
             // A wide compare is registered as its halves' three results, combined at the
             // done stage (one LUT there).
-            let beats = if acc_w >= 8 {
-                let parts = compare_by_halves(&mut m, "sum_gt", &acc, &best, true);
-                let regs =
-                    ["sum_hi_gt_q", "sum_hi_lt_q", "sum_lo_gt_q"].map(|n| m.reg(n, Ty::bit()));
-                let mut ff = vec![assign(&z_q, acc.clone())];
-                ff.extend(regs.iter().zip(parts).map(|(r, e)| assign(r, e)));
-                m.always_ff(&clk, ff);
-                halves_gt(regs)
-            } else {
-                let gt_q = m.reg("sum_gt_q", Ty::bit());
-                let gt = acc.clone().gt(best.clone());
-                m.always_ff(&clk, vec![assign(&z_q, acc.clone()), assign(&gt_q, gt)]);
-                gt_q
-            };
+            let (beats, gt_ff) = registered_gt(&mut m, "sum_gt", "sum", &acc, &best);
+            m.always_ff(&clk, [vec![assign(&z_q, acc.clone())], gt_ff].concat());
             (z_q, beats)
         } else {
             (acc.clone(), acc.clone().gt(best.clone()))

@@ -79,23 +79,19 @@ pub(crate) fn widen(m: &mut Module, name: &str, e: Expr, width: u32) -> Expr {
     e.resize(width)
 }
 
-/// `a > b` for two same-width identifiers (at least 8 bits), compared by halves: three
-/// carry chains half as long side by side, all unsigned (for `signed` operands the high
-/// halves' sign bits inverted, which orders them like signed values): `[hi >, hi <, lo >]`.
-/// [`halves_gt`] combines them, possibly a register stage later.
-pub(crate) fn compare_by_halves(
-    m: &mut Module,
-    name: &str,
-    a: &Expr,
-    b: &Expr,
-    signed: bool,
-) -> [Expr; 3] {
+/// `a > b` for two same-width, same-signedness identifiers (at least 8 bits), compared
+/// by halves: three carry chains half as long side by side, all unsigned (for signed
+/// operands the high halves' sign bits inverted, which orders them like signed values):
+/// `[hi >, hi <, lo >]`. [`halves_gt`] combines them, possibly a register stage later.
+pub(crate) fn compare_by_halves(m: &mut Module, name: &str, a: &Expr, b: &Expr) -> [Expr; 3] {
     let w = a.width();
     assert!(
-        w == b.width() && w >= 8,
-        "{name}: operands of {w} and {} bits",
-        b.width()
+        w == b.width() && w >= 8 && a.ty().signed == b.ty().signed,
+        "{name}: operands {} and {}",
+        a.ty(),
+        b.ty()
     );
+    let signed = a.ty().signed;
     let lo = w / 2;
     let hi = |m: &mut Module, e: &Expr, side: &str| {
         let top = e.clone().bit(w - 1);
@@ -117,6 +113,29 @@ pub(crate) fn compare_by_halves(
 /// `a > b` from [`compare_by_halves`]' parts: `hi > || (!(hi <) && lo >)`.
 pub(crate) fn halves_gt([hi_gt, hi_lt, lo_gt]: [Expr; 3]) -> Expr {
     hi_gt.lor(hi_lt.lnot().land(lo_gt))
+}
+
+/// `a > b` registered, for a compare that may take a stage: operands of 8 bits or more
+/// by halves into `<regs>_hi_gt_q`, `<regs>_hi_lt_q`, `<regs>_lo_gt_q` (combined by one
+/// LUT behind them), narrower ones into `<name>_q`. Returns `a > b` a stage later and the
+/// registers' assignments, for the caller's clocked block.
+pub(crate) fn registered_gt(
+    m: &mut Module,
+    name: &str,
+    regs: &str,
+    a: &Expr,
+    b: &Expr,
+) -> (Expr, Vec<Stmt>) {
+    if a.width() >= 8 {
+        let parts = compare_by_halves(m, name, a, b);
+        let q = ["hi_gt", "hi_lt", "lo_gt"].map(|n| m.reg(&format!("{regs}_{n}_q"), Ty::bit()));
+        let ff = q.iter().zip(parts).map(|(r, e)| assign(r, e)).collect();
+        (halves_gt(q), ff)
+    } else {
+        let q = m.reg(&format!("{name}_q"), Ty::bit());
+        let ff = vec![assign(&q, a.clone().gt(b.clone()))];
+        (q, ff)
+    }
 }
 
 /// Keeps bits that are dropped on purpose visible to the reader and to Verilator, whose

@@ -9,7 +9,7 @@
 //! `exp_sel`) are registered, so each cycle does one compare or one subtract.
 
 use crate::params::{addr_bits, DesignParams, LayerParams};
-use crate::verilog::{assign, case, if_, if_else, Expr, Module, Stmt, Ty};
+use crate::verilog::{assign, case, if_, if_else, Expr, Module, Ty};
 
 use super::widen;
 
@@ -294,20 +294,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     // While idle the maximum is the least value, so the scan needs no select on `start`.
     let idle = state.clone().eq(s_idle.clone());
     let in_max = state.clone().eq(s_max.clone());
-    let (beats, parts_ff) = if lw >= 8 {
-        let parts = super::compare_by_halves(&mut m, "max_gt", &sel_q, &max, false);
-        let regs: Vec<Expr> = ["hi_gt", "hi_lt", "lo_gt"]
-            .iter()
-            .map(|n| m.reg(&format!("max_gt_{n}_q"), Ty::bit()))
-            .collect();
-        let ff: Vec<Stmt> = regs.iter().zip(parts).map(|(r, e)| assign(r, e)).collect();
-        let regs: [Expr; 3] = regs.try_into().expect("three parts");
-        (super::halves_gt(regs), ff)
-    } else {
-        let gt = m.reg("max_gt_q", Ty::bit());
-        let ff = vec![assign(&gt, sel_q.clone().gt(max.clone()))];
-        (gt, ff)
-    };
+    let (beats, parts_ff) = super::registered_gt(&mut m, "max_gt", "max_gt", &sel_q, &max);
     let max_ff = if_else(
         idle,
         vec![assign(&max, Expr::lit(0, Ty::u(lw)))],

@@ -284,7 +284,7 @@ impl MulPool {
             let a_q = m.reg(&format!("pool_a_q{ln}"), Ty::s(a_bits));
             let x_q = m.reg(&format!("pool_x_q{ln}"), Ty::s(x_bits));
             // The units that use this lane, the first one the default.
-            let mut users = self
+            let users: Vec<(Expr, Expr, Expr)> = self
                 .units
                 .iter()
                 .enumerate()
@@ -294,21 +294,21 @@ impl MulPool {
                     let a = widen(m, &format!("pool_a{k}_{ln}_ext"), a.clone(), a_bits);
                     let x = widen(m, &format!("pool_x{k}_{ln}_ext"), x.clone(), x_bits);
                     (u.valid.clone(), a, x)
-                });
-            let (_, a0, x0) = users
-                .next()
+                })
+                .collect();
+            let (first, rest) = users
+                .split_first()
                 .expect("the pool has as many lanes as its widest unit");
-            let (a, x) = users.fold((a0, x0), |(a, x), (valid, ak, xk)| {
-                (Expr::mux(valid.clone(), ak, a), Expr::mux(valid, xk, x))
-            });
+            let (a, x) = rest.iter().cloned().fold(
+                (first.1.clone(), first.2.clone()),
+                |(a, x), (valid, ak, xk)| {
+                    (Expr::mux(valid.clone(), ak, a), Expr::mux(valid, xk, x))
+                },
+            );
             // Loaded only while an item is there: both enables are the DSP's own.
-            let any_valid = self
-                .units
+            let any_valid = rest
                 .iter()
-                .filter(|u| ln < u.operands.len())
-                .map(|u| u.valid.clone())
-                .reduce(|acc, e| acc.lor(e))
-                .expect("the pool has as many lanes as its widest unit");
+                .fold(first.0.clone(), |acc, (valid, _, _)| acc.lor(valid.clone()));
             ff.push(if_(any_valid, vec![assign(&a_q, a), assign(&x_q, x)]));
             ff.push(assign(&self.products[ln], a_q.mul(x_q)));
         }
