@@ -270,6 +270,14 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let cnt_dec2 = cnt.clone().sub(Expr::lit(2, cnt_ty));
     // A class's last quotient step: its quotient out, the next class's first step in
     // (div_a, div_b and div_sub load it as div_step is low).
+    // Into the next phase (or idle): its state, the class counter and select back to 0.
+    let enter = |next: &Expr| {
+        vec![
+            assign(&state, next.clone()),
+            assign(&cnt, Expr::lit(0, cnt_ty)),
+            assign(&sel_oh, oh(0)),
+        ]
+    };
     let class_end = vec![
         assign(&q_write, sel_oh.clone()),
         assign(&q_is_label, cnt.clone().eq(label_ext(&label, cnt_ty))),
@@ -278,13 +286,14 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         assign(&sel_oh, oh_inc.clone()),
         if_(
             cnt.clone().eq(c_last.clone()),
-            vec![
-                assign(&state, s_idle.clone()),
-                assign(&cnt, Expr::lit(0, cnt_ty)),
-                assign(&sel_oh, oh(0)),
-                assign(&step, Expr::bool(false)),
-                assign(&div_on, Expr::bool(false)),
-            ],
+            [
+                enter(&s_idle),
+                vec![
+                    assign(&step, Expr::bool(false)),
+                    assign(&div_on, Expr::bool(false)),
+                ],
+            ]
+            .concat(),
         ),
     ];
     // The max scan, two cycles a logit: the first compares logit e with the maximum of
@@ -354,12 +363,11 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                                     max_phase.clone(),
                                     vec![if_(
                                         cnt.clone().eq(c_end),
-                                        vec![
-                                            assign(&state, s_exp.clone()),
-                                            assign(&cnt, Expr::lit(0, cnt_ty)),
-                                            assign(&sel_oh, oh(0)),
-                                            assign(&total, Expr::lit(0, Ty::u(sw))),
-                                        ],
+                                        [
+                                            enter(&s_exp),
+                                            vec![assign(&total, Expr::lit(0, Ty::u(sw)))],
+                                        ]
+                                        .concat(),
                                     )],
                                     vec![
                                         assign(&cnt, cnt_inc.clone()),
@@ -375,15 +383,16 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                             vec![s_exp],
                             vec![if_else(
                                 cnt.clone().eq(c_exp_end),
-                                vec![
-                                    assign(&state, s_div.clone()),
-                                    assign(&cnt, Expr::lit(0, cnt_ty)),
-                                    assign(&sel_oh, oh(0)),
-                                    assign(&it, Expr::lit(0, it_ty)),
-                                    // Into the division: class 0's first step is loaded
-                                    // at this edge, its quotient steps follow.
-                                    assign(&step, Expr::bool(true)),
-                                ],
+                                [
+                                    enter(&s_div),
+                                    vec![
+                                        assign(&it, Expr::lit(0, it_ty)),
+                                        // Into the division: class 0's first step is
+                                        // loaded at this edge, its quotient steps follow.
+                                        assign(&step, Expr::bool(true)),
+                                    ],
+                                ]
+                                .concat(),
                                 vec![
                                     // The cycle before the entry: the divider's
                                     // registers load from the entry on.
