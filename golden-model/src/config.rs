@@ -270,10 +270,12 @@ pub struct HardwareConfig {
     /// work, so fewer lanes keep its multipliers as busy as the hidden layer's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classifier_lanes: Option<usize>,
-    /// ECP5 only: bank the weights by DP16KD and register the block RAMs' accesses, each
-    /// bank's read and the multipliers' operands (two more read stages, one more multiply
-    /// stage). A faster clock (mnist: 71.6 → 96.7 MHz, docs/performance.md), at the price
-    /// of a slower simulation (1.55×) and place and route (2–7×): off by default.
+    /// ECP5 only: bank the weights by DP16KD, copy the block RAMs' accesses beside each
+    /// bank and register each bank's read twice, the bank multiplexer and the multipliers'
+    /// operands, and look up the softmax's exp in two stages (five more read stages, two
+    /// more write stages, one more multiply stage). A faster clock (mnist: 68.3 →
+    /// 108.0 MHz, docs/performance.md), at the price of a 5× slower simulation and a 2–3×
+    /// longer place and route: off by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub bank_weights: bool,
     /// One pool of multipliers for all learning units instead of a set per unit: a unit

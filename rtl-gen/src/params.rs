@@ -141,19 +141,35 @@ impl LayerParams {
     }
 
     /// Register stages banked weights add to a write: the address, write enable and data
-    /// registered before the banks. 0 when unbanked.
+    /// registered once centrally, then again in a copy beside each bank (a net from one
+    /// register to every block RAM of the lane would cross the die). 0 when unbanked.
     pub fn bank_stages(&self) -> u32 {
         if self.weight_banks() > 1 {
-            1
+            2
         } else {
             0
         }
     }
 
-    /// Register stages banked weights add to a read: the input register, and each bank's
-    /// read registered beside it before the bank multiplexer. 0 when unbanked.
+    /// Banks one step of the bank multiplexer selects from (`weights::bank_tree`).
+    pub const BANK_MUX_WAYS: usize = 4;
+
+    /// Register stages of the bank multiplexer: its first step registered where more
+    /// steps follow (more than [`Self::BANK_MUX_WAYS`] banks), so that neither half spans
+    /// the die and a multiplexer. 0 when unbanked.
+    pub fn bank_mux_stages(&self) -> u32 {
+        u32::from(self.weight_banks() > Self::BANK_MUX_WAYS)
+    }
+
+    /// Register stages banked weights add to a read: the write's two (the read address
+    /// takes the same path), each bank's read registered twice beside it, and the
+    /// multiplexer's. 0 when unbanked.
     pub fn bank_read_stages(&self) -> u32 {
-        2 * self.bank_stages()
+        if self.weight_banks() > 1 {
+            self.bank_stages() + 2 + self.bank_mux_stages()
+        } else {
+            0
+        }
     }
 
     /// Clock edges from a weight read address to the data register the multiplier reads
@@ -190,6 +206,10 @@ pub struct DesignParams {
     pub logit_frac: u32,
     pub exp_index_bits: u32,
     pub exp_bits: u32,
+    /// Register stages of the softmax's exp lookup (a ROM in LUTs on the ECP5): 1, or 2
+    /// with `hardware.bank_weights`, whose clock the one-stage lookup would limit (each
+    /// half of the table read a stage, the half picked the next).
+    pub exp_lookup_stages: u32,
     pub sum_bits: u32,
     pub rb_data_bits: u32,
     pub rb_addr_bits: u32,
@@ -381,6 +401,7 @@ impl DesignParams {
             logit_frac: f.logit_frac,
             exp_index_bits: f.logit_frac + 4,
             exp_bits: EXP_FRAC + 1,
+            exp_lookup_stages: if banked { 2 } else { 1 },
             sum_bits: EXP_FRAC + 1 + ceil_log2(classes),
             rb_data_bits,
             rb_addr_bits,

@@ -260,11 +260,12 @@ fn stochastic_rounding_survives_stalls_and_a_reset() {
     assert_exact(&r, 40);
 }
 
-/// Weights banked by block RAM (`hardware.bank_weights`, ECP5): the hidden layer's two
-/// banks, their input and per-bank registers and the registered multiplier operands, under
-/// stalls and a reset; the classifier is not banked and pads its readback to the banked
-/// unit's latency. LLS-M and stochastic rounding put the modulation and the LFSR states in
-/// the readback, which follows the banks' two extra stages.
+/// Weights banked by block RAM (`hardware.bank_weights`, ECP5): the hidden layer's eight
+/// banks (their accesses copied per bank, the bank multiplexer's registered first step) and
+/// the classifier's two (no multiplexer stage, so its readback pads to the hidden unit's
+/// latency, and its update multiply waits for the longer weight read), under stalls and a
+/// reset. LLS-M and stochastic rounding put the modulation and the LFSR states in the
+/// readback, which follows the banks' extra stages.
 #[test]
 fn banked_weights_train_bit_exactly() {
     let (_, text) = digits_variant(
@@ -275,14 +276,16 @@ fn banked_weights_train_bit_exactly() {
             ("update_rounding", "stochastic"),
         ],
     );
-    let text = text.replace(
-        "\nlanes = 2\nshare_multipliers = true\n",
-        "\nlanes = 1\nbank_weights = true\n",
-    );
+    let text = text
+        .replace(
+            "\nlanes = 2\nshare_multipliers = true\n",
+            "\nlanes = 1\nbank_weights = true\n",
+        )
+        .replace("\nhidden = [32]\n", "\nhidden = [128]\n");
     let cfg = Config::from_toml_str(&text, "digits-banked").expect("valid");
     let p = rtl_gen::params::DesignParams::new(&cfg, true).expect("valid");
-    assert_eq!(p.layers[0].weight_banks(), 2);
-    assert_eq!(p.layers[1].weight_banks(), 1);
+    let banks = |l: &rtl_gen::params::LayerParams| (l.weight_banks(), l.bank_mux_stages());
+    assert_eq!((banks(&p.layers[0]), banks(&p.layers[1])), ((8, 1), (2, 0)));
     let opts = CosimOptions {
         stall: 0.2,
         stall_seed: 5,

@@ -49,6 +49,10 @@ pub struct Device {
     pub brams: u32,
     /// Boards in `constraints/` for this part; the first is the default for `--board`.
     pub boards: &'static [&'static str],
+    /// Register slices the board wrapper puts on each stream between its pins and the
+    /// top (`board::sliced_streams`): none on the UP5K, whose 20 ns period absorbs a pin's
+    /// route; two on the ECP5, where a route across the die takes most of 8 ns.
+    pub stream_slices: usize,
 }
 
 pub const ICE40_UP5K: Device = Device {
@@ -62,6 +66,7 @@ pub const ICE40_UP5K: Device = Device {
     dsps: 8,
     brams: 30,
     boards: &["icebreaker", "upduino"],
+    stream_slices: 0,
 };
 
 pub const ECP5_25K: Device = Device {
@@ -75,6 +80,7 @@ pub const ECP5_25K: Device = Device {
     dsps: 28,
     brams: 56,
     boards: &["ulx3s"],
+    stream_slices: 2,
 };
 
 pub const ECP5_85K: Device = Device {
@@ -88,6 +94,7 @@ pub const ECP5_85K: Device = Device {
     dsps: 156,
     brams: 208,
     boards: &["ulx3s"],
+    stream_slices: 2,
 };
 
 pub const DEVICES: [Device; 3] = [ICE40_UP5K, ECP5_25K, ECP5_85K];

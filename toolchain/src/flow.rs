@@ -162,7 +162,7 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
     let dir = opts.build_dir(&preset);
 
     // Wrap: pins, constraints, RTL.
-    let wrapper = board::wrapper(&design.manifest, header(design));
+    let wrapper = board::wrapper(&design.manifest, header(design), device.stream_slices);
     let needed = wrapper.pins.len() as u64;
     if needed > device.io_pins as u64 {
         return Err(FlowError::TooManyPins {

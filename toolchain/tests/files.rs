@@ -93,7 +93,7 @@ fn tiny() -> (Config, String) {
 fn board_wrapper_of_the_tiny_design() {
     let (cfg, text) = tiny();
     let design = rtl_gen::generate(&cfg, &text, true).unwrap();
-    let w = board::wrapper(&design.manifest, vec!["// header".to_string()]);
+    let w = board::wrapper(&design.manifest, vec!["// header".to_string()], 0);
     assert_eq!(w.name, "tiny_top_board");
     // Every pin the wrapper has is placed by every iCE40 board file.
     for b in BOARDS

@@ -25,9 +25,9 @@
 //!                  S9 W − step │ S10 saturate, write W
 //!          classifier: S2 read x │ S3 δ = e[row] │ S4 δ·x, read W │ S5 │ S6 │ S7 write W
 //! ```
-//! Weights banked by block RAM ([`super::weights`], ECP5) take two stages more to reach
-//! the multiplier and are written a stage later; x is delayed alike and every later stage
-//! shifts with them. On the ECP5 the multiplier's operands are registered once more
+//! Weights banked by block RAM ([`super::weights`], ECP5) take more stages to reach the
+//! multiplier (`LayerParams::bank_read_stages`) and to be written (`bank_stages`); x is
+//! delayed alike and every later stage shifts with them. On the ECP5 the multiplier's operands are registered once more
 //! (`LayerParams::mul_stages`), which shifts the product and everything after it by one.
 //!
 //! With `hardware.share_multipliers` the unit has no multipliers: each pass first asks the
@@ -85,12 +85,12 @@ pub struct Stages {
     /// Hidden unit that learns: the basis projection of the registered h into the scores.
     pub proj: Option<u32>,
     /// Update: the stage that multiplies δ·x (hidden: S1 the terms of Bᵀe, S2 partial
-    /// sums, S3 their sum, S4–S6 δ; classifier: S3 δ = e[row]). x is read two stages
-    /// before.
+    /// sums, S3 their sum, S4–S6 δ; classifier: S3 δ = e[row]), or later where the
+    /// weight read is longer ([`LayerParams::weight_read_stages`], when x is read).
     pub delta: Option<u32>,
     /// Update: the stage that writes the weight back (after the rounded step, the
     /// registered difference and the weight read; banked weights register the write on
-    /// the way in, a stage later than the new word is ready: [`Stages::new_word`]).
+    /// the way in, `bank_stages` later than the new word is ready: [`Stages::new_word`]).
     pub write: Option<u32>,
 }
 
@@ -105,16 +105,16 @@ fn argmax_split(l: &LayerParams) -> bool {
 /// The update's multiply stage (see [`Stages::delta`]): the classifier's δ is a registered
 /// error (S3); a hidden unit's goes through f'(z), the rounding shift and the saturation,
 /// a stage each after Σ B·e (S4–S6).
+///
+/// x is read for the update `weight_read_stages` before the multiply, so the multiply
+/// waits for a read path longer than its own δ path (a classifier with banked weights).
 fn delta_stage(l: &LayerParams) -> u32 {
-    if l.classifier {
-        4
-    } else {
-        7
-    }
+    let delta_path = if l.classifier { 4 } else { 7 };
+    delta_path.max(l.weight_read_stages())
 }
 
 pub fn stages(p: &DesignParams, l: &LayerParams) -> Stages {
-    // Banked weights reach w_r two stages later (their input and per-bank registers).
+    // Banked weights reach w_r later (`LayerParams::bank_read_stages`).
     // Registered multiplier operands (`mul_stages`) delay the product alike.
     let acc = if l.lanes > 1 { 4 } else { 3 } + l.bank_read_stages() + l.mul_stages;
     let sum = acc + 1;
@@ -485,7 +485,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         data_ff.push(assign(&r, q.clone()));
         r
     };
-    // Banked weights take two stages more: x is delayed alike.
+    // Banked weights take longer to read: x is delayed alike.
     let x_d: Vec<Expr> = (0..lanes)
         .map(|ln| {
             delay(
@@ -1059,8 +1059,8 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         let rb_ty = Ty::u(l.rb_addr_bits);
         // Those registers load only while the unit is idle, when readback reads them.
         let rb_en = m.wire_assign("rb_regs_en", busy.clone().lnot());
-        // Banked weights arrive two stages later: the register-held entries follow the
-        // address delayed alike.
+        // Banked weights arrive later: the register-held entries follow the address
+        // delayed alike.
         let rb_addr_held = delay(
             &mut m,
             &clk,
@@ -1296,7 +1296,7 @@ fn pool_ports(
 }
 
 /// The forward pass's operand stage: w_r and x_r hold the item (memory register, data
-/// register, and the banks' two stages).
+/// register, and the banks' stages).
 pub fn forward_operand_stage(l: &LayerParams) -> u32 {
     2 + l.bank_read_stages()
 }

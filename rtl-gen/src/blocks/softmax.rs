@@ -20,7 +20,7 @@ pub fn exp_rom_file() -> &'static str {
 /// Cycles from `start` (sampled at an edge) to `done` high, for the cycle model.
 pub fn latency(p: &DesignParams) -> u64 {
     let c = p.classes as u64;
-    2 * c + (c + 4) + c * (p.prob_frac as u64 + 1) + 1
+    2 * c + (c + 3 + p.exp_lookup_stages as u64) + c * (p.prob_frac as u64 + 1) + 1
 }
 
 pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
@@ -50,7 +50,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let s_exp = m.localparam("S_EXP", Expr::lit(2, st_ty));
     let s_div = m.localparam("S_DIV", Expr::lit(3, st_ty));
     let state = m.reg("state", st_ty);
-    let cnt_ty = Ty::u(addr_bits(c_n + 4));
+    // The exp phase counts to C + 2 + the lookup's stages.
+    let look = p.exp_lookup_stages as usize;
+    let cnt_ty = Ty::u(addr_bits(c_n + 3 + look));
     let cnt = m.reg("cnt", cnt_ty);
     let it_ty = Ty::u(addr_bits(prob as usize + 1));
     let it = m.reg("iter", it_ty);
@@ -104,13 +106,29 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     // The index is registered before the ROM, so the clamp and the ROM read are a stage
     // each; the class tag follows a stage behind the lookup.
     let exp_idx_q = m.reg("exp_idx_q", exp_idx.ty());
-    m.always_ff(
-        &clk,
-        vec![
-            assign(&exp_idx_q, exp_idx),
-            assign(&exp_q, exp_rom.read(exp_idx_q.clone())),
-        ],
-    );
+    let mut lookup = vec![assign(&exp_idx_q, exp_idx)];
+    if look == 1 {
+        lookup.push(assign(&exp_q, exp_rom.read(exp_idx_q.clone())));
+    } else {
+        // Both halves of the table read a stage (a function of one input fewer: a LUT
+        // level less), the index's top bit picks one the next.
+        let half = |top: i128| {
+            Expr::concat(vec![
+                Expr::lit(top, Ty::bit()),
+                exp_idx_q.clone().slice(iw - 2, 0),
+            ])
+        };
+        let lo = m.reg("exp_lo_q", Ty::u(p.exp_bits));
+        let hi = m.reg("exp_hi_q", Ty::u(p.exp_bits));
+        let top = m.reg("exp_top_q", Ty::bit());
+        lookup.extend([
+            assign(&lo, exp_rom.read(half(0))),
+            assign(&hi, exp_rom.read(half(1))),
+            assign(&top, exp_idx_q.clone().bit(iw - 1)),
+            assign(&exp_q, Expr::mux(top, hi, lo)),
+        ]);
+    }
+    m.always_ff(&clk, lookup);
     let look_valid = m.reg("look_valid", Ty::bit());
     let look_class = m.reg("look_class", cnt_ty);
     let exp_valid = m.reg("exp_valid", Ty::bit());
@@ -266,8 +284,8 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     m.section("control");
     let c_last = Expr::lit(c_n as i128 - 1, cnt_ty);
     let c_end = Expr::lit(c_n as i128, cnt_ty);
-    let c_exp_end = Expr::lit(c_n as i128 + 3, cnt_ty);
-    let cnt_dec2 = cnt.clone().sub(Expr::lit(2, cnt_ty));
+    let c_exp_end = Expr::lit((c_n + 2 + look) as i128, cnt_ty);
+    let look_class_of_cnt = cnt.clone().sub(Expr::lit(1 + look as i128, cnt_ty));
     // A class's last quotient step: its quotient out, the next class's first step in
     // (div_a, div_b and div_sub load it as div_step is low).
     // Into the next phase (or idle): its state, the class counter and select back to 0.
@@ -378,8 +396,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                         ),
                         (
                             // cnt = k in 1..=C subtracts class k − 1's logit from the max; its
-                            // index is clamped at k + 1, its E read at k + 2 and summed at
-                            // k + 3 (tagged from k + 1 on).
+                            // index is clamped at k + 1, its E read at k + 2 (k + 2 and k + 3
+                            // with a two-stage lookup) and summed a cycle after (tagged
+                            // from k + 1 on, or k + 2).
                             vec![s_exp],
                             vec![if_else(
                                 cnt.clone().eq(c_exp_end),
@@ -397,16 +416,16 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                                     // The cycle before the entry: the divider's
                                     // registers load from the entry on.
                                     if_(
-                                        cnt.clone().eq(Expr::lit(c_n as i128 + 2, cnt_ty)),
+                                        cnt.clone().eq(Expr::lit((c_n + 1 + look) as i128, cnt_ty)),
                                         vec![assign(&div_on, Expr::bool(true))],
                                     ),
                                     if_(
-                                        cnt.clone().ge(Expr::lit(2, cnt_ty)).land(
-                                            cnt.clone().le(Expr::lit(c_n as i128 + 1, cnt_ty)),
+                                        cnt.clone().ge(Expr::lit(1 + look as i128, cnt_ty)).land(
+                                            cnt.clone().le(Expr::lit((c_n + look) as i128, cnt_ty)),
                                         ),
                                         vec![
                                             assign(&look_valid, Expr::bool(true)),
-                                            assign(&look_class, cnt_dec2),
+                                            assign(&look_class, look_class_of_cnt),
                                         ],
                                     ),
                                     assign(&cnt, cnt_inc.clone()),

@@ -969,6 +969,9 @@ pub(super) enum Item {
     AlwaysFf {
         clock: String,
         body: Vec<Stmt>,
+        /// yosys' `keep` on the process: its flip-flops are never merged with identical
+        /// ones (see [`Module::always_ff_kept`]).
+        keep: bool,
     },
     AlwaysComb {
         body: Vec<Stmt>,
@@ -1343,11 +1346,22 @@ impl Module {
     /// `always @(posedge clock) begin ... end` with nonblocking assignments.
     /// Each reg may be assigned from one always block only.
     pub fn always_ff(&mut self, clock: &Expr, body: Vec<Stmt>) {
+        self.push_always_ff(clock, body, false);
+    }
+
+    /// [`Module::always_ff`] marked `(* keep *)`: yosys keeps its flip-flops even where
+    /// another process registers the same value. Copies of a register, each placed near
+    /// the loads it drives, split a net that would otherwise cross the die.
+    pub fn always_ff_kept(&mut self, clock: &Expr, body: Vec<Stmt>) {
+        self.push_always_ff(clock, body, true);
+    }
+
+    fn push_always_ff(&mut self, clock: &Expr, body: Vec<Stmt>, keep: bool) {
         let clock = self.check_clock(clock);
         let mut targets = BTreeSet::new();
         self.check_stmts(&body, Process::Ff, &mut targets);
         self.claim(targets);
-        self.items.push(Item::AlwaysFf { clock, body });
+        self.items.push(Item::AlwaysFf { clock, body, keep });
     }
 
     /// `always @* begin ... end` with blocking assignments. Every reg it

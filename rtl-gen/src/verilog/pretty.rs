@@ -657,12 +657,17 @@ impl Pretty for Module {
                     rhs.pretty_print(f);
                     f.line(";");
                 }
-                Item::AlwaysFf { clock, body } => process(
-                    f,
-                    &format!("always @(posedge {clock})"),
-                    AssignStyle::NonBlocking,
-                    body,
-                ),
+                Item::AlwaysFf { clock, body, keep } => {
+                    if *keep {
+                        f.line("(* keep *)");
+                    }
+                    process(
+                        f,
+                        &format!("always @(posedge {clock})"),
+                        AssignStyle::NonBlocking,
+                        body,
+                    )
+                }
                 Item::AlwaysComb { body } => process(f, "always @*", AssignStyle::Blocking, body),
                 Item::Instance {
                     module,
