@@ -19,6 +19,10 @@
 //! logic behind them; either way the report would describe a smaller circuit than the
 //! generated one. The shift register and the XOR keep every folded bit controllable and
 //! observable for a few flip-flops and LUTs. 27 pins remain for digits-mlp.
+//!
+//! Where the part asks for it (`Device::stream_slices`: the ECP5), both streams also pass
+//! through register slices between their pins and the top ([`slice_chain`]); the folded
+//! `m_axis_tuser` goes to the parity pin unsliced.
 
 use rtl_gen::verilog::{assign, if_, if_else, Expr, Module, Ty};
 use rtl_gen::Manifest;
@@ -81,7 +85,7 @@ fn folded(name: &str) -> bool {
 
 /// Builds `<top>_board` around the manifest's top. `header` lines (each `// ...`) go first.
 /// `stream_slices` register slices sit between each stream's pins and the top
-/// ([`sliced_streams`]).
+/// (`sliced_streams`).
 ///
 /// Panics (a generator bug) when the top has no `clk` input.
 pub fn wrapper(manifest: &Manifest, header: Vec<String>, stream_slices: usize) -> BoardWrapper {
@@ -320,7 +324,7 @@ fn split_bundle(
         .collect()
 }
 
-/// `n` register slices in a row ([`register_slice`]); returns (ready upstream, valid and
+/// `n` register slices in a row (`register_slice`); returns (ready upstream, valid and
 /// data downstream).
 #[allow(clippy::too_many_arguments)]
 pub fn slice_chain(

@@ -8,7 +8,7 @@
 //! | stage | tool | artifact |
 //! | --- | --- | --- |
 //! | wrap | [`board`] | `rtl/` (generated RTL + `<top>_board.v`) |
-//! | synth | [`yosys`] (`scripts/synth/*.ys`) | `synth.ys`, `synth.json`, `synth.stat.json`, `synth.log` |
+//! | synth | [`yosys`](mod@yosys) (`scripts/synth/*.ys`) | `synth.ys`, `synth.json`, `synth.stat.json`, `synth.log` |
 //! | pnr | [`nextpnr`] | `pnr.asc` / `pnr.config`, `pnr.report.json`, `pnr.log` |
 //! | pack | [`pack`] | `<preset>.bin` / `<preset>.bit` |
 //! | report | [`report`] | `report.json` |
