@@ -2,9 +2,10 @@
 //! `golden_model::softmax::softmax_error` defines it.
 //!
 //! Sequential, one class at a time: find the maximum (2C cycles), look up
-//! `EXP[min(max − l_c, len−1)]` in the exp ROM and sum (C+4 cycles), then divide each
-//! `E_c · 2^P` by the sum with a non-restoring divider, one quotient bit per cycle
-//! (C·(P+1) cycles), and register each error a cycle after its last quotient bit (1).
+//! `EXP[min(max − l_c, len−1)]` in the exp ROM and sum (C+4 cycles; C+5 with a two-stage
+//! lookup, `DesignParams::exp_lookup_stages`), then divide each `E_c · 2^P` by the sum
+//! with a non-restoring divider, one quotient bit per cycle (C·(P+1) cycles), and register
+//! each error a cycle after its last quotient bit (1).
 //! `done` pulses once the C errors are registered. The class selects (`logit_sel`,
 //! `exp_sel`) are registered, so each cycle does one compare or one subtract.
 
