@@ -274,7 +274,7 @@ pub struct HardwareConfig {
     /// bank and register each bank's read twice, the bank multiplexer and the multipliers'
     /// operands, and look up the softmax's exp in two stages (five more read stages, two
     /// more write stages, one more multiply stage). A faster clock (mnist: 68.3 →
-    /// 108.0 MHz, docs/performance.md), at the price of a 5× slower simulation and a 2–3×
+    /// 108.0 MHz, docs/performance.md), at the price of a 3.9× slower simulation and a 2–3×
     /// longer place and route: off by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub bank_weights: bool,
