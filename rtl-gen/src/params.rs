@@ -165,10 +165,9 @@ impl LayerParams {
     /// takes the same path), each bank's read registered twice beside it, and the
     /// multiplexer's. 0 when unbanked.
     pub fn bank_read_stages(&self) -> u32 {
-        if self.weight_banks() > 1 {
-            self.bank_stages() + 2 + self.bank_mux_stages()
-        } else {
-            0
+        match self.bank_stages() {
+            0 => 0,
+            writes => writes + 2 + self.bank_mux_stages(),
         }
     }
 

@@ -79,6 +79,11 @@ fn ty(width: u32, signed: bool) -> Ty {
     }
 }
 
+/// The wrapper's pin `name`, if the top has that port.
+fn find_pin(pins: &[(String, Expr)], name: &str) -> Option<Expr> {
+    pins.iter().find(|(p, _)| p == name).map(|(_, e)| e.clone())
+}
+
 fn folded(name: &str) -> bool {
     !BOARD_PINS.contains(&name)
 }
@@ -131,9 +136,9 @@ pub fn wrapper(manifest: &Manifest, header: Vec<String>, stream_slices: usize) -
         };
         pins.push((p.name.clone(), e));
     }
-    let pin = |name: &str| pins.iter().find(|(n, _)| n == name).map(|(_, e)| e.clone());
-    let clk = pin("clk").unwrap_or_else(|| panic!("board wrapper: {top} has no clk input"));
-    let mut conns: Vec<(String, Expr)> = match (stream_slices, pin("rst")) {
+    let clk =
+        find_pin(&pins, "clk").unwrap_or_else(|| panic!("board wrapper: {top} has no clk input"));
+    let mut conns: Vec<(String, Expr)> = match (stream_slices, find_pin(&pins, "rst")) {
         (0, _) | (_, None) => pins.clone(),
         (n, Some(rst)) => sliced_streams(&mut m, &clk, &rst, manifest, &pins, n),
     };
@@ -229,7 +234,7 @@ fn sliced_streams(
     pins: &[(String, Expr)],
     n: usize,
 ) -> Vec<(String, Expr)> {
-    let pin = |name: &str| pins.iter().find(|(p, _)| p == name).map(|(_, e)| e.clone());
+    let pin = |name: &str| find_pin(pins, name);
     let port_ty = |name: &str| {
         let p = manifest.ports.iter().find(|p| p.name == name);
         p.map(|p| ty(p.width, p.signed))

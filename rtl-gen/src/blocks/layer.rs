@@ -27,8 +27,9 @@
 //! ```
 //! Weights banked by block RAM ([`super::weights`], ECP5) take more stages to reach the
 //! multiplier (`LayerParams::bank_read_stages`) and to be written (`bank_stages`); x is
-//! delayed alike and every later stage shifts with them. On the ECP5 the multiplier's operands are registered once more
-//! (`LayerParams::mul_stages`), which shifts the product and everything after it by one.
+//! delayed alike and every later stage shifts with them. On the ECP5 the multiplier's
+//! operands are registered once more (`LayerParams::mul_stages`), which shifts the
+//! product and everything after it by one.
 //!
 //! With `hardware.share_multipliers` the unit has no multipliers: each pass first asks the
 //! top's pool for them (`pool_req` / `pool_grant`), and the operands go out and the
@@ -322,11 +323,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     );
     // Whether S0 issues the pass's last item: a flip-flop set from the address the item
     // before, so that `issuing` ends on a register rather than on the counters' compares.
-    let issue_last = if w_depth > 1 {
-        m.reg("issue_last", Ty::bit())
-    } else {
-        Expr::bool(true)
-    };
+    // A one-item pass has no such register: its first item is its last.
+    let issue_last_reg = (w_depth > 1).then(|| m.reg("issue_last", Ty::bit()));
+    let issue_last = issue_last_reg.clone().unwrap_or_else(|| Expr::bool(true));
 
     let st = stages(p, l);
     m.section("pipeline registers: item flags and row per stage (index = stage)");
@@ -1185,7 +1184,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             sm_start,
             sm_done,
             done_stmts,
-            issue_last,
+            issue_last: issue_last_reg,
             mul_handshake,
         },
     );
@@ -1537,8 +1536,9 @@ struct Control {
     sm_start: Option<Expr>,
     sm_done: Option<Expr>,
     done_stmts: Vec<Stmt>,
-    /// S0 issues the last item (a constant 1 for a one-item pass).
-    issue_last: Expr,
+    /// The register "S0 issues the last item"; `None` in a one-item pass, whose first
+    /// item is its last.
+    issue_last: Option<Expr>,
     /// Shared multipliers: (`pool_req`, `pool_grant`).
     mul_handshake: Option<(Expr, Expr)>,
 }
@@ -1560,12 +1560,9 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
         assign(&c.word0, Expr::lit(0, Ty::u(word_aw))),
         assign(&c.addr0, Expr::lit(0, Ty::u(w_aw))),
     ];
-    // A pass's first item is its last only in a one-item pass (then issue_last is 1).
-    let mut start_issue = vec![assign(&c.issuing, t.clone())];
     let n_items = l.outputs * l.words;
-    if n_items > 1 {
-        start_issue.push(assign(&c.issue_last, f.clone()));
-    }
+    let mut start_issue = vec![assign(&c.issuing, t.clone())];
+    start_issue.extend(c.issue_last.iter().map(|r| assign(r, f.clone())));
     // With shared multipliers a pass first asks for the pool; it issues once granted.
     let begin_issue = match &c.mul_handshake {
         Some((req, _)) => vec![assign(req, t.clone())],
@@ -1574,16 +1571,19 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
     // S0 counters advance while issuing.
     let mut advance_stmts = vec![
         assign(&c.addr0, c.addr0.clone().add(Expr::lit(1, Ty::u(w_aw)))),
-        if_(c.issue_last.clone(), vec![assign(&c.issuing, f.clone())]),
+        if_(
+            c.issue_last.clone().unwrap_or_else(|| t.clone()),
+            vec![assign(&c.issuing, f.clone())],
+        ),
     ];
-    if n_items > 1 {
-        advance_stmts.push(assign(
-            &c.issue_last,
+    advance_stmts.extend(c.issue_last.iter().map(|r| {
+        assign(
+            r,
             c.addr0
                 .clone()
                 .eq(Expr::lit(n_items as i128 - 2, Ty::u(w_aw))),
-        ));
-    }
+        )
+    }));
     let advance = if_(
         c.issuing.clone(),
         [
@@ -1752,9 +1752,7 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
             ),
         ],
     ));
-    if n_items > 1 {
-        reset.push(assign(&c.issue_last, f.clone()));
-    }
+    reset.extend(c.issue_last.iter().map(|r| assign(r, f.clone())));
     if let Some((req, grant)) = &c.mul_handshake {
         reset.push(assign(req, f.clone()));
         run.push(if_(
