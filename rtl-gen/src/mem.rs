@@ -41,7 +41,7 @@ fn lane_word_index(layer: &LayerParams, word: usize, lane: usize) -> usize {
     j * layer.inputs + w * layer.lanes + lane
 }
 
-/// Initial weights of one lane (see [`lane_word_index`]).
+/// Initial weights of one lane (see `lane_word_index`).
 pub fn weight_lane_image(layer: &LayerParams, weights: &[i32], lane: usize) -> String {
     image((0..layer.outputs * layer.words).map(|w| {
         (

@@ -36,7 +36,7 @@
 //! products come back through ports, one register stage more (`mul_stages`).
 //!
 //! Both passes issue one address a cycle without a gap, so the extra stages cost cycles
-//! only at the pass ends. The update reads W[a] three stages before it writes it; addresses rise
+//! only at the pass ends. The update reads W\[a\] three stages before it writes it; addresses rise
 //! within the pass, so no later read of the pass sees a stale word, and the unit goes idle
 //! (the next forward pass may read) only after the last write. The layer keeps its own
 //! input until its update is done; the next layer works on this sample meanwhile: no
@@ -86,12 +86,12 @@ pub struct Stages {
     /// Hidden unit that learns: the basis projection of the registered h into the scores.
     pub proj: Option<u32>,
     /// Update: the stage that multiplies δ·x (hidden: S1 the terms of Bᵀe, S2 partial
-    /// sums, S3 their sum, S4–S6 δ; classifier: S3 δ = e[row]), or later where the
+    /// sums, S3 their sum, S4–S6 δ; classifier: S3 δ = e\[row\]), or later where the
     /// weight read is longer ([`LayerParams::weight_read_stages`], when x is read).
     pub delta: Option<u32>,
     /// Update: the stage that writes the weight back (after the rounded step, the
     /// registered difference and the weight read; banked weights register the write on
-    /// the way in, `bank_stages` later than the new word is ready: [`Stages::new_word`]).
+    /// the way in, `bank_stages` later than the new word is ready: `Stages::new_word`).
     pub write: Option<u32>,
 }
 
