@@ -272,10 +272,10 @@ pub struct HardwareConfig {
     pub classifier_lanes: Option<usize>,
     /// ECP5 only: bank the weights by DP16KD, copy the block RAMs' accesses beside each
     /// bank and register each bank's read twice, the bank multiplexer and the multipliers'
-    /// operands, and look up the softmax's exp in two stages (five more read stages, two
-    /// more write stages, one more multiply stage). A faster clock (mnist: 68.3 →
-    /// 108.0 MHz, docs/performance.md), at the price of a 3.9× slower simulation and a 2–3×
-    /// longer place and route: off by default.
+    /// operands and the input buffers' writes, and look up the softmax's exp in two
+    /// stages (five more read stages, two more write stages, one more multiply stage). A
+    /// faster clock (mnist: 57.3 → 124.2 MHz, docs/performance.md), at the price of a 3.9×
+    /// slower simulation and a 2–4× longer place and route: off by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub bank_weights: bool,
     /// One pool of multipliers for all learning units instead of a set per unit: a unit

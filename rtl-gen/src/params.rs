@@ -207,8 +207,14 @@ pub struct DesignParams {
     pub exp_bits: u32,
     /// Register stages of the softmax's exp lookup (a ROM in LUTs on the ECP5): 1, or 2
     /// with `hardware.bank_weights`, whose clock the one-stage lookup would limit (each
-    /// half of the table read a stage, the half picked the next).
+    /// half of the table read a stage, the half picked the next:
+    /// `blocks::halved_rom_read`).
     pub exp_lookup_stages: u32,
+    /// Register stages of an input buffer's write (address, data and each lane's decoded
+    /// enable): 1 with `hardware.bank_weights`, whose ECP5 clock the upstream handshake
+    /// (at the stream pins, across the die from the buffers) would otherwise limit, else 0.
+    /// A sample's last write still lands before the unit's first read of it.
+    pub input_write_stages: u32,
     pub sum_bits: u32,
     pub rb_data_bits: u32,
     pub rb_addr_bits: u32,
@@ -401,6 +407,7 @@ impl DesignParams {
             exp_index_bits: f.logit_frac + 4,
             exp_bits: EXP_FRAC + 1,
             exp_lookup_stages: if banked { 2 } else { 1 },
+            input_write_stages: u32::from(banked),
             sum_bits: EXP_FRAC + 1 + ceil_log2(classes),
             rb_data_bits,
             rb_addr_bits,

@@ -17,7 +17,7 @@ use crate::nextpnr::{self, PnrPaths};
 use crate::report::{StageSeconds, SynthReport};
 use crate::tool::Tool;
 use crate::yosys::{self, SynthPaths};
-use crate::{pack, FlowError};
+use crate::{outreg, pack, FlowError};
 
 /// What to build and where.
 #[derive(Clone, Debug)]
@@ -234,6 +234,18 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
             },
         )
     })?;
+    // ECP5: the register behind each block-RAM read and each product moves into the
+    // DP16KD or MULT18X18D (outreg.rs).
+    let (pnr_netlist, absorbed_output_registers) = match device.family {
+        Family::Ice40 => (netlist.clone(), None),
+        Family::Ecp5 => {
+            let rewritten = dir.join("synth.outreg.json");
+            let absorbed = stage(&[&rewritten], || {
+                outreg::rewrite_file(&netlist, &rewritten, &log)
+            })?;
+            (rewritten, Some(absorbed))
+        }
+    };
     let synth_s = t.elapsed().as_secs_f64();
 
     // Place and route.
@@ -250,7 +262,7 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
             opts.freq_mhz,
             "clk",
             &PnrPaths {
-                netlist: &netlist,
+                netlist: &pnr_netlist,
                 constraints: constraints.as_deref(),
                 out: &placed,
                 report: &pnr_report,
@@ -305,6 +317,7 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
     artifacts.extend(
         ["synth.ys", "synth.log", "synth.json", "synth.stat.json"]
             .into_iter()
+            .chain(absorbed_output_registers.map(|_| "synth.outreg.json"))
             .chain([placed
                 .file_name()
                 .and_then(|n| n.to_str())
@@ -348,6 +361,7 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
             pack: round2(pack_s),
         },
         critical_path: pnr.critical_path,
+        absorbed_output_registers,
         cells: synth.cells.0,
         utilisation: pnr.utilisation,
         tools: tools.describe(),

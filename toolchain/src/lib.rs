@@ -9,6 +9,7 @@
 //! | --- | --- | --- |
 //! | wrap | [`board`] | `rtl/` (generated RTL + `<top>_board.v`) |
 //! | synth | [`yosys`](mod@yosys) (`scripts/synth/*.ys`) | `synth.ys`, `synth.json`, `synth.stat.json`, `synth.log` |
+//! | ECP5 block-RAM output registers | [`outreg`] | `synth.outreg.json` |
 //! | pnr | [`nextpnr`] | `pnr.asc` / `pnr.config`, `pnr.report.json`, `pnr.log` |
 //! | pack | [`pack`] | `<preset>.bin` / `<preset>.bit` |
 //! | report | [`report`] | `report.json` |
@@ -22,6 +23,7 @@ pub mod board;
 pub mod device;
 pub mod flow;
 pub mod nextpnr;
+pub mod outreg;
 pub mod pack;
 pub mod report;
 pub mod tool;

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::nextpnr::{CriticalPath, Usage};
+use crate::outreg::Absorbed;
 
 /// Wall-clock seconds per stage.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -51,6 +52,10 @@ pub struct SynthReport {
     pub seconds: f64,
     pub stage_seconds: StageSeconds,
     pub critical_path: Option<CriticalPath>,
+    /// ECP5: block-RAM read ports and multiplier products whose following register moved
+    /// into the block (`synth.outreg.json`, what nextpnr placed); `None` on iCE40, whose
+    /// block RAMs and multipliers are not given output registers.
+    pub absorbed_output_registers: Option<Absorbed>,
     /// yosys cell counts by primitive.
     pub cells: BTreeMap<String, u64>,
     /// nextpnr utilisation by BEL type (used and available).

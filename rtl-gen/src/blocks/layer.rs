@@ -29,7 +29,8 @@
 //! multiplier (`LayerParams::bank_read_stages`) and to be written (`bank_stages`); x is
 //! delayed alike and every later stage shifts with them. On the ECP5 the multiplier's
 //! operands are registered once more (`LayerParams::mul_stages`), which shifts the
-//! product and everything after it by one.
+//! product and everything after it by one. With `hardware.bank_weights` the input
+//! buffer's write is registered on the way in (`DesignParams::input_write_stages`).
 //!
 //! With `hardware.share_multipliers` the unit has no multipliers: each pass first asks the
 //! top's pool for them (`pool_req` / `pool_grant`), and the operands go out and the
@@ -421,12 +422,32 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 .land(lane.clone().eq(Expr::lit(ln as i128, Ty::u(lane_bits)))),
             None => in_we.clone(),
         };
+        let (we, waddr, wdata) = if p.input_write_stages == 0 {
+            (hit, x_wr.clone(), in_data.clone())
+        } else {
+            // Registered beside each lane's memory (kept per lane, as the weight banks'
+            // copies). The address holds the write bank, so a write still lands in the
+            // bank it was sent to when `start` swaps the banks meanwhile. The enable
+            // clears under reset: nothing sent before it lands after it.
+            let we = m.reg(&format!("x_we{ln}"), Ty::bit());
+            let wa = m.reg(&format!("x_wa{ln}"), x_wr.ty());
+            let wd = m.reg(&format!("x_wd{ln}"), Ty::s(a));
+            m.always_ff_kept(
+                &clk,
+                vec![
+                    assign(&we, Expr::mux(rst.clone(), Expr::bool(false), hit)),
+                    assign(&wa, x_wr.clone()),
+                    assign(&wd, in_data.clone()),
+                ],
+            );
+            (we, wa, wd)
+        };
         x_writes.extend(ram_port(
             &mut m,
             mem,
-            hit,
-            x_wr.clone(),
-            in_data.clone(),
+            we,
+            waddr,
+            wdata,
             &x_q[ln],
             x_rd.clone(),
         ));

@@ -49,6 +49,35 @@ pub fn ram_port(
     ]
 }
 
+/// A lookup in a ROM of LUTs in two stages, for one clocked block: each half of the table
+/// (a function of one address bit fewer: a LUT level less) into `<prefix>_lo_q` and
+/// `<prefix>_hi_q`, the address's top bit into `<prefix>_top_q`; a stage later the top bit
+/// picks the half into `q`. `q` then holds `rom[addr]` two edges after `addr`.
+pub(crate) fn halved_rom_read(
+    m: &mut Module,
+    rom: &Memory,
+    prefix: &str,
+    addr: Expr,
+    q: &Expr,
+) -> Vec<Stmt> {
+    let aw = addr.width();
+    let half = |top: i128| {
+        Expr::concat(vec![
+            Expr::lit(top, Ty::bit()),
+            addr.clone().slice(aw - 2, 0),
+        ])
+    };
+    let lo = m.reg(&format!("{prefix}_lo_q"), q.ty());
+    let hi = m.reg(&format!("{prefix}_hi_q"), q.ty());
+    let top = m.reg(&format!("{prefix}_top_q"), Ty::bit());
+    vec![
+        assign(&lo, rom.read(half(0))),
+        assign(&hi, rom.read(half(1))),
+        assign(&top, addr.clone().bit(aw - 1)),
+        assign(q, Expr::mux(top, hi, lo)),
+    ]
+}
+
 /// Under [`POISON_COLLISIONS`]: `if (collides) q <= ~mem[raddr];`, for the write enable's
 /// branch after the write, where a simulator rarely gets to the compare; it overrides the
 /// read into `q` assigned before it in the same block.

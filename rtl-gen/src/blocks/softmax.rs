@@ -111,23 +111,13 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     if look == 1 {
         lookup.push(assign(&exp_q, exp_rom.read(exp_idx_q.clone())));
     } else {
-        // Both halves of the table read a stage (a function of one input fewer: a LUT
-        // level less), the index's top bit picks one the next.
-        let half = |top: i128| {
-            Expr::concat(vec![
-                Expr::lit(top, Ty::bit()),
-                exp_idx_q.clone().slice(iw - 2, 0),
-            ])
-        };
-        let lo = m.reg("exp_lo_q", Ty::u(p.exp_bits));
-        let hi = m.reg("exp_hi_q", Ty::u(p.exp_bits));
-        let top = m.reg("exp_top_q", Ty::bit());
-        lookup.extend([
-            assign(&lo, exp_rom.read(half(0))),
-            assign(&hi, exp_rom.read(half(1))),
-            assign(&top, exp_idx_q.clone().bit(iw - 1)),
-            assign(&exp_q, Expr::mux(top, hi, lo)),
-        ]);
+        lookup.extend(super::halved_rom_read(
+            &mut m,
+            &exp_rom,
+            "exp",
+            exp_idx_q.clone(),
+            &exp_q,
+        ));
     }
     m.always_ff(&clk, lookup);
     let look_valid = m.reg("look_valid", Ty::bit());
