@@ -9,7 +9,7 @@
 //! | --- | --- | --- |
 //! | wrap | [`board`] | `rtl/` (generated RTL + `<top>_board.v`) |
 //! | synth | [`yosys`](mod@yosys) (`scripts/synth/*.ys`) | `synth.ys`, `synth.json`, `synth.stat.json`, `synth.log` |
-//! | ECP5 block-RAM output registers | [`outreg`] | `synth.outreg.json` |
+//! | ECP5 output registers into DP16KD / MULT18X18D | [`outreg`] | `synth.outreg.json` |
 //! | pnr | [`nextpnr`] | `pnr.asc` / `pnr.config`, `pnr.report.json`, `pnr.log` |
 //! | pack | [`pack`] | `<preset>.bin` / `<preset>.bit` |
 //! | report | [`report`] | `report.json` |

@@ -25,9 +25,12 @@
 //! any check stay as yosys wrote them.
 
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
+
+use crate::FlowError;
 
 /// What [`absorb_output_registers`] changed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -219,7 +222,7 @@ fn dsp_product(ctx: &Context<'_>, name: &str) -> Outcome {
         .into_iter()
         .flatten()
         .filter(|(k, _)| k.starts_with("REG_") && k.ends_with("_CLK"))
-        .all(|(_, v)| v.as_str().map(str::trim_end) == Some("NONE"));
+        .all(|(k, _)| param(dsp, k) == Some("NONE"));
     let free = |pin: &str, idle: &str| {
         conn.get(pin)
             .is_none_or(|c| *c == json!(["x"]) || *c == json!([idle]))
@@ -403,26 +406,19 @@ fn drop_stale_names(module: &mut Value, stale: &HashSet<u64>) {
 
 /// Reads yosys's netlist at `input`, absorbs, writes the result to `output` and appends one
 /// line saying what changed to `log`.
-pub fn rewrite_file(
-    input: &std::path::Path,
-    output: &std::path::Path,
-    log: &std::path::Path,
-) -> Result<Absorbed, crate::FlowError> {
-    let parse_error = |reason: String| crate::FlowError::Parse {
+pub fn rewrite_file(input: &Path, output: &Path, log: &Path) -> Result<Absorbed, FlowError> {
+    let parse_error = |reason: String| FlowError::Parse {
         what: "the yosys netlist".to_string(),
         path: input.display().to_string(),
         reason,
     };
-    let text = std::fs::read(input).map_err(|e| crate::FlowError::io(input, e))?;
+    let text = std::fs::read(input).map_err(|e| FlowError::io(input, e))?;
     let mut netlist: Value =
         serde_json::from_slice(&text).map_err(|e| parse_error(e.to_string()))?;
     drop(text);
     let absorbed = absorb_output_registers(&mut netlist).map_err(parse_error)?;
-    let file = std::fs::File::create(output).map_err(|e| crate::FlowError::io(output, e))?;
-    let mut writer = std::io::BufWriter::new(file);
-    serde_json::to_writer(&mut writer, &netlist)
-        .map_err(|e| crate::FlowError::io(output, e.into()))?;
-    std::io::Write::flush(&mut writer).map_err(|e| crate::FlowError::io(output, e))?;
+    let text = serde_json::to_string(&netlist).map_err(|e| parse_error(e.to_string()))?;
+    crate::flow::write(output, &text)?;
     let line = format!(
         "\nlls (toolchain/src/outreg.rs): output registers absorbed into {} DP16KD read ports \
          and {} MULT18X18D products, {} flip-flops removed; {} outputs left unregistered; \
@@ -437,8 +433,7 @@ pub fn rewrite_file(
         .append(true)
         .create(true)
         .open(log)
-        .map_err(|e| crate::FlowError::io(log, e))?;
-    std::io::Write::write_all(&mut log_file, line.as_bytes())
-        .map_err(|e| crate::FlowError::io(log, e))?;
+        .map_err(|e| FlowError::io(log, e))?;
+    std::io::Write::write_all(&mut log_file, line.as_bytes()).map_err(|e| FlowError::io(log, e))?;
     Ok(absorbed)
 }
