@@ -60,6 +60,11 @@ pub struct LayerParams {
     /// `hardware.share_multipliers` (the register after the pool's operand multiplexer),
     /// else 0.
     pub mul_stages: u32,
+    /// Register stages on a learning hidden unit's basis ROM address: 1 with
+    /// `hardware.bank_weights`, whose ECP5 clock the address multiplexer in front of the
+    /// ROM (in LUTs) would otherwise set, else 0. Each one lengthens the update's δ path
+    /// by a stage; the forward pass's projection reads at the same stage as before.
+    pub basis_addr_stages: u32,
     /// The multiplier's first operand: the weight in the forward pass, δ in the update.
     pub mul_a_bits: u32,
     pub act_bits: u32,
@@ -215,6 +220,12 @@ pub struct DesignParams {
     /// (at the stream pins, across the die from the buffers) would otherwise limit, else 0.
     /// A sample's last write still lands before the unit's first read of it.
     pub input_write_stages: u32,
+    /// A unit's issue stage ends a row and a pass on flip-flops rather than on compares
+    /// of its counters (`hardware.bank_weights`, where nextpnr placed those compares a
+    /// die's width from the counters they enable): `word_last0` is a register kept equal
+    /// to `word0 == words - 1`, and the counters return to 0 on `issue_last`. Units whose
+    /// rows are one word keep the compares.
+    pub issue_flags_registered: bool,
     pub sum_bits: u32,
     pub rb_data_bits: u32,
     pub rb_addr_bits: u32,
@@ -350,6 +361,7 @@ impl DesignParams {
                 words: n_in / lanes,
                 bank_words: bank_words(banked, f.weight_bits, n_out * (n_in / lanes)),
                 mul_stages: u32::from(banked || shared),
+                basis_addr_stages: u32::from(banked && learn && !classifier),
                 mul_a_bits: if learn {
                     f.weight_bits.max(delta_bits)
                 } else {
@@ -408,6 +420,7 @@ impl DesignParams {
             exp_bits: EXP_FRAC + 1,
             exp_lookup_stages: if banked { 2 } else { 1 },
             input_write_stages: u32::from(banked),
+            issue_flags_registered: banked,
             sum_bits: EXP_FRAC + 1 + ceil_log2(classes),
             rb_data_bits,
             rb_addr_bits,

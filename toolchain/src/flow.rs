@@ -31,6 +31,9 @@ pub struct FlowOptions {
     pub out_root: PathBuf,
     /// Write a bitstream (the pack stage).
     pub pack: bool,
+    /// nextpnr's placement seed. Fmax on a nearly full or long-path design moves by
+    /// several percent from seed to seed; the report records the one used.
+    pub seed: u32,
 }
 
 impl FlowOptions {
@@ -260,6 +263,7 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
             &tools.nextpnr,
             &device,
             opts.freq_mhz,
+            opts.seed,
             "clk",
             &PnrPaths {
                 netlist: &pnr_netlist,
@@ -351,6 +355,7 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
         io_pins_available: device.io_pins as u64,
         fmax_mhz: round2(pnr.fmax_mhz),
         freq_target_mhz: opts.freq_mhz,
+        seed: opts.seed,
         timing_met: pnr.fmax_mhz >= opts.freq_mhz,
         cycles_per_sample: cycles,
         samples_per_second: SynthReport::throughput(pnr.fmax_mhz, cycles).round(),

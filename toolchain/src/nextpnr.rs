@@ -380,6 +380,7 @@ pub fn run(
     tool: &Tool,
     device: &Device,
     freq_mhz: f64,
+    seed: u32,
     clock_port: &str,
     p: &PnrPaths<'_>,
     cwd: &Path,
@@ -394,7 +395,7 @@ pub fn run(
         report: &report,
         log: &log,
     };
-    let out = tool.run_logged(&args(device, freq_mhz, &relative_paths, 1), cwd, p.log)?;
+    let out = tool.run_logged(&args(device, freq_mhz, &relative_paths, seed), cwd, p.log)?;
     if !out.success() {
         let over = overflows(&utilisation_from_log(&out.text));
         if !over.is_empty() {
@@ -489,10 +490,10 @@ mod tests {
             report: Path::new("pnr.report.json"),
             log: Path::new("pnr.log"),
         };
-        let a = args(&crate::device::ICE40_UP5K, 50.0, &p, 1).join(" ");
+        let a = args(&crate::device::ICE40_UP5K, 50.0, &p, 7).join(" ");
         assert_eq!(
             a,
-            "--up5k --package sg48 --json synth.json --freq 50 --timing-allow-fail --seed 1 \
+            "--up5k --package sg48 --json synth.json --freq 50 --timing-allow-fail --seed 7 \
              --report pnr.report.json --asc pnr.asc --pcf-allow-unconstrained"
         );
     }

@@ -44,6 +44,8 @@ pub struct SynthReport {
     pub io_pins_available: u64,
     pub fmax_mhz: f64,
     pub freq_target_mhz: f64,
+    /// nextpnr's placement seed (`lls synth --seed`).
+    pub seed: u32,
     /// `fmax_mhz >= freq_target_mhz`.
     pub timing_met: bool,
     pub cycles_per_sample: u64,
@@ -94,7 +96,7 @@ impl SynthReport {
             )
         };
         format!(
-            "{} on {}: {}/{} {}, {}/{} DSP, {}/{} BRAM, {} FF, Fmax {:.2} MHz ({timing}), {:.0} samples/s at Fmax, {:.1} s",
+            "{} on {}: {}/{} {}, {}/{} DSP, {}/{} BRAM, {} FF, Fmax {:.2} MHz ({timing}, seed {}), {:.0} samples/s at Fmax, {:.1} s",
             self.preset,
             self.target,
             self.luts,
@@ -106,6 +108,7 @@ impl SynthReport {
             self.brams_available,
             self.ffs,
             self.fmax_mhz,
+            self.seed,
             self.samples_per_second,
             self.seconds
         )

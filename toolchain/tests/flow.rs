@@ -50,6 +50,7 @@ fn options(out: PathBuf, board: Option<&str>) -> FlowOptions {
         freq_mhz: 50.0,
         out_root: out,
         pack: true,
+        seed: 1,
     }
 }
 
@@ -58,7 +59,10 @@ fn tiny_design_synthesises_places_routes_and_packs_on_icebreaker() {
     let tmp = scratch();
     let (cfg, text) = tiny_config(tmp.path(), 1);
     let design = rtl_gen::generate(&cfg, &text, true).unwrap();
-    let opts = options(tmp.path().join("build"), Some("icebreaker"));
+    let opts = FlowOptions {
+        seed: 2,
+        ..options(tmp.path().join("build"), Some("icebreaker"))
+    };
     let report = flow::run(&design, &opts).unwrap_or_else(|e| panic!("{e}"));
 
     let dir = opts.build_dir("tiny-l1");
@@ -70,6 +74,7 @@ fn tiny_design_synthesises_places_routes_and_packs_on_icebreaker() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["target"], "ice40-up5k");
     assert_eq!(json["board"], "icebreaker");
+    assert_eq!(json["seed"], 2);
     assert_eq!(json["luts"].as_u64(), Some(report.luts));
 
     assert!(

@@ -38,6 +38,10 @@ pub struct Args {
     /// Stop after place and route (no bitstream).
     #[arg(long)]
     pub no_pack: bool,
+    /// nextpnr's placement seed: another seed places the same netlist differently, and
+    /// Fmax moves with it (recorded in report.json).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u32,
 }
 
 pub fn run(args: Args) -> CmdResult {
@@ -64,6 +68,7 @@ pub fn run(args: Args) -> CmdResult {
         freq_mhz,
         out_root: args.out,
         pack: !args.no_pack,
+        seed: args.seed,
     };
     let dir = opts.build_dir(&design.manifest.config);
     let report = toolchain::flow::run(&design, &opts).map_err(|e| e.to_string())?;

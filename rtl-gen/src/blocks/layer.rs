@@ -30,7 +30,9 @@
 //! delayed alike and every later stage shifts with them. On the ECP5 the multiplier's
 //! operands are registered once more (`LayerParams::mul_stages`), which shifts the
 //! product and everything after it by one. With `hardware.bank_weights` the input
-//! buffer's write is registered on the way in (`DesignParams::input_write_stages`).
+//! buffer's write is registered on the way in (`DesignParams::input_write_stages`), and a
+//! hidden unit registers its basis address (`LayerParams::basis_addr_stages`): the update
+//! reads the basis at S1, and δ and every stage after it shift by one.
 //!
 //! With `hardware.share_multipliers` the unit has no multipliers: each pass first asks the
 //! top's pool for them (`pool_req` / `pool_grant`), and the operands go out and the
@@ -111,7 +113,11 @@ fn argmax_split(l: &LayerParams) -> bool {
 /// x is read for the update `weight_read_stages` before the multiply, so the multiply
 /// waits for a read path longer than its own δ path (a classifier with banked weights).
 fn delta_stage(l: &LayerParams) -> u32 {
-    let delta_path = if l.classifier { 4 } else { 7 };
+    let delta_path = if l.classifier {
+        4
+    } else {
+        7 + l.basis_addr_stages
+    };
     delta_path.max(l.weight_read_stages())
 }
 
@@ -311,22 +317,31 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let row0 = m.reg("row0", Ty::u(out_aw));
     let word0 = m.reg("word0", Ty::u(word_aw));
     let addr0 = m.reg("addr0", Ty::u(w_aw));
-    let word_last0 = m.wire_assign(
-        "word_last0",
-        word0
-            .clone()
-            .eq(Expr::lit(l.words as i128 - 1, Ty::u(word_aw))),
-    );
-    let row_last0 = m.wire_assign(
-        "row_last0",
-        row0.clone()
-            .eq(Expr::lit(l.outputs as i128 - 1, Ty::u(out_aw))),
-    );
+    // `DesignParams::issue_flags_registered`: the row's last word is a register (set by
+    // the control block), and the last row's last word is the pass's last item.
+    let word_last_reg = p.issue_flags_registered && l.words > 1;
+    let compares = (!word_last_reg).then(|| {
+        (
+            m.wire_assign(
+                "word_last0",
+                word0
+                    .clone()
+                    .eq(Expr::lit(l.words as i128 - 1, Ty::u(word_aw))),
+            ),
+            m.wire_assign(
+                "row_last0",
+                row0.clone()
+                    .eq(Expr::lit(l.outputs as i128 - 1, Ty::u(out_aw))),
+            ),
+        )
+    });
     // Whether S0 issues the pass's last item: a flip-flop set from the address the item
     // before, so that `issuing` ends on a register rather than on the counters' compares.
     // A one-item pass has no such register: its first item is its last.
     let issue_last_reg = (w_depth > 1).then(|| m.reg("issue_last", Ty::bit()));
     let issue_last = issue_last_reg.clone().unwrap_or_else(|| Expr::bool(true));
+    let (word_last0, row_last0) =
+        compares.unwrap_or_else(|| (m.reg("word_last0", Ty::bit()), issue_last.clone()));
 
     let st = stages(p, l);
     m.section("pipeline registers: item flags and row per stage (index = stage)");
@@ -667,10 +682,22 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             );
             place(&mut m, p, &rom, true);
             let rom_q = m.reg("basis_q", Ty::u(bb * c_n as u32));
-            let rom_addr = m.wire_assign(
+            // The update reads the basis from S0's row, the projection from the done
+            // stage's. A registered address is picked that many stages earlier: the
+            // update's read then lands later (its δ path is longer, `delta_stage`), the
+            // projection's at the same stage. `updating` rises with the update's first item
+            // and falls after its last write, long after the last projection.
+            let n = l.basis_addr_stages;
+            let fwd_row = row[(st.done - n) as usize].clone();
+            let mut rom_addr = m.wire_assign(
                 "basis_addr",
-                Expr::mux(updating.clone(), row0.clone(), row_d.clone()),
+                Expr::mux(updating.clone(), row0.clone(), fwd_row),
             );
+            for k in 1..=n {
+                let q = m.reg(&format!("basis_addr_q{k}"), rom_addr.ty());
+                extra_mem_ff.push(assign(&q, rom_addr));
+                rom_addr = q;
+            }
             extra_mem_ff.push(assign(&rom_q, rom.read(rom_addr)));
             let b = signed_fields(&mut m, "b", &rom_q, c_n, bb);
             let sw = l.score_bits;
@@ -768,8 +795,13 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 })
                 .collect();
             // δ for the row: S1 the terms B[c][row]·e_c, S2/S3 their sum, S4 f'(z)·sum, S5
-            // the rounding shift, S6 saturated: ready at S7.
-            m.section("update stages S1-S6: delta = narrow(f'(z) * B^T e)");
+            // the rounding shift, S6 saturated: ready at S7 (each a stage later per
+            // registered basis address).
+            m.section(&format!(
+                "update stages S{}-S{}: delta = narrow(f'(z) * B^T e)",
+                1 + l.basis_addr_stages,
+                6 + l.basis_addr_stages
+            ));
             // Its registers load only while updating, the phase that uses δ: the same
             // values there, and nothing for a simulator to do through the forward pass.
             let mut back_ff = Vec::new();
@@ -1194,6 +1226,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             word0,
             addr0,
             word_last0,
+            word_last_reg,
             row_last0,
             st,
             chains: vec![v.clone(), first, last.clone(), fin.clone(), row, word],
@@ -1545,6 +1578,9 @@ struct Control {
     word0: Expr,
     addr0: Expr,
     word_last0: Expr,
+    /// `word_last0` is a register the S0 counters' assignments keep in step with `word0`.
+    word_last_reg: bool,
+    /// Whether row0 is the last row, read only on a row's last word.
     row_last0: Expr,
     st: Stages,
     /// Per-stage shift chains: element k holds stage k's copy, element 0 is the source.
@@ -1576,11 +1612,24 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
     // The S0 counters are 0 whenever nothing is issued (reset, and back to 0 after the last
     // item), so starting a pass sets one bit: the stream's handshakes and the softmax's
     // done reach no counter.
-    let zero_counters = vec![
-        assign(&c.row0, Expr::lit(0, Ty::u(out_aw))),
-        assign(&c.word0, Expr::lit(0, Ty::u(word_aw))),
-        assign(&c.addr0, Expr::lit(0, Ty::u(w_aw))),
-    ];
+    // A registered `word_last0` follows word0: it is 0 wherever word0 returns to 0 (rows
+    // of more than one word), and set as word0 steps onto a row's last word.
+    let word_last_is = |value: &dyn Fn() -> Expr| -> Vec<Stmt> {
+        if c.word_last_reg {
+            vec![assign(&c.word_last0, value())]
+        } else {
+            Vec::new()
+        }
+    };
+    let zero_counters = [
+        vec![
+            assign(&c.row0, Expr::lit(0, Ty::u(out_aw))),
+            assign(&c.word0, Expr::lit(0, Ty::u(word_aw))),
+            assign(&c.addr0, Expr::lit(0, Ty::u(w_aw))),
+        ],
+        word_last_is(&|| f.clone()),
+    ]
+    .concat();
     let n_items = l.outputs * l.words;
     let mut start_issue = vec![assign(&c.issuing, t.clone())];
     start_issue.extend(c.issue_last.iter().map(|r| assign(r, f.clone())));
@@ -1611,15 +1660,27 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
             advance_stmts,
             vec![if_else(
                 c.word_last0.clone(),
-                vec![
-                    assign(&c.word0, Expr::lit(0, Ty::u(word_aw))),
-                    assign(&c.row0, c.row0.clone().add(Expr::lit(1, Ty::u(out_aw)))),
-                    if_(c.row_last0.clone(), zero_counters.clone()),
-                ],
-                vec![assign(
-                    &c.word0,
-                    c.word0.clone().add(Expr::lit(1, Ty::u(word_aw))),
-                )],
+                [
+                    vec![
+                        assign(&c.word0, Expr::lit(0, Ty::u(word_aw))),
+                        assign(&c.row0, c.row0.clone().add(Expr::lit(1, Ty::u(out_aw)))),
+                    ],
+                    word_last_is(&|| f.clone()),
+                    vec![if_(c.row_last0.clone(), zero_counters.clone())],
+                ]
+                .concat(),
+                [
+                    vec![assign(
+                        &c.word0,
+                        c.word0.clone().add(Expr::lit(1, Ty::u(word_aw))),
+                    )],
+                    word_last_is(&|| {
+                        c.word0
+                            .clone()
+                            .eq(Expr::lit(l.words as i128 - 2, Ty::u(word_aw)))
+                    }),
+                ]
+                .concat(),
             )],
         ]
         .concat(),
