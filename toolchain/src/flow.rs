@@ -37,6 +37,9 @@ pub struct FlowOptions {
 }
 
 impl FlowOptions {
+    /// The placement seed every flow uses unless told otherwise (the published figures').
+    pub const DEFAULT_SEED: u32 = 1;
+
     /// The folder one run writes.
     pub fn build_dir(&self, preset: &str) -> PathBuf {
         self.out_root.join(preset).join(self.device.name)

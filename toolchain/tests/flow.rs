@@ -50,7 +50,7 @@ fn options(out: PathBuf, board: Option<&str>) -> FlowOptions {
         freq_mhz: 50.0,
         out_root: out,
         pack: true,
-        seed: 1,
+        seed: FlowOptions::DEFAULT_SEED,
     }
 }
 

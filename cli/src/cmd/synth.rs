@@ -40,7 +40,7 @@ pub struct Args {
     pub no_pack: bool,
     /// nextpnr's placement seed: another seed places the same netlist differently, and
     /// Fmax moves with it (recorded in report.json).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = FlowOptions::DEFAULT_SEED)]
     pub seed: u32,
 }
 
