@@ -65,6 +65,11 @@ pub struct LayerParams {
     /// ROM (in LUTs) would otherwise set, else 0. Each one lengthens the update's δ path
     /// by a stage; the forward pass's projection reads at the same stage as before.
     pub basis_addr_stages: u32,
+    /// Whether the lanes' products are summed into a register (`mac_q`) before the
+    /// accumulate: always with several lanes; with `hardware.bank_weights` a single lane
+    /// too, so that the accumulate's carry chains start at a flip-flop beside them instead
+    /// of at a MULT18X18D's output across the die (one stage more on the forward pass).
+    pub mac_sum_registered: bool,
     /// The multiplier's first operand: the weight in the forward pass, δ in the update.
     pub mul_a_bits: u32,
     pub act_bits: u32,
@@ -362,6 +367,7 @@ impl DesignParams {
                 bank_words: bank_words(banked, f.weight_bits, n_out * (n_in / lanes)),
                 mul_stages: u32::from(banked || shared),
                 basis_addr_stages: u32::from(banked && learn && !classifier),
+                mac_sum_registered: lanes > 1 || banked,
                 mul_a_bits: if learn {
                     f.weight_bits.max(delta_bits)
                 } else {

@@ -14,7 +14,7 @@ use rtl_gen::Design;
 use crate::board::{self, BoardWrapper};
 use crate::device::{Device, Family};
 use crate::nextpnr::{self, PnrPaths};
-use crate::report::{StageSeconds, SynthReport};
+use crate::report::{SeedResult, StageSeconds, SynthReport};
 use crate::tool::Tool;
 use crate::yosys::{self, SynthPaths};
 use crate::{outreg, pack, FlowError};
@@ -31,14 +31,29 @@ pub struct FlowOptions {
     pub out_root: PathBuf,
     /// Write a bitstream (the pack stage).
     pub pack: bool,
-    /// nextpnr's placement seed. Fmax on a nearly full or long-path design moves by
-    /// several percent from seed to seed; the report records the one used.
-    pub seed: u32,
+    /// nextpnr's placement seeds. Fmax on a nearly full or long-path design moves by
+    /// several percent from seed to seed; with more than one, each seed is placed and
+    /// routed (as many at once as the machine has cores) and the fastest is kept. The
+    /// report records the one kept and, for a sweep, every seed's result.
+    pub seeds: Vec<u32>,
 }
 
 impl FlowOptions {
     /// The placement seed every flow uses unless told otherwise (the published figures').
     pub const DEFAULT_SEED: u32 = 1;
+
+    /// Checks the seed list: at least one seed, none twice.
+    pub fn check_seeds(seeds: &[u32]) -> Result<(), String> {
+        if seeds.is_empty() {
+            return Err("give at least one nextpnr seed".to_string());
+        }
+        for (i, s) in seeds.iter().enumerate() {
+            if seeds[..i].contains(s) {
+                return Err(format!("seed {s} is given twice: list each seed once"));
+            }
+        }
+        Ok(())
+    }
 
     /// The folder one run writes.
     pub fn build_dir(&self, preset: &str) -> PathBuf {
@@ -162,6 +177,7 @@ pub fn unconstrained(wrapper: &BoardWrapper, board: &crate::Board) -> Vec<String
 /// Synthesises, places, routes and packs `design` and writes `report.json`.
 pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError> {
     let start = Instant::now();
+    FlowOptions::check_seeds(&opts.seeds).map_err(FlowError::Seeds)?;
     let device = opts.device;
     let tools = Tools::locate(device.family)?;
     let preset = design.manifest.config.clone();
@@ -254,30 +270,92 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
     };
     let synth_s = t.elapsed().as_secs_f64();
 
-    // Place and route.
+    // Place and route: one seed, or a sweep whose fastest placement is kept.
     let t = Instant::now();
-    let placed = dir.join(match device.family {
-        Family::Ice40 => "pnr.asc",
-        Family::Ecp5 => "pnr.config",
-    });
+    let ext = match device.family {
+        Family::Ice40 => "asc",
+        Family::Ecp5 => "config",
+    };
+    let placed = dir.join(format!("pnr.{ext}"));
     let (pnr_report, pnr_log) = (dir.join("pnr.report.json"), dir.join("pnr.log"));
-    let pnr = stage(&[&placed, &pnr_report], || {
-        nextpnr::run(
-            &tools.nextpnr,
-            &device,
-            opts.freq_mhz,
-            opts.seed,
-            "clk",
-            &PnrPaths {
+    let place = |seed: u32, paths: &PnrPaths<'_>| {
+        stage(&[paths.out, paths.report], || {
+            nextpnr::run(
+                &tools.nextpnr,
+                &device,
+                opts.freq_mhz,
+                seed,
+                "clk",
+                paths,
+                &dir,
+            )
+        })
+    };
+    let (pnr, seed, seed_sweep, sweep_files) = match opts.seeds.as_slice() {
+        [seed] => {
+            let paths = PnrPaths {
                 netlist: &pnr_netlist,
                 constraints: constraints.as_deref(),
                 out: &placed,
                 report: &pnr_report,
                 log: &pnr_log,
-            },
-            &dir,
-        )
-    })?;
+            };
+            (place(*seed, &paths)?, *seed, None, Vec::new())
+        }
+        seeds => {
+            let files = |seed: u32| {
+                [
+                    format!("pnr.seed{seed}.{ext}"),
+                    format!("pnr.seed{seed}.report.json"),
+                    format!("pnr.seed{seed}.log"),
+                ]
+            };
+            let results = parallel(seeds, |&seed| {
+                let [out, report, log] = files(seed).map(|f| dir.join(f));
+                let t = Instant::now();
+                place(
+                    seed,
+                    &PnrPaths {
+                        netlist: &pnr_netlist,
+                        constraints: constraints.as_deref(),
+                        out: &out,
+                        report: &report,
+                        log: &log,
+                    },
+                )
+                .map(|r| (r, t.elapsed().as_secs_f64()))
+            });
+            let mut placements = Vec::new();
+            for (seed, result) in seeds.iter().zip(results) {
+                placements.push((*seed, result?));
+            }
+            // The fastest placement; the earlier seed on a tie.
+            let best = (1..placements.len()).fold(0, |best, i| {
+                if placements[i].1 .0.fmax_mhz > placements[best].1 .0.fmax_mhz {
+                    i
+                } else {
+                    best
+                }
+            });
+            let seed = placements[best].0;
+            let [out, report, log] = files(seed).map(|f| dir.join(f));
+            for (from, to) in [(&out, &placed), (&report, &pnr_report), (&log, &pnr_log)] {
+                std::fs::copy(from, to).map_err(|e| FlowError::io(to, e))?;
+            }
+            let sweep: Vec<SeedResult> = placements
+                .iter()
+                .map(|(seed, (r, secs))| SeedResult {
+                    seed: *seed,
+                    fmax_mhz: round2(r.fmax_mhz),
+                    timing_met: r.fmax_mhz >= opts.freq_mhz,
+                    pnr_seconds: round2(*secs),
+                    critical_path: r.critical_path.clone(),
+                })
+                .collect();
+            let names: Vec<String> = seeds.iter().flat_map(|s| files(*s)).collect();
+            (placements.swap_remove(best).1 .0, seed, Some(sweep), names)
+        }
+    };
     let pnr_s = t.elapsed().as_secs_f64();
 
     // Bitstream.
@@ -330,7 +408,8 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
                 .and_then(|n| n.to_str())
                 .unwrap_or_default()])
             .chain(["pnr.report.json", "pnr.log"])
-            .map(str::to_string),
+            .map(str::to_string)
+            .chain(sweep_files),
     );
     if opts.pack {
         artifacts.push(
@@ -358,7 +437,8 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
         io_pins_available: device.io_pins as u64,
         fmax_mhz: round2(pnr.fmax_mhz),
         freq_target_mhz: opts.freq_mhz,
-        seed: opts.seed,
+        seed,
+        seed_sweep,
         timing_met: pnr.fmax_mhz >= opts.freq_mhz,
         cycles_per_sample: cycles,
         samples_per_second: SynthReport::throughput(pnr.fmax_mhz, cycles).round(),
@@ -383,6 +463,35 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
     })?;
     write(&dir.join("report.json"), &(json + "\n"))?;
     Ok(report)
+}
+
+/// `f` on every item, on up to as many threads as the machine has cores; the results in
+/// the items' order.
+fn parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(items.len());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break done };
+                        done.push((i, f(item)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 fn round2(x: f64) -> f64 {

@@ -183,6 +183,8 @@ pub enum FlowError {
         path: String,
         reason: String,
     },
+    #[error("--seed: {0}")]
+    Seeds(String),
     #[error("{what} missing: {path}")]
     Missing { what: String, path: String },
     #[error("{path}: {reason}")]

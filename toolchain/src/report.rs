@@ -21,6 +21,16 @@ pub struct StageSeconds {
     pub pack: f64,
 }
 
+/// One seed's place and route in a seed sweep.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SeedResult {
+    pub seed: u32,
+    pub fmax_mhz: f64,
+    pub timing_met: bool,
+    pub pnr_seconds: f64,
+    pub critical_path: Option<CriticalPath>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SynthReport {
     /// Config name (`digits-mlp`).
@@ -44,8 +54,13 @@ pub struct SynthReport {
     pub io_pins_available: u64,
     pub fmax_mhz: f64,
     pub freq_target_mhz: f64,
-    /// nextpnr's placement seed (`lls synth --seed`).
+    /// nextpnr's placement seed of the placement kept (`lls synth --seed`; with several,
+    /// the fastest).
     pub seed: u32,
+    /// A seed sweep (`lls synth --seed 1,2,3`): every seed's place and route, in the order
+    /// given; absent for one seed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed_sweep: Option<Vec<SeedResult>>,
     /// `fmax_mhz >= freq_target_mhz`.
     pub timing_met: bool,
     pub cycles_per_sample: u64,
@@ -95,8 +110,20 @@ impl SynthReport {
                 100.0 * (1.0 - self.fmax_mhz / self.freq_target_mhz)
             )
         };
+        let seed = match &self.seed_sweep {
+            Some(sweep) => format!(
+                "seed {}, the fastest of {}",
+                self.seed,
+                sweep
+                    .iter()
+                    .map(|r| format!("{}: {:.2}", r.seed, r.fmax_mhz))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => format!("seed {}", self.seed),
+        };
         format!(
-            "{} on {}: {}/{} {}, {}/{} DSP, {}/{} BRAM, {} FF, Fmax {:.2} MHz ({timing}, seed {}), {:.0} samples/s at Fmax, {:.1} s",
+            "{} on {}: {}/{} {}, {}/{} DSP, {}/{} BRAM, {} FF, Fmax {:.2} MHz ({timing}, {seed}), {:.0} samples/s at Fmax, {:.1} s",
             self.preset,
             self.target,
             self.luts,
@@ -108,7 +135,6 @@ impl SynthReport {
             self.brams_available,
             self.ffs,
             self.fmax_mhz,
-            self.seed,
             self.samples_per_second,
             self.seconds
         )

@@ -50,7 +50,7 @@ fn options(out: PathBuf, board: Option<&str>) -> FlowOptions {
         freq_mhz: 50.0,
         out_root: out,
         pack: true,
-        seed: FlowOptions::DEFAULT_SEED,
+        seeds: vec![FlowOptions::DEFAULT_SEED],
     }
 }
 
@@ -60,7 +60,7 @@ fn tiny_design_synthesises_places_routes_and_packs_on_icebreaker() {
     let (cfg, text) = tiny_config(tmp.path(), 1);
     let design = rtl_gen::generate(&cfg, &text, true).unwrap();
     let opts = FlowOptions {
-        seed: 2,
+        seeds: vec![2],
         ..options(tmp.path().join("build"), Some("icebreaker"))
     };
     let report = flow::run(&design, &opts).unwrap_or_else(|e| panic!("{e}"));
@@ -190,4 +190,95 @@ fn design_needing_more_pins_than_the_package_is_refused_before_synthesis() {
         ),
         "{err}"
     );
+}
+
+#[test]
+fn seed_sweep_keeps_the_fastest_placement_and_reports_every_seed() {
+    let tmp = scratch();
+    let (cfg, text) = tiny_config(tmp.path(), 1);
+    let design = rtl_gen::generate(&cfg, &text, true).unwrap();
+    let opts = FlowOptions {
+        seeds: vec![3, 1, 2],
+        pack: false,
+        ..options(tmp.path().join("build"), None)
+    };
+    let report = flow::run(&design, &opts).unwrap_or_else(|e| panic!("{e}"));
+    let sweep = report
+        .seed_sweep
+        .as_ref()
+        .expect("a sweep reports every seed");
+    assert_eq!(sweep.iter().map(|r| r.seed).collect::<Vec<_>>(), [3, 1, 2]);
+    let fastest = sweep.iter().map(|r| r.fmax_mhz).fold(f64::MIN, f64::max);
+    assert_eq!(report.fmax_mhz, fastest);
+    let kept = sweep.iter().find(|r| r.fmax_mhz == fastest).unwrap();
+    assert_eq!(report.seed, kept.seed, "the earliest of the fastest seeds");
+    assert_eq!(report.critical_path, kept.critical_path);
+    for r in sweep {
+        assert_eq!(r.timing_met, r.fmax_mhz >= 50.0);
+        assert!(r.pnr_seconds > 0.0);
+    }
+
+    // The kept seed's files are the flow's pnr.*; every seed's stay beside them.
+    let dir = opts.build_dir("tiny-l1");
+    for a in &report.artifacts {
+        assert!(dir.join(a).exists(), "missing artifact {a}");
+    }
+    for name in ["asc", "report.json", "log"] {
+        let kept_file = dir.join(format!("pnr.seed{}.{name}", report.seed));
+        assert_eq!(
+            std::fs::read(dir.join(format!("pnr.{name}"))).unwrap(),
+            std::fs::read(&kept_file).unwrap(),
+            "pnr.{name} is not {}",
+            kept_file.display()
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["seed"], report.seed);
+    assert_eq!(json["seed_sweep"].as_array().map(Vec::len), Some(3));
+    assert!(
+        report
+            .summary()
+            .contains(&format!("seed {}, the fastest of 3: ", report.seed)),
+        "{}",
+        report.summary()
+    );
+
+    // One seed: no sweep in the report.
+    let single = flow::run(
+        &design,
+        &FlowOptions {
+            seeds: vec![1],
+            ..opts.clone()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(single.seed_sweep.is_none());
+    assert_eq!(
+        Some(single.fmax_mhz),
+        sweep.iter().find(|r| r.seed == 1).map(|r| r.fmax_mhz),
+        "the same seed places the same netlist alike"
+    );
+}
+
+#[test]
+fn seed_lists_are_checked_before_any_work() {
+    let tmp = scratch();
+    let (cfg, text) = tiny_config(tmp.path(), 1);
+    let design = rtl_gen::generate(&cfg, &text, true).unwrap();
+    for (seeds, message) in [
+        (vec![], "--seed: give at least one nextpnr seed"),
+        (
+            vec![1, 2, 1],
+            "--seed: seed 1 is given twice: list each seed once",
+        ),
+    ] {
+        let opts = FlowOptions {
+            seeds,
+            ..options(tmp.path().join("build"), None)
+        };
+        let err = flow::run(&design, &opts).unwrap_err();
+        assert_eq!(err.to_string(), message);
+        assert!(!opts.build_dir("tiny-l1").exists());
+    }
 }

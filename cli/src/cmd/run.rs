@@ -289,7 +289,7 @@ fn synthesize(
         freq_mhz: cfg.hardware.freq_mhz,
         out_root: out.join("synth"),
         pack: true,
-        seed: toolchain::FlowOptions::DEFAULT_SEED,
+        seeds: vec![toolchain::FlowOptions::DEFAULT_SEED],
     };
     let spinner = ProgressBar::new_spinner();
     spinner.set_message(format!(

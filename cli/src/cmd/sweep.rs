@@ -134,7 +134,7 @@ fn sweep_lanes(args: &Args, base: &Config, text: &str, points: &mut Vec<Point>) 
                         cfg.network.hidden.first().copied().unwrap_or(0)
                     )),
                     pack: false,
-                    seed: toolchain::FlowOptions::DEFAULT_SEED,
+                    seeds: vec![toolchain::FlowOptions::DEFAULT_SEED],
                 };
                 match toolchain::flow::run(&design, &opts) {
                     Ok(r) => {

@@ -13,6 +13,7 @@ use super::opts::{load_config, write_json, CmdResult};
   lls synth --config configs/digits-mlp.toml
   lls synth --config configs/digits-mlp.toml --target ice40-up5k --board icebreaker --json build/digits.json
   lls synth --config configs/mnist-mlp.toml --target ecp5-85k --freq 125 --out build
+  lls synth --config configs/mnist-mlp.toml --seed 1,2,3,4   (keeps the fastest placement)
 
 Artifacts go to <out>/<preset>/<target>/: rtl/, synth.json, pnr.asc|pnr.config, <preset>.bin|.bit,
 report.json. The ECP5 tools come from scripts/install-deps.sh --ecp5.")]
@@ -39,9 +40,10 @@ pub struct Args {
     #[arg(long)]
     pub no_pack: bool,
     /// nextpnr's placement seed: another seed places the same netlist differently, and
-    /// Fmax moves with it (recorded in report.json).
-    #[arg(long, default_value_t = FlowOptions::DEFAULT_SEED)]
-    pub seed: u32,
+    /// Fmax moves with it. Several (`--seed 1,2,3`) place and route each, as many at once
+    /// as there are cores, and keep the fastest; report.json has every seed's Fmax.
+    #[arg(long, value_delimiter = ',', default_values_t = [FlowOptions::DEFAULT_SEED])]
+    pub seed: Vec<u32>,
 }
 
 pub fn run(args: Args) -> CmdResult {
@@ -68,7 +70,7 @@ pub fn run(args: Args) -> CmdResult {
         freq_mhz,
         out_root: args.out,
         pack: !args.no_pack,
-        seed: args.seed,
+        seeds: args.seed,
     };
     let dir = opts.build_dir(&design.manifest.config);
     let report = toolchain::flow::run(&design, &opts).map_err(|e| e.to_string())?;

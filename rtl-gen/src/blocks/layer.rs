@@ -32,7 +32,9 @@
 //! product and everything after it by one. With `hardware.bank_weights` the input
 //! buffer's write is registered on the way in (`DesignParams::input_write_stages`), and a
 //! hidden unit registers its basis address (`LayerParams::basis_addr_stages`): the update
-//! reads the basis at S1, and δ and every stage after it shift by one.
+//! reads the basis at S1, and δ and every stage after it shift by one. A banked unit of
+//! one lane registers its product again before the accumulate (the `[S3]` stage, as
+//! several lanes do: `LayerParams::mac_sum_registered`).
 //!
 //! With `hardware.share_multipliers` the unit has no multipliers: each pass first asks the
 //! top's pool for them (`pool_req` / `pool_grant`), and the operands go out and the
@@ -76,8 +78,8 @@ pub fn basis_file(l: &LayerParams) -> String {
 #[derive(Clone, Copy, Debug)]
 pub struct Stages {
     /// Forward: the stage whose edge accumulates into the split accumulator (S1 registers
-    /// the memories' data again, S2 multiplies into the product register; with several
-    /// lanes S3 sums the lanes into a register first).
+    /// the memories' data again, S2 multiplies into the product register; with
+    /// `LayerParams::mac_sum_registered` S3 sums the lanes into a register first).
     pub acc: u32,
     /// Forward: the stage that registers a finished row's sum `acc`, its two halves and
     /// the pending carry added (acc + 1).
@@ -124,7 +126,7 @@ fn delta_stage(l: &LayerParams) -> u32 {
 pub fn stages(p: &DesignParams, l: &LayerParams) -> Stages {
     // Banked weights reach w_r later (`LayerParams::bank_read_stages`).
     // Registered multiplier operands (`mul_stages`) delay the product alike.
-    let acc = if l.lanes > 1 { 4 } else { 3 } + l.bank_read_stages() + l.mul_stages;
+    let acc = 3 + u32::from(l.mac_sum_registered) + l.bank_read_stages() + l.mul_stages;
     let sum = acc + 1;
     // A hidden row's finished sum goes through the activation (sum+1), the rounding shift
     // (sum+2) and the saturation into h (done): one wide carry chain a stage.
@@ -939,8 +941,8 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         .enumerate()
         .map(|(ln, p)| widen(&mut m, &format!("prod_q{ln}_ext"), p.clone(), acc_w))
         .collect();
-    // Several lanes: S2 adds them into a register, S3 accumulates.
-    let mac_sum = if lanes > 1 {
+    // Several lanes (or one, banked): S2 adds them into a register, S3 accumulates.
+    let mac_sum = if l.mac_sum_registered {
         let sum_w = m.wire_assign("mac_sum", sum(terms));
         let q = m.reg("mac_q", Ty::s(acc_w));
         m.always_ff(&clk, vec![assign(&q, sum_w)]);
