@@ -272,90 +272,23 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
 
     // Place and route: one seed, or a sweep whose fastest placement is kept.
     let t = Instant::now();
-    let ext = match device.family {
-        Family::Ice40 => "asc",
-        Family::Ecp5 => "config",
-    };
-    let placed = dir.join(format!("pnr.{ext}"));
-    let (pnr_report, pnr_log) = (dir.join("pnr.report.json"), dir.join("pnr.log"));
-    let place = |seed: u32, paths: &PnrPaths<'_>| {
-        stage(&[paths.out, paths.report], || {
-            nextpnr::run(
-                &tools.nextpnr,
-                &device,
-                opts.freq_mhz,
-                seed,
-                "clk",
-                paths,
-                &dir,
-            )
-        })
-    };
-    let (pnr, seed, seed_sweep, sweep_files) = match opts.seeds.as_slice() {
-        [seed] => {
-            let paths = PnrPaths {
-                netlist: &pnr_netlist,
-                constraints: constraints.as_deref(),
-                out: &placed,
-                report: &pnr_report,
-                log: &pnr_log,
-            };
-            (place(*seed, &paths)?, *seed, None, Vec::new())
-        }
-        seeds => {
-            let files = |seed: u32| {
-                [
-                    format!("pnr.seed{seed}.{ext}"),
-                    format!("pnr.seed{seed}.report.json"),
-                    format!("pnr.seed{seed}.log"),
-                ]
-            };
-            let results = parallel(seeds, |&seed| {
-                let [out, report, log] = files(seed).map(|f| dir.join(f));
-                let t = Instant::now();
-                place(
-                    seed,
-                    &PnrPaths {
-                        netlist: &pnr_netlist,
-                        constraints: constraints.as_deref(),
-                        out: &out,
-                        report: &report,
-                        log: &log,
-                    },
-                )
-                .map(|r| (r, t.elapsed().as_secs_f64()))
-            });
-            let mut placements = Vec::new();
-            for (seed, result) in seeds.iter().zip(results) {
-                placements.push((*seed, result?));
-            }
-            // The fastest placement; the earlier seed on a tie.
-            let best = (1..placements.len()).fold(0, |best, i| {
-                if placements[i].1 .0.fmax_mhz > placements[best].1 .0.fmax_mhz {
-                    i
-                } else {
-                    best
-                }
-            });
-            let seed = placements[best].0;
-            let [out, report, log] = files(seed).map(|f| dir.join(f));
-            for (from, to) in [(&out, &placed), (&report, &pnr_report), (&log, &pnr_log)] {
-                std::fs::copy(from, to).map_err(|e| FlowError::io(to, e))?;
-            }
-            let sweep: Vec<SeedResult> = placements
-                .iter()
-                .map(|(seed, (r, secs))| SeedResult {
-                    seed: *seed,
-                    fmax_mhz: round2(r.fmax_mhz),
-                    timing_met: r.fmax_mhz >= opts.freq_mhz,
-                    pnr_seconds: round2(*secs),
-                    critical_path: r.critical_path.clone(),
-                })
-                .collect();
-            let names: Vec<String> = seeds.iter().flat_map(|s| files(*s)).collect();
-            (placements.swap_remove(best).1 .0, seed, Some(sweep), names)
-        }
-    };
+    let placed = dir.join(match device.family {
+        Family::Ice40 => "pnr.asc",
+        Family::Ecp5 => "pnr.config",
+    });
+    let Placement {
+        pnr,
+        seed,
+        seed_sweep,
+        sweep_files,
+    } = place_and_route(
+        &tools.nextpnr,
+        opts,
+        &dir,
+        &pnr_netlist,
+        constraints.as_deref(),
+        &placed,
+    )?;
     let pnr_s = t.elapsed().as_secs_f64();
 
     // Bitstream.
@@ -463,6 +396,108 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
     })?;
     write(&dir.join("report.json"), &(json + "\n"))?;
     Ok(report)
+}
+
+/// What place and route kept.
+struct Placement {
+    pnr: nextpnr::PnrReport,
+    /// The seed whose placement is in `pnr.*`.
+    seed: u32,
+    /// Every seed's result, for a sweep.
+    seed_sweep: Option<Vec<SeedResult>>,
+    /// The sweep's per-seed files, relative to the build folder.
+    sweep_files: Vec<String>,
+}
+
+/// Places and routes `netlist` into `placed` (`pnr.asc` or `pnr.config`), `pnr.report.json`
+/// and `pnr.log` in `dir`. With several seeds, each one writes `pnr.seed<N>.*`, as many at
+/// once as the machine has cores, and the fastest (the earliest of equals) is copied to
+/// the plain names.
+fn place_and_route(
+    nextpnr_tool: &Tool,
+    opts: &FlowOptions,
+    dir: &Path,
+    netlist: &Path,
+    constraints: Option<&Path>,
+    placed: &Path,
+) -> Result<Placement, FlowError> {
+    let (report, log) = (dir.join("pnr.report.json"), dir.join("pnr.log"));
+    let place = |seed: u32, out: &Path, report: &Path, log: &Path| {
+        let paths = PnrPaths {
+            netlist,
+            constraints,
+            out,
+            report,
+            log,
+        };
+        stage(&[out, report], || {
+            nextpnr::run(
+                nextpnr_tool,
+                &opts.device,
+                opts.freq_mhz,
+                seed,
+                "clk",
+                &paths,
+                dir,
+            )
+        })
+    };
+    if let [seed] = opts.seeds[..] {
+        return Ok(Placement {
+            pnr: place(seed, placed, &report, &log)?,
+            seed,
+            seed_sweep: None,
+            sweep_files: Vec::new(),
+        });
+    }
+    let ext = placed
+        .extension()
+        .map_or(String::new(), |e| format!(".{}", e.to_string_lossy()));
+    let files = |seed: u32| {
+        [
+            format!("pnr.seed{seed}{ext}"),
+            format!("pnr.seed{seed}.report.json"),
+            format!("pnr.seed{seed}.log"),
+        ]
+    };
+    let results = parallel(&opts.seeds, |&seed| {
+        let [out, report, log] = files(seed).map(|f| dir.join(f));
+        let t = Instant::now();
+        place(seed, &out, &report, &log).map(|r| (r, t.elapsed().as_secs_f64()))
+    });
+    let mut placements = Vec::new();
+    for (&seed, result) in opts.seeds.iter().zip(results) {
+        let (pnr, seconds) = result?;
+        placements.push((seed, pnr, seconds));
+    }
+    let best = (1..placements.len()).fold(0, |best, i| {
+        if placements[i].1.fmax_mhz > placements[best].1.fmax_mhz {
+            i
+        } else {
+            best
+        }
+    });
+    let seed = placements[best].0;
+    let [out, seed_report, seed_log] = files(seed).map(|f| dir.join(f));
+    for (from, to) in [(&out, placed), (&seed_report, &report), (&seed_log, &log)] {
+        std::fs::copy(from, to).map_err(|e| FlowError::io(to, e))?;
+    }
+    let seed_sweep = placements
+        .iter()
+        .map(|(seed, pnr, seconds)| SeedResult {
+            seed: *seed,
+            fmax_mhz: round2(pnr.fmax_mhz),
+            timing_met: pnr.fmax_mhz >= opts.freq_mhz,
+            pnr_seconds: round2(*seconds),
+            critical_path: pnr.critical_path.clone(),
+        })
+        .collect();
+    Ok(Placement {
+        pnr: placements.swap_remove(best).1,
+        seed,
+        seed_sweep: Some(seed_sweep),
+        sweep_files: opts.seeds.iter().flat_map(|&s| files(s)).collect(),
+    })
 }
 
 /// `f` on every item, on up to as many threads as the machine has cores; the results in
