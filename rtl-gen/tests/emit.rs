@@ -285,20 +285,20 @@ fn digits_mlp() {
 fn mnist_mlp() {
     let design = snapshot_preset("mnist-mlp");
     check_image_lengths(&design);
-    // 784 → 256 → 10, hidden on 4 lanes: 196 words per row; classifier on 1 lane: 256.
+    // 784 → 256 → 10, hidden on 8 lanes: 98 words per row; classifier on 1 lane: 256.
     assert_eq!(
         design.files["mnist_mlp_layer0_w0.hex"].lines().count(),
-        256 * 196
+        256 * 98
     );
     assert_eq!(
-        design.files["mnist_mlp_layer0_w3.hex"].lines().count(),
-        256 * 196
+        design.files["mnist_mlp_layer0_w7.hex"].lines().count(),
+        256 * 98
     );
     assert_eq!(
         design.files["mnist_mlp_classifier_w0.hex"].lines().count(),
         10 * 256
     );
-    assert!(!design.files.contains_key("mnist_mlp_layer0_w4.hex"));
+    assert!(!design.files.contains_key("mnist_mlp_layer0_w8.hex"));
     assert!(!design.files.contains_key("mnist_mlp_classifier_w1.hex"));
 }
 

@@ -52,7 +52,7 @@ pub fn build(
             let harness = rtl.join("tb_main.cpp");
             write_if_changed(&harness, HARNESS_CPP)?;
             let verilator = toolchain::verilator()?;
-            let args = verilator_args(design, trace, sources);
+            let args = verilator_args(design, trace, sources, &extra_verilator_flags());
             // Rebuild only when the sources changed: the stamp holds the exact inputs.
             let stamp = rtl.join("obj_dir/.lls-build-stamp");
             let inputs = format!(
@@ -94,9 +94,25 @@ pub fn build(
     }
 }
 
+/// Extra Verilator arguments from `LLS_VERILATOR_FLAGS` (whitespace-separated), for trying
+/// flags without a rebuild of `lls`; they are part of the build stamp, so a change rebuilds.
+pub const VERILATOR_FLAGS_ENV: &str = "LLS_VERILATOR_FLAGS";
+
+fn extra_verilator_flags() -> Vec<String> {
+    std::env::var(VERILATOR_FLAGS_ENV)
+        .map(|v| v.split_whitespace().map(String::from).collect())
+        .unwrap_or_default()
+}
+
 /// Verilator's arguments: an optimized model plus the C++ harness, `-Wall` (warnings are
-/// fatal), and the collision poison defined (`rtl_gen::blocks::POISON_COLLISIONS`).
-fn verilator_args(design: &Design, trace: bool, sources: Vec<String>) -> Vec<String> {
+/// fatal), the collision poison defined (`rtl_gen::blocks::POISON_COLLISIONS`), then
+/// `extra`.
+fn verilator_args(
+    design: &Design,
+    trace: bool,
+    sources: Vec<String>,
+    extra: &[String],
+) -> Vec<String> {
     let class = format!("V{}", design.top);
     let mut args: Vec<String> = vec![
         "--cc".into(),
@@ -132,6 +148,7 @@ fn verilator_args(design: &Design, trace: bool, sources: Vec<String>) -> Vec<Str
         "-o".into(),
         "sim".into(),
     ];
+    args.extend(extra.iter().cloned());
     if trace {
         args.push("--trace-fst".into());
     }
@@ -219,7 +236,9 @@ mod tests {
             .expect("preset is valid");
         let design = rtl_gen::generate(&cfg, text, true).expect("generates");
         let define = rtl_gen::blocks::POISON_COLLISIONS;
-        assert!(verilator_args(&design, false, Vec::new()).contains(&format!("+define+{define}")));
+        assert!(
+            verilator_args(&design, false, Vec::new(), &[]).contains(&format!("+define+{define}"))
+        );
         assert!(iverilog_args(&design, Vec::new()).contains(&format!("-D{define}")));
         let uses = design
             .files
@@ -230,5 +249,26 @@ mod tests {
             uses >= 2,
             "the layer and softmax RTL poison their reads ({uses} files)"
         );
+    }
+
+    /// `LLS_VERILATOR_FLAGS` lands after the project's own flags (so it can override
+    /// them) and before the sources.
+    #[test]
+    fn extra_verilator_flags_follow_the_projects_own() {
+        let text = include_str!("../../configs/digits-mlp.toml");
+        let cfg = golden_model::config::Config::from_toml_str(text, "digits-mlp.toml")
+            .expect("preset is valid");
+        let design = rtl_gen::generate(&cfg, text, true).expect("generates");
+        let extra = ["--threads".to_string(), "2".to_string()];
+        let plain = verilator_args(&design, false, vec!["a.v".into()], &[]);
+        let args = verilator_args(&design, false, vec!["a.v".into()], &extra);
+        assert_eq!(args.len(), plain.len() + 2);
+        let at = args
+            .iter()
+            .position(|a| a == "--threads")
+            .expect("passed on");
+        assert_eq!(args[at + 1], "2");
+        assert!(at > args.iter().position(|a| a == "-O3").expect("own flags"));
+        assert_eq!(args[at + 2], "a.v", "before the sources");
     }
 }

@@ -45,6 +45,12 @@ pub struct CosimOptions {
     /// state images (`rtl_gen::mem::write_state_images`, as `lls weights export` writes
     /// them) replace the generated ones, so the RTL powers up where the net stands.
     pub resume_from: Option<FixedNet>,
+    /// Split the samples into this many segments (whole bursts) co-simulated side by side,
+    /// one simulator each, in `<work_dir>/segment<k>`. Segment k powers up in the golden
+    /// model's state at its first sample; segment k-1 compares that state with the RTL's
+    /// (every weight, modulation value and LFSR state) after its last sample, so the
+    /// segments chain into one run. 1: one simulator in `work_dir`.
+    pub segments: usize,
 }
 
 impl CosimOptions {
@@ -62,6 +68,7 @@ impl CosimOptions {
             learn: true,
             burst: 0,
             resume_from: None,
+            segments: 1,
         }
     }
 }
@@ -145,8 +152,12 @@ pub struct CosimReport {
     pub burst: usize,
     /// Share of samples the RTL predicted right while training on them (pre-update).
     pub rtl_train_accuracy: f64,
+    /// Segments co-simulated side by side ([`CosimOptions::segments`]).
+    pub segments: usize,
+    /// The slowest segment's build and simulation (segments run side by side).
     pub build_seconds: f64,
     pub sim_seconds: f64,
+    /// Every segment's cycles ÷ `sim_seconds`.
     pub sim_cycles_per_second: f64,
     pub waveform: Option<String>,
 }
@@ -171,11 +182,140 @@ pub fn run_with_progress(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(CosimReport, FixedNet), CosimError> {
     let design = rtl_gen::generate(cfg, config_toml, opts.learn)?;
+    let samples = opts.samples.min(data.len());
+    let ranges = segment_ranges(samples, opts.burst.max(1), opts.segments)?;
+    let start = opts.resume_from.clone();
+    if let [range] = ranges.as_slice() {
+        let seg = Segment {
+            range: range.clone(),
+            net: start.unwrap_or_else(|| FixedNet::new(cfg)),
+            resumed: opts.resume_from.is_some(),
+            work_dir: opts.work_dir.clone(),
+        };
+        return run_segment(cfg, config_toml, &design, data, opts, seg, progress);
+    }
+    // Each segment powers up where the golden model stands at its first sample.
+    let mut net = start.unwrap_or_else(|| FixedNet::new(cfg));
+    let mut segments = Vec::with_capacity(ranges.len());
+    for (k, range) in ranges.iter().enumerate() {
+        if k > 0 && opts.learn {
+            for s in ranges[k - 1].clone() {
+                net.train_step(data.image(s), data.label(s) as usize);
+            }
+        }
+        segments.push(Segment {
+            range: range.clone(),
+            net: net.clone(),
+            resumed: k > 0 || opts.resume_from.is_some(),
+            work_dir: opts.work_dir.join(format!("segment{k}")),
+        });
+    }
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let parts = std::thread::scope(|scope| {
+        let design = &design;
+        let handles: Vec<_> = segments
+            .into_iter()
+            .map(|seg| {
+                let done_tx = done_tx.clone();
+                scope.spawn(move || {
+                    let mut tick = |_: usize, _: usize| {
+                        // The receiver outlives every segment.
+                        let _ = done_tx.send(());
+                    };
+                    run_segment(cfg, config_toml, design, data, opts, seg, &mut tick)
+                })
+            })
+            .collect();
+        drop(done_tx);
+        for (done, ()) in done_rx.into_iter().enumerate() {
+            progress(done + 1, samples);
+        }
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect::<Vec<_>>()
+    });
+    let parts = parts.into_iter().collect::<Result<Vec<_>, _>>()?;
+    Ok(merge(&design, parts))
+}
+
+/// Samples `0..samples` in `segments` contiguous ranges of whole bursts of `chunk`.
+fn segment_ranges(
+    samples: usize,
+    chunk: usize,
+    segments: usize,
+) -> Result<Vec<std::ops::Range<usize>>, CosimError> {
+    let bursts = samples.div_ceil(chunk).max(1);
+    if segments == 0 || segments > bursts {
+        return Err(CosimError::Segments(format!(
+            "--segments {segments}: {samples} samples in bursts of {chunk} split into 1 to \
+             {bursts} segments; use a value in that range"
+        )));
+    }
+    let edge = |k: usize| (k * bursts / segments * chunk).min(samples);
+    Ok((0..segments).map(|k| edge(k)..edge(k + 1)).collect())
+}
+
+/// One simulator's share of a run: its samples, the state it powers up in, its folder.
+struct Segment {
+    range: std::ops::Range<usize>,
+    net: FixedNet,
+    /// `net` is not the generated design's power-up state: its images replace those.
+    resumed: bool,
+    work_dir: PathBuf,
+}
+
+/// Segments side by side as one report: sums, the earliest mismatch, the slowest
+/// segment's seconds; the net after the last segment.
+fn merge(design: &rtl_gen::Design, parts: Vec<(CosimReport, FixedNet)>) -> (CosimReport, FixedNet) {
+    let segments = parts.len();
+    let mut parts = parts.into_iter();
+    let (mut report, mut net) = parts.next().expect("at least two segments");
+    let mut correct = (report.rtl_train_accuracy * report.samples as f64).round();
+    for (part, part_net) in parts {
+        correct += (part.rtl_train_accuracy * part.samples as f64).round();
+        report.samples += part.samples;
+        report.mismatches += part.mismatches;
+        report.first_mismatch = report.first_mismatch.or(part.first_mismatch);
+        report.values_compared += part.values_compared;
+        report.weight_checks += part.weight_checks;
+        report.cycles += part.cycles;
+        report.cycle_model_deviations += part.cycle_model_deviations;
+        report.build_seconds = report.build_seconds.max(part.build_seconds);
+        report.sim_seconds = report.sim_seconds.max(part.sim_seconds);
+        report.waveform = report.waveform.or(part.waveform);
+        net = part_net;
+    }
+    report.segments = segments;
+    report.cycles_per_sample = report.cycles as f64 / report.samples.max(1) as f64;
+    report.mac_utilization = rtl_gen::cycles::mac_utilization(
+        design.manifest.macs_per_sample,
+        design.manifest.mac_lanes_total,
+        report.cycles_per_sample,
+    );
+    report.sim_cycles_per_second = report.cycles as f64 / report.sim_seconds.max(1e-9);
+    report.rtl_train_accuracy = correct / report.samples.max(1) as f64;
+    (report, net)
+}
+
+/// Builds the design in `seg.work_dir` and co-simulates `seg.range`.
+fn run_segment(
+    cfg: &Config,
+    config_toml: &str,
+    design: &rtl_gen::Design,
+    data: &Split,
+    opts: &CosimOptions,
+    seg: Segment,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(CosimReport, FixedNet), CosimError> {
     let t0 = Instant::now();
-    let (program, args) = build(&design, &opts.work_dir, opts.simulator, false)?;
+    let (program, args) = build(design, &seg.work_dir, opts.simulator, false)?;
     let build_seconds = t0.elapsed().as_secs_f64();
-    let rtl_dir = opts.work_dir.join("rtl");
-    let mut net = power_up_state(cfg, opts, &rtl_dir)?;
+    let rtl_dir = seg.work_dir.join("rtl");
+    if seg.resumed {
+        rtl_gen::mem::write_state_images(cfg, &seg.net, &rtl_dir)?;
+    }
+    let mut net = seg.net.clone();
     let mut sim = Session::start(&program, &args, &rtl_dir)?;
     let permille = (opts.stall.clamp(0.0, 1.0) * 1000.0).round() as u32;
     if permille > 0 {
@@ -196,7 +336,6 @@ pub fn run_with_progress(
         })
         .collect();
     let predicted = design.manifest.cycles_per_sample;
-    let samples = opts.samples.min(data.len());
     let t1 = Instant::now();
     let mut report = CosimReport {
         config: cfg.name.clone(),
@@ -218,6 +357,7 @@ pub fn run_with_progress(
         reset_at: opts.reset_at,
         burst: opts.burst,
         rtl_train_accuracy: 0.0,
+        segments: 1,
         build_seconds,
         sim_seconds: 0.0,
         sim_cycles_per_second: 0.0,
@@ -225,8 +365,9 @@ pub fn run_with_progress(
     };
     let mut correct = 0usize;
     let chunk = opts.burst.max(1);
-    'run: for first in (0..samples).step_by(chunk) {
-        let range = first..(first + chunk).min(samples);
+    let end = seg.range.end;
+    'run: for first in seg.range.clone().step_by(chunk) {
+        let range = first..(first + chunk).min(end);
         if opts.reset_at.is_some_and(|r| range.contains(&r)) {
             sim.reset_midstream(data.image(first).len() / 2)?;
         }
@@ -285,7 +426,7 @@ pub fn run_with_progress(
             // Errors and weights are visible only for the last sample of a burst.
             let last_of_chunk = s + 1 == range.end;
             let check_weights = last_of_chunk
-                && (s + 1 == samples
+                && (s + 1 == end
                     || opts.weights_every > 0 && (s + 1) % opts.weights_every.max(chunk) == 0);
             let found = compare(
                 &mut sim,
@@ -300,7 +441,7 @@ pub fn run_with_progress(
                 &mut report,
                 got,
             )?;
-            progress(s + 1, samples);
+            progress(s + 1 - seg.range.start, seg.range.len());
             if let Some(m) = found {
                 report.mismatches = 1;
                 report.first_mismatch = Some(m);
@@ -319,7 +460,7 @@ pub fn run_with_progress(
     report.rtl_train_accuracy = correct as f64 / report.samples.max(1) as f64;
     sim.quit()?;
     if let (true, Some(m)) = (opts.trace, report.first_mismatch.clone()) {
-        report.waveform = trace_around(cfg, config_toml, data, opts, m.sample)?;
+        report.waveform = trace_around(cfg, config_toml, data, opts, &seg, m.sample)?;
     }
     Ok((report, net))
 }
@@ -465,42 +606,31 @@ fn hex(v: u64, bits: u32) -> String {
     format!("0x{:0w$x}", v & mask(bits), w = bits.div_ceil(4) as usize)
 }
 
-/// The net the RTL in `rtl_dir` powers up as: `opts.resume_from`, whose state images
-/// then replace the generated ones, or the config's initial net.
-fn power_up_state(
-    cfg: &Config,
-    opts: &CosimOptions,
-    rtl_dir: &std::path::Path,
-) -> Result<FixedNet, CosimError> {
-    match &opts.resume_from {
-        Some(start) => {
-            rtl_gen::mem::write_state_images(cfg, start, rtl_dir)?;
-            Ok(start.clone())
-        }
-        None => Ok(FixedNet::new(cfg)),
-    }
-}
-
-/// Replays the run on a tracing build and records the samples around `sample`.
+/// Replays `seg` up to `sample` on a tracing build and records the samples around it.
 fn trace_around(
     cfg: &Config,
     config_toml: &str,
     data: &Split,
     opts: &CosimOptions,
+    seg: &Segment,
     sample: usize,
 ) -> Result<Option<String>, CosimError> {
     if opts.simulator != Simulator::Verilator {
         return Ok(None);
     }
     let design = rtl_gen::generate(cfg, config_toml, opts.learn)?;
-    let dir = opts.work_dir.join("trace");
+    let dir = seg.work_dir.join("trace");
     let (program, args) = build(&design, &dir, Simulator::Verilator, true)?;
-    power_up_state(cfg, opts, &dir.join("rtl"))?;
+    if seg.resumed {
+        rtl_gen::mem::write_state_images(cfg, &seg.net, &dir.join("rtl"))?;
+    }
     let mut sim = Session::start(&program, &args, &dir.join("rtl"))?;
-    let path = opts.work_dir.join("mismatch.fst");
+    let path = seg.work_dir.join("mismatch.fst");
     let path = std::path::absolute(&path).unwrap_or(path);
-    for s in 0..=sample.min(data.len().saturating_sub(1)) {
-        if s + 1 == sample.max(1) || (sample == 0 && s == 0) {
+    let first = seg.range.start;
+    for s in first..=sample.min(data.len().saturating_sub(1)) {
+        // From the sample before the mismatch (or the segment's first).
+        if s + 1 == sample.max(first + 1) {
             sim.trace(&path)?;
         }
         sim.sample(data.label(s) as usize, data.image(s))?;

@@ -28,6 +28,8 @@ pub enum CosimError {
     Io { path: String, reason: String },
     #[error("simulator protocol: {0}")]
     Protocol(String),
+    #[error("{0}")]
+    Segments(String),
 }
 
 pub(crate) fn io_err(path: &std::path::Path, e: std::io::Error) -> CosimError {

@@ -363,3 +363,68 @@ fn a_flipped_modulation_or_lfsr_state_bit_is_caught() {
         assert_flip_is_caught(&cfg, &text, flip, signal_name, options(samples, name));
     }
 }
+
+/// Three segments side by side chain into the one-simulator run: every segment bit-exact,
+/// the same cycles and final weights, and each inner boundary's full state check (the
+/// proof that the next segment's power-up state is the RTL's) really compares: a weight
+/// flipped at the first boundary, where an unsegmented run checks nothing, is caught.
+#[test]
+fn segments_side_by_side_chain_into_one_run() {
+    let (cfg, text) = preset("digits-mlp.toml");
+    let whole = CosimOptions {
+        weights_every: 0,
+        ..options(90, "digits-unsegmented")
+    };
+    let (one, one_net) = run_digits_train(&cfg, &text, &whole);
+    assert_exact(&one, 90);
+    let split = CosimOptions {
+        segments: 3,
+        ..options(90, "digits-segments")
+    };
+    let split = CosimOptions {
+        weights_every: 0,
+        ..split
+    };
+    let (three, three_net) = run_digits_train(&cfg, &text, &split);
+    assert_exact(&three, 90);
+    assert_eq!(three.segments, 3);
+    assert_eq!(three.cycles, one.cycles);
+    let layers = cfg.network.hidden.len() + 1;
+    assert_eq!(one.weight_checks, layers);
+    assert_eq!(
+        three.weight_checks,
+        3 * layers,
+        "a full check at every segment end"
+    );
+    assert_eq!(three.rtl_train_accuracy, one.rtl_train_accuracy);
+    for (a, b) in one_net.layers.iter().zip(&three_net.layers) {
+        assert_eq!(a.weights(), b.weights());
+    }
+    for k in 0..3 {
+        assert!(split.work_dir.join(format!("segment{k}/rtl")).is_dir());
+    }
+
+    let flipped = CosimOptions {
+        mutate: Some(Mutation {
+            sample: 29,
+            layer: 0,
+            signal: Signal::Weight,
+            index: 7,
+        }),
+        ..split.clone()
+    };
+    let (r, _) = run_digits_train(&cfg, &text, &flipped);
+    let m = r.first_mismatch.expect("the boundary check compares");
+    assert_eq!(
+        (m.sample, m.layer, m.signal.as_str(), m.index),
+        (29, 0, "weight", 7)
+    );
+
+    let data = dataset(DatasetKind::Digits);
+    let too_many = CosimOptions {
+        segments: 91,
+        ..split
+    };
+    let err = run(&cfg, &text, &data.train, &too_many).expect_err("91 segments of 90 samples");
+    assert!(err.to_string().contains("--segments 91"), "{err}");
+}

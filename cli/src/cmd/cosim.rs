@@ -12,7 +12,8 @@ use super::opts::{load_config, load_dataset, write_json, CmdResult};
 #[command(after_help = "Examples:
   lls cosim --config configs/digits-mlp.toml --samples 1437
   lls cosim --config configs/mnist-mlp.toml --samples 300 --weights-every 100 --json build/cosim.json
-  lls cosim --config configs/digits-mlp.toml --samples 50 --simulator iverilog --stall 0.3")]
+  lls cosim --config configs/digits-mlp.toml --samples 50 --simulator iverilog --stall 0.3
+  lls cosim --config configs/mnist-mlp.toml --samples 60000 --burst 1000 --weights-every 10000 --segments 2")]
 pub struct Args {
     #[arg(long)]
     pub config: PathBuf,
@@ -42,6 +43,11 @@ pub struct Args {
     /// Write an FST waveform around the first mismatch.
     #[arg(long)]
     pub trace: bool,
+    /// Co-simulate N segments of the samples side by side, one simulator (and core) each.
+    /// Segment k powers up in the golden model's state at its first sample, which
+    /// segment k-1 checks against the RTL's every weight after its last sample.
+    #[arg(long, default_value_t = 1)]
+    pub segments: usize,
     /// Scratch folder (default build/<preset>/cosim).
     #[arg(long)]
     pub work: Option<PathBuf>,
@@ -83,6 +89,7 @@ pub fn run(args: Args) -> CmdResult {
         trace: args.trace,
         burst: args.burst,
         learn: !args.inference,
+        segments: args.segments,
         ..CosimOptions::new(args.samples, work)
     };
     let (report, net) =
@@ -98,10 +105,15 @@ pub fn run(args: Args) -> CmdResult {
     });
     match &report.first_mismatch {
         None => println!(
-            "{} {:?}: {} samples bit-exact ({} values compared, weights checked {} times), {:.1} cycles/sample (model {}, ideal {}), {:.0} cycles/s simulated",
+            "{} {:?}: {} samples bit-exact{} ({} values compared, weights checked {} times), {:.1} cycles/sample (model {}, ideal {}), {:.0} cycles/s simulated",
             report.config,
             report.simulator,
             report.samples,
+            if report.segments > 1 {
+                format!(" in {} segments side by side", report.segments)
+            } else {
+                String::new()
+            },
             report.values_compared,
             report.weight_checks,
             report.cycles_per_sample,
