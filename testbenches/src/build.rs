@@ -227,14 +227,18 @@ fn write_if_changed(path: &Path, text: &str) -> Result<(), CosimError> {
 mod tests {
     use super::*;
 
+    fn digits_design() -> Design {
+        let text = include_str!("../../configs/digits-mlp.toml");
+        let cfg = golden_model::config::Config::from_toml_str(text, "digits-mlp.toml")
+            .expect("preset is valid");
+        rtl_gen::generate(&cfg, text, true).expect("generates")
+    }
+
     /// The co-simulations' proof of `no_rw_check` rests on the macro being defined: both
     /// simulators get it, and the generated RTL tests it.
     #[test]
     fn both_simulators_poison_colliding_block_ram_reads() {
-        let text = include_str!("../../configs/digits-mlp.toml");
-        let cfg = golden_model::config::Config::from_toml_str(text, "digits-mlp.toml")
-            .expect("preset is valid");
-        let design = rtl_gen::generate(&cfg, text, true).expect("generates");
+        let design = digits_design();
         let define = rtl_gen::blocks::POISON_COLLISIONS;
         assert!(
             verilator_args(&design, false, Vec::new(), &[]).contains(&format!("+define+{define}"))
@@ -255,10 +259,7 @@ mod tests {
     /// them) and before the sources.
     #[test]
     fn extra_verilator_flags_follow_the_projects_own() {
-        let text = include_str!("../../configs/digits-mlp.toml");
-        let cfg = golden_model::config::Config::from_toml_str(text, "digits-mlp.toml")
-            .expect("preset is valid");
-        let design = rtl_gen::generate(&cfg, text, true).expect("generates");
+        let design = digits_design();
         let extra = ["--threads".to_string(), "2".to_string()];
         let plain = verilator_args(&design, false, vec!["a.v".into()], &[]);
         let args = verilator_args(&design, false, vec!["a.v".into()], &extra);

@@ -287,15 +287,24 @@ fn merge(design: &rtl_gen::Design, parts: Vec<(CosimReport, FixedNet)>) -> (Cosi
         net = part_net;
     }
     report.segments = segments;
-    report.cycles_per_sample = report.cycles as f64 / report.samples.max(1) as f64;
-    report.mac_utilization = rtl_gen::cycles::mac_utilization(
-        design.manifest.macs_per_sample,
-        design.manifest.mac_lanes_total,
-        report.cycles_per_sample,
-    );
-    report.sim_cycles_per_second = report.cycles as f64 / report.sim_seconds.max(1e-9);
-    report.rtl_train_accuracy = correct / report.samples.max(1) as f64;
+    report.derive_rates(design, correct as usize);
     (report, net)
+}
+
+impl CosimReport {
+    /// The figures derived from the counts: cycles per sample, MAC utilization, simulated
+    /// cycles per second, and the RTL's training accuracy from its `correct` predictions.
+    fn derive_rates(&mut self, design: &rtl_gen::Design, correct: usize) {
+        let samples = self.samples.max(1) as f64;
+        self.cycles_per_sample = self.cycles as f64 / samples;
+        self.mac_utilization = rtl_gen::cycles::mac_utilization(
+            design.manifest.macs_per_sample,
+            design.manifest.mac_lanes_total,
+            self.cycles_per_sample,
+        );
+        self.sim_cycles_per_second = self.cycles as f64 / self.sim_seconds.max(1e-9);
+        self.rtl_train_accuracy = correct as f64 / samples;
+    }
 }
 
 /// Builds the design in `seg.work_dir` and co-simulates `seg.range`.
@@ -450,14 +459,7 @@ fn run_segment(
         }
     }
     report.sim_seconds = t1.elapsed().as_secs_f64();
-    report.cycles_per_sample = report.cycles as f64 / report.samples.max(1) as f64;
-    report.mac_utilization = rtl_gen::cycles::mac_utilization(
-        design.manifest.macs_per_sample,
-        design.manifest.mac_lanes_total,
-        report.cycles_per_sample,
-    );
-    report.sim_cycles_per_second = report.cycles as f64 / report.sim_seconds.max(1e-9);
-    report.rtl_train_accuracy = correct as f64 / report.samples.max(1) as f64;
+    report.derive_rates(design, correct);
     sim.quit()?;
     if let (true, Some(m)) = (opts.trace, report.first_mismatch.clone()) {
         report.waveform = trace_around(cfg, config_toml, data, opts, &seg, m.sample)?;
