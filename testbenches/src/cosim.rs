@@ -184,18 +184,13 @@ pub fn run_with_progress(
     let design = rtl_gen::generate(cfg, config_toml, opts.learn)?;
     let samples = opts.samples.min(data.len());
     let ranges = segment_ranges(samples, opts.burst.max(1), opts.segments)?;
-    let start = opts.resume_from.clone();
-    if let [range] = ranges.as_slice() {
-        let seg = Segment {
-            range: range.clone(),
-            net: start.unwrap_or_else(|| FixedNet::new(cfg)),
-            resumed: opts.resume_from.is_some(),
-            work_dir: opts.work_dir.clone(),
-        };
-        return run_segment(cfg, config_toml, &design, data, opts, seg, progress);
-    }
-    // Each segment powers up where the golden model stands at its first sample.
-    let mut net = start.unwrap_or_else(|| FixedNet::new(cfg));
+    // Each segment powers up where the golden model stands at its first sample; one
+    // segment works in `work_dir` itself.
+    let single = ranges.len() == 1;
+    let mut net = opts
+        .resume_from
+        .clone()
+        .unwrap_or_else(|| FixedNet::new(cfg));
     let mut segments = Vec::with_capacity(ranges.len());
     for (k, range) in ranges.iter().enumerate() {
         if k > 0 && opts.learn {
@@ -207,8 +202,17 @@ pub fn run_with_progress(
             range: range.clone(),
             net: net.clone(),
             resumed: k > 0 || opts.resume_from.is_some(),
-            work_dir: opts.work_dir.join(format!("segment{k}")),
+            work_dir: if single {
+                opts.work_dir.clone()
+            } else {
+                opts.work_dir.join(format!("segment{k}"))
+            },
         });
+    }
+    if single {
+        let seg = segments.pop().expect("one segment");
+        let part = run_segment(cfg, &design, data, opts, seg, progress)?;
+        return Ok((part.report, part.net));
     }
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     let parts = std::thread::scope(|scope| {
@@ -222,7 +226,7 @@ pub fn run_with_progress(
                         // The receiver outlives every segment.
                         let _ = done_tx.send(());
                     };
-                    run_segment(cfg, config_toml, design, data, opts, seg, &mut tick)
+                    run_segment(cfg, design, data, opts, seg, &mut tick)
                 })
             })
             .collect();
@@ -265,29 +269,41 @@ struct Segment {
     work_dir: PathBuf,
 }
 
+/// What one segment returns: its report, the net trained alongside, and how many samples
+/// the RTL predicted right (the accuracy's numerator, summed across segments).
+struct SegmentResult {
+    report: CosimReport,
+    net: FixedNet,
+    correct: usize,
+}
+
 /// Segments side by side as one report: sums, the earliest mismatch, the slowest
 /// segment's seconds; the net after the last segment.
-fn merge(design: &rtl_gen::Design, parts: Vec<(CosimReport, FixedNet)>) -> (CosimReport, FixedNet) {
+fn merge(design: &rtl_gen::Design, parts: Vec<SegmentResult>) -> (CosimReport, FixedNet) {
     let segments = parts.len();
     let mut parts = parts.into_iter();
-    let (mut report, mut net) = parts.next().expect("at least two segments");
-    let mut correct = (report.rtl_train_accuracy * report.samples as f64).round();
-    for (part, part_net) in parts {
-        correct += (part.rtl_train_accuracy * part.samples as f64).round();
-        report.samples += part.samples;
-        report.mismatches += part.mismatches;
-        report.first_mismatch = report.first_mismatch.or(part.first_mismatch);
-        report.values_compared += part.values_compared;
-        report.weight_checks += part.weight_checks;
-        report.cycles += part.cycles;
-        report.cycle_model_deviations += part.cycle_model_deviations;
-        report.build_seconds = report.build_seconds.max(part.build_seconds);
-        report.sim_seconds = report.sim_seconds.max(part.sim_seconds);
-        report.waveform = report.waveform.or(part.waveform);
-        net = part_net;
+    let SegmentResult {
+        mut report,
+        mut net,
+        mut correct,
+    } = parts.next().expect("at least two segments");
+    for part in parts {
+        let p = part.report;
+        correct += part.correct;
+        report.samples += p.samples;
+        report.mismatches += p.mismatches;
+        report.first_mismatch = report.first_mismatch.or(p.first_mismatch);
+        report.values_compared += p.values_compared;
+        report.weight_checks += p.weight_checks;
+        report.cycles += p.cycles;
+        report.cycle_model_deviations += p.cycle_model_deviations;
+        report.build_seconds = report.build_seconds.max(p.build_seconds);
+        report.sim_seconds = report.sim_seconds.max(p.sim_seconds);
+        report.waveform = report.waveform.or(p.waveform);
+        net = part.net;
     }
     report.segments = segments;
-    report.derive_rates(design, correct as usize);
+    report.derive_rates(design, correct);
     (report, net)
 }
 
@@ -310,13 +326,12 @@ impl CosimReport {
 /// Builds the design in `seg.work_dir` and co-simulates `seg.range`.
 fn run_segment(
     cfg: &Config,
-    config_toml: &str,
     design: &rtl_gen::Design,
     data: &Split,
     opts: &CosimOptions,
     seg: Segment,
     progress: &mut dyn FnMut(usize, usize),
-) -> Result<(CosimReport, FixedNet), CosimError> {
+) -> Result<SegmentResult, CosimError> {
     let t0 = Instant::now();
     let (program, args) = build(design, &seg.work_dir, opts.simulator, false)?;
     let build_seconds = t0.elapsed().as_secs_f64();
@@ -462,9 +477,13 @@ fn run_segment(
     report.derive_rates(design, correct);
     sim.quit()?;
     if let (true, Some(m)) = (opts.trace, report.first_mismatch.clone()) {
-        report.waveform = trace_around(cfg, config_toml, data, opts, &seg, m.sample)?;
+        report.waveform = trace_around(cfg, design, data, opts, &seg, m.sample)?;
     }
-    Ok((report, net))
+    Ok(SegmentResult {
+        report,
+        net,
+        correct,
+    })
 }
 
 /// Where a layer's values sit in its readback space: the weights, then the C softmax
@@ -611,7 +630,7 @@ fn hex(v: u64, bits: u32) -> String {
 /// Replays `seg` up to `sample` on a tracing build and records the samples around it.
 fn trace_around(
     cfg: &Config,
-    config_toml: &str,
+    design: &rtl_gen::Design,
     data: &Split,
     opts: &CosimOptions,
     seg: &Segment,
@@ -620,9 +639,8 @@ fn trace_around(
     if opts.simulator != Simulator::Verilator {
         return Ok(None);
     }
-    let design = rtl_gen::generate(cfg, config_toml, opts.learn)?;
     let dir = seg.work_dir.join("trace");
-    let (program, args) = build(&design, &dir, Simulator::Verilator, true)?;
+    let (program, args) = build(design, &dir, Simulator::Verilator, true)?;
     if seg.resumed {
         rtl_gen::mem::write_state_images(cfg, &seg.net, &dir.join("rtl"))?;
     }

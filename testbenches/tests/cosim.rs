@@ -379,11 +379,8 @@ fn segments_side_by_side_chain_into_one_run() {
     assert_exact(&one, 90);
     let split = CosimOptions {
         segments: 3,
-        ..options(90, "digits-segments")
-    };
-    let split = CosimOptions {
         weights_every: 0,
-        ..split
+        ..options(90, "digits-segments")
     };
     let (three, three_net) = run_digits_train(&cfg, &text, &split);
     assert_exact(&three, 90);
