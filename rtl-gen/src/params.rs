@@ -65,11 +65,14 @@ pub struct LayerParams {
     /// ROM (in LUTs) would otherwise set, else 0. Each one lengthens the update's δ path
     /// by a stage; the forward pass's projection reads at the same stage as before.
     pub basis_addr_stages: u32,
-    /// Whether the lanes' products are summed into a register (`mac_q`) before the
-    /// accumulate: always with several lanes; with `hardware.bank_weights` a single lane
-    /// too, so that the accumulate's carry chains start at a flip-flop beside them instead
-    /// of at a MULT18X18D's output across the die (one stage more on the forward pass).
-    pub mac_sum_registered: bool,
+    /// Register stages that sum the lanes' products before the accumulate (`mac_q`), each
+    /// one stage more on the forward pass. 1 with several lanes; with
+    /// `hardware.bank_weights` a single lane too, so that the accumulate's carry chains
+    /// start at a flip-flop beside them instead of at a MULT18X18D's output across the die;
+    /// 2 with `hardware.bank_weights` and more than [`Self::MAC_SUM_GROUP`] lanes, which sum
+    /// groups of that many products into registers first (8 products in one cycle are
+    /// three adder levels from the multipliers: 97 MHz on the ECP5). Else 0.
+    pub mac_sum_stages: u32,
     /// The multiplier's first operand: the weight in the forward pass, δ in the update.
     pub mul_a_bits: u32,
     pub act_bits: u32,
@@ -160,6 +163,10 @@ impl LayerParams {
             0
         }
     }
+
+    /// Products one adder stage sums where the lanes' sum takes two
+    /// ([`Self::mac_sum_stages`]).
+    pub const MAC_SUM_GROUP: usize = 4;
 
     /// Banks one step of the bank multiplexer selects from (`weights::bank_tree`).
     pub const BANK_MUX_WAYS: usize = 4;
@@ -367,7 +374,11 @@ impl DesignParams {
                 bank_words: bank_words(banked, f.weight_bits, n_out * (n_in / lanes)),
                 mul_stages: u32::from(banked || shared),
                 basis_addr_stages: u32::from(banked && learn && !classifier),
-                mac_sum_registered: lanes > 1 || banked,
+                mac_sum_stages: match (lanes, banked) {
+                    (1, false) => 0,
+                    (l, true) if l > LayerParams::MAC_SUM_GROUP => 2,
+                    _ => 1,
+                },
                 mul_a_bits: if learn {
                     f.weight_bits.max(delta_bits)
                 } else {

@@ -3,7 +3,9 @@
 # 60,000 MNIST training images) on the RTL against the golden model, bit for bit: every
 # prediction and label echo, the softmax errors after every burst of 1,000, every weight
 # every 10,000 samples. SEGMENTS simulators run side by side (default: one per core; each
-# segment powers up in the golden model's state that the previous one checks last).
+# segment powers up in the golden model's state that the previous one checks last), each
+# built profile-guided (`--pgo`: an instrumented build trained on the segment's first
+# samples, then the simulator built from that profile).
 # Writes build/bench/full-epoch.json (wall time in `wall_seconds`) and prints the summary.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -15,7 +17,7 @@ cargo build --release --locked -p lls-cli >/dev/null 2>&1
 mkdir -p build/bench
 start=$(date +%s)
 target/release/lls cosim --config "$config" --samples 60000 --burst 1000 \
-  --weights-every 10000 --segments "$segments" --json build/bench/full-epoch.json
+  --weights-every 10000 --segments "$segments" --pgo --json build/bench/full-epoch.json
 wall=$(($(date +%s) - start))
 python3 - "$wall" <<'PY'
 import json, sys

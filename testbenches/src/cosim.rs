@@ -11,7 +11,7 @@ use golden_model::trace::StepTrace;
 use rtl_gen::params::{LFSR_READBACK_BITS, LFSR_READBACK_PIECES};
 use serde::Serialize;
 
-use crate::build::{build, Simulator};
+use crate::build::{build, Profile, Simulator};
 use crate::session::{SampleResult, Session};
 use crate::CosimError;
 
@@ -51,7 +51,15 @@ pub struct CosimOptions {
     /// (every weight, modulation value and LFSR state) after its last sample, so the
     /// segments chain into one run. 1: one simulator in `work_dir`.
     pub segments: usize,
+    /// Profile-guided Verilator build ([`Profile`]): each segment first builds an
+    /// instrumented simulator, trains it on its first [`PGO_SAMPLES`] samples as the run
+    /// will (lock step or a burst, not compared), and then builds the simulator it runs
+    /// with that profile. Two builds more; pays on long runs.
+    pub pgo: bool,
 }
+
+/// Samples a profile-guided build's profile run trains on (a segment's first ones).
+pub const PGO_SAMPLES: usize = 20;
 
 impl CosimOptions {
     pub fn new(samples: usize, work_dir: PathBuf) -> CosimOptions {
@@ -69,6 +77,7 @@ impl CosimOptions {
             burst: 0,
             resume_from: None,
             segments: 1,
+            pgo: false,
         }
     }
 }
@@ -154,6 +163,8 @@ pub struct CosimReport {
     pub rtl_train_accuracy: f64,
     /// Segments co-simulated side by side ([`CosimOptions::segments`]).
     pub segments: usize,
+    /// Profile-guided simulator builds ([`CosimOptions::pgo`]).
+    pub pgo: bool,
     /// The slowest segment's build and simulation (segments run side by side).
     pub build_seconds: f64,
     pub sim_seconds: f64,
@@ -181,6 +192,13 @@ pub fn run_with_progress(
     opts: &CosimOptions,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(CosimReport, FixedNet), CosimError> {
+    if opts.pgo && opts.simulator != Simulator::Verilator {
+        return Err(CosimError::Options(
+            "--pgo: profile-guided builds are Verilator's (GCC); drop --pgo or use \
+             --simulator verilator"
+                .into(),
+        ));
+    }
     let design = rtl_gen::generate(cfg, config_toml, opts.learn)?;
     let samples = opts.samples.min(data.len());
     let ranges = segment_ranges(samples, opts.burst.max(1), opts.segments)?;
@@ -251,7 +269,7 @@ fn segment_ranges(
 ) -> Result<Vec<std::ops::Range<usize>>, CosimError> {
     let bursts = samples.div_ceil(chunk).max(1);
     if segments == 0 || segments > bursts {
-        return Err(CosimError::Segments(format!(
+        return Err(CosimError::Options(format!(
             "--segments {segments}: {samples} samples in bursts of {chunk} split into 1 to \
              {bursts} segments; use a value in that range"
         )));
@@ -333,9 +351,19 @@ fn run_segment(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<SegmentResult, CosimError> {
     let t0 = Instant::now();
-    let (program, args) = build(design, &seg.work_dir, opts.simulator, false)?;
-    let build_seconds = t0.elapsed().as_secs_f64();
     let rtl_dir = seg.work_dir.join("rtl");
+    let profile = std::path::absolute(seg.work_dir.join("pgo"))
+        .map_err(|e| crate::io_err(&seg.work_dir, e))?;
+    if opts.pgo {
+        profile_run(cfg, design, data, opts, &seg, &profile)?;
+    }
+    let step = if opts.pgo {
+        Profile::Use(&profile)
+    } else {
+        Profile::None
+    };
+    let (program, args) = build(design, &seg.work_dir, opts.simulator, false, step)?;
+    let build_seconds = t0.elapsed().as_secs_f64();
     if seg.resumed {
         rtl_gen::mem::write_state_images(cfg, &seg.net, &rtl_dir)?;
     }
@@ -382,6 +410,7 @@ fn run_segment(
         burst: opts.burst,
         rtl_train_accuracy: 0.0,
         segments: 1,
+        pgo: opts.pgo,
         build_seconds,
         sim_seconds: 0.0,
         sim_cycles_per_second: 0.0,
@@ -484,6 +513,51 @@ fn run_segment(
         net,
         correct,
     })
+}
+
+/// Builds the instrumented simulator in `seg.work_dir` and trains it on the segment's
+/// first [`PGO_SAMPLES`] samples, the way the run will send them, so that it writes a
+/// fresh profile into `profile` ([`CosimOptions::pgo`]). Nothing is compared: the run
+/// built from the profile compares these samples again.
+fn profile_run(
+    cfg: &Config,
+    design: &rtl_gen::Design,
+    data: &Split,
+    opts: &CosimOptions,
+    seg: &Segment,
+    profile: &std::path::Path,
+) -> Result<(), CosimError> {
+    if profile.exists() {
+        std::fs::remove_dir_all(profile).map_err(|e| crate::io_err(profile, e))?;
+    }
+    let (program, args) = build(
+        design,
+        &seg.work_dir,
+        opts.simulator,
+        false,
+        Profile::Generate(profile),
+    )?;
+    let rtl_dir = seg.work_dir.join("rtl");
+    if seg.resumed {
+        rtl_gen::mem::write_state_images(cfg, &seg.net, &rtl_dir)?;
+    }
+    let batch: Vec<(usize, &[u8])> = seg
+        .range
+        .clone()
+        .take(PGO_SAMPLES)
+        .map(|s| (data.label(s) as usize, data.image(s)))
+        .collect();
+    let mut sim = Session::start(&program, &args, &rtl_dir)?;
+    if opts.burst == 0 {
+        for &(label, pixels) in &batch {
+            sim.sample(label, pixels)?;
+        }
+    } else {
+        sim.burst(&batch)?;
+    }
+    // The profile is written as the simulator exits.
+    sim.quit()?;
+    Ok(())
 }
 
 /// Where a layer's values sit in its readback space: the weights, then the C softmax
@@ -640,7 +714,7 @@ fn trace_around(
         return Ok(None);
     }
     let dir = seg.work_dir.join("trace");
-    let (program, args) = build(design, &dir, Simulator::Verilator, true)?;
+    let (program, args) = build(design, &dir, Simulator::Verilator, true, Profile::None)?;
     if seg.resumed {
         rtl_gen::mem::write_state_images(cfg, &seg.net, &dir.join("rtl"))?;
     }

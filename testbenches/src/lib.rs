@@ -28,8 +28,9 @@ pub enum CosimError {
     Io { path: String, reason: String },
     #[error("simulator protocol: {0}")]
     Protocol(String),
+    /// A co-simulation option out of range or not applicable; the message names it.
     #[error("{0}")]
-    Segments(String),
+    Options(String),
 }
 
 pub(crate) fn io_err(path: &std::path::Path, e: std::io::Error) -> CosimError {

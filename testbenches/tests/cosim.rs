@@ -265,7 +265,8 @@ fn stochastic_rounding_survives_stalls_and_a_reset() {
 /// the classifier's two (no multiplexer stage, so its readback pads to the hidden unit's
 /// latency, and its update multiply waits for the longer weight read), under stalls and a
 /// reset. LLS-M and stochastic rounding put the modulation and the LFSR states in the
-/// readback, which follows the banks' extra stages.
+/// readback, which follows the banks' extra stages. Then eight banked lanes, whose sum of
+/// products takes two stages.
 #[test]
 fn banked_weights_train_bit_exactly() {
     let (_, text) = digits_variant(
@@ -295,6 +296,19 @@ fn banked_weights_train_bit_exactly() {
     };
     let (r, _) = run_digits_train(&cfg, &text, &opts);
     assert_exact(&r, 30);
+
+    // Eight banked lanes sum their products in two stages (groups of four, then the
+    // groups): lock step holds the longer forward pass to the cycle model.
+    let text = text.replace("\nlanes = 1\n", "\nlanes = 8\n");
+    let cfg = Config::from_toml_str(&text, "digits-banked-8").expect("valid");
+    let p = rtl_gen::params::DesignParams::new(&cfg, true).expect("valid");
+    assert_eq!(p.layers[0].mac_sum_stages, 2);
+    let opts = CosimOptions {
+        weights_every: 10,
+        ..options(20, "digits-banked-8")
+    };
+    let (r, _) = run_digits_train(&cfg, &text, &opts);
+    assert_exact(&r, 20);
 }
 
 /// Shared multipliers (`hardware.share_multipliers`): two hidden units and the classifier
@@ -424,4 +438,57 @@ fn segments_side_by_side_chain_into_one_run() {
     };
     let err = run(&cfg, &text, &data.train, &too_many).expect_err("91 segments of 90 samples");
     assert!(err.to_string().contains("--segments 91"), "{err}");
+}
+
+/// A profile-guided build trains its instrumented simulator on the segment's first
+/// samples and builds the run's simulator with that profile, which changes nothing the
+/// run checks: both segments bit-exact (every weight at each segment end) and on the
+/// cycle model.
+#[test]
+fn profile_guided_builds_stay_bit_exact() {
+    let (cfg, text) = preset("digits-mlp.toml");
+    let opts = CosimOptions {
+        weights_every: 0,
+        segments: 2,
+        pgo: true,
+        ..options(40, "digits-pgo")
+    };
+    let (r, _) = run_digits_train(&cfg, &text, &opts);
+    assert_exact(&r, 40);
+    assert!(r.pgo);
+    for k in 0..2 {
+        let seg = opts.work_dir.join(format!("segment{k}"));
+        let profile = std::path::absolute(seg.join("pgo")).expect("absolute");
+        let written = std::fs::read_dir(&profile)
+            .expect("the profile run wrote its profile")
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "gcda"))
+            .count();
+        assert!(written > 0, "no .gcda in {}", profile.display());
+        // The simulator that ran was built from that profile (Verilator's makefile holds
+        // the C++ flags).
+        let makefile = std::fs::read_dir(seg.join("rtl/obj_dir"))
+            .expect("built")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| {
+                p.extension().is_some_and(|x| x == "mk")
+                    && !p.to_string_lossy().contains("_classes")
+            })
+            .expect("Verilator's makefile");
+        let text = std::fs::read_to_string(&makefile).expect("readable");
+        assert!(
+            text.contains(&format!("-fprofile-use={}", profile.display())),
+            "{} lacks -fprofile-use",
+            makefile.display()
+        );
+    }
+
+    let data = dataset(DatasetKind::Digits);
+    let icarus = CosimOptions {
+        simulator: Simulator::Iverilog,
+        ..opts
+    };
+    let err = run(&cfg, &text, &data.train, &icarus).expect_err("Icarus has no PGO build");
+    assert!(err.to_string().contains("--pgo"), "{err}");
 }

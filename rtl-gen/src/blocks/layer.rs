@@ -34,7 +34,8 @@
 //! hidden unit registers its basis address (`LayerParams::basis_addr_stages`): the update
 //! reads the basis at S1, and δ and every stage after it shift by one. A banked unit of
 //! one lane registers its product again before the accumulate (the `[S3]` stage, as
-//! several lanes do: `LayerParams::mac_sum_registered`).
+//! several lanes do: `LayerParams::mac_sum_stages`); a banked unit of more than four
+//! lanes sums its products in two stages.
 //!
 //! With `hardware.share_multipliers` the unit has no multipliers: each pass first asks the
 //! top's pool for them (`pool_req` / `pool_grant`), and the operands go out and the
@@ -79,7 +80,7 @@ pub fn basis_file(l: &LayerParams) -> String {
 pub struct Stages {
     /// Forward: the stage whose edge accumulates into the split accumulator (S1 registers
     /// the memories' data again, S2 multiplies into the product register; with
-    /// `LayerParams::mac_sum_registered` S3 sums the lanes into a register first).
+    /// `LayerParams::mac_sum_stages` S3 (and S4) sum the lanes into a register first).
     pub acc: u32,
     /// Forward: the stage that registers a finished row's sum `acc`, its two halves and
     /// the pending carry added (acc + 1).
@@ -126,7 +127,7 @@ fn delta_stage(l: &LayerParams) -> u32 {
 pub fn stages(p: &DesignParams, l: &LayerParams) -> Stages {
     // Banked weights reach w_r later (`LayerParams::bank_read_stages`).
     // Registered multiplier operands (`mul_stages`) delay the product alike.
-    let acc = 3 + u32::from(l.mac_sum_registered) + l.bank_read_stages() + l.mul_stages;
+    let acc = 3 + l.mac_sum_stages + l.bank_read_stages() + l.mul_stages;
     let sum = acc + 1;
     // A hidden row's finished sum goes through the activation (sum+1), the rounding shift
     // (sum+2) and the saturation into h (done): one wide carry chain a stage.
@@ -936,16 +937,38 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         None => own_multipliers(&mut m, l, &clk, operands, &x_r),
     };
     m.section("forward accumulate");
-    let terms: Vec<Expr> = prods
-        .iter()
-        .enumerate()
-        .map(|(ln, p)| widen(&mut m, &format!("prod_q{ln}_ext"), p.clone(), acc_w))
-        .collect();
+    // Two sum stages: S2 adds groups of MAC_SUM_GROUP, each exact in its own width, and
+    // the next stage adds the groups' sums as one sum stage adds the products.
+    let terms: Vec<Expr> = if l.mac_sum_stages == 2 {
+        let group_w = prods[0].width() + ceil_log2(LayerParams::MAC_SUM_GROUP);
+        let mut ff = Vec::new();
+        let groups = prods
+            .chunks(LayerParams::MAC_SUM_GROUP)
+            .enumerate()
+            .map(|(g, group)| {
+                let q = m.reg(&format!("mac_group_q{g}"), Ty::s(group_w));
+                ff.push(assign(
+                    &q,
+                    sum(group.iter().map(|p| p.clone().resize(group_w)).collect()),
+                ));
+                q
+            })
+            .collect::<Vec<_>>();
+        m.always_ff(&clk, ff);
+        let sum_w = (group_w + ceil_log2(groups.len())).min(acc_w);
+        groups.into_iter().map(|q| q.resize(sum_w)).collect()
+    } else {
+        prods
+            .iter()
+            .enumerate()
+            .map(|(ln, p)| widen(&mut m, &format!("prod_q{ln}_ext"), p.clone(), acc_w))
+            .collect()
+    };
     // Several lanes (or one, banked): S2 adds them into a register, S3 accumulates.
-    let mac_sum = if l.mac_sum_registered {
+    let mac_sum = if l.mac_sum_stages > 0 {
         let sum_w = m.wire_assign("mac_sum", sum(terms));
         let q = m.reg("mac_q", Ty::s(acc_w));
-        m.always_ff(&clk, vec![assign(&q, sum_w)]);
+        m.always_ff(&clk, vec![assign(&q, sum_w.resize(acc_w))]);
         q
     } else {
         terms.into_iter().next().expect("one lane")
