@@ -32,7 +32,8 @@ impl std::str::FromStr for Simulator {
 /// Profile-guided optimization of a Verilator build (GCC's `-fprofile-generate` and
 /// `-fprofile-use`, on the model, its runtime and the harness). The model is one long
 /// function a cycle; with a profile GCC lays it out for the branches a training run
-/// takes: 1.7x the cycles per second on the banked mnist design (docs/performance.md).
+/// takes: 1.76x the cycles per second on the banked 8-lane mnist design, within the noise
+/// on the unbanked one (docs/performance.md).
 #[derive(Clone, Copy, Debug)]
 pub enum Profile<'a> {
     /// An ordinary optimized build.

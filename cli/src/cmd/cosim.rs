@@ -49,8 +49,8 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     pub segments: usize,
     /// Profile-guided simulator build (GCC): build, train on a segment's first samples,
-    /// rebuild with that profile. Two builds more, for 1.5-1.7x the simulated cycles per
-    /// second: worth it on long runs.
+    /// rebuild with that profile. Two builds more; 1.76x the simulated cycles per second
+    /// on the banked mnist design, nothing measurable unbanked (docs/performance.md).
     #[arg(long)]
     pub pgo: bool,
     /// Scratch folder (default build/<preset>/cosim).
