@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
-# scripts/bench/full-epoch.sh [CONFIG] [SEGMENTS]: co-simulates a full training epoch (all
-# 60,000 MNIST training images) on the RTL against the golden model, bit for bit: every
-# prediction and label echo, the softmax errors after every burst of 1,000, every weight
-# every 10,000 samples. SEGMENTS simulators run side by side (default: one per core; each
-# segment powers up in the golden model's state that the previous one checks last), each
-# built profile-guided (`--pgo`: an instrumented build trained on the segment's first
-# samples, then the simulator built from that profile).
+# scripts/bench/full-epoch.sh [CONFIG] [SEGMENTS] [LLS COSIM FLAGS...]: co-simulates a full
+# training epoch (all 60,000 MNIST training images) on the RTL against the golden model, bit
+# for bit: every prediction and label echo, the softmax errors after every burst of 1,000,
+# every weight every 10,000 samples. SEGMENTS simulators run side by side (default: one per core; each
+# segment powers up in the golden model's state that the previous one checks last). Further
+# arguments go to `lls cosim`: `--pgo` builds each simulator profile-guided, which pays on
+# banked designs (docs/performance.md).
 # Writes build/bench/full-epoch.json (wall time in `wall_seconds`) and prints the summary.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 config=${1:-configs/mnist-mlp.toml}
 segments=${2:-$(nproc)}
+shift $(($# < 2 ? $# : 2))
 scripts/install-deps.sh >/dev/null
 scripts/fetch-data >/dev/null
 cargo build --release --locked -p lls-cli >/dev/null 2>&1
 mkdir -p build/bench
 start=$(date +%s)
 target/release/lls cosim --config "$config" --samples 60000 --burst 1000 \
-  --weights-every 10000 --segments "$segments" --pgo --json build/bench/full-epoch.json
+  --weights-every 10000 --segments "$segments" --json build/bench/full-epoch.json "$@"
 wall=$(($(date +%s) - start))
 python3 - "$wall" <<'PY'
 import json, sys
