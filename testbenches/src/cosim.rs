@@ -354,19 +354,14 @@ fn run_segment(
     let rtl_dir = seg.work_dir.join("rtl");
     let profile = std::path::absolute(seg.work_dir.join("pgo"))
         .map_err(|e| crate::io_err(&seg.work_dir, e))?;
-    if opts.pgo {
-        profile_run(cfg, design, data, opts, &seg, &profile)?;
-    }
     let step = if opts.pgo {
+        profile_run(cfg, design, data, opts, &seg, &profile)?;
         Profile::Use(&profile)
     } else {
         Profile::None
     };
-    let (program, args) = build(design, &seg.work_dir, opts.simulator, false, step)?;
+    let (program, args) = build_segment(cfg, design, opts, &seg, step)?;
     let build_seconds = t0.elapsed().as_secs_f64();
-    if seg.resumed {
-        rtl_gen::mem::write_state_images(cfg, &seg.net, &rtl_dir)?;
-    }
     let mut net = seg.net.clone();
     let mut sim = Session::start(&program, &args, &rtl_dir)?;
     let permille = (opts.stall.clamp(0.0, 1.0) * 1000.0).round() as u32;
@@ -515,6 +510,22 @@ fn run_segment(
     })
 }
 
+/// Builds the segment's simulator in `seg.work_dir` and, when it resumes, puts its
+/// power-up state images in place of the generated ones.
+fn build_segment(
+    cfg: &Config,
+    design: &rtl_gen::Design,
+    opts: &CosimOptions,
+    seg: &Segment,
+    profile: Profile<'_>,
+) -> Result<(PathBuf, Vec<String>), CosimError> {
+    let built = build(design, &seg.work_dir, opts.simulator, false, profile)?;
+    if seg.resumed {
+        rtl_gen::mem::write_state_images(cfg, &seg.net, &seg.work_dir.join("rtl"))?;
+    }
+    Ok(built)
+}
+
 /// Builds the instrumented simulator in `seg.work_dir` and trains it on the segment's
 /// first [`PGO_SAMPLES`] samples, the way the run will send them, so that it writes a
 /// fresh profile into `profile` ([`CosimOptions::pgo`]). Nothing is compared: the run
@@ -530,17 +541,8 @@ fn profile_run(
     if profile.exists() {
         std::fs::remove_dir_all(profile).map_err(|e| crate::io_err(profile, e))?;
     }
-    let (program, args) = build(
-        design,
-        &seg.work_dir,
-        opts.simulator,
-        false,
-        Profile::Generate(profile),
-    )?;
+    let (program, args) = build_segment(cfg, design, opts, seg, Profile::Generate(profile))?;
     let rtl_dir = seg.work_dir.join("rtl");
-    if seg.resumed {
-        rtl_gen::mem::write_state_images(cfg, &seg.net, &rtl_dir)?;
-    }
     let batch: Vec<(usize, &[u8])> = seg
         .range
         .clone()
