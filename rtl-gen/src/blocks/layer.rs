@@ -1710,7 +1710,14 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
                         assign(&c.row0, c.row0.clone().add(Expr::lit(1, Ty::u(out_aw)))),
                     ],
                     word_last_is(&|| f.clone()),
-                    vec![if_(c.row_last0.clone(), zero_counters.clone())],
+                    // word0 and word_last0 are cleared just above.
+                    vec![if_(
+                        c.row_last0.clone(),
+                        vec![
+                            assign(&c.row0, Expr::lit(0, Ty::u(out_aw))),
+                            assign(&c.addr0, Expr::lit(0, Ty::u(w_aw))),
+                        ],
+                    )],
                 ]
                 .concat(),
                 [
