@@ -27,8 +27,7 @@
 //! ```
 //! Weights banked by block RAM ([`super::weights`], ECP5) take more stages to reach the
 //! multiplier (`LayerParams::bank_read_stages`) and to be written (`bank_stages`); x is
-//! delayed alike (the first of its stages registers its read address, a copy per lane)
-//! and every later stage shifts with them. On the ECP5 the multiplier's
+//! delayed alike and every later stage shifts with them. On the ECP5 the multiplier's
 //! operands are registered once more (`LayerParams::mul_stages`), which shifts the
 //! product and everything after it by one. With `hardware.bank_weights` the input
 //! buffer's write is registered on the way in (`DesignParams::input_write_stages`), and a
@@ -433,23 +432,6 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let x_q: Vec<Expr> = (0..lanes)
         .map(|ln| m.reg(&format!("x_q{ln}"), Ty::s(a)))
         .collect();
-    // Banked units delay x anyway (`x_read_delay`): the first of those stages registers
-    // the read address instead, a copy beside each lane's memory, so that neither the
-    // forward/update select nor the net to every LUT RAM of the lanes precedes the read
-    // in its cycle (the ECP5 path after the lane sum: 111 MHz).
-    let x_addr_registered = l.bank_read_stages() > 0;
-    let x_rd_lane: Vec<Expr> = if x_addr_registered {
-        let regs: Vec<Expr> = (0..lanes)
-            .map(|ln| m.reg(&format!("x_ra{ln}"), x_rd.ty()))
-            .collect();
-        for ra in &regs {
-            m.always_ff_kept(&clk, vec![assign(ra, x_rd.clone())]);
-        }
-        regs
-    } else {
-        vec![x_rd.clone(); lanes]
-    };
-    let x_read_delay = l.bank_read_stages() - u32::from(x_addr_registered);
     let mut x_writes = Vec::new();
     for (ln, mem) in x_mem.iter().enumerate() {
         let hit = match &in_lane {
@@ -485,7 +467,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             waddr,
             wdata,
             &x_q[ln],
-            x_rd_lane[ln].clone(),
+            x_rd.clone(),
         ));
     }
     m.always_ff(&clk, x_writes);
@@ -541,8 +523,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         data_ff.push(assign(&r, q.clone()));
         r
     };
-    // Banked weights take longer to read: x is delayed alike (one stage of it before the
-    // read, `x_addr_registered`).
+    // Banked weights take longer to read: x is delayed alike.
     let x_d: Vec<Expr> = (0..lanes)
         .map(|ln| {
             delay(
@@ -550,7 +531,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 &clk,
                 &format!("x_d{ln}"),
                 x_q[ln].clone(),
-                x_read_delay,
+                l.bank_read_stages(),
             )
         })
         .collect();
