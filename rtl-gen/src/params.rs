@@ -238,6 +238,11 @@ pub struct DesignParams {
     /// to `word0 == words - 1`, and the counters return to 0 on `issue_last`. Units whose
     /// rows are one word keep the compares.
     pub issue_flags_registered: bool,
+    /// A unit's FSM keeps `state != S_IDLE` as its own flip-flop, `active`
+    /// (`hardware.bank_weights`): a sample's `start`, combinational from the input stream,
+    /// then meets one flag on its way to the bank and label enables rather than a decode of
+    /// the state (stop 22: 8.41 ns from the stream's register slice on the ECP5).
+    pub idle_flag_registered: bool,
     pub sum_bits: u32,
     pub rb_data_bits: u32,
     pub rb_addr_bits: u32,
@@ -251,10 +256,11 @@ pub struct DesignParams {
     /// ECP5 has LUTs to spare and its block RAMs go to the weights; iCE40 none (0).
     pub distributed_rom_max_bits: u64,
     /// Written memories of at most this many bits go to LUT RAM (`ram_style =
-    /// "distributed"`), larger ones to block RAM (`"block"`): ECP5 16 kbit, and 4 kbit with
+    /// "distributed"`), larger ones to block RAM (`"block"`): ECP5 16 kbit, and 1 kbit with
     /// `hardware.bank_weights` (a LUT-RAM buffer's write enables fan out to a cell per 16
-    /// words and its read is a multiplexer over them, so a 512-word input buffer reads
-    /// faster from a DP16KD). iCE40 has no LUT RAM (0: yosys places every memory itself).
+    /// words and its read is a multiplexer over them, so a 256- or 512-word input buffer
+    /// reads faster from a DP16KD). iCE40 has no LUT RAM (0: yosys places every memory
+    /// itself).
     pub distributed_ram_max_bits: u64,
     /// `hardware.share_multipliers`: the lanes of the one multiplier pool all units take
     /// turns on (the most any unit has; unit k uses the first `lanes` of them). `None`:
@@ -438,6 +444,7 @@ impl DesignParams {
             exp_lookup_stages: if banked { 2 } else { 1 },
             input_write_stages: u32::from(banked),
             issue_flags_registered: banked,
+            idle_flag_registered: banked,
             sum_bits: EXP_FRAC + 1 + ceil_log2(classes),
             rb_data_bits,
             rb_addr_bits,
@@ -455,7 +462,7 @@ impl DesignParams {
             },
             distributed_ram_max_bits: match target {
                 Target::Ice40Up5k => 0,
-                Target::Ecp5_25k | Target::Ecp5_85k if banked => 4 * 1024,
+                Target::Ecp5_25k | Target::Ecp5_85k if banked => 1024,
                 Target::Ecp5_25k | Target::Ecp5_85k => 16 * 1024,
             },
             mul_pool: shared.then(|| layers.iter().map(|l| l.lanes).max().unwrap_or(1)),

@@ -306,7 +306,17 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             m.input("pool_grant", Ty::bit()),
         )
     });
-    m.assign(&busy, state.clone().ne(s_idle.clone()));
+    // `DesignParams::idle_flag_registered`: `active` is state != S_IDLE kept as its own
+    // flip-flop (set and cleared with the state; 0 at power-up, as the state).
+    let active_reg = p.idle_flag_registered.then(|| m.reg("active", Ty::bit()));
+    let (active, idle) = match &active_reg {
+        Some(r) => (r.clone(), r.clone().lnot()),
+        None => (
+            state.clone().ne(s_idle.clone()),
+            state.clone().eq(s_idle.clone()),
+        ),
+    };
+    m.assign(&busy, active.clone());
     // Inference-only designs have no update phase: the forward MAC always accumulates.
     // `updating` is state == S_UPD kept as its own flip-flop (set and cleared with the
     // state): it steers the address and operand multiplexers, which then decode no state.
@@ -744,7 +754,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             m.always_ff(
                 &clk,
                 vec![if_else(
-                    state.clone().eq(s_idle.clone()),
+                    idle.clone(),
                     scores
                         .iter()
                         .map(|s| assign(s, Expr::lit(0, Ty::s(sw))))
@@ -1232,6 +1242,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         &Control {
             start,
             updating: updating.clone(),
+            active,
+            active_reg: active_reg.is_some(),
+            idle,
             start_label,
             wr_bank,
             rd_bank,
@@ -1584,6 +1597,12 @@ struct Control {
     start: Expr,
     /// The S_UPD flag (a constant 0 without an update phase).
     updating: Expr,
+    /// state != S_IDLE: the `active` register where `active_reg` (kept in step by `goto`
+    /// and `accept`), else the compare.
+    active: Expr,
+    active_reg: bool,
+    /// state == S_IDLE, the same way.
+    idle: Expr,
     start_label: Expr,
     wr_bank: Expr,
     rd_bank: Expr,
@@ -1746,13 +1765,10 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
             pred_valid.clone().land(c.down.clone()),
             vec![assign(pred_valid, f.clone())],
         ));
-        fsm_fwd_end = vec![assign(&c.state, c.s_wait.clone())];
+        fsm_fwd_end = goto(c, &c.s_wait);
         // Classifier: IDLE → FWD directly; WAIT, after FWD, publishes the prediction once
         // the previous one was taken.
-        idle_arm = accept(
-            c,
-            [vec![assign(&c.state, c.s_fwd.clone())], begin_issue.clone()].concat(),
-        );
+        idle_arm = accept(c, [goto(c, &c.s_fwd), begin_issue.clone()].concat());
         wait_arm = vec![if_(
             pred_valid.clone().lnot(),
             [
@@ -1760,8 +1776,8 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
                     assign(pred_valid, t.clone()),
                     assign(pred, best_idx),
                     assign(&c.out_ports[2], c.label.clone()),
-                    assign(&c.state, after_fwd.clone()),
                 ],
+                goto(c, &after_fwd),
                 start_softmax.clone(),
             ]
             .concat(),
@@ -1770,16 +1786,19 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
         out_defaults.push(assign(&c.out_ports[0], f.clone()));
         out_defaults.push(assign(&c.out_ports[3], f.clone()));
         // The softmax starts once the last row's projection is in the scores (below).
-        fsm_fwd_end = vec![
-            assign(&c.state, after_fwd.clone()),
-            assign(&c.out_ports[3], t.clone()),
-            assign(&c.out_ports[4], c.label.clone()),
-        ];
-        idle_arm = accept(c, vec![assign(&c.state, c.s_wait.clone())]);
+        fsm_fwd_end = [
+            goto(c, &after_fwd),
+            vec![
+                assign(&c.out_ports[3], t.clone()),
+                assign(&c.out_ports[4], c.label.clone()),
+            ],
+        ]
+        .concat();
+        idle_arm = accept(c, goto(c, &c.s_wait));
         // Hidden: WAIT until the next layer's input buffer is free.
         wait_arm = vec![if_(
             c.down.clone().lnot(),
-            [vec![assign(&c.state, c.s_fwd.clone())], begin_issue.clone()].concat(),
+            [goto(c, &c.s_fwd), begin_issue.clone()].concat(),
         )];
     }
     let d = c.st.done as usize;
@@ -1789,10 +1808,13 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
     // is tested on its own, outside the state decode, and the output registers it loads
     // hang off two flip-flops (done, fin).
     let fwd_done = if_(c.done.clone(), done_arm);
-    let mut arms = vec![
-        (vec![c.s_idle.clone()], idle_arm),
-        (vec![c.s_wait.clone()], wait_arm),
-    ];
+    // With the `active` register, IDLE is tested on it, outside the state decode (as
+    // FWD's `done`).
+    let (idle_if, mut arms) = match c.active_reg {
+        true => (Some(if_(c.idle.clone(), idle_arm)), Vec::new()),
+        false => (None, vec![(vec![c.s_idle.clone()], idle_arm)]),
+    };
+    arms.push((vec![c.s_wait.clone()], wait_arm));
     if let (Some(s_smax), Some(s_upd), Some(sm_done), Some(ws)) =
         (&c.s_smax, &c.s_upd, &c.sm_done, c.st.write)
     {
@@ -1802,10 +1824,8 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
             vec![if_(
                 sm_done.clone(),
                 [
-                    vec![
-                        assign(&c.state, s_upd.clone()),
-                        assign(&c.updating, t.clone()),
-                    ],
+                    goto(c, s_upd),
+                    vec![assign(&c.updating, t.clone())],
                     begin_issue,
                 ]
                 .concat(),
@@ -1815,10 +1835,7 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
             vec![s_upd.clone()],
             vec![if_(
                 c.v[ws].clone().land(c.fin[ws].clone()),
-                vec![
-                    assign(&c.state, c.s_idle.clone()),
-                    assign(&c.updating, f.clone()),
-                ],
+                [goto(c, &c.s_idle), vec![assign(&c.updating, f.clone())]].concat(),
             )],
         ));
     }
@@ -1830,6 +1847,9 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
         assign(&c.done, f.clone()),
         assign(&c.out_ports[0], f.clone()),
     ];
+    if c.active_reg {
+        reset.push(assign(&c.active, f.clone()));
+    }
     reset.extend(zero_counters);
     if c.s_upd.is_some() {
         reset.push(assign(&c.updating, f.clone()));
@@ -1858,7 +1878,7 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
         vec![
             assign(&c.wr_bank, c.wr_bank.clone().lnot()),
             if_(
-                c.state.clone().ne(c.s_idle.clone()),
+                c.active.clone(),
                 vec![
                     assign(&c.pending, t.clone()),
                     assign(&c.pending_label, c.start_label.clone()),
@@ -1877,13 +1897,28 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
     run.push(advance);
     run.extend(pipeline);
     run.push(fwd_done);
+    run.extend(idle_if);
     run.push(case(c.state.clone(), arms, vec![]));
     m.always_ff(&ports.clk, vec![if_else(ports.rst.clone(), reset, run)]);
 }
 
+/// `state <= to`, clearing the `active` flag that mirrors it when `to` is S_IDLE (`accept`,
+/// the only way out of S_IDLE, sets it).
+fn goto(c: &Control, to: &Expr) -> Vec<Stmt> {
+    let mut stmts = vec![assign(&c.state, to.clone())];
+    if c.active_reg && to == &c.s_idle {
+        stmts.push(assign(&c.active, Expr::bool(false)));
+    }
+    stmts
+}
+
 /// IDLE: take a sample that starts now (it is in the write bank) or one that waited (in
-/// the other bank), then `begin`.
+/// the other bank), then `begin` (which leaves S_IDLE).
 fn accept(c: &Control, begin: Vec<Stmt>) -> Vec<Stmt> {
+    let begin = match c.active_reg {
+        true => [vec![assign(&c.active, Expr::bool(true))], begin].concat(),
+        false => begin,
+    };
     vec![if_else(
         c.start.clone(),
         [
