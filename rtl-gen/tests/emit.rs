@@ -300,6 +300,21 @@ fn mnist_mlp() {
     );
     assert!(!design.files.contains_key("mnist_mlp_layer0_w8.hex"));
     assert!(!design.files.contains_key("mnist_mlp_classifier_w1.hex"));
+    // Banked: 1,024 words a bank, 8 lanes of 18 bits side by side in the hidden unit's.
+    let (hidden, classifier) = (&design.params.layers[0], &design.params.layers[1]);
+    assert_eq!((hidden.weight_banks(), classifier.weight_banks()), (25, 3));
+    for (l, bank, words, digits) in [
+        (hidden, 0, 1024, 36),
+        (hidden, 24, 256 * 98 - 24 * 1024, 36),
+        (classifier, 2, 10 * 256 - 2 * 1024, 5),
+    ] {
+        let name = rtl_gen::blocks::weights::bank_file(l, bank);
+        assert_eq!(
+            hex_shape(&name, &design.files[&name]),
+            (words, digits),
+            "{name}"
+        );
+    }
 }
 
 /// Small configs: every image has the length its memory declares.
