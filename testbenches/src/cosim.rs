@@ -11,7 +11,7 @@ use golden_model::trace::StepTrace;
 use rtl_gen::params::{LFSR_READBACK_BITS, LFSR_READBACK_PIECES};
 use serde::Serialize;
 
-use crate::build::{build, Profile, Simulator};
+use crate::build::{build, Compiler, Profile, Simulator, Toolchain};
 use crate::session::{SampleResult, Session};
 use crate::CosimError;
 
@@ -56,6 +56,8 @@ pub struct CosimOptions {
     /// will (lock step or a burst, not compared), and then builds the simulator it runs
     /// with that profile. Two builds more; pays on long runs.
     pub pgo: bool,
+    /// The C++ compiler of Verilator builds (clang++ where installed, by default).
+    pub compiler: Compiler,
 }
 
 /// Samples a profile-guided build's profile run trains on (a segment's first ones).
@@ -78,6 +80,7 @@ impl CosimOptions {
             resume_from: None,
             segments: 1,
             pgo: false,
+            compiler: Compiler::Auto,
         }
     }
 }
@@ -165,6 +168,8 @@ pub struct CosimReport {
     pub segments: usize,
     /// Profile-guided simulator builds ([`CosimOptions::pgo`]).
     pub pgo: bool,
+    /// What built the simulator: `g++` or `clang++ <version>` (Verilator), none (Icarus).
+    pub sim_compiler: Option<String>,
     /// The slowest segment's build and simulation (segments run side by side).
     pub build_seconds: f64,
     pub sim_seconds: f64,
@@ -194,12 +199,13 @@ pub fn run_with_progress(
 ) -> Result<(CosimReport, FixedNet), CosimError> {
     if opts.pgo && opts.simulator != Simulator::Verilator {
         return Err(CosimError::Options(
-            "--pgo: profile-guided builds are Verilator's (GCC); drop --pgo or use \
+            "--pgo: profile-guided builds are Verilator's; drop --pgo or use \
              --simulator verilator"
                 .into(),
         ));
     }
     let design = rtl_gen::generate(cfg, config_toml, opts.learn)?;
+    let tc = &opts.compiler.resolve()?;
     let samples = opts.samples.min(data.len());
     let ranges = segment_ranges(samples, opts.burst.max(1), opts.segments)?;
     // Each segment powers up where the golden model stands at its first sample; one
@@ -229,7 +235,7 @@ pub fn run_with_progress(
     }
     if single {
         let seg = segments.pop().expect("one segment");
-        let part = run_segment(cfg, &design, data, opts, seg, progress)?;
+        let part = run_segment(cfg, &design, tc, data, opts, seg, progress)?;
         return Ok((part.report, part.net));
     }
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
@@ -244,7 +250,7 @@ pub fn run_with_progress(
                         // The receiver outlives every segment.
                         let _ = done_tx.send(());
                     };
-                    run_segment(cfg, design, data, opts, seg, &mut tick)
+                    run_segment(cfg, design, tc, data, opts, seg, &mut tick)
                 })
             })
             .collect();
@@ -345,6 +351,7 @@ impl CosimReport {
 fn run_segment(
     cfg: &Config,
     design: &rtl_gen::Design,
+    tc: &Toolchain,
     data: &Split,
     opts: &CosimOptions,
     seg: Segment,
@@ -355,12 +362,12 @@ fn run_segment(
     let profile = std::path::absolute(seg.work_dir.join("pgo"))
         .map_err(|e| crate::io_err(&seg.work_dir, e))?;
     let step = if opts.pgo {
-        profile_run(cfg, design, data, opts, &seg, &profile)?;
+        profile_run(cfg, design, tc, data, opts, &seg, &profile)?;
         Profile::Use(&profile)
     } else {
         Profile::None
     };
-    let (program, args) = build_segment(cfg, design, opts, &seg, step)?;
+    let (program, args) = build_segment(cfg, design, tc, opts, &seg, step)?;
     let build_seconds = t0.elapsed().as_secs_f64();
     let mut net = seg.net.clone();
     let mut sim = Session::start(&program, &args, &rtl_dir)?;
@@ -406,6 +413,7 @@ fn run_segment(
         rtl_train_accuracy: 0.0,
         segments: 1,
         pgo: opts.pgo,
+        sim_compiler: (opts.simulator == Simulator::Verilator).then(|| tc.name()),
         build_seconds,
         sim_seconds: 0.0,
         sim_cycles_per_second: 0.0,
@@ -501,7 +509,7 @@ fn run_segment(
     report.derive_rates(design, correct);
     sim.quit()?;
     if let (true, Some(m)) = (opts.trace, report.first_mismatch.clone()) {
-        report.waveform = trace_around(cfg, design, data, opts, &seg, m.sample)?;
+        report.waveform = trace_around(cfg, design, tc, data, opts, &seg, m.sample)?;
     }
     Ok(SegmentResult {
         report,
@@ -515,11 +523,12 @@ fn run_segment(
 fn build_segment(
     cfg: &Config,
     design: &rtl_gen::Design,
+    tc: &Toolchain,
     opts: &CosimOptions,
     seg: &Segment,
     profile: Profile<'_>,
 ) -> Result<(PathBuf, Vec<String>), CosimError> {
-    let built = build(design, &seg.work_dir, opts.simulator, false, profile)?;
+    let built = build(design, &seg.work_dir, opts.simulator, tc, false, profile)?;
     if seg.resumed {
         rtl_gen::mem::write_state_images(cfg, &seg.net, &seg.work_dir.join("rtl"))?;
     }
@@ -533,6 +542,7 @@ fn build_segment(
 fn profile_run(
     cfg: &Config,
     design: &rtl_gen::Design,
+    tc: &Toolchain,
     data: &Split,
     opts: &CosimOptions,
     seg: &Segment,
@@ -541,7 +551,7 @@ fn profile_run(
     if profile.exists() {
         std::fs::remove_dir_all(profile).map_err(|e| crate::io_err(profile, e))?;
     }
-    let (program, args) = build_segment(cfg, design, opts, seg, Profile::Generate(profile))?;
+    let (program, args) = build_segment(cfg, design, tc, opts, seg, Profile::Generate(profile))?;
     let rtl_dir = seg.work_dir.join("rtl");
     let batch: Vec<(usize, &[u8])> = seg
         .range
@@ -707,6 +717,7 @@ fn hex(v: u64, bits: u32) -> String {
 fn trace_around(
     cfg: &Config,
     design: &rtl_gen::Design,
+    tc: &Toolchain,
     data: &Split,
     opts: &CosimOptions,
     seg: &Segment,
@@ -716,7 +727,7 @@ fn trace_around(
         return Ok(None);
     }
     let dir = seg.work_dir.join("trace");
-    let (program, args) = build(design, &dir, Simulator::Verilator, true, Profile::None)?;
+    let (program, args) = build(design, &dir, Simulator::Verilator, tc, true, Profile::None)?;
     if seg.resumed {
         rtl_gen::mem::write_state_images(cfg, &seg.net, &dir.join("rtl"))?;
     }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use golden_model::config::Config;
 use golden_model::data::{load, Dataset, DatasetKind};
 use golden_model::fixed::FixedNet;
-use testbenches::build::Simulator;
+use testbenches::build::{Compiler, Simulator, CLANG_PROFILE};
 use testbenches::{run, CosimOptions, CosimReport, Mismatch, Mutation, Signal};
 
 fn workspace() -> PathBuf {
@@ -443,51 +443,71 @@ fn segments_side_by_side_chain_into_one_run() {
 /// A profile-guided build trains its instrumented simulator on the segment's first
 /// samples and builds the run's simulator with that profile, which changes nothing the
 /// run checks: both segments bit-exact (every weight at each segment end) and on the
-/// cycle model.
+/// cycle model, with g++ (`.gcda` profiles) and with clang++ (`.profraw` merged by
+/// llvm-profdata), which `scripts/install-deps.sh` installs.
 #[test]
 fn profile_guided_builds_stay_bit_exact() {
     let (cfg, text) = preset("digits-mlp.toml");
-    let opts = CosimOptions {
-        weights_every: 0,
-        segments: 2,
-        pgo: true,
-        ..options(40, "digits-pgo")
-    };
-    let (r, _) = run_digits_train(&cfg, &text, &opts);
-    assert_exact(&r, 40);
-    assert!(r.pgo);
-    for k in 0..2 {
-        let seg = opts.work_dir.join(format!("segment{k}"));
-        let profile = std::path::absolute(seg.join("pgo")).expect("absolute");
-        let written = std::fs::read_dir(&profile)
-            .expect("the profile run wrote its profile")
-            .filter_map(Result::ok)
-            .filter(|e| e.path().extension().is_some_and(|x| x == "gcda"))
-            .count();
-        assert!(written > 0, "no .gcda in {}", profile.display());
-        // The simulator that ran was built from that profile (Verilator's makefile holds
-        // the C++ flags).
-        let makefile = std::fs::read_dir(seg.join("rtl/obj_dir"))
-            .expect("built")
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .find(|p| {
-                p.extension().is_some_and(|x| x == "mk")
-                    && !p.to_string_lossy().contains("_classes")
-            })
-            .expect("Verilator's makefile");
-        let text = std::fs::read_to_string(&makefile).expect("readable");
-        assert!(
-            text.contains(&format!("-fprofile-use={}", profile.display())),
-            "{} lacks -fprofile-use",
-            makefile.display()
-        );
+    for (compiler, name, profile_file) in [
+        (Compiler::Gcc, "g++", ".gcda"),
+        (Compiler::Clang, "clang++", CLANG_PROFILE),
+    ] {
+        let opts = CosimOptions {
+            weights_every: 0,
+            segments: 2,
+            pgo: true,
+            compiler,
+            ..options(40, &format!("digits-pgo-{name}"))
+        };
+        let (r, _) = run_digits_train(&cfg, &text, &opts);
+        assert_exact(&r, 40);
+        assert!(r.pgo);
+        let built_by = r.sim_compiler.as_deref().expect("a Verilator build");
+        assert!(built_by.starts_with(name), "{built_by} is not {name}");
+        for k in 0..2 {
+            let seg = opts.work_dir.join(format!("segment{k}"));
+            let profile = std::path::absolute(seg.join("pgo")).expect("absolute");
+            let written: Vec<PathBuf> = std::fs::read_dir(&profile)
+                .expect("the profile run wrote its profile")
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.to_string_lossy().ends_with(profile_file))
+                .collect();
+            assert!(
+                !written.is_empty(),
+                "no {profile_file} in {}",
+                profile.display()
+            );
+            // The simulator that ran was built from that profile (Verilator's makefile
+            // holds the C++ flags; clang reads the merged file, g++ the folder).
+            let makefile = std::fs::read_dir(seg.join("rtl/obj_dir"))
+                .expect("built")
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| {
+                    p.extension().is_some_and(|x| x == "mk")
+                        && !p.to_string_lossy().contains("_classes")
+                })
+                .expect("Verilator's makefile");
+            let text = std::fs::read_to_string(&makefile).expect("readable");
+            let used = match compiler {
+                Compiler::Clang => profile.join(CLANG_PROFILE),
+                _ => profile.clone(),
+            };
+            assert!(
+                text.contains(&format!("-fprofile-use={} ", used.display())),
+                "{} lacks -fprofile-use={}",
+                makefile.display(),
+                used.display()
+            );
+        }
     }
 
     let data = dataset(DatasetKind::Digits);
     let icarus = CosimOptions {
         simulator: Simulator::Iverilog,
-        ..opts
+        pgo: true,
+        ..options(40, "digits-pgo-icarus")
     };
     let err = run(&cfg, &text, &data.train, &icarus).expect_err("Icarus has no PGO build");
     assert!(err.to_string().contains("--pgo"), "{err}");

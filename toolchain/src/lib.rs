@@ -44,6 +44,24 @@ pub fn verilator() -> Result<Tool, ToolError> {
     Tool::locate("verilator", "LLS_VERILATOR", &["--version"], (5, 6))
 }
 
+/// clang++ ≥ 14 (`LLS_CLANGXX`): where installed, Verilator's simulators are built with it
+/// rather than g++, as they simulate faster (docs/performance.md).
+pub fn clangxx() -> Result<Tool, ToolError> {
+    Tool::locate("clang++", "LLS_CLANGXX", &["--version"], (14, 0))
+}
+
+/// llvm-profdata ≥ 14 (`LLS_LLVM_PROFDATA`): merges clang's raw profiles for a
+/// profile-guided simulator build. Its major version must be clang's.
+pub fn llvm_profdata() -> Result<Tool, ToolError> {
+    // It answers `--version` only after a subcommand.
+    Tool::locate(
+        "llvm-profdata",
+        "LLS_LLVM_PROFDATA",
+        &["merge", "--version"],
+        (14, 0),
+    )
+}
+
 /// Icarus Verilog ≥ 11 (`LLS_IVERILOG`).
 pub fn iverilog() -> Result<Tool, ToolError> {
     Tool::locate("iverilog", "LLS_IVERILOG", &["-V"], (11, 0))

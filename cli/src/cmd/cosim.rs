@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use golden_model::data::DatasetKind;
-use testbenches::build::Simulator;
+use testbenches::build::{Compiler, Simulator};
 use testbenches::CosimOptions;
 
 use super::opts::{load_config, load_dataset, write_json, CmdResult};
@@ -48,11 +48,15 @@ pub struct Args {
     /// segment k-1 checks against the RTL's every weight after its last sample.
     #[arg(long, default_value_t = 1)]
     pub segments: usize,
-    /// Profile-guided simulator build (GCC): build, train on a segment's first samples,
-    /// rebuild with that profile. Two builds more; 1.76x the simulated cycles per second
-    /// on the banked mnist design, nothing measurable unbanked (docs/performance.md).
+    /// Profile-guided simulator build: build, train on a segment's first samples, rebuild
+    /// with that profile. Two builds more; 1.3-1.4x the simulated cycles per second on the
+    /// banked mnist design, nothing measurable unbanked (docs/performance.md).
     #[arg(long)]
     pub pgo: bool,
+    /// C++ compiler of the Verilator simulator: auto (clang++ where it and llvm-profdata
+    /// are installed, else g++), gcc or clang.
+    #[arg(long, default_value = "auto")]
+    pub compiler: Compiler,
     /// Scratch folder (default build/<preset>/cosim).
     #[arg(long)]
     pub work: Option<PathBuf>,
@@ -96,6 +100,7 @@ pub fn run(args: Args) -> CmdResult {
         learn: !args.inference,
         segments: args.segments,
         pgo: args.pgo,
+        compiler: args.compiler,
         ..CosimOptions::new(args.samples, work)
     };
     let (report, net) =
@@ -111,7 +116,7 @@ pub fn run(args: Args) -> CmdResult {
     });
     match &report.first_mismatch {
         None => println!(
-            "{} {:?}: {} samples bit-exact{} ({} values compared, weights checked {} times), {:.1} cycles/sample (model {}, ideal {}), {:.0} cycles/s simulated",
+            "{} {:?}: {} samples bit-exact{} ({} values compared, weights checked {} times), {:.1} cycles/sample (model {}, ideal {}), {:.0} cycles/s simulated{}",
             report.config,
             report.simulator,
             report.samples,
@@ -125,7 +130,11 @@ pub fn run(args: Args) -> CmdResult {
             report.cycles_per_sample,
             report.predicted_cycles_per_sample,
             report.ideal_cycles_per_sample,
-            report.sim_cycles_per_second
+            report.sim_cycles_per_second,
+            report
+                .sim_compiler
+                .as_ref()
+                .map_or(String::new(), |c| format!(" ({c} build)"))
         ),
         Some(m) => println!("{m}"),
     }
