@@ -265,7 +265,15 @@ pub fn build(
             let vvp = toolchain::vvp()?;
             let args = iverilog_args(design, sources);
             iverilog.run(&args, &rtl)?;
-            Ok((vvp.path.clone(), vec!["-n".into(), "sim.vvp".into()]))
+            // Absolute: segments run one build in folders of their own.
+            let program = rtl.join("sim.vvp");
+            let program = program.to_str().ok_or_else(|| {
+                CosimError::Options(format!(
+                    "{}: Icarus needs a UTF-8 work folder path; pass --work with one",
+                    program.display()
+                ))
+            })?;
+            Ok((vvp.path.clone(), vec!["-n".into(), program.into()]))
         }
     }
 }

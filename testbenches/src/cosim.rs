@@ -49,12 +49,13 @@ pub struct CosimOptions {
     /// one simulator each, in `<work_dir>/segment<k>`. Segment k powers up in the golden
     /// model's state at its first sample; segment k-1 compares that state with the RTL's
     /// (every weight, modulation value and LFSR state) after its last sample, so the
-    /// segments chain into one run. 1: one simulator in `work_dir`.
+    /// segments chain into one run. All run one simulator, built in `segment0`.
+    /// 1: one simulator in `work_dir`.
     pub segments: usize,
-    /// Profile-guided Verilator build ([`Profile`]): each segment first builds an
-    /// instrumented simulator, trains it on its first [`PGO_SAMPLES`] samples as the run
-    /// will (lock step or a burst, not compared), and then builds the simulator it runs
-    /// with that profile. Two builds more; pays on long runs.
+    /// Profile-guided Verilator build ([`Profile`]): first an instrumented simulator,
+    /// trained on the first segment's first [`PGO_SAMPLES`] samples as the run will (lock
+    /// step or a burst, not compared), then the simulator the run uses, built with that
+    /// profile. Two builds more; pays on long runs.
     pub pgo: bool,
     /// The C++ compiler of Verilator builds (clang++ where installed, by default).
     pub compiler: Compiler,
@@ -170,7 +171,8 @@ pub struct CosimReport {
     pub pgo: bool,
     /// What built the simulator: `g++` or `clang++ <version>` (Verilator), none (Icarus).
     pub sim_compiler: Option<String>,
-    /// The slowest segment's build and simulation (segments run side by side).
+    /// The simulator's build (one for all segments) and the slowest segment's
+    /// simulation (segments run side by side).
     pub build_seconds: f64,
     pub sim_seconds: f64,
     /// Every segment's cycles ÷ `sim_seconds`.
@@ -233,14 +235,21 @@ pub fn run_with_progress(
             },
         });
     }
+    // One simulator serves every segment: they differ only in the `$readmemh` images
+    // their folders hold, which it reads as it starts.
+    let sim = build_simulator(cfg, &design, tc, data, opts, &segments[0])?;
+    for seg in &segments[1..] {
+        stage_segment(cfg, &design, seg)?;
+    }
     if single {
         let seg = segments.pop().expect("one segment");
-        let part = run_segment(cfg, &design, tc, data, opts, seg, progress)?;
+        let part = run_segment(cfg, &design, data, opts, seg, &sim, progress)?;
         return Ok((part.report, part.net));
     }
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     let parts = std::thread::scope(|scope| {
         let design = &design;
+        let sim = &sim;
         let handles: Vec<_> = segments
             .into_iter()
             .map(|seg| {
@@ -250,7 +259,7 @@ pub fn run_with_progress(
                         // The receiver outlives every segment.
                         let _ = done_tx.send(());
                     };
-                    run_segment(cfg, design, tc, data, opts, seg, &mut tick)
+                    run_segment(cfg, design, data, opts, seg, sim, &mut tick)
                 })
             })
             .collect();
@@ -347,30 +356,68 @@ impl CosimReport {
     }
 }
 
-/// Builds the design in `seg.work_dir` and co-simulates `seg.range`.
-fn run_segment(
+/// A built simulator: the command that runs it in a folder holding the design's images.
+struct BuiltSimulator<'a> {
+    program: PathBuf,
+    args: Vec<String>,
+    seconds: f64,
+    compiler: &'a Toolchain,
+}
+
+/// Builds the simulator in `first.work_dir` (through a profile run on `first`'s samples
+/// with `opts.pgo`) and stages `first`'s images there.
+fn build_simulator<'a>(
     cfg: &Config,
     design: &rtl_gen::Design,
-    tc: &Toolchain,
+    tc: &'a Toolchain,
     data: &Split,
     opts: &CosimOptions,
-    seg: Segment,
-    progress: &mut dyn FnMut(usize, usize),
-) -> Result<SegmentResult, CosimError> {
+    first: &Segment,
+) -> Result<BuiltSimulator<'a>, CosimError> {
     let t0 = Instant::now();
-    let rtl_dir = seg.work_dir.join("rtl");
-    let profile = std::path::absolute(seg.work_dir.join("pgo"))
-        .map_err(|e| crate::io_err(&seg.work_dir, e))?;
+    let profile = std::path::absolute(first.work_dir.join("pgo"))
+        .map_err(|e| crate::io_err(&first.work_dir, e))?;
     let step = if opts.pgo {
-        profile_run(cfg, design, tc, data, opts, &seg, &profile)?;
+        profile_run(cfg, design, tc, data, opts, first, &profile)?;
         Profile::Use(&profile)
     } else {
         Profile::None
     };
-    let (program, args) = build_segment(cfg, design, tc, opts, &seg, step)?;
-    let build_seconds = t0.elapsed().as_secs_f64();
+    let (program, args) = build_segment(cfg, design, tc, opts, first, step)?;
+    Ok(BuiltSimulator {
+        program,
+        args,
+        seconds: t0.elapsed().as_secs_f64(),
+        compiler: tc,
+    })
+}
+
+/// Writes the design's files into `seg.work_dir/rtl` and, for a resumed segment, the
+/// images of the state it powers up in: what a simulator built elsewhere reads there.
+fn stage_segment(cfg: &Config, design: &rtl_gen::Design, seg: &Segment) -> Result<(), CosimError> {
+    let rtl_dir = seg.work_dir.join("rtl");
+    design.write(&rtl_dir)?;
+    if seg.resumed {
+        rtl_gen::mem::write_state_images(cfg, &seg.net, &rtl_dir)?;
+    }
+    Ok(())
+}
+
+/// Co-simulates `seg.range` on `built`, run in `seg.work_dir/rtl`.
+fn run_segment(
+    cfg: &Config,
+    design: &rtl_gen::Design,
+    data: &Split,
+    opts: &CosimOptions,
+    seg: Segment,
+    built: &BuiltSimulator<'_>,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<SegmentResult, CosimError> {
+    let rtl_dir = seg.work_dir.join("rtl");
+    let build_seconds = built.seconds;
+    let tc = built.compiler;
     let mut net = seg.net.clone();
-    let mut sim = Session::start(&program, &args, &rtl_dir)?;
+    let mut sim = Session::start(&built.program, &built.args, &rtl_dir)?;
     let permille = (opts.stall.clamp(0.0, 1.0) * 1000.0).round() as u32;
     if permille > 0 {
         sim.stalls(permille, opts.stall_seed)?;

@@ -440,11 +440,12 @@ fn segments_side_by_side_chain_into_one_run() {
     assert!(err.to_string().contains("--segments 91"), "{err}");
 }
 
-/// A profile-guided build trains its instrumented simulator on the segment's first
+/// A profile-guided build trains its instrumented simulator on the first segment's first
 /// samples and builds the run's simulator with that profile, which changes nothing the
 /// run checks: both segments bit-exact (every weight at each segment end) and on the
 /// cycle model, with g++ (`.gcda` profiles) and with clang++ (`.profraw` merged by
-/// llvm-profdata), which `scripts/install-deps.sh` installs.
+/// llvm-profdata), which `scripts/install-deps.sh` installs. The segments share that one
+/// simulator, each reading the images in its own folder.
 #[test]
 fn profile_guided_builds_stay_bit_exact() {
     let (cfg, text) = preset("digits-mlp.toml");
@@ -459,13 +460,20 @@ fn profile_guided_builds_stay_bit_exact() {
             compiler,
             ..options(40, &format!("digits-pgo-{name}"))
         };
+        // A folder left by an earlier run may hold a build of segment 1's own.
+        let _ = std::fs::remove_dir_all(&opts.work_dir);
         let (r, _) = run_digits_train(&cfg, &text, &opts);
         assert_exact(&r, 40);
         assert!(r.pgo);
         let built_by = r.sim_compiler.as_deref().expect("a Verilator build");
         assert!(built_by.starts_with(name), "{built_by} is not {name}");
-        for k in 0..2 {
-            let seg = opts.work_dir.join(format!("segment{k}"));
+        let second = opts.work_dir.join("segment1");
+        assert!(
+            !second.join("rtl/obj_dir").exists() && !second.join("pgo").exists(),
+            "segment 1 built a simulator of its own"
+        );
+        {
+            let seg = opts.work_dir.join("segment0");
             let profile = std::path::absolute(seg.join("pgo")).expect("absolute");
             let written: Vec<PathBuf> = std::fs::read_dir(&profile)
                 .expect("the profile run wrote its profile")
