@@ -43,12 +43,13 @@ pub struct Args {
     /// Write an FST waveform around the first mismatch.
     #[arg(long)]
     pub trace: bool,
-    /// Co-simulate N segments of the samples side by side, one simulator (and core) each.
+    /// Co-simulate N segments of the samples side by side, one simulator process (and core)
+    /// each, all of one build.
     /// Segment k powers up in the golden model's state at its first sample, which
     /// segment k-1 checks against the RTL's every weight after its last sample.
     #[arg(long, default_value_t = 1)]
     pub segments: usize,
-    /// Profile-guided simulator build: build, train on a segment's first samples, rebuild
+    /// Profile-guided simulator build: build, train on the first segment's first samples, rebuild
     /// with that profile. Two builds more; 1.3-1.4x the simulated cycles per second on the
     /// banked mnist design, nothing measurable unbanked (docs/performance.md).
     #[arg(long)]
