@@ -1,6 +1,6 @@
 //! The co-simulation run: golden model and RTL side by side, compared every step.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use golden_model::config::Config;
@@ -302,6 +302,17 @@ struct Segment {
     work_dir: PathBuf,
 }
 
+impl Segment {
+    /// Writes `net`'s state images into `rtl_dir` over the generated ones when the segment
+    /// is `resumed`; the simulator run there then powers up in that state.
+    fn write_power_up_images(&self, cfg: &Config, rtl_dir: &Path) -> Result<(), CosimError> {
+        if self.resumed {
+            rtl_gen::mem::write_state_images(cfg, &self.net, rtl_dir)?;
+        }
+        Ok(())
+    }
+}
+
 /// What one segment returns: its report, the net trained alongside, and how many samples
 /// the RTL predicted right (the accuracy's numerator, summed across segments).
 struct SegmentResult {
@@ -397,10 +408,7 @@ fn build_simulator<'a>(
 fn stage_segment(cfg: &Config, design: &rtl_gen::Design, seg: &Segment) -> Result<(), CosimError> {
     let rtl_dir = seg.work_dir.join("rtl");
     design.write(&rtl_dir)?;
-    if seg.resumed {
-        rtl_gen::mem::write_state_images(cfg, &seg.net, &rtl_dir)?;
-    }
-    Ok(())
+    seg.write_power_up_images(cfg, &rtl_dir)
 }
 
 /// Co-simulates `seg.range` on `built`, run in `seg.work_dir/rtl`.
@@ -576,9 +584,7 @@ fn build_segment(
     profile: Profile<'_>,
 ) -> Result<(PathBuf, Vec<String>), CosimError> {
     let built = build(design, &seg.work_dir, opts.simulator, tc, false, profile)?;
-    if seg.resumed {
-        rtl_gen::mem::write_state_images(cfg, &seg.net, &seg.work_dir.join("rtl"))?;
-    }
+    seg.write_power_up_images(cfg, &seg.work_dir.join("rtl"))?;
     Ok(built)
 }
 
@@ -775,9 +781,7 @@ fn trace_around(
     }
     let dir = seg.work_dir.join("trace");
     let (program, args) = build(design, &dir, Simulator::Verilator, tc, true, Profile::None)?;
-    if seg.resumed {
-        rtl_gen::mem::write_state_images(cfg, &seg.net, &dir.join("rtl"))?;
-    }
+    seg.write_power_up_images(cfg, &dir.join("rtl"))?;
     let mut sim = Session::start(&program, &args, &dir.join("rtl"))?;
     let path = seg.work_dir.join("mismatch.fst");
     let path = std::path::absolute(&path).unwrap_or(path);

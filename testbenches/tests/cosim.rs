@@ -472,43 +472,42 @@ fn profile_guided_builds_stay_bit_exact() {
             !second.join("rtl/obj_dir").exists() && !second.join("pgo").exists(),
             "segment 1 built a simulator of its own"
         );
-        {
-            let seg = opts.work_dir.join("segment0");
-            let profile = std::path::absolute(seg.join("pgo")).expect("absolute");
-            let written: Vec<PathBuf> = std::fs::read_dir(&profile)
-                .expect("the profile run wrote its profile")
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.to_string_lossy().ends_with(profile_file))
-                .collect();
-            assert!(
-                !written.is_empty(),
-                "no {profile_file} in {}",
-                profile.display()
-            );
-            // The simulator that ran was built from that profile (Verilator's makefile
-            // holds the C++ flags; clang reads the merged file, g++ the folder).
-            let makefile = std::fs::read_dir(seg.join("rtl/obj_dir"))
-                .expect("built")
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .find(|p| {
-                    p.extension().is_some_and(|x| x == "mk")
-                        && !p.to_string_lossy().contains("_classes")
-                })
-                .expect("Verilator's makefile");
-            let text = std::fs::read_to_string(&makefile).expect("readable");
-            let used = match compiler {
-                Compiler::Clang => profile.join(CLANG_PROFILE),
-                _ => profile.clone(),
-            };
-            assert!(
-                text.contains(&format!("-fprofile-use={} ", used.display())),
-                "{} lacks -fprofile-use={}",
-                makefile.display(),
-                used.display()
-            );
-        }
+        // The one build lives in segment 0: its profile and its makefile.
+        let seg = opts.work_dir.join("segment0");
+        let profile = std::path::absolute(seg.join("pgo")).expect("absolute");
+        let written: Vec<PathBuf> = std::fs::read_dir(&profile)
+            .expect("the profile run wrote its profile")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().ends_with(profile_file))
+            .collect();
+        assert!(
+            !written.is_empty(),
+            "no {profile_file} in {}",
+            profile.display()
+        );
+        // The simulator that ran was built from that profile (Verilator's makefile
+        // holds the C++ flags; clang reads the merged file, g++ the folder).
+        let makefile = std::fs::read_dir(seg.join("rtl/obj_dir"))
+            .expect("built")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| {
+                p.extension().is_some_and(|x| x == "mk")
+                    && !p.to_string_lossy().contains("_classes")
+            })
+            .expect("Verilator's makefile");
+        let text = std::fs::read_to_string(&makefile).expect("readable");
+        let used = match compiler {
+            Compiler::Clang => profile.join(CLANG_PROFILE),
+            _ => profile.clone(),
+        };
+        assert!(
+            text.contains(&format!("-fprofile-use={} ", used.display())),
+            "{} lacks -fprofile-use={}",
+            makefile.display(),
+            used.display()
+        );
     }
 
     let data = dataset(DatasetKind::Digits);
