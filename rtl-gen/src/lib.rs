@@ -156,7 +156,7 @@ pub fn generate(cfg: &Config, config_toml: &str, learn: bool) -> Result<Design, 
                 });
             }
         };
-        add("w_lane", l.outputs * l.words, l.weight_bits, l.lanes);
+        add("w_lane", l.lane_words(), l.weight_bits, l.lanes);
         add("x_lane", l.words, l.act_bits, l.lanes);
         if !l.classifier {
             add("basis_rom", l.outputs, l.basis_bits * l.classes as u32, 1);

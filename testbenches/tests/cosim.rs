@@ -265,8 +265,10 @@ fn stochastic_rounding_survives_stalls_and_a_reset() {
 /// the classifier's two (no multiplexer stage, so its readback pads to the hidden unit's
 /// latency, and its update multiply waits for the longer weight read), under stalls and a
 /// reset. LLS-M and stochastic rounding put the modulation and the LFSR states in the
-/// readback, which follows the banks' extra stages. Then eight banked lanes, whose sum of
-/// products takes two stages.
+/// readback, which follows the banks' extra stages. The classifier, whose passes take a
+/// sixth of the hidden unit's cycles, holds its datapath while idle
+/// (`LayerParams::hold_when_idle`). Then eight banked lanes, whose sum of products takes
+/// two stages.
 #[test]
 fn banked_weights_train_bit_exactly() {
     let (_, text) = digits_variant(
@@ -287,6 +289,13 @@ fn banked_weights_train_bit_exactly() {
     let p = rtl_gen::params::DesignParams::new(&cfg, true).expect("valid");
     let banks = |l: &rtl_gen::params::LayerParams| (l.weight_banks(), l.bank_mux_stages());
     assert_eq!((banks(&p.layers[0]), banks(&p.layers[1])), ((8, 1), (2, 0)));
+    let holds = |p: &rtl_gen::params::DesignParams| {
+        p.layers
+            .iter()
+            .map(|l| l.hold_when_idle)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(holds(&p), [false, true]);
     let opts = CosimOptions {
         stall: 0.2,
         stall_seed: 5,
@@ -303,6 +312,7 @@ fn banked_weights_train_bit_exactly() {
     let cfg = Config::from_toml_str(&text, "digits-banked-8").expect("valid");
     let p = rtl_gen::params::DesignParams::new(&cfg, true).expect("valid");
     assert_eq!(p.layers[0].mac_sum_stages, 2);
+    assert_eq!(holds(&p), [false, true]);
     let opts = CosimOptions {
         weights_every: 10,
         ..options(20, "digits-banked-8")

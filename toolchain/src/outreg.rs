@@ -11,18 +11,21 @@
 //!
 //! The rewrite keeps the netlist's behaviour cycle for cycle. An output is absorbed only
 //! when every one of its bits that anything reads drives exactly one load, the `DI` of a
-//! `TRELLIS_FF`, and is not a port of the module; each of those flip-flops is a plain D
-//! register (clock enable tied high, no set/reset: `LSR` tied low and not inverted, not a
-//! preload, reset value 0) on one clock, not inverted; and:
+//! `TRELLIS_FF`, and is not a port of the module; each of those flip-flops is a D register
+//! without set/reset (`LSR` tied low and not inverted, not a preload, reset value 0) on one
+//! clock, not inverted, and one clock enable: all tied high, or all the same net, not
+//! inverted; and:
 //! - DP16KD: the port is in `NOREG` mode, its output clock enable (`OCEx`) is tied high, its
 //!   reset (`RSTx`) low, its clock (`CLKx`, not inverted) is the flip-flops' clock, and its
-//!   `GSR` setting is theirs;
+//!   `GSR` setting is theirs. `OCEx` gets the flip-flops' enable;
 //! - MULT18X18D: no register of it is in use yet, its `CLK0`/`CE0`/`RST0` are free, and
-//!   no output but `P` is read. It gets the flip-flops' clock on `CLK0`, `CE0` high, `RST0`
-//!   low and their `GSR` setting.
+//!   no output but `P` is read. It gets the flip-flops' clock on `CLK0`, their enable on
+//!   `CE0`, `RST0` low and their `GSR` setting.
 //!
-//! The output register then loads every cycle what the flip-flops loaded. Outputs that fail
-//! any check stay as yosys wrote them.
+//! The output register then loads in exactly the cycles, and exactly what, the flip-flops
+//! loaded. Enabled registers matter as much as plain ones: a datapath held while idle (so
+//! that simulation skips it) must not push its registers back into the fabric. Outputs that
+//! fail any check stay as yosys wrote them.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -197,7 +200,7 @@ fn bram_port(ctx: &Context<'_>, name: &str, port: char) -> Outcome {
                 block: name.to_string(),
                 kind: Kind::Bram,
                 set_parameters: vec![(format!("REGMODE_{port}"), json!("OUTREG"))],
-                set_connections: Vec::new(),
+                set_connections: vec![(format!("OCE{port}"), regs.enable)],
                 moves: regs.moves,
             })
         }
@@ -246,7 +249,7 @@ fn dsp_product(ctx: &Context<'_>, name: &str) -> Outcome {
             ],
             set_connections: vec![
                 ("CLK0".to_string(), regs.clock.clone()),
-                ("CE0".to_string(), json!(["1"])),
+                ("CE0".to_string(), regs.enable),
                 ("RST0".to_string(), json!(["0"])),
             ],
             moves: regs.moves,
@@ -269,16 +272,19 @@ fn read_bits(
     .collect()
 }
 
-/// The flip-flops behind a block's output bits, when each bit drives one plain D
-/// register and nothing else, all on one clock and one `GSR` setting.
+/// The flip-flops behind a block's output bits, when each bit drives one D register and
+/// nothing else, all on one clock, one clock enable and one `GSR` setting.
 struct Registers {
     clock: Value,
+    /// `["1"]` when the flip-flops load every cycle, else their enable net.
+    enable: Value,
     gsr: String,
     moves: Vec<Move>,
 }
 
 fn registers_behind(ctx: &Context<'_>, outputs: &[(String, u64)]) -> Option<Registers> {
     let mut clock: Option<&Value> = None;
+    let mut enable: Option<Value> = None;
     let mut gsr: Option<&str> = None;
     let mut moves = Vec::with_capacity(outputs.len());
     for (pin, bit) in outputs {
@@ -290,15 +296,20 @@ fn registers_behind(ctx: &Context<'_>, outputs: &[(String, u64)]) -> Option<Regi
         };
         let ff = &ctx.cells[ff_name];
         let ff_conn = &ff["connections"];
+        let ff_enable = match param(ff, "CEMUX").unwrap_or("CE") {
+            "1" => json!(["1"]),
+            "CE" => match ff_conn.get("CE") {
+                Some(ce) if *ce == json!(["1"]) || single_bit(ce).is_some() => ce.clone(),
+                _ => return None,
+            },
+            _ => return None,
+        };
         let plain_register = ff.get("type").and_then(Value::as_str) == Some("TRELLIS_FF")
             && load_pin == "DI"
             && ff_conn["CLK"]
                 .as_array()
                 .is_some_and(|c| c.len() == 1 && c[0].is_u64())
             && param(ff, "CLKMUX").unwrap_or("CLK") == "CLK"
-            && (param(ff, "CEMUX") == Some("1")
-                || (ff_conn.get("CE") == Some(&json!(["1"]))
-                    && param(ff, "CEMUX").unwrap_or("CE") == "CE"))
             && ff_conn.get("LSR").is_none_or(|l| *l == json!(["0"]))
             && param(ff, "LSRMUX").unwrap_or("LSR") == "LSR"
             && param(ff, "LSRMODE").unwrap_or("LSR") == "LSR"
@@ -307,6 +318,7 @@ fn registers_behind(ctx: &Context<'_>, outputs: &[(String, u64)]) -> Option<Regi
         let ff_gsr = param(ff, "GSR").unwrap_or("ENABLED");
         if !plain_register
             || **clock.get_or_insert(&ff_conn["CLK"]) != ff_conn["CLK"]
+            || *enable.get_or_insert_with(|| ff_enable.clone()) != ff_enable
             || *gsr.get_or_insert(ff_gsr) != ff_gsr
         {
             return None;
@@ -320,6 +332,7 @@ fn registers_behind(ctx: &Context<'_>, outputs: &[(String, u64)]) -> Option<Regi
     }
     Some(Registers {
         clock: clock?.clone(),
+        enable: enable?,
         gsr: gsr?.to_string(),
         moves,
     })

@@ -187,7 +187,7 @@ pub struct PassTiming {
 }
 
 pub fn pass_timing(p: &DesignParams, l: &LayerParams) -> PassTiming {
-    let rows = (l.outputs * l.words) as u64;
+    let rows = l.lane_words() as u64;
     let st = stages(p, l);
     let fwd_end = 1 + rows + st.done as u64;
     let wait = u64::from(l.classifier);
@@ -244,7 +244,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let in_aw = addr_bits(l.inputs);
     let out_aw = addr_bits(l.outputs);
     let word_aw = addr_bits(l.words);
-    let w_depth = l.outputs * l.words;
+    let w_depth = l.lane_words();
     let w_aw = addr_bits(w_depth);
     let lb = l.label_bits;
 
@@ -317,6 +317,10 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         ),
     };
     m.assign(&busy, active.clone());
+    // `LayerParams::hold_when_idle`: the datapath's registers load only while active.
+    let hold = l
+        .hold_when_idle
+        .then(|| m.wire_assign("datapath_en", active.clone()));
     // Inference-only designs have no update phase: the forward MAC always accumulates.
     // `updating` is state == S_UPD kept as its own flip-flop (set and cleared with the
     // state): it steers the address and operand multiplexers, which then decode no state.
@@ -598,7 +602,10 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             // A wide compare is registered as its halves' three results, combined at the
             // done stage (one LUT there).
             let (beats, gt_ff) = registered_gt(&mut m, "sum_gt", "sum", &acc, &best);
-            m.always_ff(&clk, [vec![assign(&z_q, acc.clone())], gt_ff].concat());
+            m.always_ff(
+                &clk,
+                held(&hold, [vec![assign(&z_q, acc.clone())], gt_ff].concat()),
+            );
             (z_q, beats)
         } else {
             (acc.clone(), acc.clone().gt(best.clone()))
@@ -678,7 +685,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             discard(&mut m, "acc_sign", acc_neg);
             None
         };
-        m.always_ff(&clk, tail_ff);
+        m.always_ff(&clk, held(&hold, tail_ff));
         let h = saturate(&mut m, "h", h_shr_q, a);
         done_stmts.push(assign(&out_ports[0], Expr::bool(true)));
         done_stmts.push(assign(&out_ports[1], row_d.clone()));
@@ -944,7 +951,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 &mut m, p, l, &st, &clk, handshake, &issuing, &updating, &v, operands, &x_r,
             )
         }
-        None => own_multipliers(&mut m, l, &clk, operands, &x_r),
+        None => own_multipliers(&mut m, l, &clk, &hold, operands, &x_r),
     };
     m.section("forward accumulate");
     // Two sum stages: S2 adds groups of MAC_SUM_GROUP, each exact in its own width, and
@@ -964,7 +971,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 q
             })
             .collect::<Vec<_>>();
-        m.always_ff(&clk, ff);
+        m.always_ff(&clk, held(&hold, ff));
         let sum_w = (group_w + ceil_log2(groups.len())).min(acc_w);
         groups.into_iter().map(|q| q.resize(sum_w)).collect()
     } else {
@@ -978,7 +985,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let mac_sum = if l.mac_sum_stages > 0 {
         let sum_w = m.wire_assign("mac_sum", sum(terms));
         let q = m.reg("mac_q", Ty::s(acc_w));
-        m.always_ff(&clk, vec![assign(&q, sum_w.resize(acc_w))]);
+        m.always_ff(&clk, held(&hold, vec![assign(&q, sum_w.resize(acc_w))]));
         q
     } else {
         terms.into_iter().next().expect("one lane")
@@ -1023,20 +1030,23 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     );
     m.always_ff(
         &clk,
-        vec![
-            if_(
-                mac_en,
-                vec![
-                    assign(&acc_lo, lo_next.clone().slice(lo_w - 1, 0)),
-                    assign(&acc_carry, lo_next.bit(lo_w)),
-                    assign(&acc_hi, hi_next),
-                ],
-            ),
-            assign(
-                &acc,
-                Expr::concat(vec![acc_hi.add(acc_carry.resize(hi_w)), acc_lo]).as_signed(),
-            ),
-        ],
+        held(
+            &hold,
+            vec![
+                if_(
+                    mac_en,
+                    vec![
+                        assign(&acc_lo, lo_next.clone().slice(lo_w - 1, 0)),
+                        assign(&acc_carry, lo_next.bit(lo_w)),
+                        assign(&acc_hi, hi_next),
+                    ],
+                ),
+                assign(
+                    &acc,
+                    Expr::concat(vec![acc_hi.add(acc_carry.resize(hi_w)), acc_lo]).as_signed(),
+                ),
+            ],
+        ),
     );
 
     let mut w_ff = Vec::new();
@@ -1078,7 +1088,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             let w_new = saturate(&mut m, &format!("w_new{ln}"), diff_q, wb);
             w_writes.push((w_we.clone(), w_addr.clone(), w_new));
         }
-        m.always_ff(&clk, step_ff);
+        m.always_ff(&clk, held(&hold, step_ff));
     }
     if let Some(banks) = w_banks {
         let write = w_writes.first().map(|(we, waddr, _)| {
@@ -1241,6 +1251,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         &ports,
         &Control {
             start,
+            hold: hold.clone(),
             updating: updating.clone(),
             active,
             active_reg: active_reg.is_some(),
@@ -1289,6 +1300,7 @@ fn own_multipliers(
     m: &mut Module,
     l: &LayerParams,
     clk: &Expr,
+    hold: &Option<Expr>,
     operands: Vec<Expr>,
     x_r: &[Expr],
 ) -> Vec<Expr> {
@@ -1313,7 +1325,7 @@ fn own_multipliers(
             q
         })
         .collect();
-    m.always_ff(clk, prod_ff);
+    m.always_ff(clk, held(hold, prod_ff));
     prods
 }
 
@@ -1595,6 +1607,8 @@ fn basis_terms(
 
 struct Control {
     start: Expr,
+    /// The datapath enable where the unit holds its datapath while idle.
+    hold: Option<Expr>,
     /// The S_UPD flag (a constant 0 without an update phase).
     updating: Expr,
     /// state != S_IDLE: the `active` register where `active_reg` (kept in step by `goto`
@@ -1674,7 +1688,7 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
         word_last_is(&|| f.clone()),
     ]
     .concat();
-    let n_items = l.outputs * l.words;
+    let n_items = l.lane_words();
     let mut start_issue = vec![assign(&c.issuing, t.clone())];
     start_issue.extend(c.issue_last.iter().map(|r| assign(r, f.clone())));
     // With shared multipliers a pass first asks for the pool; it issues once granted.
@@ -1736,11 +1750,12 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
         ]
         .concat(),
     );
-    let mut pipeline: Vec<Stmt> = c
+    let chain_ff: Vec<Stmt> = c
         .chains
         .iter()
         .flat_map(|ch| ch.windows(2).map(|w| assign(&w[1], w[0].clone())))
         .collect();
+    let mut pipeline: Vec<Stmt> = held(&c.hold, chain_ff);
     // The forward pass's last word of a row leaves the stage before `done`.
     let pre = c.st.done as usize - 1;
     pipeline.push(assign(
@@ -1904,6 +1919,15 @@ fn control(m: &mut Module, l: &LayerParams, ports: &Ports, c: &Control) {
 
 /// `state <= to`, clearing the `active` flag that mirrors it when `to` is S_IDLE (`accept`,
 /// the only way out of S_IDLE, sets it).
+/// `stmts` under the datapath enable `hold` (`LayerParams::hold_when_idle`), else as
+/// they are.
+fn held(hold: &Option<Expr>, stmts: Vec<Stmt>) -> Vec<Stmt> {
+    match hold {
+        Some(en) => vec![if_(en.clone(), stmts)],
+        None => stmts,
+    }
+}
+
 fn goto(c: &Control, to: &Expr) -> Vec<Stmt> {
     let mut stmts = vec![assign(&c.state, to.clone())];
     if c.active_reg && to == &c.s_idle {

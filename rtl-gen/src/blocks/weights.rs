@@ -34,7 +34,7 @@ pub fn bank_file(l: &LayerParams, bank: usize) -> String {
 
 /// Words held by bank `bank` (the last bank may be shorter).
 pub fn bank_depth(l: &LayerParams, bank: usize) -> usize {
-    let depth = l.outputs * l.words;
+    let depth = l.lane_words();
     l.bank_words.min(depth - bank * l.bank_words)
 }
 

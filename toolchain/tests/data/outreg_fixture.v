@@ -1,11 +1,11 @@
 // Generated-RTL style (no_rw_check: the design never reads a word in the cycle it writes it).
 // Three 1024 x 16 block RAMs read through a second register:
 // plain: the second register loads every cycle (absorbable);
-// gated: it loads under an enable (left unregistered);
+// gated: it loads under an enable (absorbable, the enable on OCEB);
 // logic: the read passes through an adder first (left unregistered).
 // And two 16 x 16 multiplies of registered operands:
 // product: its register loads every cycle (absorbable);
-// product_gated: its register loads under an enable (left unregistered).
+// product_gated: its register loads under an enable (absorbable, the enable on CE0).
 //
 // outreg_fixture.json is yosys 0.70 (YoWASP) on this file, the library modules dropped
 // (they are 1 MB, and only the top's cells matter):
