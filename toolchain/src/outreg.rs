@@ -17,7 +17,12 @@
 //! inverted; and:
 //! - DP16KD: the port is in `NOREG` mode, its output clock enable (`OCEx`) is tied high, its
 //!   reset (`RSTx`) low, its clock (`CLKx`, not inverted) is the flip-flops' clock, and its
-//!   `GSR` setting is theirs. `OCEx` gets the flip-flops' enable;
+//!   `GSR` setting is theirs. `OCEx` gets the flip-flops' enable. In the 36-bit pseudo
+//!   dual-port mode (`DATA_WIDTH = 36`) one read, clocked by port B, drives both ports'
+//!   outputs: both ports pass these checks together (the write port's `OCEA` may be tied
+//!   low) and both get `OUTREG` and the enable, so that the whole word is registered the
+//!   same way whichever port's controls the silicon applies to `DOA`. (Until stop 25 the
+//!   two halves were judged apart: `DOB` was absorbed and `DOA`, its `OCEA` low, left.)
 //! - MULT18X18D: no register of it is in use yet, its `CLK0`/`CE0`/`RST0` are free, and
 //!   no output but `P` is read. It gets the flip-flops' clock on `CLK0`, their enable on
 //!   `CE0`, `RST0` low and their `GSR` setting.
@@ -133,7 +138,8 @@ fn absorb_in_module(module: &mut Value) -> Result<Absorbed, String> {
     let mut plans = Vec::new();
     for (name, cell) in cells {
         let outcomes = match cell.get("type").and_then(Value::as_str) {
-            Some("DP16KD") => vec![bram_port(&ctx, name, 'A'), bram_port(&ctx, name, 'B')],
+            Some("DP16KD") if pseudo_dual_port(cell) => vec![bram_read(&ctx, name, "AB")],
+            Some("DP16KD") => vec![bram_read(&ctx, name, "A"), bram_read(&ctx, name, "B")],
             Some("MULT18X18D") => vec![dsp_product(&ctx, name)],
             _ => continue,
         };
@@ -177,35 +183,71 @@ fn absorb_in_module(module: &mut Value) -> Result<Absorbed, String> {
     Ok(found)
 }
 
-/// A DP16KD's read port `port` (`'A'` or `'B'`).
-fn bram_port(ctx: &Context<'_>, name: &str, port: char) -> Outcome {
+/// A DP16KD's read: one port (`"A"` or `"B"`), or both (`"AB"`) in the 36-bit pseudo
+/// dual-port mode yosys maps wide memories to, which writes through port A and reads through
+/// port B onto both ports' outputs (`DOA` the low 18 bits, `DOB` the high 18).
+fn bram_read(ctx: &Context<'_>, name: &str, ports: &str) -> Outcome {
     let ram = &ctx.cells[name];
     let conn = &ram["connections"];
-    let outputs = read_bits(ctx, ram, (0..18).map(|i| format!("DO{port}{i}")));
+    let outputs = read_bits(
+        ctx,
+        ram,
+        ports
+            .chars()
+            .flat_map(|port| (0..18).map(move |i| format!("DO{port}{i}"))),
+    );
     if outputs.is_empty() {
         return Outcome::Unused;
     }
-    if param(ram, &format!("REGMODE_{port}")).unwrap_or("NOREG") != "NOREG" {
+    if ports
+        .chars()
+        .any(|port| param(ram, &format!("REGMODE_{port}")).unwrap_or("NOREG") != "NOREG")
+    {
         // Registered already (absorbed by an earlier pass, or instantiated so).
         return Outcome::Unused;
     }
-    let port_ok = conn[format!("OCE{port}")] == json!(["1"])
-        && conn[format!("RST{port}")] == json!(["0"])
-        && param(ram, &format!("CLK{port}MUX")).unwrap_or(&format!("CLK{port}"))
-            == format!("CLK{port}");
     let gsr = param(ram, "GSR").unwrap_or("ENABLED");
-    match (port_ok, registers_behind(ctx, &outputs)) {
-        (true, Some(regs)) if regs.clock == conn[format!("CLK{port}")] && regs.gsr == gsr => {
-            Outcome::Absorb(Plan {
-                block: name.to_string(),
-                kind: Kind::Bram,
-                set_parameters: vec![(format!("REGMODE_{port}"), json!("OUTREG"))],
-                set_connections: vec![(format!("OCE{port}"), regs.enable)],
-                moves: regs.moves,
-            })
-        }
-        _ => Outcome::Left,
+    let Some(regs) = registers_behind(ctx, &outputs) else {
+        return Outcome::Left;
+    };
+    // Every port whose outputs carry the read gets the same output register: its clock is
+    // the flip-flops', its reset tied low, its enable theirs. A pseudo dual-port block's
+    // write port has its output enable tied low (it reads nothing of its own).
+    let port_ok = |port: char| {
+        let idle_oce = if ports.len() == 2 && port == 'A' {
+            json!(["0"])
+        } else {
+            json!(["1"])
+        };
+        (conn[format!("OCE{port}")] == json!(["1"]) || conn[format!("OCE{port}")] == idle_oce)
+            && conn[format!("RST{port}")] == json!(["0"])
+            && param(ram, &format!("CLK{port}MUX")).unwrap_or(&format!("CLK{port}"))
+                == format!("CLK{port}")
+            && conn[format!("CLK{port}")] == regs.clock
+    };
+    if !ports.chars().all(port_ok) || regs.gsr != gsr {
+        return Outcome::Left;
     }
+    Outcome::Absorb(Plan {
+        block: name.to_string(),
+        kind: Kind::Bram,
+        set_parameters: ports
+            .chars()
+            .map(|port| (format!("REGMODE_{port}"), json!("OUTREG")))
+            .collect(),
+        set_connections: ports
+            .chars()
+            .map(|port| (format!("OCE{port}"), regs.enable.clone()))
+            .collect(),
+        moves: regs.moves,
+    })
+}
+
+/// Whether a DP16KD is in the 36-bit pseudo dual-port mode (`DATA_WIDTH_A/B = 36`).
+fn pseudo_dual_port(ram: &Value) -> bool {
+    ["DATA_WIDTH_A", "DATA_WIDTH_B"]
+        .iter()
+        .any(|key| int_param(ram, key) == Some(36))
 }
 
 /// A MULT18X18D's product `P`.
@@ -345,6 +387,14 @@ fn param<'a>(cell: &'a Value, key: &str) -> Option<&'a str> {
         .get(key)?
         .as_str()
         .map(str::trim_end)
+}
+
+/// An integer parameter, which yosys writes as a 32-bit binary string (or a number).
+fn int_param(cell: &Value, key: &str) -> Option<u64> {
+    match cell.get("parameters")?.get(key)? {
+        Value::String(bits) => u64::from_str_radix(bits.trim_end(), 2).ok(),
+        value => value.as_u64(),
+    }
 }
 
 /// A one-bit connection's net number (`None` for a constant or a bus).

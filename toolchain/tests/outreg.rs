@@ -1,8 +1,9 @@
 //! The ECP5 output-register rewrite (`toolchain::outreg`) on a netlist yosys wrote
-//! (`data/outreg_fixture.v`): of three block-RAM reads and two products, the two reads and
+//! (`data/outreg_fixture.v`): of four block-RAM reads and two products, the three reads and
 //! the two products whose registers may be absorbed (loading every cycle, or under one
-//! enable) are, exactly; every condition that would make absorbing change behaviour,
-//! applied to any of them, keeps it out.
+//! enable; a 36-bit pseudo dual-port read on both ports at once) are, exactly; every
+//! condition that would make absorbing change behaviour, applied to any of them, keeps it
+//! out.
 
 use serde_json::{json, Value};
 use toolchain::outreg::{absorb_output_registers, Absorbed};
@@ -19,6 +20,8 @@ fn top(netlist: &mut Value) -> &mut Value {
 const RAM: &str = "m0.0.0";
 const DSP: &str = "product_TRELLIS_FF_Q_DI_MULT18X18D_P0";
 const GATED_RAM: &str = "m1.0.0";
+/// 512 × 32, pseudo dual-port: the read's low 18 bits on `DOA`, the rest on `DOB`.
+const WIDE_RAM: &str = "m3.0.0";
 const GATED_DSP: &str = "product_gated_TRELLIS_FF_Q_30_DI_MULT18X18D_P31";
 
 /// The `TRELLIS_FF` reading output `pin` of cell `block`.
@@ -36,6 +39,15 @@ fn flip_flop_behind(netlist: &Value, block: &str, pin: &str) -> String {
     loads[0].clone()
 }
 
+/// The DP16KD output that carries bit `i` of the wide read.
+fn wide_pin(i: usize) -> String {
+    if i < 18 {
+        format!("DOA{i}")
+    } else {
+        format!("DOB{}", i - 18)
+    }
+}
+
 fn netname_bits(netlist: &Value, name: &str) -> Vec<Value> {
     netlist["modules"]["outreg_fixture"]["netnames"][name]["bits"]
         .as_array()
@@ -43,12 +55,12 @@ fn netname_bits(netlist: &Value, name: &str) -> Vec<Value> {
         .clone()
 }
 
-/// What the pristine fixture absorbs: the plain and the gated read, the plain and the gated
-/// product; the read through an adder is left.
+/// What the pristine fixture absorbs: the plain, the gated and the wide read, the plain and
+/// the gated product; the read through an adder is left.
 const ALL: Absorbed = Absorbed {
-    bram_ports: 2,
+    bram_ports: 3,
     dsp_outputs: 2,
-    flip_flops: 96,
+    flip_flops: 128,
     left: 1,
 };
 
@@ -62,20 +74,22 @@ fn the_registers_behind_reads_and_products_move_into_the_blocks_with_their_enabl
     let product_gated = netname_bits(&netlist, "product_gated");
     let clock = netname_bits(&netlist, "clk");
     let hold = netname_bits(&netlist, "hold");
+    let wide = netname_bits(&netlist, "wide");
     let flip_flops: Vec<String> = (0..16)
         .flat_map(|i| [RAM, GATED_RAM].map(|r| flip_flop_behind(&netlist, r, &format!("DOB{i}"))))
+        .chain((0..32).map(|i| flip_flop_behind(&netlist, WIDE_RAM, &wide_pin(i))))
         .chain((0..32).flat_map(|i| {
             [DSP, GATED_DSP].map(|d| flip_flop_behind(&netlist, d, &format!("P{i}")))
         }))
         .collect();
-    assert_eq!(flip_flops.len(), 96);
+    assert_eq!(flip_flops.len(), 128);
 
     let absorbed = absorb_output_registers(&mut netlist).unwrap();
     assert_eq!(absorbed, ALL);
 
     let m = top(&mut netlist);
     let cells = m["cells"].as_object().unwrap();
-    assert_eq!(cells.len(), cells_before - 96);
+    assert_eq!(cells.len(), cells_before - 128);
     for ff in &flip_flops {
         assert!(!cells.contains_key(ff), "{ff} removed");
     }
@@ -112,6 +126,18 @@ fn the_registers_behind_reads_and_products_move_into_the_blocks_with_their_enabl
         for (i, bit) in outputs.iter().enumerate() {
             assert_eq!(dsp["connections"][format!("P{i}")], json!([bit]));
         }
+    }
+    // The wide read: both ports' outputs registered alike, the whole word moved.
+    let ram = &cells[WIDE_RAM];
+    for port in ["A", "B"] {
+        assert_eq!(
+            ram["parameters"][format!("REGMODE_{port}")],
+            json!("OUTREG")
+        );
+        assert_eq!(ram["connections"][format!("OCE{port}")], json!(["1"]));
+    }
+    for (i, bit) in wide.iter().enumerate() {
+        assert_eq!(ram["connections"][wide_pin(i)], json!([bit]), "wide[{i}]");
     }
     // The read through an adder is untouched.
     assert_eq!(cells["m2.0.0"]["parameters"]["REGMODE_B"], json!("NOREG"));
@@ -297,19 +323,27 @@ fn check_kept_out(
     }
 }
 
-/// [`ALL`] less one read port left unregistered.
+/// [`ALL`] less one 16-bit read left unregistered.
 const ONE_READ_LEFT: Absorbed = Absorbed {
-    bram_ports: 1,
+    bram_ports: 2,
     dsp_outputs: 2,
-    flip_flops: 80,
+    flip_flops: 112,
+    left: 2,
+};
+
+/// [`ALL`] less the wide read left unregistered, both its ports.
+const WIDE_READ_LEFT: Absorbed = Absorbed {
+    bram_ports: 2,
+    dsp_outputs: 2,
+    flip_flops: 96,
     left: 2,
 };
 
 /// [`ALL`] less one product left unregistered.
 const ONE_PRODUCT_LEFT: Absorbed = Absorbed {
-    bram_ports: 2,
+    bram_ports: 3,
     dsp_outputs: 1,
-    flip_flops: 64,
+    flip_flops: 96,
     left: 2,
 };
 
@@ -319,6 +353,35 @@ fn each_condition_that_would_change_behaviour_keeps_a_block_ram_register_out() {
     breakers.extend(ram_breakers());
     check_kept_out(RAM, "DOB3", breakers, ONE_READ_LEFT);
     check_kept_out(GATED_RAM, "DOB3", register_breakers(), ONE_READ_LEFT);
+}
+
+/// A pseudo dual-port read is one register across `DOA` and `DOB`: a flaw on either half,
+/// or on either port's controls, keeps the whole word out (never half of it registered).
+#[test]
+fn each_condition_that_would_change_behaviour_keeps_a_wide_read_out_whole() {
+    check_kept_out(WIDE_RAM, "DOA3", register_breakers(), WIDE_READ_LEFT);
+    check_kept_out(WIDE_RAM, "DOB3", register_breakers(), WIDE_READ_LEFT);
+    let ports: Vec<(&'static str, Breaker)> = vec![
+        ("write port's output enable on a net", |m, _| {
+            m["cells"][WIDE_RAM]["connections"]["OCEA"] = json!([5])
+        }),
+        ("read port's output enable low", |m, _| {
+            m["cells"][WIDE_RAM]["connections"]["OCEB"] = json!(["0"])
+        }),
+        ("write port's output reset not tied", |m, _| {
+            m["cells"][WIDE_RAM]["connections"]["RSTA"] = json!([5])
+        }),
+        ("write port on another clock", |m, _| {
+            m["cells"][WIDE_RAM]["connections"]["CLKA"] = json!([5])
+        }),
+        ("write port's clock inverted", |m, _| {
+            m["cells"][WIDE_RAM]["parameters"]["CLKAMUX"] = json!("INV")
+        }),
+        ("read port on another clock", |m, _| {
+            m["cells"][WIDE_RAM]["connections"]["CLKB"] = json!([5])
+        }),
+    ];
+    check_kept_out(WIDE_RAM, "DOA3", ports, WIDE_READ_LEFT);
 }
 
 #[test]
