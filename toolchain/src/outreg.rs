@@ -214,12 +214,9 @@ fn bram_read(ctx: &Context<'_>, name: &str, ports: &str) -> Outcome {
     // the flip-flops', its reset tied low, its enable theirs. A pseudo dual-port block's
     // write port has its output enable tied low (it reads nothing of its own).
     let port_ok = |port: char| {
-        let idle_oce = if ports.len() == 2 && port == 'A' {
-            json!(["0"])
-        } else {
-            json!(["1"])
-        };
-        (conn[format!("OCE{port}")] == json!(["1"]) || conn[format!("OCE{port}")] == idle_oce)
+        let oce = &conn[format!("OCE{port}")];
+        let pdp_write_port = ports.len() == 2 && port == 'A';
+        (*oce == json!(["1"]) || (pdp_write_port && *oce == json!(["0"])))
             && conn[format!("RST{port}")] == json!(["0"])
             && param(ram, &format!("CLK{port}MUX")).unwrap_or(&format!("CLK{port}"))
                 == format!("CLK{port}")
