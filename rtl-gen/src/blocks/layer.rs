@@ -446,6 +446,21 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let x_q: Vec<Expr> = (0..lanes)
         .map(|ln| m.reg(&format!("x_q{ln}"), Ty::s(a)))
         .collect();
+    // Banked weights are read several stages before x is needed, so x's read address can
+    // take one of those stages: registered per lane beside its block RAM (kept apart, as
+    // the weight banks' copies), the shared select no longer drives every lane's address
+    // pins across the die in the same cycle. x is then delayed one stage less below.
+    let x_raddr_registered = l.bank_read_stages() > 0;
+    let x_raddr: Vec<Expr> = if x_raddr_registered {
+        let regs: Vec<Expr> = (0..lanes)
+            .map(|ln| m.reg(&format!("x_ra{ln}"), x_rd.ty()))
+            .collect();
+        let ff = regs.iter().map(|r| assign(r, x_rd.clone())).collect();
+        m.always_ff_kept(&clk, ff);
+        regs
+    } else {
+        vec![x_rd.clone(); lanes]
+    };
     let mut x_writes = Vec::new();
     for (ln, mem) in x_mem.iter().enumerate() {
         let hit = match &in_lane {
@@ -481,7 +496,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
             waddr,
             wdata,
             &x_q[ln],
-            x_rd.clone(),
+            x_raddr[ln].clone(),
         ));
     }
     m.always_ff(&clk, x_writes);
@@ -537,7 +552,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         data_ff.push(assign(&r, q.clone()));
         r
     };
-    // Banked weights take longer to read: x is delayed alike.
+    // Banked weights take longer to read: x is delayed alike (less its address register).
     let x_d: Vec<Expr> = (0..lanes)
         .map(|ln| {
             delay(
@@ -545,7 +560,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
                 &clk,
                 &format!("x_d{ln}"),
                 x_q[ln].clone(),
-                l.bank_read_stages(),
+                l.bank_read_stages() - u32::from(x_raddr_registered),
             )
         })
         .collect();
