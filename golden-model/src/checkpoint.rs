@@ -31,8 +31,8 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::cost::MacCount;
-use crate::fixed::{FixedNet, Modulation};
-use crate::numeric::Lfsr;
+use crate::spec::fixed::{FixedNet, Modulation};
+use crate::spec::numeric::Lfsr;
 
 /// The `format` tag every checkpoint starts with.
 pub const FORMAT: &str = "lls-checkpoint";
@@ -319,7 +319,7 @@ impl Checkpoint {
     ///
     /// ```
     /// use golden_model::checkpoint::{Checkpoint, Progress};
-    /// use golden_model::{config::Config, fixed::FixedNet};
+    /// use golden_model::{config::Config, spec::fixed::FixedNet};
     /// let text = include_str!("../../configs/digits-mlp.toml");
     /// let cfg = Config::from_toml_str(text, "digits-mlp.toml").unwrap();
     /// let ck = Checkpoint::capture(&FixedNet::new(&cfg), &cfg, text, Progress::default());
@@ -358,7 +358,7 @@ impl Checkpoint {
     ///
     /// ```
     /// # use golden_model::checkpoint::*;
-    /// # use golden_model::{config::Config, fixed::FixedNet};
+    /// # use golden_model::{config::Config, spec::fixed::FixedNet};
     /// # let text = include_str!("../../configs/digits-mlp.toml");
     /// # let cfg = Config::from_toml_str(text, "x").unwrap();
     /// let ck = Checkpoint::capture(&FixedNet::new(&cfg), &cfg, text, Progress::default());
@@ -550,7 +550,7 @@ impl Checkpoint {
     ///
     /// ```
     /// use golden_model::checkpoint::{Checkpoint, ConfigMatch, Progress};
-    /// use golden_model::{config::Config, fixed::FixedNet};
+    /// use golden_model::{config::Config, spec::fixed::FixedNet};
     /// let text = include_str!("../../configs/digits-mlp.toml");
     /// let cfg = Config::from_toml_str(text, "digits-mlp.toml").unwrap();
     /// let mut net = FixedNet::new(&cfg);

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::data::DatasetKind;
-use crate::numeric::width;
+use crate::spec::numeric::width;
 
 /// Why a config cannot be used. Each message names the field and the fix.
 #[derive(Debug, Error, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use proptest::test_runner::Config as ProptestConfig;
 
 use crate::checkpoint::{Checkpoint, Progress};
 use crate::config::Config;
-use crate::fixed::FixedNet;
+use crate::spec::fixed::FixedNet;
 
 /// The settings of every fuzz property: 2000 cases, or `LLS_FUZZ_CASES` for the opt-in
 /// long run.

@@ -7,8 +7,8 @@ use serde::Serialize;
 use crate::config::{Config, Rule};
 use crate::cost::MacCount;
 use crate::data::Dataset;
-use crate::fixed::FixedNet;
-use crate::float::FloatNet;
+use crate::spec::fixed::FixedNet;
+use crate::baseline::float::FloatNet;
 use crate::memory::memory_bytes;
 use crate::rng::SplitMix64;
 

@@ -3,8 +3,8 @@
 
 use golden_model::config::{Config, Rounding};
 use golden_model::data::{load, DatasetKind};
-use golden_model::fixed::FixedNet;
-use golden_model::float::FloatNet;
+use golden_model::spec::fixed::FixedNet;
+use golden_model::baseline::float::FloatNet;
 
 fn digits_config() -> Config {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/digits-mlp.toml");

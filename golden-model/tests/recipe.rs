@@ -1,11 +1,11 @@
-//! The official recipe (golden_model::recipe): optimiser, BN recalibration, training on the
+//! The official recipe (golden_model::baseline::recipe): optimiser, BN recalibration, training on the
 //! committed digits fixture, determinism.
 
 use std::path::Path;
 
 use golden_model::config::{Config, Rule, Waveform};
 use golden_model::data::{load, Dataset, DatasetKind};
-use golden_model::recipe::{
+use golden_model::baseline::recipe::{
     train_official, Augment, OfficialNet, ScheduleFree, SfTensor, BATCH, LR,
 };
 use golden_model::rng::SplitMix64;
@@ -208,7 +208,7 @@ fn training_is_deterministic() {
         let (b, rb) = train_official(&cfg, &data, |_, _| {});
         assert_eq!(a.parameters(), b.parameters());
         assert_eq!(a.hidden[0].running_var, b.hidden[0].running_var);
-        let acc = |r: &golden_model::recipe::OfficialReport| {
+        let acc = |r: &golden_model::baseline::recipe::OfficialReport| {
             r.report
                 .history
                 .iter()
@@ -243,7 +243,7 @@ const ANCHORS: [(&str, Rule, Waveform, f64, Option<f64>); 5] = [
 /// `cargo test --release -p golden-model --test recipe -- --ignored --nocapture`.
 /// Trains the five anchor runs for 10 epochs with the train crop padding of
 /// `LLS_RECIPE_CROP_PAD` (default 0: the anchors are matched without the random crop; with
-/// the code's 4 they are missed by 0.5–3 pp, see [`golden_model::recipe::train_official_with`])
+/// the code's 4 they are missed by 0.5–3 pp, see [`golden_model::baseline::recipe::train_official_with`])
 /// and the seed `LLS_RECIPE_SEED` (default: the preset's), and checks each figure within
 /// 0.3 pp.
 #[test]
@@ -277,7 +277,7 @@ fn mnist_matches_official_anchors() {
         if let Some(seed) = seed {
             cfg.learning.seed = seed;
         }
-        let (_, r) = golden_model::recipe::train_official_with(&cfg, &data, &aug, |_, _| {});
+        let (_, r) = golden_model::baseline::recipe::train_official_with(&cfg, &data, &aug, |_, _| {});
         let s_per_epoch = r.report.train_samples as f64 / r.report.samples_per_second;
         let best = 100.0 * r.best_test_accuracy;
         let last = 100.0 * r.report.test_accuracy;

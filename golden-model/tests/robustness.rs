@@ -15,7 +15,7 @@ use std::path::Path;
 
 use golden_model::checkpoint::{sha256_hex, Checkpoint, ConfigMatch};
 use golden_model::config::{Config, ConfigError};
-use golden_model::fixed::FixedNet;
+use golden_model::spec::fixed::FixedNet;
 use golden_model::testing::{proptest_config, trained_checkpoint};
 use proptest::prelude::*;
 use serde_json::Value;

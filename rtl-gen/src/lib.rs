@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use golden_model::config::Config;
-use golden_model::fixed::FixedNet;
+use golden_model::spec::fixed::FixedNet;
 use serde::Serialize;
 use thiserror::Error;
 

@@ -10,12 +10,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use golden_model::basis::Basis;
+use golden_model::spec::basis::Basis;
 use golden_model::config::Config;
-use golden_model::fixed::FixedNet;
-use golden_model::numeric::format::mask;
-use golden_model::numeric::lfsr::Lfsr;
-use golden_model::softmax::exp_table;
+use golden_model::spec::fixed::FixedNet;
+use golden_model::spec::numeric::format::mask;
+use golden_model::spec::numeric::lfsr::Lfsr;
+use golden_model::spec::softmax::exp_table;
 
 use crate::params::{DesignParams, LayerParams};
 use crate::GenError;
@@ -161,7 +161,7 @@ fn check_shapes(layers: &[LayerParams], net: &FixedNet, what: &str) -> Result<()
 /// the net stands.
 ///
 /// ```
-/// use golden_model::{config::Config, fixed::FixedNet};
+/// use golden_model::{config::Config, spec::fixed::FixedNet};
 /// let text = include_str!("../../configs/digits-mlp.toml");
 /// let cfg = Config::from_toml_str(text, "digits-mlp.toml").unwrap();
 /// let net = FixedNet::new(&cfg);
@@ -480,7 +480,7 @@ mod tests {
 
     #[test]
     fn round_trip_every_lane_layout() {
-        use golden_model::fixed::FixedNet;
+        use golden_model::spec::fixed::FixedNet;
         let text = include_str!("../tests/configs/tiny-deep.toml");
         for lanes in [1, 2, 4] {
             let t = text.replace("lanes = 1", &format!("lanes = {lanes}"));

@@ -1,11 +1,11 @@
 //! Every width and constant of the generated datapath, derived once from the config with
-//! the golden model's bit-growth rules (`golden_model::numeric::width`).
+//! the golden model's bit-growth rules (`golden_model::spec::numeric::width`).
 
 use golden_model::config::{
     Activation, Config, Rounding, Rule, Shifts, Target, Waveform, EXP_FRAC,
 };
-use golden_model::numeric::width::{acc_bits, ceil_log2, product_bits};
-use golden_model::numeric::Lfsr;
+use golden_model::spec::numeric::width::{acc_bits, ceil_log2, product_bits};
+use golden_model::spec::numeric::Lfsr;
 use serde::Serialize;
 
 use crate::GenError;
@@ -106,7 +106,7 @@ pub struct LayerParams {
     /// LLS-M / LLS-MxM on a hidden layer of a learning design.
     pub modulation: Option<ModParams>,
     /// Stochastic update rounding: each lane's LFSR power-up state
-    /// (`golden_model::numeric::Lfsr::seed_state`); empty otherwise.
+    /// (`golden_model::spec::numeric::Lfsr::seed_state`); empty otherwise.
     pub lfsr_seeds: Vec<u32>,
     /// The unit's datapath registers (products, sums, accumulator, update step, stage
     /// chains) load only while it is active: with `hardware.bank_weights`, on a unit whose
@@ -506,7 +506,7 @@ impl DesignParams {
 }
 
 /// The modulation unit's widths, exact for every product and sum the model forms
-/// (`golden_model::fixed::FixedNet::local_signal`); `None` under plain LLS.
+/// (`golden_model::spec::fixed::FixedNet::local_signal`); `None` under plain LLS.
 fn mod_params(cfg: &Config, logit_bits: u32, err_bits: u32) -> Option<ModParams> {
     let matrix = match cfg.learning.rule {
         Rule::LlsM => false,

@@ -7,9 +7,9 @@
 //! opt-in long run is `LLS_FUZZ_CASES=100000 cargo test --release -p rtl-gen --test hex_import`.
 
 use golden_model::config::Config;
-use golden_model::fixed::FixedNet;
-use golden_model::numeric::lfsr::Lfsr;
-use golden_model::numeric::width::{max_signed, min_signed};
+use golden_model::spec::fixed::FixedNet;
+use golden_model::spec::numeric::lfsr::Lfsr;
+use golden_model::spec::numeric::width::{max_signed, min_signed};
 use golden_model::testing::proptest_config;
 use proptest::prelude::*;
 use rtl_gen::mem::{

@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use golden_model::config::Config;
 use golden_model::data::Split;
-use golden_model::fixed::FixedNet;
-use golden_model::numeric::format::mask;
-use golden_model::trace::StepTrace;
+use golden_model::spec::fixed::FixedNet;
+use golden_model::spec::numeric::format::mask;
+use golden_model::spec::trace::StepTrace;
 use rtl_gen::params::{LFSR_READBACK_BITS, LFSR_READBACK_PIECES};
 use serde::Serialize;
 

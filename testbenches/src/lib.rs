@@ -4,7 +4,7 @@
 //! A run: [`rtl_gen::generate`] writes the design; [`build`] verilates it with the
 //! line-protocol harness (`harness/tb_main.cpp`); [`session::Session`] drives the
 //! simulator one sample at a time; [`cosim::run`] trains the golden model
-//! ([`golden_model::fixed::FixedNet`]) on the same samples in lock step and compares the
+//! ([`golden_model::spec::fixed::FixedNet`]) on the same samples in lock step and compares the
 //! prediction, every layer's softmax error and (at the readback cadence) every weight.
 //! The first difference stops the run and is reported with sample, layer, signal, index,
 //! cycle, got and want.

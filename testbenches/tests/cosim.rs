@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use golden_model::config::Config;
 use golden_model::data::{load, Dataset, DatasetKind};
-use golden_model::fixed::FixedNet;
+use golden_model::spec::fixed::FixedNet;
 use testbenches::build::{Compiler, Simulator, CLANG_PROFILE};
 use testbenches::{run, CosimOptions, CosimReport, Mismatch, Mutation, Signal};
 

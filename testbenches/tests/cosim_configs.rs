@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use golden_model::config::Config;
 use golden_model::data::{load, Dataset, DatasetKind};
-use golden_model::fixed::FixedNet;
+use golden_model::spec::fixed::FixedNet;
 use golden_model::rng::SplitMix64;
 use testbenches::{run, CosimOptions};
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use golden_model::checkpoint;
 use golden_model::config::{Rule, Waveform};
 use golden_model::data::DatasetKind;
-use golden_model::recipe::{train_official_with, Augment, Recipe};
+use golden_model::baseline::recipe::{train_official_with, Augment, Recipe};
 use golden_model::train::{train_from, Arith, Model};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -34,12 +34,12 @@ pub struct Args {
     pub arith: Arith,
     /// `hardware`: the hardware's equations (batch 1, SGD, no BatchNorm); `official`: the
     /// official PyTorch recipe (BatchNorm, L2 normalisation, AdamW-ScheduleFree, batch 128;
-    /// float only, see golden_model::recipe).
+    /// float only, see golden_model::baseline::recipe).
     #[arg(long, default_value = "hardware")]
     pub recipe: Recipe,
     /// Official recipe only: random-crop padding of the training images. The official data
     /// loader pads 4 for MNIST, but the anchor figures are matched without the crop (0);
-    /// see golden_model::recipe.
+    /// see golden_model::baseline::recipe.
     #[arg(long, default_value_t = 0)]
     pub crop_pad: usize,
     #[arg(long)]

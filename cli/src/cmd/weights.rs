@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use golden_model::checkpoint::{Checkpoint, ConfigMatch, Progress};
 use golden_model::config::Config;
-use golden_model::fixed::FixedNet;
+use golden_model::spec::fixed::FixedNet;
 
 use super::opts::{load_config, CmdResult};
 

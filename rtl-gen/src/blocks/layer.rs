@@ -48,7 +48,7 @@
 //! input until its update is done; the next layer works on this sample meanwhile: no
 //! backward locking.
 
-use golden_model::numeric::width::ceil_log2;
+use golden_model::spec::numeric::width::ceil_log2;
 
 use crate::params::{
     addr_bits, DesignParams, LayerParams, LFSR_READBACK_BITS, LFSR_READBACK_PIECES,
@@ -1498,7 +1498,7 @@ fn at_or_past(m: &mut Module, clk: &Expr, en: &Expr, name: &str, addr: &Expr, fi
     q2
 }
 
-/// Stochastic update rounding: one LFSR per lane (`golden_model::numeric::lfsr`), stepped
+/// Stochastic update rounding: one LFSR per lane (`golden_model::spec::numeric::lfsr`), stepped
 /// once per weight that lane updates, its pre-step state the rounding bias. The state is
 /// learned-state like the weights: it powers up from its image ([`lfsr_file`], so a
 /// checkpoint resumes exactly) and `rst` keeps it.
@@ -1512,7 +1512,7 @@ fn lfsrs(m: &mut Module, l: &LayerParams, clk: &Expr, step: Expr) -> Vec<Expr> {
     let lanes = l.lfsr_seeds.len();
     let mem = m.memory("lfsr", ty, lanes as u32, Some(&lfsr_file(l)));
     m.keep_as_memory(&mem);
-    let taps = Expr::lit(golden_model::numeric::lfsr::TAPS as i128, ty);
+    let taps = Expr::lit(golden_model::spec::numeric::lfsr::TAPS as i128, ty);
     let states: Vec<Expr> = (0..lanes)
         .map(|ln| {
             let at = Expr::lit(ln as i128, Ty::u(mem.addr_width()));

@@ -1,6 +1,6 @@
 //! The blocks of the generated design. Each function builds one Verilog module from
 //! [`crate::params`]; the arithmetic helpers here emit the golden model's narrowing
-//! policies (`golden_model::numeric::policy`) so both sides share one definition.
+//! policies (`golden_model::spec::numeric::policy`) so both sides share one definition.
 
 pub mod layer;
 pub mod modulation;
@@ -8,7 +8,7 @@ pub mod softmax;
 pub mod top;
 pub mod weights;
 
-use golden_model::numeric::width::{max_signed, min_signed};
+use golden_model::spec::numeric::width::{max_signed, min_signed};
 
 use crate::params::DesignParams;
 use crate::verilog::{assign, case, if_, ifdef, Expr, Memory, Module, Stmt, Ty};
@@ -173,7 +173,7 @@ pub(crate) fn discard(m: &mut Module, name: &str, e: Expr) {
     m.wire_assign(&format!("unused_{name}"), e);
 }
 
-/// The rounding bias added before a right shift (`golden_model::numeric::shift_round`).
+/// The rounding bias added before a right shift (`golden_model::spec::numeric::shift_round`).
 #[derive(Clone, Debug)]
 pub(crate) enum Bias {
     Floor,

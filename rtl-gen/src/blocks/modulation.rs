@@ -1,6 +1,6 @@
 //! The LLS-M / LLS-MxM modulation unit: a hidden layer's learnable vector m (C) or
 //! matrix M (C × C) between its logits and its softmax, exactly as
-//! `golden_model::fixed::FixedNet::local_signal` defines it.
+//! `golden_model::spec::fixed::FixedNet::local_signal` defines it.
 //!
 //! ```text
 //! IDLE ─start→ LOGIT  l'_j = (Σ_c l_c·M[c][j]) >> frac      (vector: m_j·l_j)

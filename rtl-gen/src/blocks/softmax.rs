@@ -1,5 +1,5 @@
 //! The softmax-error unit: `e = p − onehot(label)` from C logits, exactly as
-//! `golden_model::softmax::softmax_error` defines it.
+//! `golden_model::spec::softmax::softmax_error` defines it.
 //!
 //! Sequential, one class at a time: find the maximum (2C cycles), look up
 //! `EXP[min(max − l_c, len−1)]` in the exp ROM and sum (C+4 cycles; C+5 with a two-stage

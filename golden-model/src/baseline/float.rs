@@ -1,11 +1,11 @@
-//! The f32 reference: the same equations as [`crate::fixed`] without quantisation, used for
+//! The f32 reference: the same equations as [`crate::spec::fixed`] without quantisation, used for
 //! accuracy and as the yardstick of the fixed model. It also runs mini-batch SGD
 //! (gradients averaged over `learning.batch` samples); batch 1 is what the hardware does.
 
-use crate::basis::Basis;
+use crate::spec::basis::Basis;
 use crate::config::{Activation, Config, Rule};
 use crate::cost::MacCount;
-use crate::fixed::{initial_modulation, initial_weights};
+use crate::spec::fixed::{initial_modulation, initial_weights};
 
 #[derive(Clone, Debug)]
 pub struct FloatLayer {

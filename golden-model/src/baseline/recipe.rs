@@ -2,7 +2,7 @@
 //! (`docs`: `shared/lls-paper.md` §2–§4), for comparing this project with figures measured
 //! with the official PyTorch code.
 //!
-//! [`crate::float`] mirrors the hardware's fixed-point equations (no BatchNorm, a
+//! [`crate::baseline::float`] mirrors the hardware's fixed-point equations (no BatchNorm, a
 //! `2^-logit_shift` scale instead of L2 normalisation, SGD with a power-of-two rate,
 //! batch 1). This module is the other float path, and differs in all of those:
 //!
@@ -47,7 +47,7 @@ use std::time::Instant;
 
 use ndarray::{Array, Array1, Array2, ArrayView2, Axis, Dimension, Ix1, Ix2, Zip};
 
-use crate::basis::Basis;
+use crate::spec::basis::Basis;
 use crate::config::{Config, Rule, Waveform};
 use crate::data::{Dataset, Split};
 use crate::rng::SplitMix64;
@@ -104,7 +104,7 @@ const DATA_SEED: u64 = 0x6461_7461_6175_6721; // "dataaug!"
 /// Which training recipe `lls train` runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Recipe {
-    /// The hardware's equations ([`crate::float`] / [`crate::fixed`]).
+    /// The hardware's equations ([`crate::baseline::float`] / [`crate::spec::fixed`]).
     Hardware,
     /// The official PyTorch recipe (this module), f32 only.
     Official,

@@ -57,7 +57,7 @@ pub fn forward(weights_t: &[i32], outputs: usize, x: &[i32]) -> Vec<i64> {
 mod tests {
     use super::*;
     use crate::config::Rounding;
-    use crate::numeric::{saturate, shift_round, QFormat};
+    use crate::spec::numeric::{saturate, shift_round, QFormat};
     use crate::rng::SplitMix64;
 
     /// The plain row-major loops the kernels replace: every product, every weight.

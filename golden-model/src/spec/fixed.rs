@@ -22,14 +22,14 @@
 //! prediction `argmax o` (first maximum), `W_ci −= round_u(e_c x_i, out_update)`.
 //! Shifts are arithmetic (floor); `narrow` = round with `fixed.rounding`, then saturate.
 
-use crate::basis::Basis;
+use crate::spec::basis::Basis;
 use crate::config::{Activation, Config, Rounding, Rule, Shifts};
 use crate::cost::MacCount;
-use crate::kernels;
-use crate::numeric::{narrow, saturate, shift_round, Lfsr, QFormat};
+use crate::spec::kernels;
+use crate::spec::numeric::{narrow, saturate, shift_round, Lfsr, QFormat};
 use crate::rng::SplitMix64;
-use crate::softmax::{argmax, exp_table, softmax_error};
-use crate::trace::{LayerTrace, StepTrace};
+use crate::spec::softmax::{argmax, exp_table, softmax_error};
+use crate::spec::trace::{LayerTrace, StepTrace};
 
 /// The learnable modulation of LLS-M (vector m, C) and LLS-MxM (matrix M, C × C row-major).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,7 +65,7 @@ pub struct FixedLayer {
     pub inputs: usize,
     pub outputs: usize,
     /// Input-major: `weights_t[i · outputs + j] = W[j][i]`, raw Q·weight_frac (see
-    /// [`crate::kernels`]); [`FixedLayer::weights`] gives the row-major view the RTL uses.
+    /// [`crate::spec::kernels`]); [`FixedLayer::weights`] gives the row-major view the RTL uses.
     weights_t: Vec<i32>,
     /// `Some` for hidden layers under a local rule.
     pub basis: Option<Basis>,
