@@ -68,12 +68,32 @@ pub struct PortInfo {
     pub signed: bool,
 }
 
+/// One memory (`reg [w-1:0] name [0:words-1]`) as a generated module declares it.
 #[derive(Clone, Debug, Serialize)]
 pub struct MemoryInfo {
+    /// The module that declares it; each generated module is instantiated once.
+    pub module: String,
     pub name: String,
     pub words: u64,
     pub width: u32,
     pub bits: u64,
+    /// The `$readmemh` image that initialises it, if any.
+    pub image: Option<String>,
+}
+
+impl MemoryInfo {
+    fn of(module: &verilog::Module, m: &verilog::Memory) -> MemoryInfo {
+        let words = u64::from(m.depth());
+        let width = m.elem_ty().width;
+        MemoryInfo {
+            module: module.name().to_string(),
+            name: m.name().to_string(),
+            words,
+            width,
+            bits: words * u64::from(width),
+            image: m.init_hex_file().map(str::to_string),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -136,47 +156,14 @@ pub fn generate(cfg: &Config, config_toml: &str, learn: bool) -> Result<Design, 
         }
     }
     let mut files = BTreeMap::new();
-    let mut memories = Vec::new();
     for module in &modules {
         files.insert(module.file_name(), module.to_verilog());
     }
-    for l in &params.layers {
-        let mut add = |name: &str, words: usize, width: u32, count: usize| {
-            for i in 0..count {
-                let name = if count > 1 {
-                    format!("{}.{name}{i}", l.name)
-                } else {
-                    format!("{}.{name}", l.name)
-                };
-                memories.push(MemoryInfo {
-                    name,
-                    words: words as u64,
-                    width,
-                    bits: words as u64 * width as u64,
-                });
-            }
-        };
-        add("w_lane", l.lane_words(), l.weight_bits, l.lanes);
-        add("x_lane", l.words, l.act_bits, l.lanes);
-        if !l.classifier {
-            add("basis_rom", l.outputs, l.basis_bits * l.classes as u32, 1);
-            add("neg_mem", l.outputs, 1, 1);
-        }
-        if let Some(mp) = &l.modulation {
-            add("modulation.mod_mem", mp.entries, mp.bits, 1);
-        }
-        if !l.lfsr_seeds.is_empty() {
-            add("lfsr", l.lfsr_seeds.len(), 32, 1);
-        }
-        if learn {
-            add(
-                "softmax.exp_rom",
-                1 << params.exp_index_bits,
-                params.exp_bits,
-                1,
-            );
-        }
-    }
+    // The memories the modules declare, so that the list cannot drift from the RTL.
+    let memories: Vec<MemoryInfo> = modules
+        .iter()
+        .flat_map(|module| module.memories().map(|m| MemoryInfo::of(module, m)))
+        .collect();
     // Memory images from the golden model's own initial state and tables.
     let net = FixedNet::new(cfg);
     files.extend(mem::layer_state_images(&params.layers, &net));

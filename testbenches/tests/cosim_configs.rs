@@ -7,97 +7,14 @@ use std::path::PathBuf;
 
 use golden_model::config::Config;
 use golden_model::data::{load, Dataset, DatasetKind};
-use golden_model::spec::fixed::FixedNet;
 use golden_model::rng::SplitMix64;
+use golden_model::spec::fixed::FixedNet;
 use testbenches::{run, CosimOptions};
 
-/// The knobs the configs sweep; everything else is fixed.
-#[derive(Clone)]
-struct Knobs {
-    name: String,
-    hidden: Vec<usize>,
-    lanes: usize,
-    rule: &'static str,
-    basis: &'static str,
-    act: (u32, u32),
-    weight: (u32, u32),
-    rounding: &'static str,
-    update_rounding: &'static str,
-    activation: &'static str,
-}
+#[path = "../../rtl-gen/tests/support/random_configs.rs"]
+mod random_configs;
 
-impl Knobs {
-    fn new(name: &str) -> Knobs {
-        Knobs {
-            name: name.to_string(),
-            hidden: vec![16],
-            lanes: 4,
-            rule: "lls",
-            basis: "square",
-            act: (13, 8),
-            weight: (13, 11),
-            rounding: "half-up",
-            update_rounding: "half-up",
-            activation: "leaky-relu",
-        }
-    }
-
-    fn config(&self) -> Config {
-        let hidden: Vec<String> = self.hidden.iter().map(|h| h.to_string()).collect();
-        let text = format!(
-            r#"name = "{name}"
-[data]
-dataset = "digits"
-input_shift = 4
-[network]
-inputs = 64
-hidden = [{hidden}]
-classes = 10
-activation = "{activation}"
-leak_shift = 2
-[learning]
-rule = "{rule}"
-basis = "{basis}"
-lr_shift = 5
-out_lr_shift = 6
-mod_lr_shift = 4
-logit_shift = 1
-epochs = 1
-seed = 3
-[fixed]
-act_bits = {act_bits}
-act_frac = {act_frac}
-weight_bits = {weight_bits}
-weight_frac = {weight_frac}
-err_bits = 14
-err_frac = 10
-logit_frac = 3
-prob_frac = 12
-acc_bits = 48
-rounding = "{rounding}"
-update_rounding = "{update_rounding}"
-[hardware]
-target = "ecp5-85k"
-lanes = {lanes}
-freq_mhz = 100.0
-"#,
-            name = self.name,
-            hidden = hidden.join(", "),
-            activation = self.activation,
-            rule = self.rule,
-            basis = self.basis,
-            act_bits = self.act.0,
-            act_frac = self.act.1,
-            weight_bits = self.weight.0,
-            weight_frac = self.weight.1,
-            rounding = self.rounding,
-            update_rounding = self.update_rounding,
-            lanes = self.lanes,
-        );
-        Config::from_toml_str(&text, &self.name)
-            .unwrap_or_else(|e| panic!("{}: {e}\n{text}", self.name))
-    }
-}
+use random_configs::Knobs;
 
 fn digits() -> Dataset {
     let dir = std::env::var_os("LLS_DATA_DIR")
@@ -146,11 +63,6 @@ fn accumulators_across_the_32_bit_boundary() {
     }
 }
 
-/// Draws one knob from `options`.
-fn pick<T: Copy>(rng: &mut SplitMix64, options: &[T]) -> T {
-    options[rng.below(options.len())]
-}
-
 #[test]
 fn random_small_configs_are_bit_exact() {
     // Each rule twice (deterministic, then stochastic update rounding), every other knob
@@ -160,21 +72,8 @@ fn random_small_configs_are_bit_exact() {
         .into_iter()
         .enumerate()
     {
-        let depth = 1 + rng.below(2);
-        let rounding = pick(&mut rng, &["floor", "half-up"]);
-        let knobs = Knobs {
-            hidden: (0..depth).map(|_| 4 << rng.below(3)).collect(),
-            lanes: 1 << rng.below(3),
-            rule,
-            basis: pick(&mut rng, &["square", "sine"]),
-            act: (12 + rng.below(5) as u32, 8),
-            weight: (12 + rng.below(5) as u32, 10),
-            rounding,
-            // The second round of rules updates with stochastic rounding.
-            update_rounding: if k >= 3 { "stochastic" } else { rounding },
-            activation: pick(&mut rng, &["relu", "leaky-relu"]),
-            ..Knobs::new(&format!("random{k}"))
-        };
+        // The second round of rules updates with stochastic rounding.
+        let knobs = Knobs::random(&mut rng, &format!("random{k}"), rule, k >= 3);
         check(&knobs.config(), 25);
     }
 }

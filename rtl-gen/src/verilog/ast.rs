@@ -1036,6 +1036,14 @@ impl Module {
         &self.ports
     }
 
+    /// The memories declared with [`Module::memory`], in declaration order.
+    pub fn memories(&self) -> impl Iterator<Item = &Memory> {
+        self.items.iter().filter_map(|item| match item {
+            Item::Memory(m) => Some(m),
+            _ => None,
+        })
+    }
+
     #[track_caller]
     fn bug(&self, msg: impl fmt::Display) -> ! {
         panic!("verilog: module {}: {msg}", self.name)
