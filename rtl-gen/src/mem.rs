@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use golden_model::spec::basis::Basis;
 use golden_model::config::Config;
+use golden_model::spec::basis::Basis;
 use golden_model::spec::fixed::FixedNet;
 use golden_model::spec::numeric::format::mask;
 use golden_model::spec::numeric::lfsr::Lfsr;
@@ -35,10 +35,11 @@ fn image(values: impl Iterator<Item = (i64, u32)>) -> String {
 }
 
 /// Where word `word` of lane `lane`'s weight memory sits in the row-major weights: word
-/// `j·words + w` holds `W[j][w·lanes + lane]`.
+/// `j·words + w` holds `W[j][i]`, i the input at word w of the lane
+/// ([`LayerParams::lane_map`]).
 fn lane_word_index(layer: &LayerParams, word: usize, lane: usize) -> usize {
     let (j, w) = (word / layer.words, word % layer.words);
-    j * layer.inputs + w * layer.lanes + lane
+    j * layer.inputs + layer.lane_map().input(lane, w)
 }
 
 /// Initial weights of one lane (see `lane_word_index`).

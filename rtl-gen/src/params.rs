@@ -4,6 +4,7 @@
 use golden_model::config::{
     Activation, Config, Rounding, Rule, Shifts, Target, Waveform, EXP_FRAC,
 };
+use golden_model::spec::lanes::LaneMap;
 use golden_model::spec::numeric::width::{acc_bits, ceil_log2, product_bits};
 use golden_model::spec::numeric::Lfsr;
 use serde::Serialize;
@@ -122,6 +123,20 @@ impl LayerParams {
     /// Weight words of one lane (a row's words, every row): also the cycles one pass issues.
     pub fn lane_words(&self) -> usize {
         self.words * self.outputs
+    }
+
+    /// Which lane each of a row's inputs goes to (the golden model's one definition).
+    pub fn lane_map(&self) -> LaneMap {
+        LaneMap::new(self.lanes)
+    }
+
+    /// The input-index bits that select a lane: the low bits of an input (or weight
+    /// readback) address, the rest being the word. Lane counts are powers of two
+    /// (`Config::validate`).
+    pub fn lane_bits(&self) -> u32 {
+        self.lane_map()
+            .lane_bits()
+            .expect("Config::validate keeps lane counts to powers of two")
     }
 
     /// The readback entry of the first modulation value (after the weights and the C

@@ -22,12 +22,13 @@
 //! prediction `argmax o` (first maximum), `W_ci −= round_u(e_c x_i, out_update)`.
 //! Shifts are arithmetic (floor); `narrow` = round with `fixed.rounding`, then saturate.
 
-use crate::spec::basis::Basis;
 use crate::config::{Activation, Config, Rounding, Rule, Shifts};
 use crate::cost::MacCount;
-use crate::spec::kernels;
-use crate::spec::numeric::{narrow, saturate, shift_round, Lfsr, QFormat};
 use crate::rng::SplitMix64;
+use crate::spec::basis::Basis;
+use crate::spec::kernels;
+use crate::spec::lanes::LaneMap;
+use crate::spec::numeric::{narrow, saturate, shift_round, Lfsr, QFormat};
 use crate::spec::softmax::{argmax, exp_table, softmax_error};
 use crate::spec::trace::{LayerTrace, StepTrace};
 
@@ -473,12 +474,12 @@ impl FixedNet {
         let (n_in, n_out) = (layer.inputs, layer.outputs);
         if dp.update_rounding == Rounding::Stochastic {
             // Row-major order: each lane's LFSR steps once per weight of that lane, in the
-            // order the hardware visits them (row j, then word i / lanes).
-            let lanes = layer.lfsr.len();
+            // order the hardware visits them (row j, then the lane's words).
+            let lanes = LaneMap::new(layer.lfsr.len());
             for j in 0..n_out {
                 let d = trace.delta[j];
                 for i in 0..n_in {
-                    let random = layer.lfsr[i % lanes].step() as u64;
+                    let random = layer.lfsr[lanes.lane(i)].step() as u64;
                     let step = shift_round(d * trace.input[i], shift, dp.update_rounding, random);
                     let w = &mut layer.weights_t[i * n_out + j];
                     *w = saturate(*w as i64 - step, dp.weight) as i32;

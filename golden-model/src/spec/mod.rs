@@ -8,6 +8,7 @@
 pub mod basis;
 pub mod fixed;
 pub mod kernels;
+pub mod lanes;
 pub mod numeric;
 pub mod softmax;
 pub mod trace;

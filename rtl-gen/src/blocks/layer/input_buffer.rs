@@ -1,7 +1,7 @@
 //! The input buffer: one memory per lane, element i in lane i % lanes, in two banks: the
 //! upstream fills one while the unit works from the other.
 
-use crate::params::addr_bits;
+use crate::params::{addr_bits, LayerParams};
 use crate::verilog::{assign, Expr, Memory, Module, Ty};
 
 use super::super::{place, ram_port};
@@ -40,7 +40,7 @@ pub(super) fn build(
     let pending = m.reg("pending", Ty::bit());
     let pending_label = m.reg("pending_label", Ty::u(l.label_bits));
     m.assign(&io.full, pending.clone());
-    let (in_lane, in_word) = split_addr(m, "in", &io.in_addr, lanes, l.words);
+    let (in_lane, in_word) = split_addr(m, "in", &io.in_addr, l);
     let x_word = match pipe.word.get(1..).and_then(|w| w.last()) {
         Some(w2) => m.wire_assign(
             "x_word",
@@ -145,20 +145,16 @@ fn write_port(
     (we, wa, wd)
 }
 
-/// Splits a flat element address into (lane, word) for the lane memories: element i is
-/// word i / lanes of lane i % lanes (`None` for the lane of a one-lane unit).
-fn split_addr(
-    m: &mut Module,
-    prefix: &str,
-    addr: &Expr,
-    lanes: usize,
-    words: usize,
-) -> (Option<Expr>, Expr) {
+/// Splits a flat element address into (lane, word) for the lane memories, by the layer's
+/// [`LaneMap`](golden_model::spec::lanes::LaneMap): the low bits are the lane (`None` in
+/// a one-lane unit), the rest the word.
+fn split_addr(m: &mut Module, prefix: &str, addr: &Expr, l: &LayerParams) -> (Option<Expr>, Expr) {
+    let (lanes, words) = (l.lanes, l.words);
     let aw = addr.width();
     if lanes == 1 {
         return (None, addr.clone());
     }
-    let lane_bits = golden_model::spec::numeric::width::ceil_log2(lanes);
+    let lane_bits = l.lane_bits();
     let lane = m.wire_assign(
         &format!("{prefix}_lane"),
         addr.clone().slice(lane_bits - 1, 0),

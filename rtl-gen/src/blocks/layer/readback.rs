@@ -8,8 +8,6 @@
 //! the address too, so that stage 3 is one multiplexer. Readback runs while idle, when
 //! those registers hold.
 
-use golden_model::spec::numeric::width::ceil_log2;
-
 use crate::params::{LFSR_READBACK_BITS, LFSR_READBACK_PIECES};
 use crate::verilog::{assign, case, if_, Expr, Module, Ty};
 
@@ -89,7 +87,7 @@ fn weight_entry(m: &mut Module, u: &Unit, io: &Ports, w_r: &[Expr]) -> Expr {
     let l = u.l;
     let rb_w = m.reg("rb_weight", Ty::s(l.weight_bits));
     if l.lanes > 1 {
-        let lane_bits = ceil_log2(l.lanes);
+        let lane_bits = l.lane_bits();
         let rb_lane = delay(
             m,
             &u.clk,

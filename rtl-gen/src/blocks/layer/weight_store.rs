@@ -2,8 +2,6 @@
 //! banked by block RAM ([`super::super::weights`], ECP5). One read port serves the forward
 //! pass, the update and (while idle) readback; one write port the update.
 
-use golden_model::spec::numeric::width::ceil_log2;
-
 use crate::params::addr_bits;
 use crate::verilog::{assign, Expr, Memory, Module, Ty};
 
@@ -69,9 +67,10 @@ pub(super) fn declare(
     let q: Vec<Expr> = (0..mems.len())
         .map(|ln| m.reg(&format!("w_q{ln}"), Ty::s(l.weight_bits)))
         .collect();
-    // Readback (when idle) reads the same port: word = rb_addr / lanes.
+    // Readback (when idle) reads the same port: the readback address is a weight's
+    // row-major index, its low bits the lane, the rest the word.
     let w_aw = addr_bits(l.lane_words());
-    let lane_bits = ceil_log2(lanes);
+    let lane_bits = l.lane_bits();
     let rb_word = if w_aw + lane_bits <= l.rb_addr_bits {
         io.rb_addr.clone().slice(w_aw + lane_bits - 1, lane_bits)
     } else {
