@@ -19,6 +19,7 @@
 //! Debian 12 ships no nextpnr-ecp5.
 #![deny(unsafe_code)]
 
+pub mod artifacts;
 pub mod board;
 pub mod device;
 pub mod flow;

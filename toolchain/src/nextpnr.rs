@@ -14,8 +14,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::artifacts::relative;
 use crate::device::{Device, Family};
-use crate::flow::relative;
 use crate::tool::Tool;
 use crate::FlowError;
 

@@ -7,7 +7,7 @@
 //! ECP5 DSP mapping is combinational). That register then lands in a slice, behind the
 //! block RAM's 5.83 ns clock-to-out (0.95 ns from its own output register, Project Trellis
 //! timing database as nextpnr uses it) or the multiplier's 3.9 ns, plus a route to wherever
-//! the placer put it. Those were the critical paths of the banked mnist design.
+//! the placer put it: in a banked design these paths would set the clock.
 //!
 //! The rewrite keeps the netlist's behaviour cycle for cycle. An output is absorbed only
 //! when every one of its bits that anything reads drives exactly one load, the `DI` of a
@@ -21,8 +21,8 @@
 //!   dual-port mode (`DATA_WIDTH = 36`) one read, clocked by port B, drives both ports'
 //!   outputs: both ports pass these checks together (the write port's `OCEA` may be tied
 //!   low) and both get `OUTREG` and the enable, so that the whole word is registered the
-//!   same way whichever port's controls the silicon applies to `DOA`. (Until stop 25 the
-//!   two halves were judged apart: `DOB` was absorbed and `DOA`, its `OCEA` low, left.)
+//!   same way whichever port's controls the silicon applies to `DOA`. (Judged apart, the
+//!   two halves would differ: `DOB` absorbed, and `DOA`, its `OCEA` low, left in slices.)
 //! - MULT18X18D: no register of it is in use yet, its `CLK0`/`CE0`/`RST0` are free, and
 //!   no output but `P` is read. It gets the flip-flops' clock on `CLK0`, their enable on
 //!   `CE0`, `RST0` low and their `GSR` setting.
@@ -478,7 +478,7 @@ pub fn rewrite_file(input: &Path, output: &Path, log: &Path) -> Result<Absorbed,
     drop(text);
     let absorbed = absorb_output_registers(&mut netlist).map_err(parse_error)?;
     let text = serde_json::to_string(&netlist).map_err(|e| parse_error(e.to_string()))?;
-    crate::flow::write(output, &text)?;
+    crate::artifacts::write(output, &text)?;
     let line = format!(
         "\nlls (toolchain/src/outreg.rs): output registers absorbed into {} DP16KD read ports \
          and {} MULT18X18D products, {} flip-flops removed; {} outputs left unregistered; \

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
+use crate::artifacts::relative;
 use crate::device::Family;
-use crate::flow::relative;
 use crate::tool::Tool;
 use crate::FlowError;
 

@@ -11,8 +11,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::artifacts::relative;
 use crate::device::Family;
-use crate::flow::relative;
 use crate::tool::Tool;
 use crate::FlowError;
 
@@ -214,7 +214,7 @@ pub struct SynthPaths<'a> {
 pub fn run(tool: &Tool, family: Family, p: &SynthPaths<'_>) -> Result<Synth, FlowError> {
     let rel = |path: &Path| relative(path, p.rtl_dir).display().to_string();
     let script = synth_script(family, p.files, p.top, &rel(p.stat_json), &rel(p.netlist));
-    crate::flow::write(p.script, &script)?;
+    crate::artifacts::write(p.script, &script)?;
     let args = vec![
         "-q".to_string(),
         "-l".to_string(),
