@@ -273,16 +273,17 @@ pub struct HardwareConfig {
     /// ECP5 only: bank the weights by DP16KD, copy the block RAMs' accesses beside each
     /// bank and register each bank's read twice, the bank multiplexer and the multipliers'
     /// operands and the input buffers' writes, and look up the softmax's exp in two
-    /// stages (five more read stages, two more write stages, one more multiply stage). A
-    /// faster clock (mnist: 57.3 → 124.2 MHz, docs/performance.md), at the price of a 3.9×
-    /// slower simulation and a 2–4× longer place and route: off by default.
+    /// stages (five more read stages, two more write stages, one more multiply stage).
+    /// Every long path is cut, so the design closes at a much faster clock (figures in
+    /// docs/performance.md); the extra registers make simulation several times slower and
+    /// place and route longer, so it is off by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub bank_weights: bool,
     /// One pool of multipliers for all learning units instead of a set per unit: a unit
     /// takes the pool for a whole pass (forward or update), the others wait. The
     /// classifier's multipliers otherwise idle most of a sample; shared, they work nearly
-    /// every cycle (digits: 55 % → 97.8 %, and 2 lanes on the same 2 DSPs: 1.79× the
-    /// samples/s; docs/performance.md).
+    /// every cycle, so the same DSPs carry more lanes and more samples per second
+    /// (figures in docs/performance.md).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub share_multipliers: bool,
     /// Clock target for place-and-route, MHz.

@@ -9,6 +9,7 @@
 //! - [`spec::fixed`]: one training step of the whole net, batch 1, bit exact (including the
 //!   `bp` rule's fixed-point backprop, the baseline the hardware is compared with);
 //! - [`spec::kernels`]: the inner loops of [`spec::fixed`], one result on every instruction set;
+//! - [`spec::lanes`]: which MAC lane, and which word of it, each input of a row goes to;
 //! - [`spec::trace`]: the raw bits of a step, which co-simulation compares.
 //!
 //! **[`baseline`] is for comparison only;** nothing in it constrains the RTL:

@@ -4,13 +4,13 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::baseline::float::FloatNet;
 use crate::config::{Config, Rule};
 use crate::cost::MacCount;
 use crate::data::Dataset;
-use crate::spec::fixed::FixedNet;
-use crate::baseline::float::FloatNet;
 use crate::memory::memory_bytes;
 use crate::rng::SplitMix64;
+use crate::spec::fixed::FixedNet;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -1,10 +1,10 @@
 //! The fixed-point model tracks the f32 model it is derived from: with wide formats the
 //! two stay close step by step, and with the preset formats they predict alike.
 
+use golden_model::baseline::float::FloatNet;
 use golden_model::config::{Config, Rounding};
 use golden_model::data::{load, DatasetKind};
 use golden_model::spec::fixed::FixedNet;
-use golden_model::baseline::float::FloatNet;
 
 fn digits_config() -> Config {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/digits-mlp.toml");

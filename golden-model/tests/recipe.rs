@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
-use golden_model::config::{Config, Rule, Waveform};
-use golden_model::data::{load, Dataset, DatasetKind};
 use golden_model::baseline::recipe::{
     train_official, Augment, OfficialNet, ScheduleFree, SfTensor, BATCH, LR,
 };
+use golden_model::config::{Config, Rule, Waveform};
+use golden_model::data::{load, Dataset, DatasetKind};
 use golden_model::rng::SplitMix64;
 use ndarray::arr1;
 
@@ -277,7 +277,8 @@ fn mnist_matches_official_anchors() {
         if let Some(seed) = seed {
             cfg.learning.seed = seed;
         }
-        let (_, r) = golden_model::baseline::recipe::train_official_with(&cfg, &data, &aug, |_, _| {});
+        let (_, r) =
+            golden_model::baseline::recipe::train_official_with(&cfg, &data, &aug, |_, _| {});
         let s_per_epoch = r.report.train_samples as f64 / r.report.samples_per_second;
         let best = 100.0 * r.best_test_accuracy;
         let last = 100.0 * r.report.test_accuracy;

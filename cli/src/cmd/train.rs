@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
+use golden_model::baseline::recipe::{train_official_with, Augment, Recipe};
 use golden_model::checkpoint;
 use golden_model::config::{Rule, Waveform};
 use golden_model::data::DatasetKind;
-use golden_model::baseline::recipe::{train_official_with, Augment, Recipe};
 use golden_model::train::{train_from, Arith, Model};
 use indicatif::{ProgressBar, ProgressStyle};
 

@@ -2,9 +2,9 @@
 //! accuracy and as the yardstick of the fixed model. It also runs mini-batch SGD
 //! (gradients averaged over `learning.batch` samples); batch 1 is what the hardware does.
 
-use crate::spec::basis::Basis;
 use crate::config::{Activation, Config, Rule};
 use crate::cost::MacCount;
+use crate::spec::basis::Basis;
 use crate::spec::fixed::{initial_modulation, initial_weights};
 
 #[derive(Clone, Debug)]

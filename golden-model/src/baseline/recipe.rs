@@ -47,10 +47,10 @@ use std::time::Instant;
 
 use ndarray::{Array, Array1, Array2, ArrayView2, Axis, Dimension, Ix1, Ix2, Zip};
 
-use crate::spec::basis::Basis;
 use crate::config::{Config, Rule, Waveform};
 use crate::data::{Dataset, Split};
 use crate::rng::SplitMix64;
+use crate::spec::basis::Basis;
 use crate::train::{Arith, EpochStats, MacsPerSample, TrainReport};
 
 /// AdamW-SF base learning rate (`--lr 5e-3` in `script.sh`).
@@ -1018,12 +1018,12 @@ pub fn train_official(
 /// [`train_official`] with another train transform, e.g. without the random crop
 /// (`Augment { pad: 0, ..Augment::for_dataset(data) }`).
 ///
-/// Measured on MNIST (MLP 784→256→10, seed 1): with the code's `RandomCrop(28, padding=4)`
-/// the MLP ends 0.5–1.0 pp below the anchor figures measured with the official code after
-/// 10 epochs and 2.7–2.9 pp below after 1 epoch (shifts of up to 4 pixels are hard on a
-/// network with no translation invariance); without the crop every anchor is matched
-/// within 0.3 pp (seeds 1–3). So the anchors were most likely measured without it; the
-/// ignored test `mnist_matches_official_anchors` in `tests/recipe.rs` reproduces both.
+/// On MNIST (MLP 784→256→10, seed 1), the code's `RandomCrop(28, padding=4)` leaves the
+/// MLP 0.5–1.0 pp below the official code's anchor figures after 10 epochs and 2.7–2.9 pp
+/// below after 1 epoch (shifts of up to 4 pixels are hard on a network with no translation
+/// invariance); without the crop every anchor is matched within 0.3 pp (seeds 1–3), so the
+/// anchors most likely come from runs without it. The ignored test
+/// `mnist_matches_official_anchors` in `tests/recipe.rs` reproduces both.
 pub fn train_official_with(
     cfg: &Config,
     data: &Dataset,

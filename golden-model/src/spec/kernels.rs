@@ -57,8 +57,8 @@ pub fn forward(weights_t: &[i32], outputs: usize, x: &[i32]) -> Vec<i64> {
 mod tests {
     use super::*;
     use crate::config::Rounding;
-    use crate::spec::numeric::{saturate, shift_round, QFormat};
     use crate::rng::SplitMix64;
+    use crate::spec::numeric::{saturate, shift_round, QFormat};
 
     /// The plain row-major loops the kernels replace: every product, every weight.
     fn reference_forward(w_row_major: &[i32], outputs: usize, x: &[i32]) -> Vec<i64> {
