@@ -72,7 +72,7 @@ pub struct LayerParams {
     /// start at a flip-flop beside them instead of at a MULT18X18D's output across the die;
     /// 2 with `hardware.bank_weights` and more than [`Self::MAC_SUM_GROUP`] lanes, which sum
     /// groups of that many products into registers first (8 products in one cycle are
-    /// three adder levels from the multipliers: 97 MHz on the ECP5). Else 0.
+    /// three adder levels behind the multipliers, too slow for the ECP5's clock). Else 0.
     pub mac_sum_stages: u32,
     /// The multiplier's first operand: the weight in the forward pass, δ in the update.
     pub mul_a_bits: u32,
@@ -269,7 +269,7 @@ pub struct DesignParams {
     /// A unit's FSM keeps `state != S_IDLE` as its own flip-flop, `active`
     /// (`hardware.bank_weights`): a sample's `start`, combinational from the input stream,
     /// then meets one flag on its way to the bank and label enables rather than a decode of
-    /// the state (stop 22: 8.41 ns from the stream's register slice on the ECP5).
+    /// the state, a long path from the stream's register slice on the ECP5.
     pub idle_flag_registered: bool,
     pub sum_bits: u32,
     pub rb_data_bits: u32,
@@ -279,7 +279,11 @@ pub struct DesignParams {
     /// [`READBACK_LATENCY`], plus the weight banks' read stages where a unit banks (every
     /// unit then delays its entry to the same latency).
     pub rb_latency: u32,
-    pub half_up: bool,
+    /// The datapath's rounding (`fixed.rounding`): activations, δ, the modulation steps.
+    pub rounding: Rounding,
+    /// The weight update's (`fixed.update_rounding`): `rounding`, or stochastic with one
+    /// LFSR per lane (`LayerParams::lfsr_seeds`).
+    pub update_rounding: Rounding,
     /// ROMs of at most this many bits are kept out of block RAM (`ram_style = "logic"`):
     /// ECP5 has LUTs to spare and its block RAMs go to the weights; iCE40 none (0).
     pub distributed_rom_max_bits: u64,
@@ -494,7 +498,8 @@ impl DesignParams {
                     .map(LayerParams::bank_read_stages)
                     .max()
                     .unwrap_or(0),
-            half_up: f.rounding == Rounding::HalfUp,
+            rounding: f.rounding,
+            update_rounding: f.update_rounding,
             distributed_rom_max_bits: match target {
                 Target::Ice40Up5k => 0,
                 Target::Ecp5_25k | Target::Ecp5_85k => 16 * 1024,

@@ -4,11 +4,10 @@
 
 pub mod layer;
 pub mod modulation;
+pub mod narrowing;
 pub mod softmax;
 pub mod top;
 pub mod weights;
-
-use golden_model::spec::numeric::width::{max_signed, min_signed};
 
 use crate::params::DesignParams;
 use crate::verilog::{assign, case, if_, ifdef, Expr, Memory, Module, Stmt, Ty};
@@ -171,103 +170,6 @@ pub(crate) fn registered_gt(
 /// `-Wall` would otherwise flag them as unused (`unused_*` is its exempt name pattern).
 pub(crate) fn discard(m: &mut Module, name: &str, e: Expr) {
     m.wire_assign(&format!("unused_{name}"), e);
-}
-
-/// The rounding bias added before a right shift (`golden_model::spec::numeric::shift_round`).
-#[derive(Clone, Debug)]
-pub(crate) enum Bias {
-    Floor,
-    /// `2^(shift−1)`.
-    HalfUp,
-    /// The low `shift` bits of this (unsigned) LFSR state: stochastic rounding.
-    Random(Expr),
-}
-
-impl Bias {
-    pub(crate) fn half_up(half_up: bool) -> Bias {
-        if half_up {
-            Bias::HalfUp
-        } else {
-            Bias::Floor
-        }
-    }
-}
-
-/// `x >> shift` with the model's rounding (`Floor` or `HalfUp`), as a signed wire of
-/// width `x.width + half_up − shift`: the arithmetic shift is the part select
-/// `x[w−1:shift]`, the dropped bits go to an `unused_` wire.
-pub(crate) fn shift_round(m: &mut Module, name: &str, x: Expr, shift: u32, half_up: bool) -> Expr {
-    shift_round_bias(m, name, x, shift, Bias::half_up(half_up))
-}
-
-/// [`shift_round`] with any [`Bias`]; a biased sum is one bit wider than `x`.
-pub(crate) fn shift_round_bias(
-    m: &mut Module,
-    name: &str,
-    x: Expr,
-    shift: u32,
-    bias: Bias,
-) -> Expr {
-    assert!(x.ty().signed, "shift_round of unsigned {name}");
-    if shift == 0 {
-        return x;
-    }
-    let x = named(m, &format!("{name}_x"), x);
-    let w = x.width() + 1;
-    let xr = match bias {
-        Bias::Floor => x,
-        Bias::HalfUp => m.wire_assign(
-            &format!("{name}_rnd"),
-            x.resize(w).add(Expr::lit(1i128 << (shift - 1), Ty::s(w))),
-        ),
-        Bias::Random(state) => {
-            assert!(state.width() >= shift, "{name}: {shift} random bits needed");
-            let r = m.wire_assign(
-                &format!("{name}_rand"),
-                state.slice(shift - 1, 0).resize(w).as_signed(),
-            );
-            m.wire_assign(&format!("{name}_rnd"), x.resize(w).add(r))
-        }
-    };
-    let w = xr.width();
-    assert!(w > shift, "{name}: shift {shift} of a {w}-bit value");
-    discard(m, name, xr.clone().slice(shift - 1, 0));
-    m.wire_assign(name, xr.slice(w - 1, shift).as_signed())
-}
-
-/// Clamps a signed identifier to `bits` (the model's `saturate`).
-pub(crate) fn saturate(m: &mut Module, name: &str, x: Expr, bits: u32) -> Expr {
-    let w = x.width();
-    if w <= bits {
-        return widen(m, name, x, bits);
-    }
-    let x = named(m, &format!("{name}_wide"), x);
-    // x fits iff the bits above the kept sign equal the sign: a few LUTs on the top bits
-    // instead of two compares with carry chains. Above the range when x ≥ 0, below
-    // otherwise.
-    let sign = x.clone().bit(w - 1);
-    let upper = x.clone().slice(w - 2, bits - 1);
-    let over = m.wire_assign(
-        &format!("{name}_over"),
-        Expr::mux(
-            sign.clone(),
-            upper.clone().reduce_and().lnot(),
-            upper.reduce_or(),
-        ),
-    );
-    let fits = x.resize(bits);
-    m.wire_assign(
-        name,
-        Expr::mux(
-            over,
-            Expr::mux(
-                sign,
-                Expr::lit(min_signed(bits) as i128, Ty::s(bits)),
-                Expr::lit(max_signed(bits) as i128, Ty::s(bits)),
-            ),
-            fits,
-        ),
-    )
 }
 
 /// Splits a bus of `count` packed signed fields of `width` bits (field 0 in the LSBs) into

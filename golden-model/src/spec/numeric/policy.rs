@@ -1,11 +1,11 @@
 //! The narrowing policies: the only place where values lose bits.
 //!
-//! | policy | model | Verilog twin (rtl-gen) |
+//! | policy | model | Verilog twin (`rtl-gen`'s `blocks::narrowing`, `x` of `w` bits) |
 //! | --- | --- | --- |
-//! | `Floor` | `x >> s` | `x >>> s` |
-//! | `HalfUp` | `(x + 2^(s−1)) >> s` | `(x + (1 <<< (s−1))) >>> s` |
-//! | `Stochastic` | `(x + (r & (2^s − 1))) >> s` | same, `r` from the lane's LFSR |
-//! | saturate | clamp to `[min, max]` of the format | `(x > max) ? max : (x < min) ? min : x[w−1:0]` |
+//! | `Floor` | `x >> s` | `x[w-1:s]` |
+//! | `HalfUp` | `(x + 2^(s−1)) >> s` | `x_rnd = x + (1 << (s-1))` in `w+1` bits, then `x_rnd[w:s]` |
+//! | `Stochastic` | `(x + (r & (2^s − 1))) >> s` | `x_rnd = x + {0, lfsrN[s-1:0]}` in `w+1` bits, then `x_rnd[w:s]` |
+//! | saturate | clamp to `[min, max]` of the format | the bits above the kept sign equal the sign, or `MIN` / `MAX` |
 //!
 //! The shift is applied to the exact (wide) value; the rounding add is done in that wide
 //! width, which callers size with one extra bit (`numeric::width`).

@@ -4,7 +4,8 @@
 
 use crate::verilog::{assign, case, if_, Expr, Module, Stmt, Ty};
 
-use super::super::{discard, registered_gt, saturate, shift_round};
+use super::super::narrowing::{saturate, shift_round};
+use super::super::{discard, registered_gt};
 use super::pipeline::Chains;
 use super::schedule::argmax_split;
 use super::Unit;
@@ -127,7 +128,7 @@ pub(super) fn activation(
     // Registered every cycle: they hold a row's value in the cycle its item reaches the
     // next stage, which is all the done stage needs.
     let act_q = m.reg("act_q", Ty::s(acc_w));
-    let h_shr = shift_round(m, "h_shr", act_q.clone(), l.act_shift, p.half_up);
+    let h_shr = shift_round(m, "h_shr", act_q.clone(), l.act_shift, p.rounding, None);
     let h_shr_q = m.reg("h_shr_q", h_shr.ty());
     let mut tail_ff = vec![assign(&act_q, act_in), assign(&h_shr_q, h_shr)];
     // The sign of z travels along for f'(z) in the update.

@@ -5,7 +5,8 @@
 use crate::params::addr_bits;
 use crate::verilog::{assign, case, if_, Expr, Module, Stmt, Ty};
 
-use super::super::{place, ram_port, saturate, shift_round, signed_fields, sum};
+use super::super::narrowing::{saturate, shift_round};
+use super::super::{place, ram_port, signed_fields, sum};
 use super::control::State;
 use super::forward_tail::Activation;
 use super::pipeline::Chains;
@@ -198,7 +199,7 @@ pub(super) fn hidden_delta(
     let gd = m.wire_assign("back_act", Expr::mux(neg_q, g_leak, g));
     let gd_q = m.reg("back_act_q", gd.ty());
     back_ff.push(assign(&gd_q, gd));
-    let shr = shift_round(m, "delta_shr", gd_q, l.back_shift, u.p.half_up);
+    let shr = shift_round(m, "delta_shr", gd_q, l.back_shift, u.p.rounding, None);
     let shr_q = m.reg("delta_shr_q", shr.ty());
     back_ff.push(assign(&shr_q, shr));
     let d = saturate(m, "delta", shr_q, l.delta_bits);

@@ -5,7 +5,8 @@
 use crate::params::addr_bits;
 use crate::verilog::{assign, if_, if_else, Expr, Module, Ty};
 
-use super::super::{saturate, shift_round_bias, widen, Bias};
+use super::super::narrowing::{saturate, shift_round};
+use super::super::widen;
 use super::control::State;
 use super::mac::Operands;
 use super::pipeline::Chains;
@@ -93,16 +94,13 @@ pub(super) fn build(
     let mut step_ff = Vec::new();
     let mut writes = Vec::new();
     for (ln, prod) in prods.iter().enumerate() {
-        let bias = match lfsr_states.get(ln) {
-            Some(state) => Bias::Random(state.clone()),
-            None => Bias::half_up(u.p.half_up),
-        };
-        let step = shift_round_bias(
+        let step = shift_round(
             m,
             &format!("upd_step{ln}"),
             prod.clone(),
             l.update_shift,
-            bias,
+            u.p.update_rounding,
+            lfsr_states.get(ln),
         );
         let step_q = m.reg(&format!("upd_step_q{ln}"), step.ty());
         step_ff.push(assign(&step_q, step));
