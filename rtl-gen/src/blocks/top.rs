@@ -27,25 +27,8 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
         p.classes,
         p.layers.len()
     ));
-    let clk = m.input("clk", Ty::bit());
-    let rst = m.input("rst", Ty::bit());
-    let tdata = m.input("s_axis_tdata", Ty::u(p.pixel_bits));
-    let tvalid = m.input("s_axis_tvalid", Ty::bit());
-    let tready = m.output_wire("s_axis_tready", Ty::bit());
-    let tlast = m.input("s_axis_tlast", Ty::bit());
-    let tuser = m.input("s_axis_tuser", Ty::u(p.label_bits));
-    let m_data = m.output_wire("m_axis_tdata", Ty::u(p.label_bits));
-    let m_valid = m.output_wire("m_axis_tvalid", Ty::bit());
-    let m_user = m.output_wire("m_axis_tuser", Ty::u(p.label_bits));
-    let m_ready = m.input("m_axis_tready", Ty::bit());
-    let idle = m.output_wire("idle", Ty::bit());
-    let frame_error = m.output_reg("frame_error", Ty::bit());
-    let rb_layer = m.input("rb_layer", Ty::u(p.rb_layer_bits));
-    let rb_addr = m.input("rb_addr", Ty::u(p.rb_addr_bits));
-    let rb_data = m.output_wire("rb_data", Ty::s(p.rb_data_bits));
-
+    let io = Ports::declare(&mut m, p);
     let n = p.layers.len();
-    let a = p.layers[0].act_bits;
     let busy: Vec<Expr> = (0..n)
         .map(|k| m.wire(&format!("busy{k}"), Ty::bit()))
         .collect();
@@ -53,12 +36,75 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
     let full: Vec<Expr> = (0..n)
         .map(|k| m.wire(&format!("full{k}"), Ty::bit()))
         .collect();
+    let feed = input_stream(&mut m, p, &io, &full[0]);
+    let rb_data_k = units(&mut m, p, &io, &busy, &full, feed);
+    let all_idle = busy
+        .iter()
+        .chain(&full)
+        .skip(1)
+        .fold(busy[0].clone().lnot(), |acc, b| acc.land(b.clone().lnot()));
+    m.assign(&io.idle, all_idle);
+    readback_select(&mut m, p, &io, &rb_data_k);
+    m
+}
 
+/// The top's ports: the input stream, the prediction stream, `idle`, `frame_error` and
+/// readback.
+struct Ports {
+    clk: Expr,
+    rst: Expr,
+    tdata: Expr,
+    tvalid: Expr,
+    tready: Expr,
+    tlast: Expr,
+    tuser: Expr,
+    m_data: Expr,
+    m_valid: Expr,
+    m_user: Expr,
+    m_ready: Expr,
+    idle: Expr,
+    frame_error: Expr,
+    rb_layer: Expr,
+    rb_addr: Expr,
+    rb_data: Expr,
+}
+
+impl Ports {
+    fn declare(m: &mut Module, p: &DesignParams) -> Ports {
+        Ports {
+            clk: m.input("clk", Ty::bit()),
+            rst: m.input("rst", Ty::bit()),
+            tdata: m.input("s_axis_tdata", Ty::u(p.pixel_bits)),
+            tvalid: m.input("s_axis_tvalid", Ty::bit()),
+            tready: m.output_wire("s_axis_tready", Ty::bit()),
+            tlast: m.input("s_axis_tlast", Ty::bit()),
+            tuser: m.input("s_axis_tuser", Ty::u(p.label_bits)),
+            m_data: m.output_wire("m_axis_tdata", Ty::u(p.label_bits)),
+            m_valid: m.output_wire("m_axis_tvalid", Ty::bit()),
+            m_user: m.output_wire("m_axis_tuser", Ty::u(p.label_bits)),
+            m_ready: m.input("m_axis_tready", Ty::bit()),
+            idle: m.output_wire("idle", Ty::bit()),
+            frame_error: m.output_reg("frame_error", Ty::bit()),
+            rb_layer: m.input("rb_layer", Ty::u(p.rb_layer_bits)),
+            rb_addr: m.input("rb_addr", Ty::u(p.rb_addr_bits)),
+            rb_data: m.output_wire("rb_data", Ty::s(p.rb_data_bits)),
+        }
+    }
+}
+
+/// What feeds a unit's input: its buffer's write port and the start handshake (write
+/// enable, address, data, start, label).
+type Feed = (Expr, Expr, Expr, Expr, Expr);
+
+/// The pixel stream into layer 0's input buffer: a beat per pixel, counted, the frame's
+/// last beat starting the unit; a `tlast` off the count sets `frame_error`.
+fn input_stream(m: &mut Module, p: &DesignParams, io: &Ports, full0: &Expr) -> Feed {
+    let a = p.layers[0].act_bits;
     m.section("input stream -> layer 0 input buffer");
     let in_aw = addr_bits(p.inputs);
     let count = m.reg("pixel_count", Ty::u(in_aw));
-    m.assign(&tready, full[0].clone().lnot());
-    let beat = m.wire_assign("beat", tvalid.land(tready.clone()));
+    m.assign(&io.tready, full0.clone().lnot());
+    let beat = m.wire_assign("beat", io.tvalid.clone().land(io.tready.clone()));
     // Whether the next beat is a frame's last: a register kept with the count, so that
     // the start handshake behind it is one LUT on flops.
     let last = m.reg("beat_last", Ty::bit());
@@ -72,19 +118,23 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
     };
     let pixel = m.wire_assign(
         "pixel",
-        Expr::concat(vec![Expr::lit(0, Ty::u(a - p.pixel_bits)), tdata])
-            .as_signed()
-            .shl(p.input_shift),
+        Expr::concat(vec![
+            Expr::lit(0, Ty::u(a - p.pixel_bits)),
+            io.tdata.clone(),
+        ])
+        .as_signed()
+        .shl(p.input_shift),
     );
     let start0 = m.wire_assign("start0", beat.clone().land(last.clone()));
+    let frame_error = &io.frame_error;
     m.always_ff(
-        &clk,
+        &io.clk,
         vec![if_else(
-            rst.clone(),
+            io.rst.clone(),
             vec![
                 assign(&count, Expr::lit(0, Ty::u(in_aw))),
                 assign(&last, one_pixel.clone()),
-                assign(&frame_error, Expr::bool(false)),
+                assign(frame_error, Expr::bool(false)),
             ],
             vec![if_(
                 beat.clone(),
@@ -100,23 +150,36 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
                             assign(&last, next_is_last),
                         ],
                     ),
-                    if_(tlast.ne(last), vec![assign(&frame_error, Expr::bool(true))]),
+                    if_(
+                        io.tlast.clone().ne(last),
+                        vec![assign(frame_error, Expr::bool(true))],
+                    ),
                 ],
             )],
         )],
     );
+    (beat, count, pixel, start0, io.tuser.clone())
+}
 
+/// The learning units in a chain, each feeding the next (the classifier feeds the
+/// prediction stream), and the shared multiplier pool; each unit's readback data.
+fn units(
+    m: &mut Module,
+    p: &DesignParams,
+    io: &Ports,
+    busy: &[Expr],
+    full: &[Expr],
+    mut feed: Feed,
+) -> Vec<Expr> {
     m.section("learning units");
-    let rb_data_k: Vec<Expr> = (0..n)
+    let rb_data_k: Vec<Expr> = (0..p.layers.len())
         .map(|k| m.wire(&format!("rb_data{k}"), Ty::s(p.rb_data_bits)))
         .collect();
-    let pool = p.mul_pool.map(|lanes| MulPool::wires(&mut m, p, lanes));
-    // Links between unit k and k+1: the buffer write port and the start handshake.
-    let mut feed = (beat, count.clone(), pixel, start0, tuser);
+    let pool = p.mul_pool.map(|lanes| MulPool::wires(m, p, lanes));
     for (k, l) in p.layers.iter().enumerate() {
         let mut conns: Vec<(String, Expr)> = vec![
-            ("clk".into(), clk.clone()),
-            ("rst".into(), rst.clone()),
+            ("clk".into(), io.clk.clone()),
+            ("rst".into(), io.rst.clone()),
             ("in_we".into(), feed.0.clone()),
             ("in_addr".into(), feed.1.clone()),
             ("in_data".into(), feed.2.clone()),
@@ -126,14 +189,14 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
             ("full".into(), full[k].clone()),
         ];
         if l.classifier {
-            conns.push(("pred_valid".into(), m_valid.clone()));
-            conns.push(("pred".into(), m_data.clone()));
-            conns.push(("pred_label".into(), m_user.clone()));
-            conns.push(("pred_ready".into(), m_ready.clone()));
+            conns.push(("pred_valid".into(), io.m_valid.clone()));
+            conns.push(("pred".into(), io.m_data.clone()));
+            conns.push(("pred_label".into(), io.m_user.clone()));
+            conns.push(("pred_ready".into(), io.m_ready.clone()));
         } else {
             let we = m.wire(&format!("link{k}_we"), Ty::bit());
             let addr = m.wire(&format!("link{k}_addr"), Ty::u(addr_bits(l.outputs)));
-            let data = m.wire(&format!("link{k}_data"), Ty::s(a));
+            let data = m.wire(&format!("link{k}_data"), Ty::s(l.act_bits));
             let start = m.wire(&format!("link{k}_start"), Ty::bit());
             let label = m.wire(&format!("link{k}_label"), Ty::u(p.label_bits));
             conns.push(("out_we".into(), we.clone()));
@@ -147,30 +210,35 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
         if let Some(pool) = &pool {
             conns.extend(pool.unit_ports(k, l.lanes));
         }
-        conns.push(("rb_addr".into(), rb_addr.clone().resize(l.rb_addr_bits)));
+        conns.push(("rb_addr".into(), io.rb_addr.clone().resize(l.rb_addr_bits)));
         conns.push(("rb_data".into(), rb_data_k[k].clone()));
         m.instance(&l.name, &format!("u_{}", l.name), conns);
     }
     if let Some(pool) = &pool {
-        pool.build(&mut m, p, &clk);
+        pool.build(m, p, &io.clk);
     }
-    let all_idle = busy
-        .iter()
-        .chain(&full)
-        .skip(1)
-        .fold(busy[0].clone().lnot(), |acc, b| acc.land(b.clone().lnot()));
-    m.assign(&idle, all_idle);
+    rb_data_k
+}
 
+/// `rb_data`: the unit `rb_layer` names, the layer delayed to match the units' stages,
+/// registered.
+fn readback_select(m: &mut Module, p: &DesignParams, io: &Ports, rb_data_k: &[Expr]) {
     m.section("readback select: the layer delayed to match the units' stages, registered");
-    let rb_layer_d = super::delay(&mut m, &clk, "rb_layer_q", rb_layer, p.rb_latency - 1);
+    let rb_layer_d = super::delay(
+        m,
+        &io.clk,
+        "rb_layer_q",
+        io.rb_layer.clone(),
+        p.rb_latency - 1,
+    );
     let rb_sel = m.reg("rb_sel", Ty::s(p.rb_data_bits));
     m.always_ff(
-        &clk,
+        &io.clk,
         vec![
             assign(&rb_sel, rb_data_k[0].clone()),
             case(
                 rb_layer_d,
-                (1..n)
+                (1..rb_data_k.len())
                     .map(|k| {
                         (
                             vec![Expr::lit(k as i128, Ty::u(p.rb_layer_bits))],
@@ -182,8 +250,7 @@ pub fn module(p: &DesignParams, top_name: &str, header: &[String]) -> Module {
             ),
         ],
     );
-    m.assign(&rb_data, rb_sel);
-    m
+    m.assign(&io.rb_data, rb_sel);
 }
 
 /// `hardware.share_multipliers`: one pool of multipliers for all units. A unit takes the
