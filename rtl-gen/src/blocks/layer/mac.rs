@@ -36,12 +36,18 @@ pub(super) fn operand_registers(
         r
     };
     // Banked weights take longer to read: x is delayed alike (less its address register).
+    // A chain's registers are `<name>`, `<name>2`, …: from ten lanes on, lane 1's second
+    // (`x_d12`) would be lane 12's first, so the lane number is then closed by `_`.
+    let chain_name = |ln: usize| match l.lanes {
+        ..=9 => format!("x_d{ln}"),
+        _ => format!("x_d{ln}_"),
+    };
     let x_d: Vec<Expr> = (0..l.lanes)
         .map(|ln| {
             delay(
                 m,
                 &u.clk,
-                &format!("x_d{ln}"),
+                &chain_name(ln),
                 input.x_q[ln].clone(),
                 l.bank_read_stages() - u32::from(input.raddr_registered),
             )
@@ -229,6 +235,23 @@ mod tests {
         }
         .unit(0);
         assert_eq!(inference.numbered("mul_a"), 0, "w only");
+    }
+
+    #[test]
+    fn sixteen_banked_lanes_name_their_x_delays_apart() {
+        let knobs = Knobs {
+            inputs: 256,
+            hidden: 128,
+            lanes: 16,
+            ..Knobs::banked()
+        };
+        let l = knobs.layer(0);
+        assert!(
+            l.bank_read_stages() > 2,
+            "a delay chain of several registers"
+        );
+        let unit = knobs.unit(0);
+        assert!(unit.has("x_d1_2") && unit.has("x_d12_"));
     }
 
     #[test]
