@@ -6,6 +6,17 @@
 //! a trained net ([`state_images`]) and read back ([`read_state_images`]), so the state
 //! moves between the golden model, a checkpoint and the RTL's `$readmemh` files in both
 //! directions.
+//!
+//! Reading accepts what IEEE 1364 `$readmemh` accepts: hex words separated by any white
+//! space (several a line, short words zero-extended, `_` between digits), `//` and `/* */`
+//! comments, and `@<hex address>` moving the address of the next word. Every word of a
+//! memory must be given exactly once: a gap or a word given twice is an error naming the
+//! address. Words with `x` or `z` digits are refused (the state needs values), as are
+//! values wider than the memory's word (where Verilog would truncate them).
+//!
+//! Import reads what the RTL loads: a banked layer's weights come from its bank images
+//! (`<layer>_w_b<k>.hex`); its lane images are optional there and, when present, must
+//! hold the same weights.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -194,8 +205,8 @@ pub(crate) fn layer_state_images(
                 weight_lane_image(l, &weights, lane),
             );
         }
-        // A banked layer's RTL reads the bank images; the lane images stay the state
-        // images that export and import speak.
+        // A banked layer's RTL reads the bank images, and import reads them too; the
+        // lane images are written beside them, and import checks that they agree.
         files.extend(weight_bank_images(l, &weights));
         if let (Some(mp), Some(values)) = (&l.modulation, layer.modulation.values()) {
             files.insert(
@@ -236,8 +247,9 @@ pub fn write_state_images(
     Ok(images.into_keys().collect())
 }
 
-const IMAGE_FIX: &str = "state images hold one hex word per line (two's complement for weights \
-     and modulation), as `lls gen` and `lls weights export` write them";
+const IMAGE_FIX: &str = "state images are `$readmemh` files: hex words separated by white space, \
+     `//` and `/* */` comments, `@<hex address>` to move on (two's complement for weights and \
+     modulation), as `lls gen` and `lls weights export` write them";
 
 /// What one image holds: `count` words of `bits` hex bits, read back two's complement
 /// (`signed`) or as plain unsigned values.
@@ -251,87 +263,277 @@ struct WordFormat<'a> {
     layout: &'a str,
 }
 
-/// Parses an image of `format.count` lines of exactly `⌈bits / 4⌉` hex digits whose value
-/// fits `bits`; `path` names the file in errors.
-fn parse_words(bytes: &[u8], path: &str, format: &WordFormat) -> Result<Vec<i64>, GenError> {
-    let WordFormat {
-        count: expected,
-        bits,
-        signed,
-        width,
-        layout,
-    } = *format;
-    let digits = bits.div_ceil(4) as usize;
+/// One word of a `$readmemh` file: its value's hex digits, least significant first
+/// (underscores dropped), and where it stands.
+struct HexWord {
+    nibbles: Vec<u8>,
+    line: usize,
+    /// The word as written, shortened for errors.
+    shown: String,
+}
+
+impl HexWord {
+    /// Bit `at` of the value; 0 beyond the digits given (`$readmemh` zero-extends a short word).
+    fn bit(&self, at: usize) -> u64 {
+        self.nibbles
+            .get(at / 4)
+            .map_or(0, |&n| u64::from(n >> (at % 4) & 1))
+    }
+
+    /// Whether the value fits `bits` bits (leading zero digits beyond them are fine).
+    fn fits(&self, bits: usize) -> bool {
+        (bits..self.nibbles.len() * 4).all(|at| self.bit(at) == 0)
+    }
+
+    /// Bits `lo .. lo + bits` of the value (`bits` ≤ 64).
+    fn field(&self, lo: usize, bits: u32) -> u64 {
+        (0..bits as usize).fold(0, |v, b| v | self.bit(lo + b) << b)
+    }
+}
+
+fn shown(raw: &[u8]) -> String {
+    let s = String::from_utf8_lossy(&raw[..raw.len().min(24)]).into_owned();
+    let more = if raw.len() > 24 { "…" } else { "" };
+    format!("{s:?}{more}")
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// The value of a `$readmemh` number (hex digits and underscores, not starting with an
+/// underscore), least significant digit first; `Err` says what is wrong with it.
+fn hex_digits(raw: &[u8], what: &str) -> Result<Vec<u8>, String> {
+    let digit = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    if raw.first() == Some(&b'_') || raw.is_empty() {
+        return Err(format!("expected {what}, found {}", shown(raw)));
+    }
+    let unknown = |b: u8| matches!(b, b'x' | b'X' | b'z' | b'Z');
+    if !raw
+        .iter()
+        .all(|&b| b == b'_' || unknown(b) || digit(b).is_some())
+    {
+        return Err(format!("expected {what}, found {}", shown(raw)));
+    }
+    if raw.iter().any(|&b| unknown(b)) {
+        return Err(format!(
+            "{} has x or z digits, which hold no value; the state needs a value in every bit",
+            shown(raw)
+        ));
+    }
+    Ok(raw.iter().rev().filter_map(|&b| digit(b)).collect())
+}
+
+/// Reads a `$readmemh` file as IEEE 1364 defines it (hex words separated by white space,
+/// `//` and `/* */` comments, `@<hex address>` moving the next word's address) into
+/// exactly `count` words by address: every word must be given exactly once. `path` names
+/// the file in errors, with the line where one line is at fault.
+fn read_memh(
+    bytes: &[u8],
+    path: &str,
+    count: usize,
+    width: &str,
+    layout: &str,
+) -> Result<Vec<HexWord>, GenError> {
     let line_err = |line: usize, problem: String| GenError::ImageLine {
         path: path.to_string(),
         line,
         problem,
         fix: IMAGE_FIX.to_string(),
     };
-    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    let mut words = Vec::with_capacity(expected);
-    if body.is_empty() {
-        return Err(GenError::Image {
-            path: path.to_string(),
-            problem: format!("the file is empty, expected {expected} words"),
-            fix: IMAGE_FIX.to_string(),
-        });
-    }
-    for (n, raw) in body.split(|&b| b == b'\n').enumerate() {
-        let line = n + 1;
-        if line > expected {
-            return Err(line_err(
-                line,
-                format!("one word too many: {expected} words expected ({layout})"),
-            ));
-        }
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let shown = || {
-            let s = String::from_utf8_lossy(&raw[..raw.len().min(24)]).into_owned();
-            let more = if raw.len() > 24 { "…" } else { "" };
-            format!("{:?}{more}", s)
-        };
-        if raw.len() != digits || !raw.iter().all(u8::is_ascii_hexdigit) {
-            return Err(line_err(
-                line,
-                format!("expected {digits} hex digits ({width}), found {}", shown()),
-            ));
-        }
-        // Checked above: `digits` ≤ 8 ASCII hex digits.
-        let text = std::str::from_utf8(raw).unwrap_or_default();
-        let value = u64::from_str_radix(text, 16).map_err(|e| line_err(line, e.to_string()))?;
-        if value > mask(bits) {
-            return Err(line_err(
-                line,
-                format!(
-                    "{} does not fit {width} (at most {:x})",
-                    shown(),
-                    mask(bits)
-                ),
-            ));
-        }
-        let negative = signed && value >> (bits - 1) & 1 == 1;
-        words.push(if negative {
-            value as i64 - (1i64 << bits)
+    let file_err = |problem: String| GenError::Image {
+        path: path.to_string(),
+        problem,
+        fix: IMAGE_FIX.to_string(),
+    };
+    let mut slots: Vec<Option<HexWord>> = (0..count).map(|_| None).collect();
+    let (mut at, mut line, mut addr) = (0, 1, 0usize);
+    let (mut addressed, mut given, mut last_line) = (false, 0usize, 0);
+    let len = bytes.len();
+    while at < len {
+        let b = bytes[at];
+        let next = bytes.get(at + 1).copied();
+        if b == b'\n' {
+            line += 1;
+            at += 1;
+        } else if is_space(b) {
+            at += 1;
+        } else if b == b'/' && next == Some(b'/') {
+            while at < len && bytes[at] != b'\n' {
+                at += 1;
+            }
+        } else if b == b'/' && next == Some(b'*') {
+            let opened = line;
+            at += 2;
+            loop {
+                if at + 1 >= len {
+                    return Err(line_err(opened, "a `/*` comment is never closed".into()));
+                }
+                if bytes[at] == b'*' && bytes[at + 1] == b'/' {
+                    at += 2;
+                    break;
+                }
+                if bytes[at] == b'\n' {
+                    line += 1;
+                }
+                at += 1;
+            }
         } else {
-            value as i64
-        });
+            let start = at;
+            while at < len
+                && !is_space(bytes[at])
+                && !(at > start
+                    && bytes[at] == b'/'
+                    && matches!(bytes.get(at + 1), Some(b'/' | b'*')))
+            {
+                at += 1;
+            }
+            let token = &bytes[start..at];
+            if let Some(raw) = token.strip_prefix(b"@") {
+                let nibbles = hex_digits(raw, "a hex address after `@`")
+                    .map_err(|problem| line_err(line, problem))?;
+                let beyond = HexWord {
+                    nibbles,
+                    line,
+                    shown: String::new(),
+                };
+                if !beyond.fits(usize::BITS as usize)
+                    || beyond.field(0, usize::BITS) as usize >= count
+                {
+                    return Err(line_err(
+                        line,
+                        format!(
+                            "address {} is beyond the memory's {count} words ({layout})",
+                            shown(token)
+                        ),
+                    ));
+                }
+                addr = beyond.field(0, usize::BITS) as usize;
+                addressed = true;
+                continue;
+            }
+            let nibbles = hex_digits(token, &format!("a hex word ({width})"))
+                .map_err(|problem| line_err(line, problem))?;
+            if addr >= count {
+                return Err(line_err(
+                    line,
+                    if addressed {
+                        format!("word @{addr:x} is beyond the memory's {count} words ({layout})")
+                    } else {
+                        format!("one word too many: {count} words expected ({layout})")
+                    },
+                ));
+            }
+            if let Some(first) = &slots[addr] {
+                return Err(line_err(
+                    line,
+                    format!(
+                        "word @{addr:x} is given twice (lines {} and {line}); every word must \
+                         be given once",
+                        first.line
+                    ),
+                ));
+            }
+            slots[addr] = Some(HexWord {
+                nibbles,
+                line,
+                shown: shown(token),
+            });
+            addr += 1;
+            given += 1;
+            last_line = line;
+        }
     }
-    if words.len() < expected {
-        return Err(line_err(
-            words.len() + 1,
-            format!(
-                "the file ends after {} of {expected} words ({layout})",
-                words.len()
-            ),
-        ));
+    if given == 0 {
+        let problem = if bytes.iter().all(|&b| is_space(b)) {
+            format!("the file is empty, expected {count} words")
+        } else {
+            format!("the file holds no words, expected {count} ({layout})")
+        };
+        return Err(file_err(problem));
     }
-    Ok(words)
+    if given < count {
+        let first = slots.iter().position(Option::is_none).unwrap_or(0);
+        if !addressed {
+            // Words in order from address 0: the file stops early.
+            return Err(line_err(
+                last_line + 1,
+                format!("the file ends after {given} of {count} words ({layout})"),
+            ));
+        }
+        let end = slots[first..]
+            .iter()
+            .position(Option::is_some)
+            .map_or(count, |n| first + n);
+        let run = if end - first == 1 {
+            format!("word @{first:x} is not given")
+        } else {
+            format!("words @{first:x} to @{:x} are not given", end - 1)
+        };
+        let missing = count - given;
+        let more = if missing > end - first {
+            format!(" ({missing} missing in all)")
+        } else {
+            String::new()
+        };
+        return Err(file_err(format!(
+            "{run}{more}: every word of the {count} ({layout}) must be given once"
+        )));
+    }
+    Ok(slots.into_iter().flatten().collect())
 }
 
-/// Parses one lane's image (the inverse of [`weight_lane_image`]): `outputs × words` lines
-/// of exactly `⌈weight_bits / 4⌉` hex digits whose value fits `weight_bits`. Returns the
-/// words in file order, sign-extended. `path` names the file in errors.
+/// The error for a word whose value does not fit `bits`.
+fn too_wide(path: &str, word: &HexWord, bits: usize, width: &str) -> GenError {
+    let at_most = if bits <= 64 {
+        format!("at most {:x}", mask(bits as u32))
+    } else {
+        format!("{bits} bits")
+    };
+    GenError::ImageLine {
+        path: path.to_string(),
+        line: word.line,
+        problem: format!("{} does not fit {width} ({at_most})", word.shown),
+        fix: IMAGE_FIX.to_string(),
+    }
+}
+
+fn sign_extend(value: u64, bits: u32, signed: bool) -> i64 {
+    if signed && value >> (bits - 1) & 1 == 1 {
+        value as i64 - (1i64 << bits)
+    } else {
+        value as i64
+    }
+}
+
+/// Parses an image of `format.count` words whose values fit `bits` (see [`read_memh`]);
+/// returns each word's value and its line. `path` names the file in errors.
+fn parse_words(
+    bytes: &[u8],
+    path: &str,
+    format: &WordFormat,
+) -> Result<Vec<(i64, usize)>, GenError> {
+    let WordFormat {
+        count,
+        bits,
+        signed,
+        width,
+        layout,
+    } = *format;
+    read_memh(bytes, path, count, width, layout)?
+        .into_iter()
+        .map(|w| {
+            if !w.fits(bits as usize) {
+                return Err(too_wide(path, &w, bits as usize, width));
+            }
+            Ok((sign_extend(w.field(0, bits), bits, signed), w.line))
+        })
+        .collect()
+}
+
+/// Parses one lane's image (the inverse of [`weight_lane_image`]): `outputs × words` words
+/// whose values fit `weight_bits`, in `$readmemh` syntax (see the module doc). Returns the
+/// words by address, sign-extended. `path` names the file in errors.
 ///
 /// ```
 /// # let text = include_str!("../../configs/digits-mlp.toml");
@@ -341,15 +543,31 @@ fn parse_words(bytes: &[u8], path: &str, format: &WordFormat) -> Result<Vec<i64>
 /// let good = "ffff\n".repeat(160);
 /// let words = rtl_gen::mem::parse_weight_lane_image(classifier, good.as_bytes(), "w0.hex");
 /// assert_eq!(words.unwrap(), vec![-1; 160]);
+/// // What `$readmemh` reads: comments, an address, several words a line, short words.
+/// let commented = format!("// lane 0\n@0 {} /* row 9 */ @9e 1 ffff\n", "ffff ".repeat(158));
+/// let words = rtl_gen::mem::parse_weight_lane_image(classifier, commented.as_bytes(), "w0.hex");
+/// assert_eq!(words.unwrap()[158], 1);
 /// let bad = good.replacen("ffff", "fffff", 1);
 /// let err = rtl_gen::mem::parse_weight_lane_image(classifier, bad.as_bytes(), "w0.hex");
-/// assert!(err.unwrap_err().to_string().starts_with("w0.hex: line 1: expected 4 hex digits"));
+/// assert!(err.unwrap_err().to_string().starts_with("w0.hex: line 1: \"fffff\" does not fit"));
 /// ```
 pub fn parse_weight_lane_image(
     layer: &LayerParams,
     bytes: &[u8],
     path: &str,
 ) -> Result<Vec<i32>, GenError> {
+    Ok(parse_lane(layer, bytes, path)?
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect())
+}
+
+/// [`parse_weight_lane_image`] with each word's line.
+fn parse_lane(
+    layer: &LayerParams,
+    bytes: &[u8],
+    path: &str,
+) -> Result<Vec<(i32, usize)>, GenError> {
     let layout = format!("{} outputs × {} words per row", layer.outputs, layer.words);
     let width = format!("weight_bits = {}", layer.weight_bits);
     let format = WordFormat {
@@ -362,8 +580,43 @@ pub fn parse_weight_lane_image(
     // Values fit `weight_bits` ≤ 32 bits, checked by the parser.
     Ok(parse_words(bytes, path, &format)?
         .into_iter()
-        .map(|v| v as i32)
+        .map(|(v, line)| (v as i32, line))
         .collect())
+}
+
+/// Parses bank `bank`'s image of a banked layer (the inverse of [`weight_bank_images`]):
+/// its words, each every lane's weight with lane 0 in the low bits. Returns, for each lane
+/// word the bank holds (`bank · bank_words + a`), the lanes' weights and the word's line.
+fn parse_bank(
+    layer: &LayerParams,
+    bank: usize,
+    bytes: &[u8],
+    path: &str,
+) -> Result<Vec<(Vec<i32>, usize)>, GenError> {
+    let bits = layer.weight_bits;
+    let total = bits as usize * layer.lanes;
+    let depth = crate::blocks::weights::bank_depth(layer, bank);
+    let layout = format!(
+        "bank {bank} of {}: lane words {}..{} of {} outputs × {} words per row",
+        layer.weight_banks(),
+        bank * layer.bank_words,
+        bank * layer.bank_words + depth,
+        layer.outputs,
+        layer.words
+    );
+    let width = format!("{} lanes × weight_bits = {bits}", layer.lanes);
+    read_memh(bytes, path, depth, &width, &layout)?
+        .into_iter()
+        .map(|w| {
+            if !w.fits(total) {
+                return Err(too_wide(path, &w, total, &width));
+            }
+            let lanes = (0..layer.lanes)
+                .map(|lane| sign_extend(w.field(lane * bits as usize, bits), bits, true) as i32)
+                .collect();
+            Ok((lanes, w.line))
+        })
+        .collect()
 }
 
 /// One layer's learned state as read from its images.
@@ -390,23 +643,98 @@ fn read_image(dir: &Path, name: &str, cfg: &Config, what: &str) -> Result<Vec<u8
     })
 }
 
-/// Reads every layer's state images from `dir` (see [`state_images`]). Every file is
-/// checked before anything is returned.
+/// A layer's weights, row-major, from the images its RTL loads: the lane images
+/// (`<layer>_w<lane>.hex`), or for a banked layer the bank images (`<layer>_w_b<k>.hex`).
+/// A banked layer's lane images are optional (the RTL does not read them); where present
+/// they must hold the same words as the banks, or the import stops naming the first word
+/// that differs: two sets of images that disagree have no state to import.
+fn read_weights(cfg: &Config, l: &LayerParams, dir: &Path) -> Result<Vec<i32>, GenError> {
+    let shown = |name: &str| dir.join(name).display().to_string();
+    let mut weights = vec![0i32; l.inputs * l.outputs];
+    if l.weight_banks() == 1 {
+        for lane in 0..l.lanes {
+            let name = crate::blocks::layer::weight_file(l, lane);
+            let what = format!("{} lane image(s) per layer", l.lanes);
+            let bytes = read_image(dir, &name, cfg, &what)?;
+            for (k, (v, _)) in parse_lane(l, &bytes, &shown(&name))?
+                .into_iter()
+                .enumerate()
+            {
+                weights[lane_word_index(l, k, lane)] = v;
+            }
+        }
+        return Ok(weights);
+    }
+    // Where each lane word came from, for the lane images' check: bank and line.
+    let mut from = vec![(0usize, 0usize); l.lane_words()];
+    for bank in 0..l.weight_banks() {
+        let name = crate::blocks::weights::bank_file(l, bank);
+        let what = format!(
+            "{} bank images for {} (its weights are banked; the RTL loads them)",
+            l.weight_banks(),
+            l.name
+        );
+        let bytes = read_image(dir, &name, cfg, &what)?;
+        for (a, (lanes, line)) in parse_bank(l, bank, &bytes, &shown(&name))?
+            .into_iter()
+            .enumerate()
+        {
+            let w = bank * l.bank_words + a;
+            from[w] = (bank, line);
+            for (lane, v) in lanes.into_iter().enumerate() {
+                weights[lane_word_index(l, w, lane)] = v;
+            }
+        }
+    }
+    for lane in 0..l.lanes {
+        let name = crate::blocks::layer::weight_file(l, lane);
+        let bytes = match std::fs::read(dir.join(&name)) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(GenError::Image {
+                    path: shown(&name),
+                    problem: format!("cannot read: {e}"),
+                    fix: "make the lane image readable or remove it (the RTL loads the \
+                          bank images)"
+                        .to_string(),
+                })
+            }
+        };
+        for (w, (v, line)) in parse_lane(l, &bytes, &shown(&name))?
+            .into_iter()
+            .enumerate()
+        {
+            let banked = weights[lane_word_index(l, w, lane)];
+            if v != banked {
+                let (bank, bank_line) = from[w];
+                return Err(GenError::ImageLine {
+                    path: shown(&name),
+                    line,
+                    problem: format!(
+                        "weight {v} disagrees with {} line {bank_line}, which holds {banked} \
+                         for this lane; the RTL loads the bank images",
+                        crate::blocks::weights::bank_file(l, bank)
+                    ),
+                    fix: "write both from one state (`lls weights export`), or delete the \
+                          lane images to import the banks"
+                        .to_string(),
+                });
+            }
+        }
+    }
+    Ok(weights)
+}
+
+/// Reads every layer's state images from `dir` (see [`state_images`]; a banked layer's
+/// weights from its bank images, see `read_weights`). Every file is checked before
+/// anything is returned.
 pub fn read_state_images(cfg: &Config, dir: &Path) -> Result<Vec<LayerImages>, GenError> {
     let layers = image_layers(cfg)?;
     let shown = |name: &str| dir.join(name).display().to_string();
     let mut all = Vec::with_capacity(layers.len());
     for l in &layers {
-        let mut weights = vec![0i32; l.inputs * l.outputs];
-        for lane in 0..l.lanes {
-            let name = crate::blocks::layer::weight_file(l, lane);
-            let what = format!("{} lane image(s) per layer", l.lanes);
-            let bytes = read_image(dir, &name, cfg, &what)?;
-            let words = parse_weight_lane_image(l, &bytes, &shown(&name))?;
-            for (k, v) in words.into_iter().enumerate() {
-                weights[lane_word_index(l, k, lane)] = v;
-            }
-        }
+        let weights = read_weights(cfg, l, dir)?;
         let modulation = match &l.modulation {
             Some(mp) => {
                 let name = crate::blocks::modulation::mod_file(l);
@@ -420,7 +748,8 @@ pub fn read_state_images(cfg: &Config, dir: &Path) -> Result<Vec<LayerImages>, G
                     width: &width,
                     layout: &layout,
                 };
-                Some(parse_words(&bytes, &shown(&name), &format)?)
+                let values = parse_words(&bytes, &shown(&name), &format)?;
+                Some(values.into_iter().map(|(v, _)| v).collect())
             }
             None => None,
         };
@@ -438,16 +767,16 @@ pub fn read_state_images(cfg: &Config, dir: &Path) -> Result<Vec<LayerImages>, G
                 layout: &layout,
             };
             let states = parse_words(&bytes, &shown(&name), &format)?;
-            if let Some(lane) = states.iter().position(|&s| s == 0) {
+            if let Some(&(_, line)) = states.iter().find(|&&(s, _)| s == 0) {
                 return Err(GenError::ImageLine {
                     path: shown(&name),
-                    line: lane + 1,
+                    line,
                     problem: "an LFSR state of 0 never changes again".to_string(),
                     fix: "write the states the RTL or `lls weights export` read out".to_string(),
                 });
             }
             // Values fit 32 bits, checked by the parser.
-            states.into_iter().map(|s| s as u32).collect()
+            states.into_iter().map(|(s, _)| s as u32).collect()
         };
         all.push(LayerImages {
             weights,

@@ -163,11 +163,12 @@ fn error_messages() {
             .unwrap_err()
             .to_string()
     };
-    let fix = "state images hold one hex word per line (two's complement for weights and \
-               modulation), as `lls gen` and `lls weights export` write them";
+    let fix = "state images are `$readmemh` files: hex words separated by white space, `//` \
+               and `/* */` comments, `@<hex address>` to move on (two's complement for \
+               weights and modulation), as `lls gen` and `lls weights export` write them";
     assert_eq!(
         err("000\n001\n00g\n"),
-        format!("w1.hex: line 3: expected 3 hex digits (weight_bits = 12), found \"00g\"; {fix}")
+        format!("w1.hex: line 3: expected a hex word (weight_bits = 12), found \"00g\"; {fix}")
     );
     assert_eq!(
         err("000\n001\n"),
