@@ -152,6 +152,15 @@ pub enum CheckpointError {
         found: String,
     },
 
+    /// Where the training stood (`progress`) or a counter does not fit the checkpoint's
+    /// own counts or the run resuming from it.
+    #[error("{}: {problem}; {fix}", .path.display())]
+    Progress {
+        path: PathBuf,
+        problem: String,
+        fix: String,
+    },
+
     /// A value that the config's formats cannot hold.
     #[error(
         "{}: {field} = {value} is outside {min}..={max} ({what}); the checkpoint is corrupt \
@@ -172,7 +181,12 @@ pub enum CheckpointError {
 ///
 /// `samples` counts training steps since the start; at an epoch boundary it is
 /// `epoch × train_len`. A loop that resumes mid-epoch replays the epoch's shuffle and skips
-/// `samples − epoch × train_len` samples.
+/// `samples − epoch × train_len` samples. `lls train` saves and resumes at epoch
+/// boundaries only, so a checkpoint it resumes from must have exactly
+/// `epoch × train_len` samples ([`Progress::check_resume`]).
+///
+/// Every file is held to what any training could have reached: each completed epoch saw at
+/// least one sample (`samples ≥ epoch`), and no count exceeds [`MAX_COUNT`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Progress {
@@ -180,6 +194,76 @@ pub struct Progress {
     pub epoch: u64,
     /// Training samples seen in total.
     pub samples: u64,
+}
+
+/// The largest count (`progress.epoch`, `progress.samples`, each MAC counter) a checkpoint
+/// may carry: 2^53, the largest integer every JSON reader holds exactly. A run of a
+/// billion samples a second reaches it after more than 100 days.
+pub const MAX_COUNT: u64 = 1 << 53;
+
+impl Progress {
+    /// Checks that a run training to `epochs` epochs over `train_len` samples an epoch can
+    /// resume from here: the checkpoint's epoch is not beyond the run's (training on would
+    /// train nothing and save later weights under an earlier epoch), and its samples are
+    /// `epoch × train_len` (a different count means another data set, another `--limit`,
+    /// or a checkpoint taken inside an epoch, none of which replays the same order).
+    ///
+    /// ```
+    /// use golden_model::checkpoint::Progress;
+    /// let done = Progress { epoch: 2, samples: 200 };
+    /// assert!(done.check_resume(100, 3, "ck.json".as_ref()).is_ok());
+    /// let err = done.check_resume(100, 1, "ck.json".as_ref()).unwrap_err().to_string();
+    /// assert!(err.starts_with("ck.json: progress.epoch = 2 is beyond the 1 epochs"));
+    /// let err = done.check_resume(50, 3, "ck.json".as_ref()).unwrap_err().to_string();
+    /// assert!(err.starts_with("ck.json: progress.samples = 200 but 2 epochs of 50"));
+    /// ```
+    pub fn check_resume(
+        &self,
+        train_len: usize,
+        epochs: usize,
+        path: &Path,
+    ) -> Result<(), CheckpointError> {
+        self.check_epochs(epochs, path)?;
+        let expected = (train_len as u64).checked_mul(self.epoch);
+        if expected != Some(self.samples) {
+            return Err(CheckpointError::Progress {
+                path: path.to_path_buf(),
+                problem: format!(
+                    "progress.samples = {} but {} epochs of {train_len} training samples are \
+                     {}",
+                    self.samples,
+                    self.epoch,
+                    expected.map_or("more than 2^64".to_string(), |n| n.to_string())
+                ),
+                fix: "resume with the data set and --limit the checkpoint was trained with \
+                      (`lls train` saves at the end of an epoch)"
+                    .to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that a run training to `epochs` epochs can resume from here (see
+    /// [`Progress::check_resume`]).
+    pub fn check_epochs(&self, epochs: usize, path: &Path) -> Result<(), CheckpointError> {
+        if self.epoch > epochs as u64 {
+            return Err(CheckpointError::Progress {
+                path: path.to_path_buf(),
+                problem: format!(
+                    "progress.epoch = {} is beyond the {epochs} epochs this run trains to \
+                     (learning.epochs, or --epochs); resuming would train nothing and save \
+                     the checkpoint's weights under epoch {epochs}",
+                    self.epoch
+                ),
+                fix: format!(
+                    "resume with --epochs {} or more (the total), or from a checkpoint of an \
+                     earlier epoch",
+                    self.epoch
+                ),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// A layer's learnable modulation as stored (see [`Modulation`]).
@@ -467,6 +551,34 @@ impl Checkpoint {
         if self.layers.is_empty() {
             return Err(payload("`layers` is empty".into()));
         }
+        let progress = |problem: String| CheckpointError::Progress {
+            path: path.to_path_buf(),
+            problem,
+            fix: "the file was edited or written by another tool; restore a good copy or \
+                  save it again with `lls train --save`"
+                .to_string(),
+        };
+        let Progress { epoch, samples } = self.progress;
+        for (field, value) in [
+            ("progress.epoch", epoch),
+            ("progress.samples", samples),
+            ("macs.forward", self.macs.forward),
+            ("macs.learning", self.macs.learning),
+            ("macs.update", self.macs.update),
+        ] {
+            if value > MAX_COUNT {
+                return Err(progress(format!(
+                    "{field} = {value} is beyond any training run (at most 2^53 = \
+                     {MAX_COUNT})"
+                )));
+            }
+        }
+        if samples < epoch {
+            return Err(progress(format!(
+                "progress.samples = {samples} is fewer than progress.epoch = {epoch}, but \
+                 every completed epoch trains at least one sample"
+            )));
+        }
         for (k, l) in self.layers.iter().enumerate() {
             let want = l.inputs.checked_mul(l.outputs);
             if want != Some(l.weights.len()) {
@@ -710,14 +822,32 @@ pub fn save(
     Checkpoint::capture(net, cfg, config_toml, progress).save(path)
 }
 
-/// Loads `path` into a net built from `cfg`, requiring the exact config text it was saved
-/// with (see [`Checkpoint::restore`]).
+/// Loads `path` into a net built from `cfg` to train on up to `cfg.learning.epochs`,
+/// requiring the exact config text it was saved with (see [`Checkpoint::restore`]) and a
+/// checkpoint epoch not beyond the run's (see [`Progress::check_epochs`]; [`resume`] also
+/// checks the samples against the data).
 pub fn load(
     path: &Path,
     cfg: &Config,
     config_toml: &str,
 ) -> Result<(FixedNet, Progress), CheckpointError> {
     let ck = Checkpoint::load(path)?;
+    ck.progress.check_epochs(cfg.learning.epochs, path)?;
+    let net = ck.restore(cfg, config_toml, ConfigMatch::Exact, path)?;
+    Ok((net, ck.progress))
+}
+
+/// [`load`] for a run over `train_len` samples an epoch: also checks that the checkpoint
+/// was taken at the end of an epoch of the same data (see [`Progress::check_resume`]).
+pub fn resume(
+    path: &Path,
+    cfg: &Config,
+    config_toml: &str,
+    train_len: usize,
+) -> Result<(FixedNet, Progress), CheckpointError> {
+    let ck = Checkpoint::load(path)?;
+    ck.progress
+        .check_resume(train_len, cfg.learning.epochs, path)?;
     let net = ck.restore(cfg, config_toml, ConfigMatch::Exact, path)?;
     Ok((net, ck.progress))
 }
