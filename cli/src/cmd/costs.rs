@@ -9,14 +9,17 @@ use golden_model::memory::memory_bytes;
 use golden_model::train::{Arith, Model};
 use serde::Serialize;
 
-use super::opts::{load_config, write_json, CmdResult};
+use super::opts::{
+    check_output_file, check_output_not_input, config_path, load_config, write_json, CmdResult,
+};
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
   lls costs --config configs/mnist-mlp.toml
   lls costs --config configs/digits-mlp.toml --json build/costs.json")]
 pub struct Args {
-    #[arg(long)]
+    /// Config TOML, or a preset name as `lls presets` lists it.
+    #[arg(long, value_parser = config_path)]
     pub config: PathBuf,
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -33,6 +36,10 @@ struct Row {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    if let Some(json) = &args.json {
+        check_output_file("--json", json)?;
+        check_output_not_input(&[("--config", &args.config)], &[("--json", json)])?;
+    }
     let cfg = load_config(&args.config)?;
     let mut rows = Vec::new();
     let zeros = vec![0u8; cfg.network.inputs];

@@ -1,17 +1,23 @@
 //! `lls gen`: write the Verilog, memory images and manifest.json for a config.
+//!
+//! The folder is replaced as a whole ([`opts::replace_dir`]): an interrupted or failed
+//! generation leaves the earlier one as it was, and a new one leaves none of the earlier
+//! one's files (say, lanes 4 → 8 drops the lane images 4..8 would not have).
 
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 
-use super::opts::{load_config, CmdResult};
+use super::opts::{self, check_output_dir, check_output_not_input, config_path, CmdResult};
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
   lls gen --config configs/digits-mlp.toml --out build/digits-mlp/rtl
-  lls gen --config configs/mnist-mlp.toml --out build/mnist-mlp/rtl --inference")]
+  lls gen --config mnist-mlp --out build/mnist-mlp/rtl --inference")]
 pub struct Args {
-    #[arg(long)]
+    /// Config TOML, or a preset name as `lls presets` lists it.
+    #[arg(long, value_parser = config_path)]
     pub config: PathBuf,
-    /// Output folder (created if missing).
+    /// Output folder, replaced as a whole (files of other commands in it are kept).
     #[arg(long)]
     pub out: PathBuf,
     /// Inference only: no softmax, no update.
@@ -19,12 +25,33 @@ pub struct Args {
     pub inference: bool,
 }
 
+/// Whether `name` in an earlier output folder `dir` is a file `lls gen` wrote: one its
+/// manifest.json lists, the manifest itself, or a temporary file of an interrupted write.
+pub fn generated(dir: &Path, name: &OsStr) -> bool {
+    let name = name.to_string_lossy();
+    if name == "manifest.json" || (name.starts_with('.') && name.ends_with(".tmp")) {
+        return true;
+    }
+    std::fs::read(dir.join("manifest.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|m| {
+            m.get("files")?
+                .as_array()
+                .map(|files| files.iter().any(|f| f.as_str() == Some(&*name)))
+        })
+        .unwrap_or(false)
+}
+
 pub fn run(args: Args) -> CmdResult {
-    let cfg = load_config(&args.config)?;
-    let text = std::fs::read_to_string(&args.config)
-        .map_err(|e| format!("{}: {e}", args.config.display()))?;
+    check_output_dir("--out", &args.out)?;
+    check_output_not_input(&[("--config", &args.config)], &[("--out", &args.out)])?;
+    let cfg = opts::load_config(&args.config)?;
+    let text = opts::config_text(&args.config)?;
     let design = rtl_gen::generate(&cfg, &text, !args.inference).map_err(|e| e.to_string())?;
-    design.write(&args.out).map_err(|e| e.to_string())?;
+    opts::replace_dir(&args.out, &generated, |dir| {
+        design.write(dir).map_err(|e| e.to_string())
+    })?;
     let lines: usize = design
         .files
         .iter()

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use golden_model::config::Config;
 use serde::Serialize;
 
-use super::opts::{write_json, CmdResult};
+use super::opts::{check_output_file, check_output_not_input, write_json, CmdResult};
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -78,6 +78,11 @@ fn config_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 
 pub fn run(args: Args) -> CmdResult {
     let files = config_files(&args.dir)?;
+    if let Some(json) = &args.json {
+        check_output_file("--json", json)?;
+        let inputs: Vec<(&str, &Path)> = files.iter().map(|f| ("--dir", f.as_path())).collect();
+        check_output_not_input(&inputs, &[("--json", json)])?;
+    }
     if files.is_empty() {
         return Err(format!(
             "{}: no *.toml configs; run from the repository root or pass --dir",

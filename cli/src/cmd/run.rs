@@ -1,6 +1,7 @@
 //! `lls run`: the main job in one command: data → golden model → RTL → bit-exact co-sim
 //! → synthesis (when the tools are there) → `build/<preset>/report.{json,md}`.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,7 +11,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use testbenches::{CosimOptions, CosimReport};
 
-use super::opts::{data_dir, load_config, load_dataset, write_json, CmdResult};
+use super::opts::{
+    check_output_dir, check_output_not_input, config_path, config_text, data_dir, load_config,
+    load_dataset, replace_dir, write_file, write_json, CmdResult,
+};
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -18,7 +22,8 @@ use super::opts::{data_dir, load_config, load_dataset, write_json, CmdResult};
   lls run --config configs/mnist-mlp.toml --cosim-samples 500
   lls run --config configs/mnist-mlp.toml --epochs 1 --no-synth")]
 pub struct Args {
-    #[arg(long)]
+    /// Config TOML, or a preset name as `lls presets` lists it.
+    #[arg(long, value_parser = config_path)]
     pub config: PathBuf,
     /// Override learning.epochs.
     #[arg(long)]
@@ -29,7 +34,8 @@ pub struct Args {
     /// Skip synthesis even if the tools are installed.
     #[arg(long)]
     pub no_synth: bool,
-    /// Output folder (default build/<preset>).
+    /// Output folder (default build/<preset>), replaced as a whole once the run has written
+    /// its report; files of other commands in it are kept.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -76,47 +82,109 @@ fn ensure_data(kind: DatasetKind) -> CmdResult {
     if kind == DatasetKind::Digits {
         return Ok(());
     }
-    let marker = data_dir().join(kind.name()).join("t10k-labels-idx1-ubyte");
+    let dir = data_dir();
+    let marker = dir.join(kind.name()).join("t10k-labels-idx1-ubyte");
     if marker.is_file() {
         return Ok(());
     }
     let script = Path::new("scripts/fetch-data");
     if !script.is_file() {
         return Err(format!(
-            "{}: missing; run scripts/fetch-data from the repository root",
-            marker.display()
+            "{}: missing; run `scripts/fetch-data {}` from the repository root",
+            marker.display(),
+            dir.display()
         ));
     }
-    eprintln!("fetching datasets with scripts/fetch-data …");
+    eprintln!(
+        "fetching datasets into {} with scripts/fetch-data …",
+        dir.display()
+    );
     let status = Command::new(script)
-        .arg(data_dir())
+        .arg(&dir)
         .status()
-        .map_err(|e| format!("scripts/fetch-data: {e}"))?;
+        .map_err(|e| format!("scripts/fetch-data: cannot start: {e}"))?;
     if !status.success() {
-        return Err(format!("scripts/fetch-data failed ({status})"));
+        return Err(format!(
+            "`scripts/fetch-data {}` failed ({status})",
+            dir.display()
+        ));
     }
     Ok(())
 }
 
+/// What `lls run` writes into its folder; anything else found there (another command's
+/// output, the user's files) is kept when a new run replaces the folder.
+const RUN_OUTPUTS: [&str; 8] = [
+    "curves.png",
+    "resources.png",
+    "trained-weights",
+    "rtl",
+    "cosim",
+    "synth",
+    "report.json",
+    "report.md",
+];
+
+fn run_output(_: &Path, name: &OsStr) -> bool {
+    let name = name.to_string_lossy();
+    RUN_OUTPUTS.contains(&&*name) || name.ends_with(".tmp")
+}
+
 pub fn run(args: Args) -> CmdResult {
+    if args.cosim_samples == Some(0) {
+        return Err("--cosim-samples 0: co-simulate at least 1 sample".into());
+    }
     let mut cfg = load_config(&args.config)?;
     if let Some(e) = args.epochs {
         cfg.learning.epochs = e;
     }
     cfg.validate().map_err(|e| e.to_string())?;
-    let text = std::fs::read_to_string(&args.config)
-        .map_err(|e| format!("{}: {e}", args.config.display()))?;
+    let text = config_text(&args.config)?;
     let out = args
         .out
+        .clone()
         .unwrap_or_else(|| PathBuf::from("build").join(&cfg.name));
+    // Everything that can fail without training is checked first: the output folder, the
+    // design (rtl-gen refuses rules and widths it cannot build), the simulator, the data.
+    check_output_dir("--out", &out)?;
+    check_output_not_input(&[("--config", &args.config)], &[("--out", &out)])?;
+    let design = rtl_gen::generate(&cfg, &text, true).map_err(|e| e.to_string())?;
+    let cosim_opts = CosimOptions::new(0, PathBuf::new());
+    toolchain::verilator().map_err(|e| format!("the co-simulation needs Verilator: {e}"))?;
+    cosim_opts.compiler.resolve().map_err(|e| e.to_string())?;
     ensure_data(cfg.data.dataset)?;
     let data = load_dataset(cfg.data.dataset)?;
+    // The run writes into a fresh folder that replaces `out` once the report is written:
+    // a failure leaves the earlier run's report beside the earlier run's RTL.
+    let bit_exact = replace_dir(&out, &run_output, |dir| {
+        run_into(&args, &cfg, &text, &design, &data, dir, &out)
+    })?;
+    println!("report {}", out.join("report.md").display());
+    if !bit_exact {
+        return Err(format!(
+            "the RTL did not match the golden model; see {}",
+            out.join("report.md").display()
+        ));
+    }
+    Ok(())
+}
 
+/// Trains, writes the RTL, co-simulates and synthesizes into `dir`, which becomes `out`;
+/// returns whether the RTL was bit-exact.
+fn run_into(
+    args: &Args,
+    cfg: &golden_model::Config,
+    text: &str,
+    design: &rtl_gen::Design,
+    data: &golden_model::data::Dataset,
+    dir: &Path,
+    out: &Path,
+) -> Result<bool, String> {
     let mut reports = Vec::new();
     let mut trained = None;
     for arith in [Arith::Fixed, Arith::Float] {
         let b = bar(format!("train {} {}", cfg.learning.rule, arith.name()));
-        let (model, report) = train(&cfg, &data, arith, |done, total| {
+        let (model, report) = train(cfg, data, arith, |done, total| {
             if done == 1 {
                 b.set_length(total as u64);
             }
@@ -140,7 +208,6 @@ pub fn run(args: Args) -> CmdResult {
     }
     let float = reports.pop().expect("float report");
     let fixed = reports.pop().expect("fixed report");
-    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let curve = |r: &TrainReport| {
         r.history
             .iter()
@@ -148,7 +215,7 @@ pub fn run(args: Args) -> CmdResult {
             .collect::<Vec<_>>()
     };
     crate::plot::learning_curves(
-        &out.join("curves.png"),
+        &dir.join("curves.png"),
         &format!("{} on {}: test accuracy (%)", cfg.learning.rule, data.name),
         &[
             ("fixed point (the RTL's spec)", curve(&fixed)),
@@ -157,12 +224,11 @@ pub fn run(args: Args) -> CmdResult {
     )?;
     if let Some(net) = &trained {
         // The trained state as the RTL's $readmemh images, ready to load.
-        rtl_gen::mem::write_state_images(&cfg, net, &out.join("trained-weights"))
+        rtl_gen::mem::write_state_images(cfg, net, &dir.join("trained-weights"))
             .map_err(|e| e.to_string())?;
     }
 
-    let design = rtl_gen::generate(&cfg, &text, true).map_err(|e| e.to_string())?;
-    design.write(&out.join("rtl")).map_err(|e| e.to_string())?;
+    design.write(&dir.join("rtl")).map_err(|e| e.to_string())?;
     let rtl = RtlSummary {
         top: design.top.clone(),
         verilog_lines: design
@@ -205,12 +271,12 @@ pub fn run(args: Args) -> CmdResult {
         } else {
             100
         },
-        ..CosimOptions::new(samples, out.join("cosim"))
+        ..CosimOptions::new(samples, dir.join("cosim"))
     };
     let b = bar("co-simulate (verilator)".into());
     b.set_length(samples as u64);
     let (cosim, _) =
-        testbenches::run_with_progress(&cfg, &text, &data.train, &opts, &mut |done, _| {
+        testbenches::run_with_progress(cfg, text, &data.train, &opts, &mut |done, _| {
             b.set_position(done as u64)
         })
         .map_err(|e| e.to_string())?;
@@ -230,12 +296,16 @@ pub fn run(args: Args) -> CmdResult {
     let (synth, synth_note) = if args.no_synth {
         (None, Some("skipped (--no-synth)".to_string()))
     } else {
-        synthesize(&cfg, &design, &out)
+        let (report, note) = synthesize(cfg, design, dir);
+        // A note names the logs where they will be, in `out`.
+        let staged = dir.display().to_string();
+        let note = note.map(|n| n.replace(&staged, &out.display().to_string()));
+        (report, note)
     };
     if let Some(y) = &synth {
         let pct = |used: u64, avail: u64| 100.0 * used as f64 / avail.max(1) as f64;
         crate::plot::bars(
-            &out.join("resources.png"),
+            &dir.join("resources.png"),
             &format!("{} on {}: resources used (%)", cfg.name, y.target),
             &[
                 "LUTs".to_string(),
@@ -263,13 +333,9 @@ pub fn run(args: Args) -> CmdResult {
         synth,
         synth_note,
     };
-    write_json(&out.join("report.json"), &report)?;
-    write_text(&out.join("report.md"), &markdown(&report))?;
-    println!("report {}", out.join("report.md").display());
-    if !bit_exact {
-        return Err("the RTL did not match the golden model; see report.md".into());
-    }
-    Ok(())
+    write_json(&dir.join("report.json"), &report)?;
+    write_file(&dir.join("report.md"), markdown(&report).as_bytes())?;
+    Ok(bit_exact)
 }
 
 /// Synthesis, place-and-route and pack for the config's target. A missing tool or a design
@@ -309,12 +375,6 @@ fn synthesize(
             (None, Some(e.to_string()))
         }
     }
-}
-
-fn write_text(path: &Path, text: &str) -> CmdResult {
-    let tmp = path.with_extension("md.tmp");
-    std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn markdown(r: &RunReport) -> String {

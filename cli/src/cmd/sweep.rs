@@ -2,13 +2,17 @@
 //! utilization, predicted training throughput, and with `--synth` the resources and Fmax of
 //! each point; JSON and PNGs.
 
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use golden_model::config::Config;
 
-use super::opts::{load_config, write_json, CmdResult};
+use super::opts::{
+    check_output_dir, check_output_not_input, config_path, config_text, load_config, replace_dir,
+    write_json, CmdResult,
+};
 use crate::plot::{self, Scale};
 
 #[derive(clap::Args)]
@@ -17,9 +21,11 @@ use crate::plot::{self, Scale};
   lls sweep --config configs/digits-mlp.toml --hidden 16,32,64 --out build/sweep-widths
   lls sweep --config configs/digits-mlp.toml --synth --out build/sweep-digits")]
 pub struct Args {
-    #[arg(long)]
+    /// Config TOML, or a preset name as `lls presets` lists it.
+    #[arg(long, value_parser = config_path)]
     pub config: PathBuf,
-    /// Output folder for sweep.json and sweep.png.
+    /// Output folder for sweep.json and sweep.png, replaced as a whole (files of other
+    /// commands in it are kept).
     #[arg(long, default_value = "build/sweep")]
     pub out: PathBuf,
     /// Hidden-layer widths to sweep (each replaces every hidden layer's width); default:
@@ -54,10 +60,36 @@ struct Point {
     synth_note: Option<String>,
 }
 
+/// Whether `name` in an earlier sweep folder is one of the sweep's outputs.
+fn swept(_: &Path, name: &OsStr) -> bool {
+    let name = name.to_string_lossy();
+    ["sweep.json", "sweep.png", "sweep-fmax.png"].contains(&&*name)
+        || (name.starts_with("hidden") && name.contains("-lanes"))
+        || name.ends_with(".tmp")
+}
+
 pub fn run(args: Args) -> CmdResult {
+    check_output_dir("--out", &args.out)?;
+    check_output_not_input(&[("--config", &args.config)], &[("--out", &args.out)])?;
     let base = load_config(&args.config)?;
-    let text = std::fs::read_to_string(&args.config)
-        .map_err(|e| format!("{}: {e}", args.config.display()))?;
+    let text = config_text(&args.config)?;
+    if args.synth {
+        let device =
+            toolchain::Device::from_name(base.hardware.target.name()).map_err(|e| e.to_string())?;
+        toolchain::flow::Tools::locate(device.family).map_err(|e| format!("--synth: {e}"))?;
+    }
+    replace_dir(&args.out, &swept, |dir| {
+        sweep_into(&args, &base, &text, dir)
+    })?;
+    println!(
+        "wrote {} and sweep.png",
+        args.out.join("sweep.json").display()
+    );
+    Ok(())
+}
+
+/// Every point, its JSON and its charts, into `dir` (which becomes `--out`).
+fn sweep_into(args: &Args, base: &Config, text: &str, dir: &Path) -> CmdResult {
     let mut points = Vec::new();
     let widths: Vec<Option<usize>> = if args.hidden.is_empty() {
         vec![None]
@@ -72,21 +104,21 @@ pub fn run(args: Args) -> CmdResult {
                 return Err(format!("--hidden {w}: {e}"));
             }
         }
-        sweep_lanes(&args, &shaped, &text, &mut points)?;
+        sweep_lanes(args, &shaped, text, dir, &mut points)?;
     }
-    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
-    write_json(&args.out.join("sweep.json"), &points)?;
-    plot_points(&args, &base.name, &points)?;
-    println!(
-        "wrote {} and sweep.png",
-        args.out.join("sweep.json").display()
-    );
-    Ok(())
+    write_json(&dir.join("sweep.json"), &points)?;
+    plot_points(dir, &base.name, &points)
 }
 
 /// One point per power-of-two lane count the config accepts, up to the target's DSP count
 /// (one multiplier a lane), appended to `points`.
-fn sweep_lanes(args: &Args, base: &Config, text: &str, points: &mut Vec<Point>) -> CmdResult {
+fn sweep_lanes(
+    args: &Args,
+    base: &Config,
+    text: &str,
+    dir: &Path,
+    points: &mut Vec<Point>,
+) -> CmdResult {
     let device =
         toolchain::Device::from_name(base.hardware.target.name()).map_err(|e| e.to_string())?;
     let max_lanes = base
@@ -129,7 +161,7 @@ fn sweep_lanes(args: &Args, base: &Config, text: &str, points: &mut Vec<Point>) 
                     device,
                     board: None,
                     freq_mhz: cfg.hardware.freq_mhz,
-                    out_root: args.out.join(format!(
+                    out_root: dir.join(format!(
                         "hidden{}-lanes{lanes}",
                         cfg.network.hidden.first().copied().unwrap_or(0)
                     )),
@@ -144,7 +176,14 @@ fn sweep_lanes(args: &Args, base: &Config, text: &str, points: &mut Vec<Point>) 
                         point.fmax_mhz = Some(r.fmax_mhz);
                         point.samples_per_second_at_fmax = Some(r.samples_per_second);
                     }
-                    Err(e) => point.synth_note = Some(e.to_string()),
+                    // The note names the logs where they will be, in --out.
+                    Err(e) => {
+                        point.synth_note =
+                            Some(e.to_string().replace(
+                                &dir.display().to_string(),
+                                &args.out.display().to_string(),
+                            ))
+                    }
                 }
             }
             println!(
@@ -180,7 +219,7 @@ fn sweep_lanes(args: &Args, base: &Config, text: &str, points: &mut Vec<Point>) 
 /// One value of a point to plot (`None`: the point has none, e.g. not synthesized).
 type Metric = dyn Fn(&Point) -> Option<f64>;
 
-fn plot_points(args: &Args, name: &str, points: &[Point]) -> CmdResult {
+fn plot_points(dir: &Path, name: &str, points: &[Point]) -> CmdResult {
     let mut widths: Vec<&Vec<usize>> = points.iter().map(|p| &p.hidden).collect();
     widths.dedup();
     // One line per width and metric: (lanes, metric) of the points that have the metric.
@@ -209,7 +248,7 @@ fn plot_points(args: &Args, name: &str, points: &[Point]) -> CmdResult {
         let refs: Vec<(&str, Vec<(f64, f64)>)> =
             lines.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
         plot::sweep(
-            &args.out.join(file),
+            &dir.join(file),
             &title,
             "MAC lanes per hidden unit",
             y_label,
@@ -270,7 +309,7 @@ mod tests {
             synth: false,
         };
         let mut points = Vec::new();
-        sweep_lanes(&args, &base, &text, &mut points).expect("sweep");
+        sweep_lanes(&args, &base, &text, Path::new("unused"), &mut points).expect("sweep");
         // 32 classifier inputs would allow 32 lanes; the UP5K has 8 DSP tiles.
         let lanes: Vec<usize> = points.iter().map(|p| p.lanes).collect();
         assert_eq!(lanes, [1, 2, 4, 8]);

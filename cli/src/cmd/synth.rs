@@ -4,9 +4,13 @@
 use std::path::PathBuf;
 
 use golden_model::config::Target;
+use toolchain::flow::Tools;
 use toolchain::{Device, FlowOptions};
 
-use super::opts::{load_config, write_json, CmdResult};
+use super::opts::{
+    check_build_root, check_output_file, check_output_not_input, config_path, config_text,
+    load_config, write_json, CmdResult,
+};
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -18,7 +22,8 @@ use super::opts::{load_config, write_json, CmdResult};
 Artifacts go to <out>/<preset>/<target>/: rtl/, synth.json, pnr.asc|pnr.config, <preset>.bin|.bit,
 report.json. The ECP5 tools come from scripts/install-deps.sh --ecp5.")]
 pub struct Args {
-    #[arg(long)]
+    /// Config TOML, or a preset name as `lls presets` lists it.
+    #[arg(long, value_parser = config_path)]
     pub config: PathBuf,
     /// ice40-up5k, ecp5-25k or ecp5-85k (default: the config's hardware.target).
     #[arg(long)]
@@ -61,8 +66,18 @@ pub fn run(args: Args) -> CmdResult {
             "--freq {freq_mhz}: give a clock target above 0 MHz"
         ));
     }
-    let text = std::fs::read_to_string(&args.config)
-        .map_err(|e| format!("{}: {e}", args.config.display()))?;
+    FlowOptions::check_seeds(&args.seed).map_err(|e| format!("--seed: {e}"))?;
+    check_build_root("--out", &args.out)?;
+    let build_dir = args.out.join(&cfg.name).join(device.name);
+    let mut outputs = vec![("--out", build_dir.as_path())];
+    if let Some(json) = &args.json {
+        check_output_file("--json", json)?;
+        outputs.push(("--json", json));
+    }
+    check_output_not_input(&[("--config", &args.config)], &outputs)?;
+    // Every tool of the flow, before the design is generated.
+    Tools::locate(device.family).map_err(|e| e.to_string())?;
+    let text = config_text(&args.config)?;
     let design = rtl_gen::generate(&cfg, &text, true).map_err(|e| e.to_string())?;
     let opts = FlowOptions {
         device,

@@ -3,13 +3,16 @@
 use std::path::PathBuf;
 
 use golden_model::baseline::recipe::{train_official_with, Augment, Recipe};
-use golden_model::checkpoint;
+use golden_model::checkpoint::{self, Checkpoint, ConfigMatch};
 use golden_model::config::{Rule, Waveform};
 use golden_model::data::DatasetKind;
 use golden_model::train::{train_from, Arith, Model};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::opts::{load_config, load_dataset, write_json, CmdResult};
+use super::opts::{
+    check_output_file, check_output_not_input, config_path, config_text, create_parent,
+    load_config, load_dataset, write_json, CmdResult,
+};
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -18,8 +21,8 @@ use super::opts::{load_config, load_dataset, write_json, CmdResult};
   lls train --config configs/mnist-mlp.toml --dataset fashion-mnist --json build/fmnist.json
   lls train --config configs/mnist-mlp.toml --arith float --recipe official --rule lls-m --epochs 10")]
 pub struct Args {
-    /// Preset or config TOML.
-    #[arg(long)]
+    /// Config TOML, or a preset name as `lls presets` lists it.
+    #[arg(long, value_parser = config_path)]
     pub config: PathBuf,
     /// Dataset (default: the config's data.dataset).
     #[arg(long)]
@@ -39,14 +42,15 @@ pub struct Args {
     pub recipe: Recipe,
     /// Official recipe only: random-crop padding of the training images. The official data
     /// loader pads 4 for MNIST, but the anchor figures are matched without the crop (0);
-    /// see golden_model::baseline::recipe.
+    /// see golden_model::baseline::recipe. At most the image side (8 for digits, 28 for
+    /// MNIST).
     #[arg(long, default_value_t = 0)]
     pub crop_pad: usize,
     #[arg(long)]
     pub epochs: Option<usize>,
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Train on the first N training samples only.
+    /// Train on the first N training samples only (1 up to the training split's size).
     #[arg(long)]
     pub limit: Option<usize>,
     /// Fixed point: save the trained model as a checkpoint (versioned JSON with a checksum).
@@ -56,12 +60,30 @@ pub struct Args {
     /// order an uninterrupted run would see.
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// --resume: accept a checkpoint saved with another text of the same config (say,
+    /// more epochs); shapes and values are still checked.
+    #[arg(long)]
+    pub allow_config_change: bool,
     /// Write the JSON report here.
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// The output paths can be written and spare the inputs: checked before training, so
+/// that a bad `--save` or `--json` does not lose a trained model.
+fn check_outputs(args: &Args) -> CmdResult {
+    let mut inputs = vec![("--config", args.config.as_path())];
+    inputs.extend(args.resume.as_deref().map(|p| ("--resume", p)));
+    let mut outputs = Vec::new();
+    outputs.extend(args.save.as_deref().map(|p| ("--save", p)));
+    outputs.extend(args.json.as_deref().map(|p| ("--json", p)));
+    for &(flag, path) in &outputs {
+        check_output_file(flag, path)?;
+    }
+    check_output_not_input(&inputs, &outputs)
 }
 
 fn parse_waveform(s: &str) -> Result<Waveform, String> {
@@ -91,6 +113,21 @@ pub fn run(args: Args) -> CmdResult {
     if args.recipe == Recipe::Official && args.arith != Arith::Float {
         return Err("--recipe official runs in f32 only; pass --arith float with it".to_string());
     }
+    if args.allow_config_change && args.resume.is_none() {
+        return Err(
+            "--allow-config-change: applies to the checkpoint of --resume; pass --resume \
+             or drop it"
+                .to_string(),
+        );
+    }
+    if args.crop_pad > 0 && args.recipe != Recipe::Official {
+        return Err(format!(
+            "--crop-pad {}: the crop is part of the official recipe; add --recipe official \
+             --arith float, or drop --crop-pad",
+            args.crop_pad
+        ));
+    }
+    check_outputs(&args)?;
     let mut cfg = load_config(&args.config)?;
     if let Some(d) = args.dataset {
         cfg.data.dataset = d;
@@ -116,7 +153,20 @@ pub fn run(args: Args) -> CmdResult {
         ));
     }
     if let Some(n) = args.limit {
+        let len = data.train.len();
+        if n == 0 || n > len {
+            return Err(format!(
+                "--limit {n}: {} has {len} training samples; use 1..={len}",
+                data.name
+            ));
+        }
         data.train = data.train.take(n);
+    }
+    if args.crop_pad > data.width {
+        return Err(format!(
+            "--crop-pad {}: above the image side of {} ({} pixels); use 0..={}",
+            args.crop_pad, data.name, data.width, data.width
+        ));
     }
     let bar = if args.quiet {
         ProgressBar::hidden()
@@ -145,13 +195,22 @@ pub fn run(args: Args) -> CmdResult {
     };
     let report = match args.recipe {
         Recipe::Hardware => {
-            let text = std::fs::read_to_string(&args.config)
-                .map_err(|e| format!("{}: {e}", args.config.display()))?;
+            let text = config_text(&args.config)?;
             let (model, first_epoch) = match &args.resume {
                 Some(path) => {
-                    let (net, done) =
-                        checkpoint::load(path, &cfg, &text).map_err(|e| e.to_string())?;
-                    (Model::Fixed(Box::new(net)), done.epoch as usize)
+                    let matching = if args.allow_config_change {
+                        ConfigMatch::SameName
+                    } else {
+                        ConfigMatch::Exact
+                    };
+                    let ck = Checkpoint::load(path).map_err(|e| e.to_string())?;
+                    ck.progress
+                        .check_resume(data.train.len(), cfg.learning.epochs, path)
+                        .map_err(|e| e.to_string())?;
+                    let net = ck
+                        .restore(&cfg, &text, matching, path)
+                        .map_err(|e| e.to_string())?;
+                    (Model::Fixed(Box::new(net)), ck.progress.epoch as usize)
                 }
                 None => (Model::new(&cfg, args.arith), 0),
             };
@@ -161,6 +220,7 @@ pub fn run(args: Args) -> CmdResult {
                     epoch: cfg.learning.epochs as u64,
                     samples: (cfg.learning.epochs * data.train.len()) as u64,
                 };
+                create_parent(path)?;
                 checkpoint::save(path, net, &cfg, &text, done).map_err(|e| e.to_string())?;
             }
             report
