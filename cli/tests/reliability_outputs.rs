@@ -240,6 +240,33 @@ fn json_into_a_folder_is_refused_and_leaves_no_temporary() {
     assert_eq!(names(tmp.path()), ["d", "tiny-2.toml"]);
 }
 
+#[test]
+fn sweep_replaces_its_charts_and_checks_every_width_first() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let cfg = tiny_config(tmp.path(), 2);
+    let out = tmp.path().join("sweep");
+    std::fs::create_dir(&out).expect("mkdir");
+    // An earlier sweep with --synth drew this chart; a sweep without must not keep it.
+    std::fs::write(out.join("sweep-fmax.png"), "stale").expect("write");
+    std::fs::write(out.join("keep.txt"), "mine").expect("write");
+    let (code, _, stderr) = run(lls()
+        .args(["sweep", "--hidden", "4,0", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("--hidden 0"), "{stderr}");
+    assert_eq!(names(&out), ["keep.txt", "sweep-fmax.png"]);
+    let (code, _, stderr) = run(lls()
+        .args(["sweep", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(names(&out), ["keep.txt", "sweep.json", "sweep.png"]);
+    assert_eq!(names(tmp.path()), ["sweep", "tiny-2.toml"]);
+}
+
 /// A verilator that answers the version check and fails every build.
 fn broken_verilator(dir: &Path) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;

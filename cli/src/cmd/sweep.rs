@@ -78,8 +78,9 @@ pub fn run(args: Args) -> CmdResult {
             toolchain::Device::from_name(base.hardware.target.name()).map_err(|e| e.to_string())?;
         toolchain::flow::Tools::locate(device.family).map_err(|e| format!("--synth: {e}"))?;
     }
+    let shapes = shapes(&args, &base)?;
     replace_dir(&args.out, &swept, |dir| {
-        sweep_into(&args, &base, &text, dir)
+        sweep_into(&args, &shapes, dir, &text)
     })?;
     println!(
         "wrote {} and sweep.png",
@@ -89,25 +90,32 @@ pub fn run(args: Args) -> CmdResult {
 }
 
 /// Every point, its JSON and its charts, into `dir` (which becomes `--out`).
-fn sweep_into(args: &Args, base: &Config, text: &str, dir: &Path) -> CmdResult {
+fn sweep_into(args: &Args, shapes: &[Config], dir: &Path, text: &str) -> CmdResult {
     let mut points = Vec::new();
-    let widths: Vec<Option<usize>> = if args.hidden.is_empty() {
-        vec![None]
-    } else {
-        args.hidden.iter().copied().map(Some).collect()
-    };
-    for width in widths {
-        let mut shaped = base.clone();
-        if let Some(w) = width {
-            shaped.network.hidden.iter_mut().for_each(|h| *h = w);
-            if let Err(e) = shaped.validate() {
-                return Err(format!("--hidden {w}: {e}"));
-            }
-        }
-        sweep_lanes(args, &shaped, text, dir, &mut points)?;
+    for shaped in shapes {
+        sweep_lanes(args, shaped, text, dir, &mut points)?;
     }
     write_json(&dir.join("sweep.json"), &points)?;
-    plot_points(dir, &base.name, &points)
+    plot_points(dir, &shapes[0].name, &points)
+}
+
+/// The config once per `--hidden` width (every hidden layer that wide), each validated,
+/// or the config itself.
+fn shapes(args: &Args, base: &Config) -> Result<Vec<Config>, String> {
+    if args.hidden.is_empty() {
+        return Ok(vec![base.clone()]);
+    }
+    args.hidden
+        .iter()
+        .map(|&w| {
+            let mut shaped = base.clone();
+            shaped.network.hidden.iter_mut().for_each(|h| *h = w);
+            shaped
+                .validate()
+                .map_err(|e| format!("--hidden {w}: {e}"))?;
+            Ok(shaped)
+        })
+        .collect()
 }
 
 /// One point per power-of-two lane count the config accepts, up to the target's DSP count
