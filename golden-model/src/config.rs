@@ -3,6 +3,16 @@
 //! A config is TOML (see `configs/*.toml`). Every table rejects unknown keys, and
 //! [`Config::validate`] checks everything the hardware depends on (widths, shifts, shapes),
 //! so an error names the field and says how to fix it, before anything is trained or emitted.
+//!
+//! Sizes have upper bounds taken from the largest supported FPGA ([`LARGEST_TARGET`]):
+//! the bits the design stores at most [`MAX_STORED_BITS`], the layers at most
+//! [`MAX_LAYERS`], the MAC lanes of all layers at most [`MAX_MAC_LANES`], classes at most
+//! 256, every format at most 32 bits and the accumulator at most 62. A network beyond
+//! them could never be built, and refusing it keeps every size derived from it small (no
+//! `u32` depth or width overflows, no allocation of gigabytes).
+//!
+//! Whether the network takes a data set's images and labels is [`Config::check_dataset`],
+//! which every command that loads a data set calls for the one it loads.
 
 use std::path::Path;
 
@@ -119,6 +129,8 @@ pub enum Target {
 }
 
 impl Target {
+    pub const ALL: [Target; 3] = [Target::Ice40Up5k, Target::Ecp5_25k, Target::Ecp5_85k];
+
     pub fn name(self) -> &'static str {
         match self {
             Target::Ice40Up5k => "ice40-up5k",
@@ -133,7 +145,7 @@ impl Target {
             Target::Ecp5_25k | Target::Ecp5_85k => 18,
         }
     }
-    pub fn dsps(self) -> u32 {
+    pub const fn dsps(self) -> u32 {
         match self {
             Target::Ice40Up5k => 8,
             Target::Ecp5_25k => 28,
@@ -141,14 +153,58 @@ impl Target {
         }
     }
     /// Block RAM bits (iCE40: 30 × 4 Kib EBR; ECP5: DP16KD × 18 Kib).
-    pub fn bram_bits(self) -> u64 {
+    pub const fn bram_bits(self) -> u64 {
         match self {
             Target::Ice40Up5k => 30 * 4096,
             Target::Ecp5_25k => 56 * 18432,
             Target::Ecp5_85k => 208 * 18432,
         }
     }
+    /// Look-up tables (iCE40 logic cells, ECP5 LUT4s), as `toolchain::Device` lists them.
+    pub const fn luts(self) -> u32 {
+        match self {
+            Target::Ice40Up5k => 5280,
+            Target::Ecp5_25k => 24_288,
+            Target::Ecp5_85k => 83_640,
+        }
+    }
+    /// Single-port RAM bits beside the block RAM: the UP5K's four 256 Kib SB_SPRAM256KA.
+    pub const fn spram_bits(self) -> u64 {
+        match self {
+            Target::Ice40Up5k => 4 * 256 * 1024,
+            Target::Ecp5_25k | Target::Ecp5_85k => 0,
+        }
+    }
+    /// More RAM bits than the device can hold a design's tables in: block RAM, single-port
+    /// RAM, and every LUT counted as 16 bits of distributed RAM (the real share is smaller).
+    pub const fn ram_bits_ceiling(self) -> u64 {
+        self.bram_bits() + self.spram_bits() + 16 * self.luts() as u64
+    }
 }
+
+/// The supported target with the most RAM and logic, which sets the size bounds below.
+pub const LARGEST_TARGET: Target = Target::Ecp5_85k;
+
+/// Upper bound on [`Config::stored_bits`]: a network whose weights, buffers and tables
+/// take more bits than [`Target::ram_bits_ceiling`] of the largest target
+/// (5,172,096 bits on the ECP5-85k) cannot be built on any supported FPGA, so
+/// [`Config::validate`] refuses it. It also bounds every layer size, memory depth and bus
+/// width rtl-gen derives from the network (each fits a `u32` many times over), and what the
+/// golden model allocates for them.
+pub const MAX_STORED_BITS: u64 = LARGEST_TARGET.ram_bits_ceiling();
+
+/// Fewer LUTs than any learning unit takes (its MAC lanes' adders, softmax with its
+/// divider, weight update and readback); the presets' units take several times as many
+/// (docs/performance.md lists their utilisation).
+pub const MIN_UNIT_LUTS: u32 = 1024;
+
+/// Upper bound on the layers, the classifier included: one learning unit each, and the
+/// largest target's 83,640 LUTs hold at most 81 units of [`MIN_UNIT_LUTS`].
+pub const MAX_LAYERS: usize = (LARGEST_TARGET.luts() / MIN_UNIT_LUTS) as usize;
+
+/// Upper bound on the MAC lanes of all layers together: each lane takes at least one DSP or
+/// one LUT, and the largest target has 83,796 of them (156 DSPs, 83,640 LUTs).
+pub const MAX_MAC_LANES: usize = (LARGEST_TARGET.dsps() + LARGEST_TARGET.luts()) as usize;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -371,6 +427,144 @@ impl Config {
         1 << (self.fixed.logit_frac + 4)
     }
 
+    /// Bits the design stores at the least, layer by layer: the weights (inputs × outputs
+    /// of `weight_bits`), the input vector the update reads again (inputs of `act_bits`) and
+    /// the softmax's exp table ([`Config::exp_table_len`] entries of `EXP_FRAC + 1` bits)
+    /// of each learning unit; and, for a hidden layer under a local rule, its basis ROM
+    /// (outputs × classes entries of [`Config::basis_bits`]) and its LLS-M vector (classes)
+    /// or LLS-MxM matrix (classes²) of `mod_bits`. Saturates instead of overflowing, so it
+    /// takes any sizes; [`Config::validate`] bounds it by [`MAX_STORED_BITS`].
+    pub fn stored_bits(&self) -> u128 {
+        self.stored_bits_by_layer()
+            .into_iter()
+            .fold(0, u128::saturating_add)
+    }
+
+    fn stored_bits_by_layer(&self) -> Vec<u128> {
+        let f = &self.fixed;
+        let classes = self.network.classes as u128;
+        let local = self.learning.rule.is_local();
+        let (basis, modulation) = match self.learning.rule {
+            Rule::Bp => (0, 0),
+            Rule::Lls => (classes, 0),
+            Rule::LlsM => (classes, classes),
+            Rule::LlsMxm => (classes, classes.saturating_mul(classes)),
+        };
+        let exp_table = (self.exp_table_len() as u128).saturating_mul((EXP_FRAC + 1).into());
+        self.layer_shapes()
+            .into_iter()
+            .enumerate()
+            .map(|(k, (fan_in, outputs))| {
+                let classifier = k == self.network.hidden.len();
+                let weights = (fan_in as u128)
+                    .saturating_mul(outputs as u128)
+                    .saturating_mul(f.weight_bits.into());
+                let input = (fan_in as u128).saturating_mul(f.act_bits.into());
+                let unit = weights
+                    .saturating_add(input)
+                    .saturating_add(if classifier || local { exp_table } else { 0 });
+                if classifier {
+                    return unit;
+                }
+                let rom = (outputs as u128)
+                    .saturating_mul(basis)
+                    .saturating_mul(self.basis_bits().into());
+                unit.saturating_add(rom)
+                    .saturating_add(modulation.saturating_mul(f.mod_bits.into()))
+            })
+            .collect()
+    }
+
+    /// The network's tables must fit the largest target's RAM ([`MAX_STORED_BITS`]).
+    fn check_stored_bits(&self) -> Result<(), ConfigError> {
+        let by_layer = self.stored_bits_by_layer();
+        let total = by_layer.iter().copied().fold(0, u128::saturating_add);
+        if total <= u128::from(MAX_STORED_BITS) {
+            return Ok(());
+        }
+        let (k, _) = by_layer
+            .iter()
+            .enumerate()
+            .max_by_key(|&(_, bits)| bits)
+            .expect("the classifier is a layer");
+        let (fan_in, outputs) = self.layer_shapes()[k];
+        Err(ConfigError::invalid(
+            "network",
+            format!(
+                "stores at least {total} bits (weights, inputs and tables), more than the \
+                 {MAX_STORED_BITS} bits of RAM of {}, the largest supported FPGA",
+                LARGEST_TARGET.name()
+            ),
+            format!(
+                "shrink network.inputs, network.hidden or fixed.weight_bits (layer {k}, \
+                 {fan_in} → {outputs}, stores the most)"
+            ),
+        ))
+    }
+
+    /// The largest pixel of `kind`, shifted left by `data.input_shift`, must fit the
+    /// activation format.
+    fn check_input_shift(&self, kind: DatasetKind) -> Result<(), ConfigError> {
+        let (shift, act_bits) = (self.data.input_shift, self.fixed.act_bits);
+        let max_pixel = kind.pixel_max();
+        // act_bits ≤ 32 is checked first, so the shift of an i64 cannot overflow.
+        let fits = shift < act_bits
+            && act_bits <= 32
+            && i64::from(max_pixel) << shift <= width::max_signed(act_bits);
+        if fits {
+            return Ok(());
+        }
+        Err(ConfigError::invalid(
+            "data.input_shift",
+            format!("pixel {max_pixel} << {shift} does not fit fixed.act_bits = {act_bits}"),
+            "lower data.input_shift or raise fixed.act_bits",
+        ))
+    }
+
+    /// Checks that the network takes the samples of `kind`: one input a pixel, one class a
+    /// label (so that no label reaches the model without a class of its own), and the
+    /// largest pixel, shifted by `data.input_shift`, fits the activation format.
+    ///
+    /// Every command that trains, measures or co-simulates on a data set calls it with the
+    /// data set it is about to load (`data.dataset`, after any `--dataset`), before loading
+    /// it. [`Config::validate`] holds only the input shift to `data.dataset`: a config that
+    /// only generates hardware may have any shape.
+    pub fn check_dataset(&self, kind: DatasetKind) -> Result<(), ConfigError> {
+        let n = &self.network;
+        let side = kind.side();
+        let pixels = side * side;
+        if n.inputs != pixels {
+            return Err(ConfigError::invalid(
+                "network.inputs",
+                format!(
+                    "is {}, but {kind} images have {pixels} pixels ({side}×{side})",
+                    n.inputs
+                ),
+                format!(
+                    "use a config made for {kind} (`lls presets` lists them), or a data set \
+                     (--dataset or data.dataset) whose images have {} pixels",
+                    n.inputs
+                ),
+            ));
+        }
+        if n.classes != kind.classes() {
+            return Err(ConfigError::invalid(
+                "network.classes",
+                format!(
+                    "is {}, but {kind} has {} classes (labels 0 to {})",
+                    n.classes,
+                    kind.classes(),
+                    kind.classes() - 1
+                ),
+                format!(
+                    "set network.classes = {}, one class a label",
+                    kind.classes()
+                ),
+            ));
+        }
+        self.check_input_shift(kind)
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let n = &self.network;
         if self.name.is_empty()
@@ -397,6 +591,23 @@ impl Config {
                 "network.classes",
                 format!("is {}", n.classes),
                 "use 2 to 256 classes",
+            ));
+        }
+        if n.hidden.len() >= MAX_LAYERS {
+            return Err(ConfigError::invalid(
+                "network.hidden",
+                format!(
+                    "has {} layers, which with the classifier make {} learning units, more \
+                     than the {MAX_LAYERS} that {}, the largest supported FPGA, could hold",
+                    n.hidden.len(),
+                    n.hidden.len() + 1,
+                    LARGEST_TARGET.name()
+                ),
+                format!(
+                    "use at most {} hidden layers: each unit takes more than {MIN_UNIT_LUTS} \
+                     LUTs",
+                    MAX_LAYERS - 1
+                ),
             ));
         }
         for (k, &w) in n.hidden.iter().enumerate() {
@@ -472,23 +683,8 @@ impl Config {
                 "use \"floor\" or \"half-up\" (stochastic is for fixed.update_rounding)",
             ));
         }
-        let max_pixel: u32 = match self.data.dataset {
-            DatasetKind::Digits => 16,
-            _ => 255,
-        };
-        // act_bits ≤ 32 here, so the shift of an i64 cannot overflow.
-        if self.data.input_shift >= f.act_bits
-            || (max_pixel as i64) << self.data.input_shift > width::max_signed(f.act_bits)
-        {
-            return Err(ConfigError::invalid(
-                "data.input_shift",
-                format!(
-                    "pixel {max_pixel} << {} does not fit fixed.act_bits = {}",
-                    self.data.input_shift, f.act_bits
-                ),
-                "lower data.input_shift or raise fixed.act_bits",
-            ));
-        }
+        self.check_input_shift(self.data.dataset)?;
+        self.check_stored_bits()?;
         // Learning-rate and logit shifts are bounded first, so the sums below cannot overflow.
         let l = &self.learning;
         for (field, shift) in [
@@ -623,6 +819,24 @@ impl Config {
                 }
                 _ => {}
             }
+        }
+        let layers = self.network.hidden.len() + 1;
+        let mac_lanes = (0..layers)
+            .map(|k| self.lanes_of(k))
+            .fold(0, usize::saturating_add);
+        if mac_lanes > MAX_MAC_LANES {
+            return Err(ConfigError::invalid(
+                "hardware.lanes",
+                format!(
+                    "{mac_lanes} MAC lanes in all ({} a hidden layer, {} the classifier), more \
+                     than the {MAX_MAC_LANES} DSPs and LUTs of {}, the largest supported FPGA",
+                    h.lanes,
+                    self.lanes_of(layers - 1),
+                    LARGEST_TARGET.name()
+                ),
+                "use fewer lanes (hardware.lanes, hardware.classifier_lanes) or fewer layers \
+                 (network.hidden): each lane takes at least one DSP or LUT",
+            ));
         }
         let classifier = self.network.hidden.len();
         for (k, (fan_in, _)) in self.layer_shapes().into_iter().enumerate() {

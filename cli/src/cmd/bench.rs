@@ -20,7 +20,7 @@ pub struct Args {
     pub config: PathBuf,
     #[arg(long)]
     pub dataset: Option<DatasetKind>,
-    /// Training samples per measurement (cycled through the training split).
+    /// Training samples per measurement, at least 1 (cycled through the training split).
     #[arg(long, default_value_t = 10_000)]
     pub samples: usize,
     #[arg(long)]
@@ -45,10 +45,15 @@ struct BenchReport {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    if args.samples == 0 {
+        return Err("--samples: is 0; measure at least 1 sample (default 10000)".into());
+    }
     let mut cfg = load_config(&args.config)?;
     if let Some(d) = args.dataset {
         cfg.data.dataset = d;
     }
+    cfg.check_dataset(cfg.data.dataset)
+        .map_err(|e| e.to_string())?;
     let data = load_dataset(cfg.data.dataset)?;
     let n = data.train.len();
     let mut measurements = Vec::new();

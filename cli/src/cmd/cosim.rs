@@ -20,6 +20,7 @@ pub struct Args {
     /// Dataset (default: the config's data.dataset); samples come from its training split.
     #[arg(long)]
     pub dataset: Option<DatasetKind>,
+    /// Samples to co-simulate: at least 1, at most the training split's (more are capped).
     #[arg(long, default_value_t = 100)]
     pub samples: usize,
     #[arg(long, default_value = "verilator")]
@@ -30,7 +31,8 @@ pub struct Args {
     /// Compare every weight every N samples (0: only after the last one).
     #[arg(long, default_value_t = 1)]
     pub weights_every: usize,
-    /// Reset the design in the middle of streaming sample N.
+    /// Reset the design in the middle of streaming sample N (counted from 0, below
+    /// --samples).
     #[arg(long)]
     pub reset_at: Option<usize>,
     /// Stream bursts of N samples back to back (throughput, layers overlapped) instead of
@@ -75,9 +77,8 @@ struct CosimOutput<'a> {
 }
 
 pub fn run(args: Args) -> CmdResult {
-    let mut cfg = load_config(&args.config)?;
-    if let Some(d) = args.dataset {
-        cfg.data.dataset = d;
+    if args.samples == 0 {
+        return Err("--samples: is 0; co-simulate at least 1 sample (default 100)".into());
     }
     if !(0.0..1.0).contains(&args.stall) {
         return Err(format!(
@@ -85,9 +86,20 @@ pub fn run(args: Args) -> CmdResult {
             args.stall
         ));
     }
+    check_reset_at(args.reset_at, args.samples, None)?;
+    let mut cfg = load_config(&args.config)?;
+    if let Some(d) = args.dataset {
+        cfg.data.dataset = d;
+    }
+    cfg.check_dataset(cfg.data.dataset)
+        .map_err(|e| e.to_string())?;
     let text = std::fs::read_to_string(&args.config)
         .map_err(|e| format!("{}: {e}", args.config.display()))?;
     let data = load_dataset(cfg.data.dataset)?;
+    // The run co-simulates at most the training split.
+    if data.train.len() < args.samples {
+        check_reset_at(args.reset_at, data.train.len(), Some(&data.name))?;
+    }
     let work = args
         .work
         .unwrap_or_else(|| PathBuf::from("build").join(&cfg.name).join("cosim"));
@@ -165,4 +177,24 @@ pub fn run(args: Args) -> CmdResult {
         ));
     }
     Ok(())
+}
+
+/// `--reset-at` must name one of the `samples` co-simulated: `split` names the data set
+/// when its training split is what limits them.
+fn check_reset_at(reset_at: Option<usize>, samples: usize, split: Option<&str>) -> CmdResult {
+    match reset_at {
+        Some(r) if r >= samples => Err(match split {
+            None => format!(
+                "--reset-at: sample {r} is not among the {samples} samples co-simulated; use 0 \
+                 to {}, or raise --samples",
+                samples - 1
+            ),
+            Some(name) => format!(
+                "--reset-at: sample {r} is not among the {samples} samples co-simulated (the \
+                 {name} training split holds {samples}); use 0 to {}",
+                samples - 1
+            ),
+        }),
+        _ => Ok(()),
+    }
 }
