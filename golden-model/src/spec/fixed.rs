@@ -28,7 +28,8 @@ use crate::rng::SplitMix64;
 use crate::spec::basis::Basis;
 use crate::spec::kernels;
 use crate::spec::lanes::LaneMap;
-use crate::spec::numeric::{narrow, saturate, shift_round, Lfsr, QFormat};
+use crate::spec::numeric::{narrow, shift_round, Lfsr, QFormat};
+use crate::spec::rails::{self, Rails};
 use crate::spec::softmax::{argmax, exp_table, softmax_error};
 use crate::spec::trace::{LayerTrace, StepTrace};
 
@@ -99,6 +100,8 @@ pub struct FixedNet {
     pub dp: Datapath,
     pub layers: Vec<FixedLayer>,
     pub macs: MacCount,
+    /// Saturation counts of the steps since [`FixedNet::count_rails`]; `None`: not counted.
+    rails: Option<Box<Rails>>,
 }
 
 /// Initial weights as reals: U(−1/√fan_in, 1/√fan_in) (PyTorch's default bound), drawn
@@ -267,7 +270,19 @@ impl FixedNet {
             dp,
             layers,
             macs: MacCount::default(),
+            rails: None,
         }
+    }
+
+    /// Counts, from the next step on, the values each saturating stage clips to a rail
+    /// (see [`crate::spec::rails`]); the results stay the same. Restarts the counts.
+    pub fn count_rails(&mut self) {
+        self.rails = Some(Box::default());
+    }
+
+    /// The rail counts since [`FixedNet::count_rails`], if counting.
+    pub fn rails(&self) -> Option<&Rails> {
+        self.rails.as_deref()
     }
 
     /// Inference: the class with the largest classifier sum.
@@ -303,11 +318,12 @@ impl FixedNet {
             let h: Vec<i64> = sums
                 .iter()
                 .map(|&z| {
-                    narrow(
+                    rails::narrow(
                         self.dp.activate(z),
                         self.dp.shifts.act,
                         self.dp.rounding,
                         self.dp.act,
+                        self.rails.as_deref_mut().map(|r| &mut r.activation),
                     )
                 })
                 .collect();
@@ -364,6 +380,7 @@ impl FixedNet {
     fn local_signal(&mut self, k: usize, trace: &mut LayerTrace, label: usize) {
         let dp = &self.dp;
         let layer = &mut self.layers[k];
+        let mut counts = self.rails.as_deref_mut();
         let basis = layer.basis.as_ref().expect("local layers have a basis");
         let c_n = dp.classes;
         let n = layer.outputs;
@@ -398,7 +415,11 @@ impl FixedNet {
                 for c in 0..c_n {
                     let step =
                         shift_round(base[c] * error[c], dp.shifts.mod_update, dp.rounding, 0);
-                    m[c] = saturate(m[c] - step, dp.modulation);
+                    m[c] = rails::saturate_counted(
+                        m[c] - step,
+                        dp.modulation,
+                        counts.as_deref_mut().map(|r| &mut r.modulation),
+                    );
                 }
                 gz
             }
@@ -410,7 +431,11 @@ impl FixedNet {
                     for j in 0..c_n {
                         let step =
                             shift_round(base[c] * error[j], dp.shifts.mod_update, dp.rounding, 0);
-                        mm[c * c_n + j] = saturate(mm[c * c_n + j] - step, dp.modulation);
+                        mm[c * c_n + j] = rails::saturate_counted(
+                            mm[c * c_n + j] - step,
+                            dp.modulation,
+                            counts.as_deref_mut().map(|r| &mut r.modulation),
+                        );
                     }
                 }
                 gz
@@ -426,11 +451,12 @@ impl FixedNet {
         trace.delta = (0..n)
             .map(|t| {
                 let g: i64 = (0..c_n).map(|c| basis.get(c, t) * gz[c]).sum();
-                narrow(
+                rails::narrow(
                     dp.derivative(trace.sums[t], g),
                     dp.shifts.back_to_err,
                     dp.rounding,
                     dp.err,
+                    counts.as_deref_mut().map(|r| &mut r.delta),
                 )
             })
             .collect();
@@ -441,6 +467,7 @@ impl FixedNet {
     /// BP baseline: δ_k = narrow(f'(z_k) ⊙ W_{k+1}ᵀ δ_{k+1}), with pre-update weights.
     fn backprop_signal(&mut self, traces: &mut [LayerTrace]) {
         let dp = &self.dp;
+        let mut counts = self.rails.as_deref_mut();
         for k in (0..traces.len() - 1).rev() {
             let next = &self.layers[k + 1];
             let next_frac = if k + 1 == traces.len() - 1 {
@@ -456,11 +483,12 @@ impl FixedNet {
                     let g: i64 = (0..next.outputs)
                         .map(|c| next.weight(c, j) as i64 * delta_next[c])
                         .sum();
-                    narrow(
+                    rails::narrow(
                         dp.derivative(traces[k].sums[j], g),
                         shift,
                         dp.rounding,
                         dp.err,
+                        counts.as_deref_mut().map(|r| &mut r.delta),
                     )
                 })
                 .collect();
@@ -471,6 +499,7 @@ impl FixedNet {
     fn update(&mut self, k: usize, trace: &LayerTrace, shift: u32) {
         let dp = &self.dp;
         let layer = &mut self.layers[k];
+        let mut counts = self.rails.as_deref_mut().map(|r| &mut r.weight);
         let (n_in, n_out) = (layer.inputs, layer.outputs);
         if dp.update_rounding == Rounding::Stochastic {
             // Row-major order: each lane's LFSR steps once per weight of that lane, in the
@@ -482,7 +511,8 @@ impl FixedNet {
                     let random = layer.lfsr[lanes.lane(i)].step() as u64;
                     let step = shift_round(d * trace.input[i], shift, dp.update_rounding, random);
                     let w = &mut layer.weights_t[i * n_out + j];
-                    *w = saturate(*w as i64 - step, dp.weight) as i32;
+                    *w = rails::saturate_counted(*w as i64 - step, dp.weight, counts.as_deref_mut())
+                        as i32;
                 }
             }
         } else {
@@ -492,6 +522,9 @@ impl FixedNet {
             };
             for (column, &x) in layer.weights_t.chunks_exact_mut(n_out).zip(&trace.input) {
                 if x != 0 {
+                    if let Some(hits) = counts.as_deref_mut() {
+                        hits.observe_update_column(column, &trace.delta, x, bias, shift, dp.weight);
+                    }
                     kernels::update_column(
                         column,
                         &trace.delta,

@@ -10,5 +10,6 @@ pub mod fixed;
 pub mod kernels;
 pub mod lanes;
 pub mod numeric;
+pub mod rails;
 pub mod softmax;
 pub mod trace;
