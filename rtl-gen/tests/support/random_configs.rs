@@ -1,12 +1,17 @@
 //! Small random configs, shared by rtl-gen's manifest test and testbenches' co-simulation
-//! (`testbenches/tests/cosim_configs.rs` includes this file by path): rule, layer sizes,
-//! widths, lanes, basis, rounding and activation vary around one digits design.
+//! (`testbenches/tests/cosim_configs.rs`, `cosim_rails.rs` and the `campaign` example
+//! include this file by path): rule, layer sizes, widths, lanes, basis, rounding and
+//! activation vary around one digits design; [`Knobs::campaign`] also draws learning rates,
+//! input scale, error and modulation widths (to drive every saturating stage to its rails)
+//! and the hardware options.
+
+#![allow(dead_code)] // each including test uses its own share of the knobs
 
 use golden_model::config::Config;
 use golden_model::rng::SplitMix64;
 
 /// The knobs the configs sweep; everything else is fixed.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Knobs {
     pub name: String,
     pub hidden: Vec<usize>,
@@ -18,6 +23,19 @@ pub struct Knobs {
     pub rounding: &'static str,
     pub update_rounding: &'static str,
     pub activation: &'static str,
+    pub leak_shift: u32,
+    /// `data.input_shift`: pixel 0..16 → `pixel << input_shift` (Q·act_frac).
+    pub input_shift: u32,
+    /// `learning.lr_shift`, `out_lr_shift`, `mod_lr_shift`.
+    pub lr_shifts: (u32, u32, u32),
+    pub logit_shift: u32,
+    /// `fixed.err_bits`, `err_frac`.
+    pub err: (u32, u32),
+    /// `fixed.mod_bits`, `mod_frac`.
+    pub modulation: (u32, u32),
+    pub bank_weights: bool,
+    pub share_multipliers: bool,
+    pub classifier_lanes: Option<usize>,
 }
 
 impl Knobs {
@@ -33,6 +51,71 @@ impl Knobs {
             rounding: "half-up",
             update_rounding: "half-up",
             activation: "leaky-relu",
+            leak_shift: 2,
+            input_shift: 4,
+            lr_shifts: (5, 6, 4),
+            logit_shift: 1,
+            err: (14, 10),
+            modulation: (16, 12),
+            bank_weights: false,
+            share_multipliers: false,
+            classifier_lanes: None,
+        }
+    }
+
+    /// Knobs `name` with every knob drawn from `rng`, for the random-config campaign: rule,
+    /// one to three hidden layers of 4 to 16 units, lanes, classifier lanes, basis, widths,
+    /// rounding (stochastic updates too), activation, banked weights (ECP5) and the shared
+    /// multiplier pool; learning rates up to 1, wide inputs and narrow error and
+    /// modulation formats, so that activations, deltas, weights and modulation saturate.
+    /// Redraws until the config is valid.
+    pub fn campaign(rng: &mut SplitMix64, name: &str) -> Knobs {
+        loop {
+            let depth = 1 + rng.below(3);
+            let hidden: Vec<usize> = (0..depth).map(|_| pick(rng, &[4, 8, 12, 16])).collect();
+            let lanes = pick(rng, &[1, 2, 4]);
+            let last = *hidden.last().expect("a hidden layer");
+            let classifier_lanes = match rng.below(3) {
+                0 => Some(pick(rng, &[1, 2, 4])).filter(|l| last % l == 0),
+                _ => None,
+            };
+            let rounding = pick(rng, &["floor", "half-up"]);
+            // Three draws in four are narrow and fast-learning: they drive the stages to
+            // their rails; the rest keep the widths and rates of a working design.
+            let hot = rng.below(4) != 0;
+            let act_bits = 9 + rng.below(if hot { 4 } else { 8 }) as u32;
+            let weight_bits = 6 + rng.below(if hot { 6 } else { 11 }) as u32;
+            let err_bits = 4 + rng.below(if hot { 5 } else { 11 }) as u32;
+            let mod_bits = 4 + rng.below(if hot { 5 } else { 13 }) as u32;
+            let lr = if hot { 3 } else { 7 };
+            let knobs = Knobs {
+                name: name.to_string(),
+                hidden,
+                lanes,
+                rule: pick(rng, &["lls", "lls-m", "lls-mxm"]),
+                basis: pick(rng, &["square", "sine"]),
+                act: (act_bits, 8.min(act_bits - 2)),
+                weight: (weight_bits, (weight_bits - 2).min(4 + rng.below(8) as u32)),
+                rounding,
+                update_rounding: pick(rng, &[rounding, "stochastic"]),
+                activation: pick(rng, &["relu", "leaky-relu"]),
+                leak_shift: rng.below(4) as u32,
+                input_shift: 2 + rng.below(3) as u32,
+                lr_shifts: (
+                    rng.below(lr) as u32,
+                    rng.below(lr) as u32,
+                    rng.below(lr) as u32,
+                ),
+                logit_shift: rng.below(3) as u32,
+                err: (err_bits, (err_bits - 1).min(4 + rng.below(7) as u32)),
+                modulation: (mod_bits, (mod_bits - 2).min(4 + rng.below(9) as u32)),
+                bank_weights: rng.below(4) == 0,
+                share_multipliers: rng.below(3) == 0,
+                classifier_lanes,
+            };
+            if knobs.try_config().is_ok() {
+                return knobs;
+            }
         }
     }
 
@@ -57,25 +140,30 @@ impl Knobs {
     }
 
     pub fn config(&self) -> Config {
+        self.try_config().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The config, or why it is not valid (the message holds the TOML).
+    pub fn try_config(&self) -> Result<Config, String> {
         let hidden: Vec<String> = self.hidden.iter().map(|h| h.to_string()).collect();
         let text = format!(
             r#"name = "{name}"
 [data]
 dataset = "digits"
-input_shift = 4
+input_shift = {input_shift}
 [network]
 inputs = 64
 hidden = [{hidden}]
 classes = 10
 activation = "{activation}"
-leak_shift = 2
+leak_shift = {leak_shift}
 [learning]
 rule = "{rule}"
 basis = "{basis}"
-lr_shift = 5
-out_lr_shift = 6
-mod_lr_shift = 4
-logit_shift = 1
+lr_shift = {lr_shift}
+out_lr_shift = {out_lr_shift}
+mod_lr_shift = {mod_lr_shift}
+logit_shift = {logit_shift}
 epochs = 1
 seed = 3
 [fixed]
@@ -83,8 +171,10 @@ act_bits = {act_bits}
 act_frac = {act_frac}
 weight_bits = {weight_bits}
 weight_frac = {weight_frac}
-err_bits = 14
-err_frac = 10
+err_bits = {err_bits}
+err_frac = {err_frac}
+mod_bits = {mod_bits}
+mod_frac = {mod_frac}
 logit_frac = 3
 prob_frac = 12
 acc_bits = 48
@@ -93,8 +183,10 @@ update_rounding = "{update_rounding}"
 [hardware]
 target = "ecp5-85k"
 lanes = {lanes}
+bank_weights = {bank_weights}
+share_multipliers = {share_multipliers}
 freq_mhz = 100.0
-"#,
+{classifier_lanes}"#,
             name = self.name,
             hidden = hidden.join(", "),
             activation = self.activation,
@@ -107,9 +199,23 @@ freq_mhz = 100.0
             rounding = self.rounding,
             update_rounding = self.update_rounding,
             lanes = self.lanes,
+            leak_shift = self.leak_shift,
+            input_shift = self.input_shift,
+            lr_shift = self.lr_shifts.0,
+            out_lr_shift = self.lr_shifts.1,
+            mod_lr_shift = self.lr_shifts.2,
+            logit_shift = self.logit_shift,
+            err_bits = self.err.0,
+            err_frac = self.err.1,
+            mod_bits = self.modulation.0,
+            mod_frac = self.modulation.1,
+            bank_weights = self.bank_weights,
+            share_multipliers = self.share_multipliers,
+            classifier_lanes = self
+                .classifier_lanes
+                .map_or(String::new(), |l| format!("classifier_lanes = {l}\n")),
         );
-        Config::from_toml_str(&text, &self.name)
-            .unwrap_or_else(|e| panic!("{}: {e}\n{text}", self.name))
+        Config::from_toml_str(&text, &self.name).map_err(|e| format!("{}: {e}\n{text}", self.name))
     }
 }
 
