@@ -361,6 +361,23 @@ fn run_refuses_bp_wide_weights_a_file_out_and_a_missing_verilator_before_trainin
 }
 
 #[test]
+fn run_and_train_refuse_a_network_that_does_not_fit_the_data_set_before_training() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let five = digits_config(tmp.path(), "five.toml", |t| {
+        t.replace("classes = 10\n", "classes = 5\n")
+    });
+    assert_refused_before_training(
+        &["run", "--no-synth"],
+        &five,
+        &tmp.path().join("run"),
+        &["network.classes", "10 classes"],
+    );
+    let (code, stdout, stderr) = run(lls().args(["train", "-q", "--config"]).arg(&five));
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stderr.contains("network.classes"), "{stderr}");
+}
+
+#[test]
 fn train_saves_into_a_missing_folder_and_checks_save_before_training() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let cfg = digits_config(tmp.path(), "c.toml", |t| t);

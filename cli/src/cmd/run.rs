@@ -139,6 +139,8 @@ pub fn run(args: Args) -> CmdResult {
         cfg.learning.epochs = e;
     }
     cfg.validate().map_err(|e| e.to_string())?;
+    cfg.check_dataset(cfg.data.dataset)
+        .map_err(|e| e.to_string())?;
     let text = config_text(&args.config)?;
     let out = args
         .out

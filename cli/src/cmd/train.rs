@@ -145,13 +145,9 @@ pub fn run(args: Args) -> CmdResult {
         cfg.learning.basis = b;
     }
     cfg.validate().map_err(|e| e.to_string())?;
+    cfg.check_dataset(cfg.data.dataset)
+        .map_err(|e| e.to_string())?;
     let mut data = load_dataset(cfg.data.dataset)?;
-    if data.train.pixels != cfg.network.inputs {
-        return Err(format!(
-            "network.inputs: is {} but {} images have {} pixels; use a config for this dataset",
-            cfg.network.inputs, data.name, data.train.pixels
-        ));
-    }
     if let Some(n) = args.limit {
         let len = data.train.len();
         if n == 0 || n > len {
