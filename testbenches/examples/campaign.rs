@@ -12,7 +12,11 @@
 //! cargo run -p testbenches --example campaign -- \
 //!     [--configs 300] [--samples 50] [--seed 1] [--jobs 1] \
 //!     [--simulator verilator|iverilog] [--json target/campaign/summary.json] [--keep]
+//!     [--rails-only]
 //! ```
+//!
+//! `--rails-only` skips the RTL: it prints how many configs clip each stage to both rails
+//! in the golden model (seconds for hundreds of configs), to tune the draws.
 //!
 //! Writes a JSON summary (every config's TOML, options, outcome, seconds and rail counts;
 //! the totals) and exits 1 if any config mismatched or failed to build or run. A config's
@@ -44,6 +48,7 @@ struct Args {
     simulator: Simulator,
     json: PathBuf,
     keep: bool,
+    rails_only: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -56,11 +61,13 @@ fn parse_args() -> Result<Args, String> {
         simulator: Simulator::Verilator,
         json: workspace.join("target/campaign/summary.json"),
         keep: false,
+        rails_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        if flag == "--keep" {
-            args.keep = true;
+        if flag == "--keep" || flag == "--rails-only" {
+            args.keep |= flag == "--keep";
+            args.rails_only |= flag == "--rails-only";
             continue;
         }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -246,6 +253,26 @@ fn main() {
             (knobs, draw)
         })
         .collect();
+    if args.rails_only {
+        let mut both = [0usize; 4];
+        for (knobs, _) in &plan {
+            let r = rails_of(knobs, &data.train, args.samples);
+            for (n, s) in both.iter_mut().zip(Stage::ALL) {
+                *n += usize::from(r.stage(s).both());
+            }
+        }
+        let line: Vec<String> = Stage::ALL
+            .iter()
+            .zip(both)
+            .map(|(s, n)| format!("{} {n}", s.name()))
+            .collect();
+        println!(
+            "configs clipping both rails, of {}: {}",
+            plan.len(),
+            line.join(", ")
+        );
+        return;
+    }
     let work_root = args
         .json
         .parent()

@@ -83,11 +83,22 @@ impl Knobs {
             // Three draws in four are narrow and fast-learning: they drive the stages to
             // their rails; the rest keep the widths and rates of a working design.
             let hot = rng.below(4) != 0;
-            let act_bits = 9 + rng.below(if hot { 4 } else { 8 }) as u32;
-            let weight_bits = 6 + rng.below(if hot { 6 } else { 11 }) as u32;
-            let err_bits = 4 + rng.below(if hot { 5 } else { 11 }) as u32;
-            let mod_bits = 4 + rng.below(if hot { 5 } else { 13 }) as u32;
-            let lr = if hot { 3 } else { 7 };
+            let act_bits = 9 + rng.below(if hot { 3 } else { 8 }) as u32;
+            let weight_bits = 6 + rng.below(if hot { 3 } else { 11 }) as u32;
+            let err_bits = 4 + rng.below(if hot { 3 } else { 11 }) as u32;
+            let mod_bits = 4 + rng.below(if hot { 3 } else { 13 }) as u32;
+            let lr = if hot { 2 } else { 7 };
+            // Hot formats keep two integer bits (error: one), so a few steps reach a rail.
+            let frac = |rng: &mut SplitMix64, bits: u32, int: u32, base: u32, spread: usize| {
+                if hot {
+                    bits - int
+                } else {
+                    (bits - int).min(base + rng.below(spread) as u32)
+                }
+            };
+            let weight = (weight_bits, frac(rng, weight_bits, 2, 4, 8));
+            let err = (err_bits, frac(rng, err_bits, 1, 4, 7));
+            let modulation = (mod_bits, frac(rng, mod_bits, 2, 4, 9));
             let knobs = Knobs {
                 name: name.to_string(),
                 hidden,
@@ -95,20 +106,24 @@ impl Knobs {
                 rule: pick(rng, &["lls", "lls-m", "lls-mxm"]),
                 basis: pick(rng, &["square", "sine"]),
                 act: (act_bits, 8.min(act_bits - 2)),
-                weight: (weight_bits, (weight_bits - 2).min(4 + rng.below(8) as u32)),
+                weight,
                 rounding,
                 update_rounding: pick(rng, &[rounding, "stochastic"]),
-                activation: pick(rng, &["relu", "leaky-relu"]),
-                leak_shift: rng.below(4) as u32,
-                input_shift: 2 + rng.below(3) as u32,
+                activation: pick(rng, &["relu", "leaky-relu", "leaky-relu"]),
+                leak_shift: rng.below(if hot { 2 } else { 4 }) as u32,
+                input_shift: if hot {
+                    4.min(act_bits - 6)
+                } else {
+                    2 + rng.below(3) as u32
+                },
                 lr_shifts: (
                     rng.below(lr) as u32,
                     rng.below(lr) as u32,
                     rng.below(lr) as u32,
                 ),
-                logit_shift: rng.below(3) as u32,
-                err: (err_bits, (err_bits - 1).min(4 + rng.below(7) as u32)),
-                modulation: (mod_bits, (mod_bits - 2).min(4 + rng.below(9) as u32)),
+                logit_shift: rng.below(if hot { 1 } else { 3 }) as u32,
+                err,
+                modulation,
                 bank_weights: rng.below(4) == 0,
                 share_multipliers: rng.below(3) == 0,
                 classifier_lanes,
