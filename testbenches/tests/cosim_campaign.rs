@@ -1,7 +1,6 @@
 //! A handful of the random-config campaign's draws (`testbenches/examples/campaign.rs`,
-//! [`Knobs::campaign`]) in the regular suite, with stalls and a reset; and, ignored, the
-//! configs the campaign found failing, as reproducers (`cargo test -p testbenches --test
-//! cosim_campaign -- --ignored`).
+//! [`Knobs::campaign`]) in the regular suite, with stalls and a reset, and the shapes the
+//! campaign has found that no other test covers.
 
 use std::path::PathBuf;
 
@@ -39,7 +38,7 @@ fn check(cfg: &Config, samples: usize, tweak: impl Fn(&mut CosimOptions)) {
 }
 
 /// Three campaign draws: one plain, one with stalled streams, one reset mid-sample. The
-/// shared multiplier pool is left out here (see the ignored test below).
+/// shared multiplier pool has a test of its own below.
 #[test]
 fn campaign_draws_are_bit_exact_with_stalls_and_a_reset() {
     for (seed, stall, reset_at) in [(11, 0.0, None), (12, 0.2, None), (14, 0.0, Some(9))] {
@@ -54,13 +53,13 @@ fn campaign_draws_are_bit_exact_with_stalls_and_a_reset() {
     }
 }
 
-/// Found by the campaign: LLS-MxM, one hidden layer of 4 (ReLU), 4 lanes, banked weights,
-/// stochastic updates. The classifier's softmax error differs at sample 4
-/// (`MISMATCH sample=4 layer=1 signal=softmax_error index=0 got=0x0180 want=0x01ad`).
-/// Like `campaign_draw13_mismatch`, its classifier has as many lanes as inputs (4).
+/// LLS-MxM, one hidden layer of 4 (ReLU), 4 lanes, banked, stochastic updates: the
+/// classifier's rows are one word, so its first item reads the word the hidden unit's
+/// last (registered) write lands in; it defers that item a cycle
+/// (`rtl_gen::blocks::layer::defers_first_issue`). Read in the same cycle, the poisoned
+/// read made the softmax error differ at sample 4.
 #[test]
-#[ignore = "RTL differs from the golden model; reproducer for the fix"]
-fn campaign_banked_lls_mxm_mismatch() {
+fn banked_classifier_of_one_word_a_row_reads_its_input_after_the_last_write() {
     let text = r#"name = "campaign-banked-mxm"
 [data]
 dataset = "digits"
@@ -104,12 +103,10 @@ freq_mhz = 100.0
     check(&cfg, 50, |_| {});
 }
 
-/// Found by the campaign draw of seed 13: LLS-M, hidden [8, 4], 2 lanes, 4 classifier
-/// lanes over the classifier's 4 inputs. The prediction differs at sample 2
-/// (`MISMATCH sample=2 layer=2 signal=prediction index=0 got=3 want=0`).
+/// The campaign's draw of seed 13: LLS-M, hidden [8, 4], 2 lanes, 4 classifier lanes
+/// over the classifier's 4 inputs (one word a row), a reset at sample 9.
 #[test]
-#[ignore = "RTL differs from the golden model; reproducer for the fix"]
-fn campaign_draw13_mismatch() {
+fn campaign_draw13_classifier_of_one_word_a_row() {
     let knobs = Knobs {
         share_multipliers: false,
         ..Knobs::campaign(&mut SplitMix64::new(13), "campaign-draw13")
@@ -117,16 +114,15 @@ fn campaign_draw13_mismatch() {
     check(&knobs.config(), 30, |o| o.reset_at = Some(9));
 }
 
-/// Found by the campaign: with the shared multiplier pool, a unit whose products are
-/// narrower than the pool's leaves the pool's top bits unread, and `verilator -Wall`
-/// refuses the design (`UNUSEDSIGNAL ... 'pool_p0'[22:16]`) before any sample runs.
+/// The shared multiplier pool with a unit whose products are narrower than the pool's:
+/// the pool's top bits are the product's sign extension, discarded by name, so that
+/// `verilator -Wall` accepts the design.
 #[test]
-#[ignore = "generated RTL fails verilator -Wall; reproducer for the fix"]
-fn campaign_shared_pool_with_unequal_product_widths_builds() {
+fn shared_pool_with_unequal_product_widths_is_bit_exact() {
     let knobs = Knobs {
         hidden: vec![4],
         lanes: 1,
-        act: (9, 7),
+        act: (10, 7),
         weight: (7, 5),
         share_multipliers: true,
         ..Knobs::new("campaign-shared-pool")

@@ -165,6 +165,15 @@ impl Fsm<'_> {
         }
     }
 
+    /// The classifier's forward pass on accepting a sample: [`Self::begin_issue`], its
+    /// first item deferred a cycle where the input's last write is still landing.
+    fn begin_classifier_forward(&self) -> Vec<Stmt> {
+        match &self.s.mul_handshake {
+            Some(_) => self.begin_issue(),
+            None => self.issue.start_forward(),
+        }
+    }
+
     fn reset(&self) -> Vec<Stmt> {
         let f = Expr::bool(false);
         let (s, io, pipe) = (self.s, self.io, self.pipe);
@@ -192,6 +201,7 @@ impl Fsm<'_> {
             reset.push(assign(&io.out_ports[3], f.clone()));
         }
         reset.extend(self.issue.issue_last.iter().map(|r| assign(r, f.clone())));
+        reset.extend(self.issue.deferred.iter().map(|r| assign(r, f.clone())));
         if let Some((req, _)) = &s.mul_handshake {
             reset.push(assign(req, f.clone()));
         }
@@ -236,6 +246,7 @@ impl Fsm<'_> {
                 [self.issue.start(), vec![assign(req, f.clone())]].concat(),
             ));
         }
+        run.extend(self.issue.issue_deferred());
         run.push(self.issue.advance(self.u.l));
         run.extend(pipe.shift(self.u, &s.state, &s.s_fwd));
         let d = self.u.st.done as usize;
@@ -314,7 +325,7 @@ impl Fsm<'_> {
                     vec![assign(pred_valid, f.clone())],
                 )],
                 fwd_end: s.goto(&s.s_wait),
-                idle: self.accept([s.goto(&s.s_fwd), self.begin_issue()].concat()),
+                idle: self.accept([s.goto(&s.s_fwd), self.begin_classifier_forward()].concat()),
                 wait: vec![if_(
                     pred_valid.clone().lnot(),
                     [

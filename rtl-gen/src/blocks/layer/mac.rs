@@ -7,7 +7,7 @@
 use crate::params::LayerParams;
 use crate::verilog::{assign, Expr, Module, Ty};
 
-use super::super::{delay, widen};
+use super::super::{delay, discard, widen};
 use super::control::State;
 use super::input_buffer::InputBuffer;
 use super::pipeline::{Chains, Issue};
@@ -207,6 +207,13 @@ fn pool_ports(
             let pool = m.input(&format!("pool_p{ln}"), Ty::s(pool_a + pool_x));
             let bits = a.width() + x_r[ln].width();
             let cut = if bits < pool_a + pool_x {
+                // The pool's product is as wide as the widest unit's; the bits above this
+                // unit's exact product are its sign extension.
+                discard(
+                    m,
+                    &format!("pool_p{ln}_sign"),
+                    pool.clone().slice(pool_a + pool_x - 1, bits),
+                );
                 pool.slice(bits - 1, 0).as_signed()
             } else {
                 pool

@@ -73,7 +73,9 @@ mod testing;
 mod update;
 mod weight_store;
 
-pub use schedule::{forward_operand_stage, pass_timing, stages, PassTiming, Stages};
+pub use schedule::{
+    defers_first_issue, forward_operand_stage, pass_timing, stages, PassTiming, Stages,
+};
 
 use crate::params::{DesignParams, LayerParams};
 use crate::verilog::{if_, Expr, Module, Stmt, Ty};

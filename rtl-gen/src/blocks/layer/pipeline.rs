@@ -22,6 +22,9 @@ pub(super) struct Issue {
     /// The register "S0 issues the last item"; `None` in a one-item pass, whose first
     /// item is its last.
     pub issue_last: Option<Expr>,
+    /// Set on accepting a sample where the first item waits a cycle
+    /// ([`super::schedule::defers_first_issue`]): issuing starts on the next edge.
+    pub deferred: Option<Expr>,
 }
 
 impl Issue {
@@ -59,6 +62,8 @@ impl Issue {
         let issue_last = issue_last_reg.clone().unwrap_or_else(|| Expr::bool(true));
         let (word_last0, row_last0) =
             compares.unwrap_or_else(|| (m.reg("word_last0", Ty::bit()), issue_last));
+        let deferred =
+            super::schedule::defers_first_issue(u.p, l).then(|| m.reg("issue_next", Ty::bit()));
         Issue {
             issuing,
             row0,
@@ -68,6 +73,7 @@ impl Issue {
             word_last_reg,
             row_last0,
             issue_last: issue_last_reg,
+            deferred,
         }
     }
 
@@ -99,6 +105,25 @@ impl Issue {
             self.word_last_is(|| Expr::bool(false)),
         ]
         .concat()
+    }
+
+    /// Starts a forward pass: at once, or on the next edge where the first item is
+    /// deferred.
+    pub(super) fn start_forward(&self) -> Vec<Stmt> {
+        match &self.deferred {
+            Some(flag) => vec![assign(flag, Expr::bool(true))],
+            None => self.start(),
+        }
+    }
+
+    /// A deferred first item issues now (nothing where none is deferred).
+    pub(super) fn issue_deferred(&self) -> Option<Stmt> {
+        self.deferred.as_ref().map(|flag| {
+            if_(
+                flag.clone(),
+                [self.start(), vec![assign(flag, Expr::bool(false))]].concat(),
+            )
+        })
     }
 
     /// Raises `issuing` for a pass's first item.

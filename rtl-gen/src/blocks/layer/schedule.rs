@@ -97,7 +97,8 @@ pub struct PassTiming {
     /// Items a pass issues, one a cycle (rows × words).
     pub rows: u64,
     /// From the edge that samples `start` to the forward pass's request: the hidden unit
-    /// goes IDLE→WAIT→FWD (1), the classifier IDLE→FWD (0).
+    /// goes IDLE→WAIT→FWD (1), the classifier IDLE→FWD (0, or 1 where it defers its first
+    /// item: [`defers_first_issue`]).
     pub fwd_request: u64,
     /// From the forward begin to the edge that raises the successor's `start` (hidden):
     /// `rows` issued, the last reaches the done stage, `out_start` registered.
@@ -112,6 +113,17 @@ pub struct PassTiming {
     /// them there): an item before or at it holds a shared pool.
     pub fwd_operand_stage: u64,
     pub upd_operand_stage: Option<u64>,
+}
+
+/// Whether the unit's forward pass issues a cycle after it accepts a sample rather than at
+/// once. Registered input writes (`DesignParams::input_write_stages`) land in the buffer
+/// an edge after the stream presents them, and the last one comes with `start`. A unit
+/// whose rows are one word reads every lane's only word with its first item, so that read
+/// would meet the last write in the same cycle. A hidden unit passes through WAIT first,
+/// and a pass on the shared pool waits for the grant: only the classifier with its own
+/// multipliers defers its first item.
+pub fn defers_first_issue(p: &DesignParams, l: &LayerParams) -> bool {
+    l.classifier && l.words == 1 && p.input_write_stages > 0 && p.mul_pool.is_none()
 }
 
 pub fn pass_timing(p: &DesignParams, l: &LayerParams) -> PassTiming {
@@ -132,7 +144,7 @@ pub fn pass_timing(p: &DesignParams, l: &LayerParams) -> PassTiming {
     };
     PassTiming {
         rows,
-        fwd_request: 1 - wait,
+        fwd_request: 1 - wait + u64::from(defers_first_issue(p, l)),
         fwd_end,
         after_fwd,
         upd_end: st.write.map(|w| rows + w as u64),
@@ -209,6 +221,36 @@ mod tests {
         let extra = lb.bank_read_stages() + lb.mul_stages + lb.mac_sum_stages;
         assert_eq!(sb.acc, sp.acc + extra - lp.mul_stages - lp.mac_sum_stages);
         assert_eq!(forward_operand_stage(&lb), 2 + lb.bank_read_stages());
+    }
+
+    #[test]
+    fn a_banked_classifier_of_one_word_a_row_defers_its_first_item() {
+        // 4 hidden outputs on 4 classifier lanes: one word a row.
+        let knobs = Knobs {
+            hidden: 4,
+            lanes: 4,
+            ..Knobs::banked()
+        };
+        let p = knobs.design();
+        let classifier = &p.layers[1];
+        assert_eq!(classifier.words, 1);
+        assert!(defers_first_issue(&p, classifier));
+        assert_eq!(pass_timing(&p, classifier).fwd_request, 1);
+        assert!(knobs.unit(1).has("issue_next"));
+        assert!(
+            !defers_first_issue(&p, &p.layers[0]),
+            "a hidden unit waits in WAIT"
+        );
+        let unbanked = Knobs {
+            hidden: 4,
+            lanes: 4,
+            ..Knobs::default()
+        }
+        .design();
+        assert!(
+            !defers_first_issue(&unbanked, &unbanked.layers[1]),
+            "writes land at once"
+        );
     }
 
     #[test]
