@@ -265,3 +265,30 @@ fn bench_still_runs_digits_on_the_digits_preset() {
     ]);
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// bench and cosim take preset names as the other commands do, and refuse a `--json`
+/// that is their config.
+#[test]
+fn bench_and_cosim_take_preset_names_and_never_write_over_their_config() {
+    assert_error(
+        &["cosim", "--config", "digits-mlp", "--samples", "0"],
+        &["--samples: is 0"],
+    );
+    assert_error(
+        &["bench", "--config", "digits-mlp", "--samples", "0"],
+        &["--samples: is 0"],
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = digits_with(dir.path(), "c.toml", &[]);
+    for cmd in ["bench", "cosim"] {
+        assert_error(
+            &[cmd, "--config", &config, "--json", &config],
+            &["--json", "is the --config file"],
+        );
+        let text = std::fs::read_to_string(&config).expect("config kept");
+        assert!(
+            text.starts_with('#') || text.contains("[network]"),
+            "{cmd} kept the config"
+        );
+    }
+}

@@ -9,14 +9,17 @@ use golden_model::data::DatasetKind;
 use golden_model::train::{Arith, Model};
 use serde::Serialize;
 
-use super::opts::{load_config, load_dataset, write_json, CmdResult};
+use super::opts::{
+    check_output_file, check_output_not_input, config_path, load_config, load_dataset, write_json,
+    CmdResult,
+};
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
   lls bench --config configs/mnist-mlp.toml --samples 20000 --json build/bench.json
   lls bench --config configs/digits-mlp.toml")]
 pub struct Args {
-    #[arg(long)]
+    #[arg(long, value_parser = config_path)]
     pub config: PathBuf,
     #[arg(long)]
     pub dataset: Option<DatasetKind>,
@@ -47,6 +50,10 @@ struct BenchReport {
 pub fn run(args: Args) -> CmdResult {
     if args.samples == 0 {
         return Err("--samples: is 0; measure at least 1 sample (default 10000)".into());
+    }
+    if let Some(json) = &args.json {
+        check_output_file("--json", json)?;
+        check_output_not_input(&[("--config", &args.config)], &[("--json", json)])?;
     }
     let mut cfg = load_config(&args.config)?;
     if let Some(d) = args.dataset {

@@ -6,7 +6,10 @@ use golden_model::data::DatasetKind;
 use testbenches::build::{Compiler, Simulator};
 use testbenches::CosimOptions;
 
-use super::opts::{load_config, load_dataset, write_json, CmdResult};
+use super::opts::{
+    check_output_file, check_output_not_input, config_path, load_config, load_dataset, write_json,
+    CmdResult,
+};
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -15,7 +18,7 @@ use super::opts::{load_config, load_dataset, write_json, CmdResult};
   lls cosim --config configs/digits-mlp.toml --samples 50 --simulator iverilog --stall 0.3
   lls cosim --config configs/mnist-mlp.toml --samples 60000 --burst 1000 --weights-every 10000 --segments 2 --pgo")]
 pub struct Args {
-    #[arg(long)]
+    #[arg(long, value_parser = config_path)]
     pub config: PathBuf,
     /// Dataset (default: the config's data.dataset); samples come from its training split.
     #[arg(long)]
@@ -87,6 +90,10 @@ pub fn run(args: Args) -> CmdResult {
         ));
     }
     check_reset_at(args.reset_at, args.samples, None)?;
+    if let Some(json) = &args.json {
+        check_output_file("--json", json)?;
+        check_output_not_input(&[("--config", &args.config)], &[("--json", json)])?;
+    }
     let mut cfg = load_config(&args.config)?;
     if let Some(d) = args.dataset {
         cfg.data.dataset = d;

@@ -37,7 +37,7 @@ pub enum Action {
 /// The config, and the checkpoint to start from.
 #[derive(clap::Args)]
 pub struct Source {
-    #[arg(long)]
+    #[arg(long, value_parser = super::opts::config_path)]
     pub config: PathBuf,
     /// Checkpoint to start from (default: the config's initial state). Import takes from
     /// it what images do not hold: the training progress.
