@@ -43,6 +43,7 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
+    cmd::opts::clean_up_on_interrupt();
     let result = match cli.command {
         Command::Run(args) => cmd::run::run(args),
         Command::Train(args) => cmd::train::run(args),

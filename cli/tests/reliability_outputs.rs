@@ -535,3 +535,48 @@ fn limit_and_crop_pad_out_of_bounds_are_refused_with_the_bounds() {
         "{stderr}"
     );
 }
+
+/// Ctrl-C in the middle of `lls run`: the folder being built is removed, the earlier
+/// output stays as it was, and the exit code is 130.
+#[test]
+fn an_interrupted_run_leaves_the_earlier_output_and_no_partial_folder() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    // Long enough to be interrupted while training.
+    let cfg = digits_config(tmp.path(), "c.toml", |t| {
+        t.replace("epochs = 1\n", "epochs = 100000\n")
+    });
+    let out = tmp.path().join("run");
+    std::fs::create_dir(&out).expect("earlier output");
+    std::fs::write(out.join("report.md"), "earlier").expect("earlier report");
+    let mut child = lls()
+        .args(["run", "--no-synth", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("lls starts");
+    let building = tmp.path().join(".run.lls-new");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !building.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no folder being built"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = child.wait().expect("lls exits");
+    assert_eq!(status.code(), Some(130));
+    assert!(!building.exists(), "the partial folder is removed");
+    assert_eq!(
+        std::fs::read_to_string(out.join("report.md")).expect("earlier report"),
+        "earlier"
+    );
+    assert_eq!(names(tmp.path()), ["c.toml", "run"]);
+}

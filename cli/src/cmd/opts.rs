@@ -308,6 +308,50 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> CmdResult {
 }
 
 /// `.<name>.<what>` beside `out`.
+/// The output folders a [`replace_dir`] is building right now, for the interrupt handler.
+static BUILDING: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// On Ctrl-C or SIGTERM: the output folders being built are removed and the earlier ones
+/// put back where the swap had moved them aside, then the process exits 130. Set once at
+/// start-up; a kill that cannot be caught leaves the same to the next run ([`recover`]).
+pub fn clean_up_on_interrupt() {
+    let handler = ctrlc::set_handler(|| {
+        let outs = BUILDING.lock().map(|b| b.clone()).unwrap_or_default();
+        for out in outs {
+            let _ = std::fs::remove_dir_all(sibling(&out, "new"));
+            let old = sibling(&out, "old");
+            if old.is_dir() && out.symlink_metadata().is_err() {
+                let _ = std::fs::rename(&old, &out);
+            }
+        }
+        eprintln!("interrupted: earlier outputs are left as they were");
+        std::process::exit(130);
+    });
+    if let Err(e) = handler {
+        eprintln!("warning: no interrupt handler ({e}); an interrupted run leaves its partial output to the next run to clear");
+    }
+}
+
+/// `out` is listed in [`BUILDING`] while this lives.
+struct Building(PathBuf);
+
+impl Building {
+    fn new(out: &Path) -> Building {
+        if let Ok(mut b) = BUILDING.lock() {
+            b.push(out.to_path_buf());
+        }
+        Building(out.to_path_buf())
+    }
+}
+
+impl Drop for Building {
+    fn drop(&mut self) {
+        if let Ok(mut b) = BUILDING.lock() {
+            b.retain(|p| p != &self.0);
+        }
+    }
+}
+
 fn sibling(out: &Path, what: &str) -> PathBuf {
     let mut name = OsString::from(".");
     name.push(out.file_name().unwrap_or(OsStr::new("out")));
@@ -379,6 +423,7 @@ pub fn replace_dir<T>(
     let new = sibling(out, "new");
     let old = sibling(out, "old");
     create_parent(out)?;
+    let _building = Building::new(out);
     std::fs::create_dir(&new).map_err(|e| format!("{}: cannot create: {e}", new.display()))?;
     let value = match fill(&new) {
         Ok(value) => value,
