@@ -13,6 +13,7 @@ use rtl_gen::Design;
 
 use crate::artifacts::write;
 use crate::board::{self, BoardWrapper};
+use crate::chip::ChipFigures;
 use crate::device::{Device, Family};
 use crate::nextpnr::{self, PnrPaths};
 use crate::report::{SeedResult, StageSeconds, SynthReport};
@@ -294,6 +295,7 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
         ),
     };
     let ffs = used("TRELLIS_FF").unwrap_or_else(|| synth.cells.ffs());
+    let dsps = dsps.unwrap_or_else(|| synth.cells.dsps());
     let cycles = design.manifest.cycles_per_sample;
     let mut artifacts: Vec<String> = vec!["rtl/".to_string()];
     artifacts.extend(
@@ -332,7 +334,7 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
         luts: luts.unwrap_or_else(|| synth.cells.luts()),
         luts_available: device.luts as u64,
         ffs,
-        dsps: dsps.unwrap_or_else(|| synth.cells.dsps()),
+        dsps,
         dsps_available: device.dsps as u64,
         brams: brams.unwrap_or_else(|| synth.cells.brams()),
         brams_available: device.brams as u64,
@@ -343,8 +345,13 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
         seed,
         seed_sweep,
         timing_met: pnr.fmax_mhz >= opts.freq_mhz,
-        cycles_per_sample: cycles,
-        samples_per_second: SynthReport::throughput(pnr.fmax_mhz, cycles).round(),
+        chip: ChipFigures::new(
+            dsps,
+            device.dsps as u64,
+            pnr.fmax_mhz,
+            cycles,
+            design.manifest.macs_per_sample,
+        ),
         seconds: round2(start.elapsed().as_secs_f64()),
         stage_seconds: StageSeconds {
             synth: round2(synth_s),

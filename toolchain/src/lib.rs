@@ -12,7 +12,7 @@
 //! | ECP5 output registers into DP16KD / MULT18X18D | [`outreg`] | `synth.outreg.json` |
 //! | pnr | [`nextpnr`] | `pnr.asc` / `pnr.config`, `pnr.report.json`, `pnr.log` |
 //! | pack | [`pack`] | `<preset>.bin` / `<preset>.bit` |
-//! | report | [`report`] | `report.json` |
+//! | report | [`report`], [`chip`] | `report.json` |
 //!
 //! iCE40 tools come from Debian (`yosys`, `nextpnr-ice40`, `icepack`); the ECP5 ones from
 //! PyPI's YoWASP builds in the workspace `.venv` (`scripts/install-deps.sh --ecp5`), as
@@ -21,6 +21,7 @@
 
 pub mod artifacts;
 pub mod board;
+pub mod chip;
 pub mod device;
 pub mod flow;
 pub mod nextpnr;
@@ -34,6 +35,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+pub use chip::ChipFigures;
 pub use device::{Board, Device, Family};
 pub use flow::FlowOptions;
 pub use nextpnr::Overflow;

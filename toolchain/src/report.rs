@@ -1,7 +1,8 @@
 //! `SynthReport`: what one synthesis + place-and-route run found, as JSON.
 //!
 //! Logic is counted the way each family's placer does: iCE40 logic cells (`ICESTORM_LC`:
-//! one LUT4, its carry and its flip-flop) and ECP5 LUT4s (`TRELLIS_COMB`). Throughput is
+//! one LUT4, its carry and its flip-flop) and ECP5 LUT4s (`TRELLIS_COMB`). Throughput and
+//! the multiplier-bound limit are [`ChipFigures`] (flattened into the same JSON object):
 //! `samples_per_second = fmax_mhz · 10⁶ / cycles_per_sample`, the cycle count coming from the
 //! generator's cycle model (manifest.json), so it is the rate at the achieved Fmax, not at
 //! the target.
@@ -10,6 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::chip::ChipFigures;
 use crate::nextpnr::{CriticalPath, Usage};
 use crate::outreg::Absorbed;
 
@@ -63,8 +65,10 @@ pub struct SynthReport {
     pub seed_sweep: Option<Vec<SeedResult>>,
     /// `fmax_mhz >= freq_target_mhz`.
     pub timing_met: bool,
-    pub cycles_per_sample: u64,
-    pub samples_per_second: f64,
+    /// Multipliers used and available, samples/s at Fmax, the multiplier-bound limit and
+    /// the golden model's samples/s beside them.
+    #[serde(flatten)]
+    pub chip: ChipFigures,
     /// Whole flow, wall clock.
     pub seconds: f64,
     pub stage_seconds: StageSeconds,
@@ -86,19 +90,6 @@ pub struct SynthReport {
 }
 
 impl SynthReport {
-    /// `samples/s = Fmax[MHz] · 10⁶ / cycles per sample`; 0 for a zero cycle count.
-    ///
-    /// ```
-    /// assert_eq!(toolchain::SynthReport::throughput(50.0, 1000), 50_000.0);
-    /// ```
-    pub fn throughput(fmax_mhz: f64, cycles_per_sample: u64) -> f64 {
-        if cycles_per_sample == 0 {
-            0.0
-        } else {
-            fmax_mhz * 1e6 / cycles_per_sample as f64
-        }
-    }
-
     /// One line for the terminal.
     pub fn summary(&self) -> String {
         let timing = if self.timing_met {
@@ -123,7 +114,7 @@ impl SynthReport {
             None => format!("seed {}", self.seed),
         };
         format!(
-            "{} on {}: {}/{} {}, {}/{} DSP, {}/{} BRAM, {} FF, Fmax {:.2} MHz ({timing}, {seed}), {:.0} samples/s at Fmax, {:.1} s",
+            "{} on {}: {}/{} {}, {}/{} DSP, {}/{} BRAM, {} FF, Fmax {:.2} MHz ({timing}, {seed}), {:.1} s; {}",
             self.preset,
             self.target,
             self.luts,
@@ -135,8 +126,8 @@ impl SynthReport {
             self.brams_available,
             self.ffs,
             self.fmax_mhz,
-            self.samples_per_second,
-            self.seconds
+            self.seconds,
+            self.chip.summary()
         )
     }
 }

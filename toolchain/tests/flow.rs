@@ -87,8 +87,33 @@ fn tiny_design_synthesises_places_routes_and_packs_on_icebreaker() {
     assert!(report.ffs > 0);
     assert!(report.fmax_mhz > 0.0);
     assert_eq!(report.timing_met, report.fmax_mhz >= 50.0);
-    assert_eq!(report.cycles_per_sample, design.manifest.cycles_per_sample);
-    assert!(report.samples_per_second > 0.0);
+    assert_eq!(
+        report.chip.cycles_per_sample,
+        design.manifest.cycles_per_sample
+    );
+    // The chip-level figures, flattened into report.json under the names.
+    let chip = &report.chip;
+    assert_eq!(chip.multipliers_used, report.dsps);
+    assert_eq!(chip.multipliers_available, 8);
+    assert_eq!(chip.macs_per_sample, design.manifest.macs_per_sample);
+    assert_eq!(chip.cycles_per_sample_schedule, "lock step");
+    assert!(chip.samples_per_second > 0.0);
+    assert!(chip.fraction_of_limit > 0.0 && chip.fraction_of_limit <= 1.0);
+    assert_eq!(json["multipliers_used"].as_u64(), Some(report.dsps));
+    assert_eq!(json["multipliers_available"].as_u64(), Some(8));
+    assert_eq!(
+        json["samples_per_second"].as_f64(),
+        Some(chip.samples_per_second)
+    );
+    assert_eq!(
+        json["limit_samples_per_second"].as_f64(),
+        Some(chip.limit_samples_per_second)
+    );
+    assert_eq!(
+        json["fraction_of_limit"].as_f64(),
+        Some(chip.fraction_of_limit)
+    );
+    assert!(json["golden_samples_per_second"].is_null());
     let path = report
         .critical_path
         .as_ref()

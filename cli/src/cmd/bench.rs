@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use golden_model::data::DatasetKind;
+use golden_model::data::{Dataset, DatasetKind};
 use golden_model::train::{Arith, Model};
 use serde::Serialize;
 
@@ -31,11 +31,37 @@ pub struct Args {
 }
 
 #[derive(Serialize)]
-struct Measurement {
-    arith: &'static str,
+pub(crate) struct Measurement {
+    pub arith: &'static str,
+    pub samples: usize,
+    pub seconds: f64,
+    pub samples_per_second: f64,
+}
+
+/// Training samples/s of a fresh `arith` model on this thread, batch 1: `samples` steps
+/// cycled through the training split, after a warm-up of 1 % of them (at least one).
+pub(crate) fn measure(
+    cfg: &golden_model::Config,
+    data: &Dataset,
+    arith: Arith,
     samples: usize,
-    seconds: f64,
-    samples_per_second: f64,
+) -> Measurement {
+    let n = data.train.len();
+    let mut model = Model::new(cfg, arith);
+    for i in 0..(samples / 100).max(1) {
+        model.train_sample(data.train.image(i % n), data.train.label(i % n) as usize);
+    }
+    let t = Instant::now();
+    for i in 0..samples {
+        model.train_sample(data.train.image(i % n), data.train.label(i % n) as usize);
+    }
+    let seconds = t.elapsed().as_secs_f64();
+    Measurement {
+        arith: arith.name(),
+        samples,
+        seconds,
+        samples_per_second: samples as f64 / seconds.max(1e-9),
+    }
 }
 
 #[derive(Serialize)]
@@ -62,26 +88,10 @@ pub fn run(args: Args) -> CmdResult {
     cfg.check_dataset(cfg.data.dataset)
         .map_err(|e| e.to_string())?;
     let data = load_dataset(cfg.data.dataset)?;
-    let n = data.train.len();
-    let mut measurements = Vec::new();
-    for arith in [Arith::Fixed, Arith::Float] {
-        let mut model = Model::new(&cfg, arith);
-        // Warm-up: one pass over 1 % of the samples.
-        for i in 0..(args.samples / 100).max(1) {
-            model.train_sample(data.train.image(i % n), data.train.label(i % n) as usize);
-        }
-        let t = Instant::now();
-        for i in 0..args.samples {
-            model.train_sample(data.train.image(i % n), data.train.label(i % n) as usize);
-        }
-        let seconds = t.elapsed().as_secs_f64();
-        measurements.push(Measurement {
-            arith: arith.name(),
-            samples: args.samples,
-            seconds,
-            samples_per_second: args.samples as f64 / seconds,
-        });
-    }
+    let measurements: Vec<Measurement> = [Arith::Fixed, Arith::Float]
+        .into_iter()
+        .map(|arith| measure(&cfg, &data, arith, args.samples))
+        .collect();
     for m in &measurements {
         println!(
             "{} {}: {:.0} samples/s ({} samples in {:.2} s, one thread, batch 1)",

@@ -298,7 +298,16 @@ fn run_into(
     let (synth, synth_note) = if args.no_synth {
         (None, Some("skipped (--no-synth)".to_string()))
     } else {
-        let (report, note) = synthesize(cfg, design, dir);
+        // The golden model's rate beside the chip's: the fixed-point training above, timed
+        // on this thread in this run.
+        let golden = (
+            fixed.samples_per_second,
+            format!(
+                "this run's fixed-point training: {} samples × {} epochs, one thread, batch 1",
+                fixed.train_samples, fixed.epochs
+            ),
+        );
+        let (report, note) = synthesize(cfg, design, dir, golden);
         // A note names the logs where they will be, in `out`.
         let staged = dir.display().to_string();
         let note = note.map(|n| n.replace(&staged, &out.display().to_string()));
@@ -340,12 +349,15 @@ fn run_into(
     Ok(bit_exact)
 }
 
-/// Synthesis, place-and-route and pack for the config's target. A missing tool or a design
-/// that does not fit is reported, not fatal: the RTL and its co-simulation stand on their own.
+/// Synthesis, place-and-route and pack for the config's target, with `golden` (the golden
+/// model's samples/s on one core and how it was timed) beside the chip-level figures. A
+/// missing tool or a design that does not fit is reported, not fatal: the RTL and its
+/// co-simulation stand on their own.
 fn synthesize(
     cfg: &golden_model::Config,
     design: &rtl_gen::Design,
     out: &Path,
+    golden: (f64, String),
 ) -> (Option<toolchain::SynthReport>, Option<String>) {
     let device = match toolchain::Device::from_name(cfg.hardware.target.name()) {
         Ok(d) => d,
@@ -368,7 +380,15 @@ fn synthesize(
     let result = toolchain::flow::run(design, &opts);
     spinner.finish_and_clear();
     match result {
-        Ok(r) => {
+        Ok(mut r) => {
+            r.chip = r.chip.with_golden(golden.0, golden.1);
+            // The flow wrote its report.json before the golden figure joined it.
+            if let Err(e) = write_json(
+                &opts.build_dir(&design.manifest.config).join("report.json"),
+                &r,
+            ) {
+                return (None, Some(e));
+            }
             println!("synth  {}", r.summary());
             (Some(r), None)
         }
@@ -438,10 +458,10 @@ fn markdown(r: &RunReport) -> String {
     match (&r.synth, &r.synth_note) {
         (Some(y), _) => s.push_str(&format!(
             "![resources](resources.png)\n\n\
-             | target | LUTs | FFs | DSPs | BRAMs | Fmax | target clock | timing | predicted training |\n\
+             | target | LUTs | FFs | DSPs | BRAMs | Fmax | target clock | timing | training at Fmax |\n\
              | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |\n\
              | {} | {}/{} | {} | {}/{} | {}/{} | {:.2} MHz | {:.1} MHz | {} | {:.0} samples/s |\n\n\
-             Critical path: {}.\n",
+             Critical path: {}.\n\n{}",
             y.target,
             y.luts,
             y.luts_available,
@@ -453,7 +473,7 @@ fn markdown(r: &RunReport) -> String {
             y.fmax_mhz,
             y.freq_target_mhz,
             if y.timing_met { "met" } else { "**missed**" },
-            y.samples_per_second,
+            y.chip.samples_per_second,
             y.critical_path.as_ref().map_or("not reported".to_string(), |c| format!(
                 "{:.1} ns ({:.1} logic, {:.1} routing) from `{}` to `{}` through {}",
                 c.delay_ns,
@@ -463,9 +483,61 @@ fn markdown(r: &RunReport) -> String {
                 c.to,
                 c.signals.join(" → ")
             )),
+            chip_markdown(&y.chip),
         )),
         (None, Some(note)) => s.push_str(&format!("Not synthesized: {note}\n")),
         (None, None) => s.push_str("Not synthesized.\n"),
     }
     s
+}
+
+/// The chip-level figures: the multipliers, the rate at Fmax against the multiplier-bound
+/// limit, and the golden model on one core beside them.
+fn chip_markdown(c: &toolchain::ChipFigures) -> String {
+    let golden = |x: Option<f64>, f: &dyn Fn(f64) -> String| x.map_or("not measured".into(), f);
+    format!(
+        "### Chip-level figures\n\n\
+         | multipliers | DSP MACs/sample | cycles/sample ({}) | samples/s at Fmax | multiplier-bound limit | of limit | golden model, one core | chip ÷ golden |\n\
+         | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n\
+         | {}/{} | {} | {} | {:.0} | {:.0} samples/s | {:.2} % | {} | {} |\n\n\
+         samples/s at Fmax = Fmax ÷ cycles per sample; limit = multipliers available × Fmax ÷ \
+         DSP MACs per sample; golden model: {}.\n",
+        c.cycles_per_sample_schedule,
+        c.multipliers_used,
+        c.multipliers_available,
+        c.macs_per_sample,
+        c.cycles_per_sample,
+        c.samples_per_second,
+        c.limit_samples_per_second,
+        100.0 * c.fraction_of_limit,
+        golden(c.golden_samples_per_second, &|g| format!("{g:.0} samples/s")),
+        golden(c.fraction_of_golden, &|f| format!("{f:.2}×")),
+        c.golden_note.as_deref().unwrap_or("not measured"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chip_figures_table_names_every_figure_and_the_golden_rate() {
+        let chip = toolchain::ChipFigures::new(2, 8, 47.84, 2_489, 4_736)
+            .with_golden(32_910.0, "this run's fixed-point training");
+        let md = chip_markdown(&chip);
+        assert!(md.contains("cycles/sample (lock step)"), "{md}");
+        assert!(
+            md.contains("| 2/8 | 4736 | 2489 | 19221 | 80811 samples/s | 23.78 % | 32910 samples/s | 0.58× |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("golden model: this run's fixed-point training."),
+            "{md}"
+        );
+        let missing = chip_markdown(&chip.without_golden("not timed"));
+        assert!(
+            missing.contains("| not measured | not measured |"),
+            "{missing}"
+        );
+    }
 }

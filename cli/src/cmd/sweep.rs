@@ -155,8 +155,10 @@ fn sweep_lanes(
                     m.mac_lanes_total,
                     m.cycles_per_sample as f64,
                 ),
-                samples_per_second_at_target: cfg.hardware.freq_mhz * 1e6
-                    / m.cycles_per_sample as f64,
+                samples_per_second_at_target: toolchain::ChipFigures::throughput(
+                    cfg.hardware.freq_mhz,
+                    m.cycles_per_sample,
+                ),
                 luts: None,
                 dsps: None,
                 brams: None,
@@ -182,7 +184,7 @@ fn sweep_lanes(
                         point.dsps = Some(r.dsps);
                         point.brams = Some(r.brams);
                         point.fmax_mhz = Some(r.fmax_mhz);
-                        point.samples_per_second_at_fmax = Some(r.samples_per_second);
+                        point.samples_per_second_at_fmax = Some(r.chip.samples_per_second);
                     }
                     // The note names the logs where they will be, in --out.
                     Err(e) => {

@@ -1,16 +1,24 @@
-//! `lls synth`: generate the RTL, synthesise, place and route, pack, and report resources and
-//! Fmax.
+//! `lls synth`: generate the RTL, synthesise, place and route, pack, and report resources,
+//! Fmax and the chip-level figures ([`toolchain::ChipFigures`]). Before the flow starts it
+//! times the golden model on one core with `lls bench`'s loop over [`GOLDEN_SAMPLES`] samples
+//! of the config's dataset, so the report has both rates from the same run; without the
+//! dataset on disk (MNIST before `scripts/fetch-data`) the report says so instead.
 
 use std::path::PathBuf;
 
 use golden_model::config::Target;
+use golden_model::train::Arith;
 use toolchain::flow::Tools;
 use toolchain::{Device, FlowOptions};
 
 use super::opts::{
     check_build_root, check_output_file, check_output_not_input, config_path, config_text,
-    load_config, write_json, CmdResult,
+    load_config, load_dataset, write_json, CmdResult,
 };
+
+/// Training samples the golden model is timed over (after 1 % of warm-up): a fraction of a
+/// second on either preset, short beside synthesis.
+pub const GOLDEN_SAMPLES: usize = 20_000;
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -20,7 +28,11 @@ use super::opts::{
   lls synth --config configs/mnist-mlp.toml --seed 1,2,3,4   (keeps the fastest placement)
 
 Artifacts go to <out>/<preset>/<target>/: rtl/, synth.json, pnr.asc|pnr.config, <preset>.bin|.bit,
-report.json. The ECP5 tools come from scripts/install-deps.sh --ecp5.")]
+report.json. The ECP5 tools come from scripts/install-deps.sh --ecp5.
+
+report.json has multipliers_used/_available, samples_per_second at Fmax (lock-step cycle
+count), limit_samples_per_second (every multiplier busy every cycle), fraction_of_limit and,
+beside them, golden_samples_per_second: the golden model timed on one core in the same run.")]
 pub struct Args {
     /// Config TOML, or a preset name as `lls presets` lists it.
     #[arg(long, value_parser = config_path)]
@@ -88,10 +100,34 @@ pub fn run(args: Args) -> CmdResult {
         seeds: args.seed,
     };
     let dir = opts.build_dir(&design.manifest.config);
-    let report = toolchain::flow::run(&design, &opts).map_err(|e| e.to_string())?;
+    let golden = golden_samples_per_second(&cfg);
+    let mut report = toolchain::flow::run(&design, &opts).map_err(|e| e.to_string())?;
+    report.chip = match golden {
+        Ok((sps, note)) => report.chip.with_golden(sps, note),
+        Err(note) => report.chip.without_golden(note),
+    };
+    // The flow wrote its report.json before the golden figure joined it.
+    write_json(&dir.join("report.json"), &report)?;
     if let Some(path) = &args.json {
         write_json(path, &report)?;
     }
     println!("{} ({})", report.summary(), dir.display());
     Ok(())
+}
+
+/// The golden model's fixed-point training samples/s on one core and how it was measured,
+/// or why it was not.
+fn golden_samples_per_second(cfg: &golden_model::Config) -> Result<(f64, String), String> {
+    let not_measured = |e: String| format!("golden model not timed: {e}");
+    cfg.check_dataset(cfg.data.dataset)
+        .map_err(|e| not_measured(e.to_string()))?;
+    let data = load_dataset(cfg.data.dataset).map_err(not_measured)?;
+    let m = super::bench::measure(cfg, &data, Arith::Fixed, GOLDEN_SAMPLES);
+    Ok((
+        m.samples_per_second,
+        format!(
+            "lls bench's loop before synthesis: {} {} samples of {} in {:.3} s, one thread, batch 1",
+            m.samples, m.arith, data.name, m.seconds
+        ),
+    ))
 }

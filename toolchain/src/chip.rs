@@ -1,0 +1,230 @@
+//! `ChipFigures`: how much of the device's multiplier throughput a placed design turns into
+//! training samples, next to the golden model on one CPU core.
+//!
+//! With `M` multipliers on the device, Fmax `f`, `W` DSP multiply-accumulates per training
+//! sample (forward and update passes, the manifest's `macs_per_sample`) and `C` cycles per
+//! sample (the cycle model's lock-step count, one sample in flight):
+//!
+//! - `samples_per_second = f / C`, the rate at the achieved Fmax;
+//! - `limit_samples_per_second = M · f / W`, every multiplier of the chip busy every cycle;
+//! - `fraction_of_limit = samples_per_second / limit_samples_per_second = W / (C · M)`, which
+//!   Fmax cancels out of: it measures the schedule and the lane count, not the clock.
+//!
+//! The streaming rate (samples back to back, overlapping across layers) is only measured by
+//! co-simulation bursts (`lls cosim --burst N`); the cycle model predicts lock step, so these
+//! figures name the count they divide by (`cycles_per_sample_schedule`).
+
+use serde::Serialize;
+
+/// What `cycles_per_sample` counts: the cycle model's lock-step schedule.
+pub const LOCK_STEP: &str = "lock step";
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChipFigures {
+    /// DSP tiles the placed design uses (nextpnr: `ICESTORM_DSP`, `MULT18X18D`).
+    pub multipliers_used: u64,
+    /// DSP tiles on the device: 8 `SB_MAC16` on the UP5K, 28 / 156 `MULT18X18D` on the
+    /// ECP5-25k / -85k.
+    pub multipliers_available: u64,
+    /// DSP multiply-accumulates per training sample, forward and update passes.
+    pub macs_per_sample: u64,
+    /// The cycle count `samples_per_second` divides by.
+    pub cycles_per_sample: u64,
+    /// Which schedule `cycles_per_sample` is: [`LOCK_STEP`].
+    pub cycles_per_sample_schedule: &'static str,
+    /// Training samples/s at Fmax: `Fmax / cycles_per_sample`.
+    pub samples_per_second: f64,
+    /// Multiplier-bound limit: `multipliers_available × Fmax / macs_per_sample`.
+    pub limit_samples_per_second: f64,
+    /// `samples_per_second / limit_samples_per_second`.
+    pub fraction_of_limit: f64,
+    /// The golden model's training samples/s (fixed point, batch 1, one core) measured in
+    /// the same run; `None` where that run did not measure it (`golden_note` says why).
+    pub golden_samples_per_second: Option<f64>,
+    /// `samples_per_second / golden_samples_per_second`: above 1 the chip out-trains the core.
+    pub fraction_of_golden: Option<f64>,
+    /// How the golden figure was measured, or why it is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub golden_note: Option<String>,
+}
+
+impl ChipFigures {
+    /// The figures of a design placed at `fmax_mhz`, with [`LOCK_STEP`]
+    /// `cycles_per_sample`; no golden figure yet ([`ChipFigures::with_golden`]).
+    pub fn new(
+        multipliers_used: u64,
+        multipliers_available: u64,
+        fmax_mhz: f64,
+        cycles_per_sample: u64,
+        macs_per_sample: u64,
+    ) -> ChipFigures {
+        let samples_per_second = Self::throughput(fmax_mhz, cycles_per_sample);
+        let limit_samples_per_second =
+            Self::limit(multipliers_available, fmax_mhz, macs_per_sample);
+        ChipFigures {
+            multipliers_used,
+            multipliers_available,
+            macs_per_sample,
+            cycles_per_sample,
+            cycles_per_sample_schedule: LOCK_STEP,
+            samples_per_second: samples_per_second.round(),
+            limit_samples_per_second: limit_samples_per_second.round(),
+            fraction_of_limit: round4(ratio(samples_per_second, limit_samples_per_second)),
+            golden_samples_per_second: None,
+            fraction_of_golden: None,
+            golden_note: None,
+        }
+    }
+
+    /// `samples/s = Fmax[MHz] · 10⁶ / cycles per sample`; 0 for a zero cycle count.
+    ///
+    /// ```
+    /// assert_eq!(toolchain::ChipFigures::throughput(50.0, 1000), 50_000.0);
+    /// ```
+    pub fn throughput(fmax_mhz: f64, cycles_per_sample: u64) -> f64 {
+        ratio(fmax_mhz * 1e6, cycles_per_sample as f64)
+    }
+
+    /// `samples/s = multipliers · Fmax[MHz] · 10⁶ / MACs per sample`: every multiplier busy
+    /// every cycle; 0 for a zero MAC count.
+    ///
+    /// ```
+    /// assert_eq!(toolchain::ChipFigures::limit(8, 50.0, 4_000), 100_000.0);
+    /// ```
+    pub fn limit(multipliers: u64, fmax_mhz: f64, macs_per_sample: u64) -> f64 {
+        ratio(multipliers as f64 * fmax_mhz * 1e6, macs_per_sample as f64)
+    }
+
+    /// Adds the golden model's samples/s on one core, measured in the same run, and how.
+    pub fn with_golden(self, samples_per_second: f64, note: impl Into<String>) -> ChipFigures {
+        ChipFigures {
+            golden_samples_per_second: Some(samples_per_second.round()),
+            fraction_of_golden: Some(round4(ratio(self.samples_per_second, samples_per_second))),
+            golden_note: Some(note.into()),
+            ..self
+        }
+    }
+
+    /// Records why there is no golden figure.
+    pub fn without_golden(self, note: impl Into<String>) -> ChipFigures {
+        ChipFigures {
+            golden_samples_per_second: None,
+            fraction_of_golden: None,
+            golden_note: Some(note.into()),
+            ..self
+        }
+    }
+
+    /// One line for the terminal.
+    pub fn summary(&self) -> String {
+        let golden = match self.golden_samples_per_second {
+            Some(g) => format!(
+                "; golden model {g:.0} samples/s on one core ({:.2}×)",
+                self.fraction_of_golden.unwrap_or(0.0)
+            ),
+            None => String::new(),
+        };
+        format!(
+            "{}/{} multipliers, {:.0} samples/s at Fmax ({}, {} cycles) = {:.1} % of the \
+             multiplier-bound {:.0} samples/s ({} MACs/sample){golden}",
+            self.multipliers_used,
+            self.multipliers_available,
+            self.samples_per_second,
+            self.cycles_per_sample_schedule,
+            self.cycles_per_sample,
+            100.0 * self.fraction_of_limit,
+            self.limit_samples_per_second,
+            self.macs_per_sample
+        )
+    }
+}
+
+/// `a / b`, 0 where `b` is 0.
+fn ratio(a: f64, b: f64) -> f64 {
+    if b == 0.0 {
+        0.0
+    } else {
+        a / b
+    }
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_of_the_digits_preset_on_the_up5k() {
+        // 2 of 8 SB_MAC16, 4,736 DSP MACs and 2,489 lock-step cycles per sample at 47.84 MHz.
+        let c = ChipFigures::new(2, 8, 47.84, 2_489, 4_736);
+        assert_eq!(c.samples_per_second, (47.84e6_f64 / 2_489.0).round());
+        assert_eq!(c.samples_per_second, 19_221.0);
+        assert_eq!(
+            c.limit_samples_per_second,
+            (8.0 * 47.84e6_f64 / 4_736.0).round()
+        );
+        assert_eq!(c.limit_samples_per_second, 80_811.0);
+        // Fmax cancels: MACs / (cycles × multipliers).
+        assert_eq!(c.fraction_of_limit, round4(4_736.0 / (2_489.0 * 8.0)));
+        assert_eq!(c.fraction_of_limit, 0.2378);
+        assert_eq!(c.cycles_per_sample_schedule, LOCK_STEP);
+        assert_eq!(c.golden_samples_per_second, None);
+    }
+
+    #[test]
+    fn the_fraction_of_the_limit_does_not_depend_on_fmax() {
+        let slow = ChipFigures::new(9, 156, 50.0, 51_179, 406_528);
+        let fast = ChipFigures::new(9, 156, 132.03, 51_179, 406_528);
+        assert_eq!(slow.fraction_of_limit, fast.fraction_of_limit);
+        assert_eq!(fast.samples_per_second, 2_580.0);
+        assert_eq!(fast.fraction_of_limit, 0.0509);
+    }
+
+    #[test]
+    fn every_multiplier_busy_every_cycle_is_the_limit() {
+        // 8 multipliers, 800 MACs in 100 cycles: nothing idles.
+        let c = ChipFigures::new(8, 8, 100.0, 100, 800);
+        assert_eq!(c.samples_per_second, c.limit_samples_per_second);
+        assert_eq!(c.fraction_of_limit, 1.0);
+    }
+
+    #[test]
+    fn zero_counts_give_zero_not_infinity() {
+        let c = ChipFigures::new(0, 8, 50.0, 0, 0);
+        assert_eq!(c.samples_per_second, 0.0);
+        assert_eq!(c.limit_samples_per_second, 0.0);
+        assert_eq!(c.fraction_of_limit, 0.0);
+        assert_eq!(ChipFigures::throughput(50.0, 0), 0.0);
+        assert_eq!(ChipFigures::limit(8, 50.0, 0), 0.0);
+    }
+
+    #[test]
+    fn the_golden_figure_sits_beside_the_chip_figures() {
+        let c = ChipFigures::new(2, 8, 50.0, 2_500, 4_736).with_golden(40_000.0, "measured");
+        assert_eq!(c.samples_per_second, 20_000.0);
+        assert_eq!(c.golden_samples_per_second, Some(40_000.0));
+        assert_eq!(c.fraction_of_golden, Some(0.5));
+        assert!(c
+            .summary()
+            .contains("golden model 40000 samples/s on one core (0.50×)"));
+        let json = serde_json::to_value(&c).expect("serialises");
+        for key in [
+            "multipliers_used",
+            "multipliers_available",
+            "samples_per_second",
+            "limit_samples_per_second",
+            "fraction_of_limit",
+            "golden_samples_per_second",
+            "fraction_of_golden",
+        ] {
+            assert!(json.get(key).is_some(), "{key} missing from {json}");
+        }
+        let none = c.without_golden("not measured: no data");
+        assert_eq!(none.golden_samples_per_second, None);
+        assert_eq!(none.fraction_of_golden, None);
+        assert_eq!(none.golden_note.as_deref(), Some("not measured: no data"));
+    }
+}
