@@ -66,20 +66,12 @@ fn write_design(dir: &Path) -> String {
 fn simulate(poison: bool) -> Vec<String> {
     let dir = scratch(if poison { "poison" } else { "plain" });
     write_design(&dir);
-    let iverilog = toolchain::iverilog().unwrap_or_else(|e| panic!("{e}"));
-    let vvp = toolchain::vvp().unwrap_or_else(|e| panic!("{e}"));
-    let mut args: Vec<String> = vec!["-g2005".into(), "-o".into(), "sim.vvp".into()];
-    if poison {
-        args.push(format!("-D{POISON_COLLISIONS}"));
-    }
-    args.extend(["ram_probe.v".into(), "tb.v".into()]);
-    iverilog
-        .run(&args, &dir)
-        .unwrap_or_else(|e| panic!("iverilog: {e}"));
-    let out = vvp
-        .run(&["-n".into(), "sim.vvp".into()], &dir)
-        .unwrap_or_else(|e| panic!("vvp: {e}"));
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let flags: Vec<String> = poison
+        .then(|| format!("-D{POISON_COLLISIONS}"))
+        .into_iter()
+        .collect();
+    let text = toolchain::simulate_icarus(&dir, &flags, &["ram_probe.v", "tb.v"])
+        .unwrap_or_else(|e| panic!("{e}"));
     std::fs::remove_dir_all(&dir).ok();
     text.lines()
         .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))

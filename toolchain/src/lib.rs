@@ -75,6 +75,22 @@ pub fn vvp() -> Result<Tool, ToolError> {
     Tool::locate("vvp", "LLS_VVP", &["-V"], (11, 0))
 }
 
+/// Compiles `sources` (files in `dir`) with Icarus as Verilog-2005, `flags` (such as
+/// `-DNAME=value`) before them, and runs the simulation in `dir`: its standard output.
+/// For the small behavioural benches of the generated blocks.
+pub fn simulate_icarus(
+    dir: &Path,
+    flags: &[String],
+    sources: &[&str],
+) -> Result<String, ToolError> {
+    let mut args: Vec<String> = vec!["-g2005".into(), "-o".into(), "sim.vvp".into()];
+    args.extend(flags.iter().cloned());
+    args.extend(sources.iter().map(|s| s.to_string()));
+    iverilog()?.run(&args, dir)?;
+    let out = vvp()?.run(&["-n".into(), "sim.vvp".into()], dir)?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// yosys ≥ 0.23 (`LLS_YOSYS`).
 pub fn yosys() -> Result<Tool, ToolError> {
     Tool::locate("yosys", "LLS_YOSYS", &["-V"], (0, 23))

@@ -72,23 +72,12 @@ endmodule
 fn simulate(dir: &Path, n: usize, gap: u32, stall: u32) -> (u32, u32, u32) {
     std::fs::write(dir.join("slices.v"), slices(n).to_verilog()).unwrap();
     std::fs::write(dir.join("tb.v"), TESTBENCH).unwrap();
-    let args: Vec<String> = [
-        "-g2005".to_string(),
+    let flags = [
         format!("-DWORDS={WORDS}"),
         format!("-DGAP={gap}"),
         format!("-DSTALL={stall}"),
-        "-o".into(),
-        "sim.vvp".into(),
-        "tb.v".into(),
-        "slices.v".into(),
-    ]
-    .to_vec();
-    toolchain::iverilog().unwrap().run(&args, dir).unwrap();
-    let out = toolchain::vvp()
-        .unwrap()
-        .run(&["-n".into(), "sim.vvp".into()], dir)
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    ];
+    let text = toolchain::simulate_icarus(dir, &flags, &["tb.v", "slices.v"]).unwrap();
     let line = text
         .lines()
         .find(|l| l.starts_with("RESULT"))

@@ -249,17 +249,9 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("scratch dir");
         std::fs::write(dir.join("dut.v"), m.to_verilog()).expect("write dut");
         std::fs::write(dir.join("tb.v"), tb).expect("write tb");
-        let iverilog = toolchain::iverilog().unwrap_or_else(|e| panic!("{e}"));
-        let vvp = toolchain::vvp().unwrap_or_else(|e| panic!("{e}"));
-        let args = ["-g2005", "-o", "sim.vvp", "dut.v", "tb.v"].map(String::from);
-        iverilog
-            .run(&args, &dir)
-            .unwrap_or_else(|e| panic!("iverilog: {e}"));
-        let out = vvp
-            .run(&["-n".into(), "sim.vvp".into()], &dir)
-            .unwrap_or_else(|e| panic!("vvp: {e}"));
+        let text = toolchain::simulate_icarus(&dir, &[], &["dut.v", "tb.v"])
+            .unwrap_or_else(|e| panic!("{e}"));
         std::fs::remove_dir_all(&dir).ok();
-        let text = String::from_utf8_lossy(&out.stdout);
         let fmt = QFormat::new(B, 0);
         let mut checked = 0;
         for (i, line) in text.lines().enumerate() {

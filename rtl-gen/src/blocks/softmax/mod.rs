@@ -192,16 +192,8 @@ mod tests {
         std::fs::write(dir.join("unit.v"), unit.to_verilog()).expect("write unit");
         std::fs::write(dir.join("tb.v"), tb).expect("write tb");
         std::fs::write(dir.join(exp_rom_file()), crate::mem::exp_image(p)).expect("write rom");
-        let iverilog = toolchain::iverilog().unwrap_or_else(|e| panic!("{e}"));
-        let vvp = toolchain::vvp().unwrap_or_else(|e| panic!("{e}"));
-        let args = ["-g2005", "-o", "sim.vvp", "unit.v", "tb.v"].map(String::from);
-        iverilog
-            .run(&args, &dir)
-            .unwrap_or_else(|e| panic!("iverilog: {e}"));
-        let out = vvp
-            .run(&["-n".into(), "sim.vvp".into()], &dir)
-            .unwrap_or_else(|e| panic!("vvp: {e}"));
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let text = toolchain::simulate_icarus(&dir, &[], &["unit.v", "tb.v"])
+            .unwrap_or_else(|e| panic!("{e}"));
         std::fs::remove_dir_all(&dir).ok();
 
         let table = exp_table(p.logit_frac, 1 << p.exp_index_bits);
