@@ -10,8 +10,7 @@ use golden_model::train::{Arith, Model};
 use serde::Serialize;
 
 use super::opts::{
-    check_output_file, check_output_not_input, config_path, load_config, load_dataset, write_json,
-    CmdResult,
+    check_json_output, config_path, load_config, load_dataset, use_dataset, write_json, CmdResult,
 };
 
 #[derive(clap::Args)]
@@ -77,16 +76,9 @@ pub fn run(args: Args) -> CmdResult {
     if args.samples == 0 {
         return Err("--samples: is 0; measure at least 1 sample (default 10000)".into());
     }
-    if let Some(json) = &args.json {
-        check_output_file("--json", json)?;
-        check_output_not_input(&[("--config", &args.config)], &[("--json", json)])?;
-    }
+    check_json_output(&args.config, args.json.as_deref())?;
     let mut cfg = load_config(&args.config)?;
-    if let Some(d) = args.dataset {
-        cfg.data.dataset = d;
-    }
-    cfg.check_dataset(cfg.data.dataset)
-        .map_err(|e| e.to_string())?;
+    use_dataset(&mut cfg, args.dataset)?;
     let data = load_dataset(cfg.data.dataset)?;
     let measurements: Vec<Measurement> = [Arith::Fixed, Arith::Float]
         .into_iter()

@@ -7,8 +7,8 @@ use testbenches::build::{Compiler, Simulator};
 use testbenches::CosimOptions;
 
 use super::opts::{
-    check_output_file, check_output_not_input, config_path, load_config, load_dataset, write_json,
-    CmdResult,
+    check_json_output, config_path, config_text, load_config, load_dataset, use_dataset,
+    write_json, CmdResult,
 };
 
 #[derive(clap::Args)]
@@ -90,18 +90,10 @@ pub fn run(args: Args) -> CmdResult {
         ));
     }
     check_reset_at(args.reset_at, args.samples, None)?;
-    if let Some(json) = &args.json {
-        check_output_file("--json", json)?;
-        check_output_not_input(&[("--config", &args.config)], &[("--json", json)])?;
-    }
+    check_json_output(&args.config, args.json.as_deref())?;
     let mut cfg = load_config(&args.config)?;
-    if let Some(d) = args.dataset {
-        cfg.data.dataset = d;
-    }
-    cfg.check_dataset(cfg.data.dataset)
-        .map_err(|e| e.to_string())?;
-    let text = std::fs::read_to_string(&args.config)
-        .map_err(|e| format!("{}: {e}", args.config.display()))?;
+    use_dataset(&mut cfg, args.dataset)?;
+    let text = config_text(&args.config)?;
     let data = load_dataset(cfg.data.dataset)?;
     // The run co-simulates at most the training split.
     if data.train.len() < args.samples {

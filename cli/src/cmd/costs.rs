@@ -9,9 +9,7 @@ use golden_model::memory::memory_bytes;
 use golden_model::train::{Arith, Model};
 use serde::Serialize;
 
-use super::opts::{
-    check_output_file, check_output_not_input, config_path, load_config, write_json, CmdResult,
-};
+use super::opts::{check_json_output, config_path, load_config, write_json, CmdResult};
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -36,10 +34,7 @@ struct Row {
 }
 
 pub fn run(args: Args) -> CmdResult {
-    if let Some(json) = &args.json {
-        check_output_file("--json", json)?;
-        check_output_not_input(&[("--config", &args.config)], &[("--json", json)])?;
-    }
+    check_json_output(&args.config, args.json.as_deref())?;
     let cfg = load_config(&args.config)?;
     let mut rows = Vec::new();
     let zeros = vec![0u8; cfg.network.inputs];

@@ -82,6 +82,25 @@ pub fn config_text(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))
 }
 
+/// A command's `--dataset` applied to its config, which is then held to that data set
+/// (`Config::check_dataset`) before any data loads.
+pub fn use_dataset(cfg: &mut Config, dataset: Option<DatasetKind>) -> CmdResult {
+    if let Some(d) = dataset {
+        cfg.data.dataset = d;
+    }
+    cfg.check_dataset(cfg.data.dataset)
+        .map_err(|e| e.to_string())
+}
+
+/// A `--json` report path: a file, and never the `--config` it reads.
+pub fn check_json_output(config: &Path, json: Option<&Path>) -> CmdResult {
+    let Some(json) = json else {
+        return Ok(());
+    };
+    check_output_file("--json", json)?;
+    check_output_not_input(&[("--config", config)], &[("--json", json)])
+}
+
 /// `LLS_DATA_DIR` when set and not empty, else `./data`.
 pub fn data_dir() -> PathBuf {
     std::env::var_os(data::DATA_DIR_ENV)
