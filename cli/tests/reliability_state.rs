@@ -186,3 +186,69 @@ fn import_never_writes_over_an_input() {
         stderr(&out)
     );
 }
+
+/// A checkpoint of digits-mlp's initial net at `progress`, with a valid checksum.
+fn checkpoint(dir: &Path, cfg: &Path, epoch: u64, samples: u64) -> PathBuf {
+    use golden_model::checkpoint::{Checkpoint, Progress};
+    let text = std::fs::read_to_string(cfg).unwrap();
+    let c = golden_model::config::Config::from_toml_str(&text, "digits-mlp.toml").unwrap();
+    let net = golden_model::spec::fixed::FixedNet::new(&c);
+    let path = dir.join(format!("epoch-{epoch}.ckpt.json"));
+    Checkpoint::capture(&net, &c, &text, Progress { epoch, samples })
+        .save(&path)
+        .unwrap();
+    path
+}
+
+#[test]
+fn resume_refuses_an_epoch_beyond_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "configs/digits-mlp.toml");
+    let huge = checkpoint(
+        dir.path(),
+        &cfg,
+        1_000_000_000_000_000,
+        1_000_000_000_000_000,
+    );
+    let out = lls(&[
+        &"train",
+        &"--config",
+        &cfg,
+        &"--resume",
+        &huge,
+        &"--limit",
+        &"20",
+        &"-q",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("progress.epoch = 1000000000000000 is beyond the 20 epochs"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Two epochs done, resumed to one with --save: refused, nothing written.
+    let two = checkpoint(dir.path(), &cfg, 2, 40);
+    let saved = dir.path().join("one.ckpt.json");
+    let out = lls(&[
+        &"train",
+        &"--config",
+        &cfg,
+        &"--resume",
+        &two,
+        &"--epochs",
+        &"1",
+        &"--limit",
+        &"20",
+        &"-q",
+        &"--save",
+        &saved,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("progress.epoch = 2 is beyond the 1 epochs this run trains to"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!saved.exists());
+}
