@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use golden_model::data::{load, DatasetKind, Split};
+use golden_model::data::{default_data_dir, load, DatasetKind, Split};
 use golden_model::rng::SplitMix64;
 use golden_model::spec::fixed::FixedNet;
 use golden_model::spec::rails::{Rails, Stage};
@@ -236,10 +236,7 @@ fn main() {
         eprintln!("campaign: {e}");
         std::process::exit(2);
     });
-    let dir = std::env::var_os("LLS_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data"));
-    let data = load(DatasetKind::Digits, &dir).unwrap_or_else(|e| {
+    let data = load(DatasetKind::Digits, &default_data_dir()).unwrap_or_else(|e| {
         eprintln!("campaign: {e}");
         std::process::exit(2);
     });

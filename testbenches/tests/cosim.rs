@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use golden_model::config::Config;
-use golden_model::data::{load, Dataset, DatasetKind};
+use golden_model::data::{default_data_dir, load, Dataset, DatasetKind};
 use golden_model::spec::fixed::FixedNet;
 use testbenches::build::{Compiler, Simulator, CLANG_PROFILE};
 use testbenches::{run, CosimOptions, CosimReport, Mismatch, Mutation, Signal};
@@ -49,10 +49,7 @@ fn digits_variant(name: &str, changes: &[(&str, &str)]) -> (Config, String) {
 }
 
 fn dataset(kind: DatasetKind) -> Dataset {
-    let dir = std::env::var_os("LLS_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("data"));
-    load(kind, &dir)
+    load(kind, &default_data_dir())
         .unwrap_or_else(|e| panic!("{e} (the test command runs scripts/fetch-data first)"))
 }
 

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use golden_model::config::Config;
-use golden_model::data::{load, Dataset, DatasetKind};
+use golden_model::data::{default_data_dir, load, Dataset, DatasetKind};
 use golden_model::rng::SplitMix64;
 use testbenches::{run, CosimOptions};
 
@@ -15,10 +15,7 @@ mod random_configs;
 use random_configs::Knobs;
 
 fn digits() -> Dataset {
-    let dir = std::env::var_os("LLS_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data"));
-    load(DatasetKind::Digits, &dir).expect("digits fixture")
+    load(DatasetKind::Digits, &default_data_dir()).expect("digits fixture")
 }
 
 fn check(cfg: &Config, samples: usize, tweak: impl Fn(&mut CosimOptions)) {

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use golden_model::config::Config;
-use golden_model::data::{load, Split};
+use golden_model::data::{default_data_dir, load, Split};
 use golden_model::data::{Dataset, DatasetKind};
 use golden_model::spec::fixed::FixedNet;
 use golden_model::spec::rails::{Rails, Stage};
@@ -22,10 +22,7 @@ mod random_configs;
 use random_configs::Knobs;
 
 fn digits() -> Dataset {
-    let dir = std::env::var_os("LLS_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data"));
-    load(DatasetKind::Digits, &dir).expect("digits fixture")
+    load(DatasetKind::Digits, &default_data_dir()).expect("digits fixture")
 }
 
 /// The golden model's rail counts over the first `samples` training samples.
