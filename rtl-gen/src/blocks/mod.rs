@@ -6,6 +6,8 @@ pub mod layer;
 pub mod modulation;
 pub mod narrowing;
 pub mod softmax;
+#[cfg(test)]
+mod testing;
 pub mod top;
 pub mod weights;
 

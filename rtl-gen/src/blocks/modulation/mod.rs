@@ -114,14 +114,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, mp: &ModParams, header: &[Strin
 /// Shared by the concern files' tests: the parameters of the modulated test configs.
 #[cfg(test)]
 pub(super) mod testing {
-    use golden_model::config::Config;
-
+    pub(crate) use super::super::testing::decl;
+    use super::super::testing::params;
     use crate::params::{DesignParams, LayerParams, ModParams};
-
-    fn params(toml: &str) -> DesignParams {
-        let cfg = Config::from_toml_str(toml, "test").expect("test config parses");
-        DesignParams::new(&cfg, true).expect("test config generates")
-    }
 
     /// LLS-M: the vector m, 3 classes.
     pub(crate) fn vector() -> DesignParams {
@@ -137,16 +132,6 @@ pub(super) mod testing {
     pub(crate) fn modulated(p: &DesignParams) -> (&LayerParams, &ModParams) {
         let l = &p.layers[0];
         (l, l.modulation.as_ref().expect("layer 0 is modulated"))
-    }
-
-    /// The declaration line of `name` in `text`, whitespace collapsed.
-    pub(crate) fn decl(text: &str, name: &str) -> Option<String> {
-        text.lines()
-            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-            .find(|l| {
-                (l.starts_with("reg ") || l.starts_with("wire ") || l.starts_with("localparam "))
-                    && l.split([' ', ';', '=']).any(|w| w == name)
-            })
     }
 }
 

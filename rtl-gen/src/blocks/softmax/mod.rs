@@ -80,14 +80,9 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
 /// Shared by the concern files' tests: the design and layer parameters of a test config.
 #[cfg(test)]
 pub(super) mod testing {
-    use golden_model::config::Config;
-
+    pub(crate) use super::super::testing::decl;
+    use super::super::testing::params;
     use crate::params::{DesignParams, LayerParams};
-
-    pub(crate) fn params(toml: &str) -> DesignParams {
-        let cfg = Config::from_toml_str(toml, "test").expect("test config parses");
-        DesignParams::new(&cfg, true).expect("test config generates")
-    }
 
     pub(crate) fn tiny() -> DesignParams {
         params(include_str!("../../../tests/configs/tiny-m.toml"))
@@ -100,17 +95,6 @@ pub(super) mod testing {
 
     pub(crate) fn classifier(p: &DesignParams) -> &LayerParams {
         p.layers.last().expect("a classifier")
-    }
-
-    /// The declaration line of `name` in `text` (e.g. `reg [3:0] cnt;`), whitespace
-    /// collapsed.
-    pub(crate) fn decl(text: &str, name: &str) -> Option<String> {
-        text.lines()
-            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-            .find(|l| {
-                (l.starts_with("reg ") || l.starts_with("wire ") || l.starts_with("localparam "))
-                    && l.split([' ', ';', '=']).any(|w| w == name)
-            })
     }
 }
 
