@@ -17,7 +17,7 @@
 use serde::Serialize;
 
 use crate::config::Rounding;
-use crate::spec::numeric::{saturate, shift_round, QFormat};
+use crate::spec::numeric::{self, saturate, shift_round, QFormat};
 
 /// Values clipped to each bound of one stage.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -135,7 +135,8 @@ impl Rails {
     }
 }
 
-/// [`crate::spec::numeric::narrow`], counting into `hits` when it is given.
+/// [`crate::spec::numeric::narrow`], counting into `hits` when it is given (the rounded
+/// value, before the saturation, is what a rail clips).
 pub fn narrow(
     x: i64,
     shift: u32,
@@ -143,7 +144,10 @@ pub fn narrow(
     fmt: QFormat,
     hits: Option<&mut RailHits>,
 ) -> i64 {
-    saturate_counted(shift_round(x, shift, rounding, 0), fmt, hits)
+    if let Some(h) = hits {
+        h.observe(shift_round(x, shift, rounding, 0), fmt);
+    }
+    numeric::narrow(x, shift, rounding, fmt)
 }
 
 /// [`crate::spec::numeric::saturate`], counting into `hits` when it is given.
