@@ -837,18 +837,20 @@ pub fn load(
     Ok((net, ck.progress))
 }
 
-/// [`load`] for a run over `train_len` samples an epoch: also checks that the checkpoint
-/// was taken at the end of an epoch of the same data (see [`Progress::check_resume`]).
+/// [`load`] for a run over `train_len` samples an epoch, the config matched as `matching`
+/// says: also checks that the checkpoint was taken at the end of an epoch of the same
+/// data (see [`Progress::check_resume`]).
 pub fn resume(
     path: &Path,
     cfg: &Config,
     config_toml: &str,
     train_len: usize,
+    matching: ConfigMatch,
 ) -> Result<(FixedNet, Progress), CheckpointError> {
     let ck = Checkpoint::load(path)?;
     ck.progress
         .check_resume(train_len, cfg.learning.epochs, path)?;
-    let net = ck.restore(cfg, config_toml, ConfigMatch::Exact, path)?;
+    let net = ck.restore(cfg, config_toml, matching, path)?;
     Ok((net, ck.progress))
 }
 

@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use golden_model::checkpoint::{self, Checkpoint, CheckpointError, Progress, MAX_COUNT};
+use golden_model::checkpoint::{
+    self, Checkpoint, CheckpointError, ConfigMatch, Progress, MAX_COUNT,
+};
 use golden_model::config::Config;
 use golden_model::spec::fixed::FixedNet;
 
@@ -101,7 +103,8 @@ fn samples_that_disagree_with_the_epoch_are_refused() {
     // Against the run's data: samples must be epoch × train_len.
     let at = |epoch: u64, samples: u64, name: &str| {
         let path = saved(&cfg, &text, Progress { epoch, samples }, name);
-        let result = checkpoint::resume(&path, &cfg, &text, 100).map(|(_, p)| p);
+        let result =
+            checkpoint::resume(&path, &cfg, &text, 100, ConfigMatch::Exact).map(|(_, p)| p);
         std::fs::remove_file(&path).unwrap();
         result.map_err(|e| e.to_string())
     };

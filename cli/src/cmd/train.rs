@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use golden_model::baseline::recipe::{train_official_with, Augment, Recipe};
-use golden_model::checkpoint::{self, Checkpoint, ConfigMatch};
+use golden_model::checkpoint::{self, ConfigMatch};
 use golden_model::config::{Rule, Waveform};
 use golden_model::data::DatasetKind;
 use golden_model::train::{train_from, Arith, Model};
@@ -199,14 +199,10 @@ pub fn run(args: Args) -> CmdResult {
                     } else {
                         ConfigMatch::Exact
                     };
-                    let ck = Checkpoint::load(path).map_err(|e| e.to_string())?;
-                    ck.progress
-                        .check_resume(data.train.len(), cfg.learning.epochs, path)
-                        .map_err(|e| e.to_string())?;
-                    let net = ck
-                        .restore(&cfg, &text, matching, path)
-                        .map_err(|e| e.to_string())?;
-                    (Model::Fixed(Box::new(net)), ck.progress.epoch as usize)
+                    let (net, progress) =
+                        checkpoint::resume(path, &cfg, &text, data.train.len(), matching)
+                            .map_err(|e| e.to_string())?;
+                    (Model::Fixed(Box::new(net)), progress.epoch as usize)
                 }
                 None => (Model::new(&cfg, args.arith), 0),
             };
