@@ -809,15 +809,12 @@ impl Config {
             ("hardware.lanes", Some(h.lanes)),
             ("hardware.classifier_lanes", h.classifier_lanes),
         ] {
-            match lanes {
-                Some(n) if n == 0 || !n.is_power_of_two() => {
-                    return Err(ConfigError::invalid(
-                        field,
-                        format!("is {n}"),
-                        "use a power of two (1, 2, 4, …)",
-                    ))
-                }
-                _ => {}
+            if lanes == Some(0) {
+                return Err(ConfigError::invalid(
+                    field,
+                    "is 0",
+                    "use at least 1 lane (a divisor of the layer's input count)",
+                ));
             }
         }
         let layers = self.network.hidden.len() + 1;

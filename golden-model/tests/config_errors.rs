@@ -11,10 +11,21 @@ fn error_for(from: &str, to: &str) -> String {
 }
 
 #[test]
-fn lanes_must_be_a_power_of_two() {
+fn lanes_must_be_at_least_one() {
+    assert_eq!(
+        error_for("lanes = 2\n", "lanes = 0\n"),
+        "hardware.lanes: is 0; use at least 1 lane (a divisor of the layer's input count)"
+    );
+}
+
+#[test]
+fn lanes_need_not_be_a_power_of_two() {
+    let base = include_str!("../../configs/digits-mlp.toml");
+    let cfg = Config::from_toml_str(&base.replace("lanes = 2\n", "lanes = 16\n"), "ok.toml");
+    assert!(cfg.is_ok(), "{:?}", cfg.err());
     assert_eq!(
         error_for("lanes = 2\n", "lanes = 3\n"),
-        "hardware.lanes: is 3; use a power of two (1, 2, 4, …)"
+        "hardware.lanes: 3 lanes do not divide layer 0's 64 inputs; choose lanes that divide every layer's input count"
     );
 }
 

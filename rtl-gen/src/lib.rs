@@ -112,7 +112,11 @@ pub struct Manifest {
     /// MAC lanes (multipliers) of all units together, the classifier's included.
     pub mac_lanes_total: u64,
     pub macs_per_sample: u64,
+    /// Lock step: one sample in flight (`cycles::CycleModel::sample_cycles`).
     pub cycles_per_sample: u64,
+    /// Streaming: the steady-state period of samples back to back
+    /// (`cycles::CycleModel::steady_cycles`).
+    pub steady_cycles_per_sample: u64,
     pub ideal_cycles_per_sample: u64,
     pub params: DesignParams,
 }
@@ -212,6 +216,7 @@ pub fn generate(cfg: &Config, config_toml: &str, learn: bool) -> Result<Design, 
         mac_lanes_total: cycles.total_lanes(),
         macs_per_sample: cycles.macs_per_sample(),
         cycles_per_sample: cycles.sample_cycles(),
+        steady_cycles_per_sample: cycles.steady_cycles(),
         ideal_cycles_per_sample: cycles.ideal_cycles(),
         params: params.clone(),
     };

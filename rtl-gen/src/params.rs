@@ -70,8 +70,9 @@ pub struct LayerParams {
     /// one stage more on the forward pass. 1 with several lanes; with
     /// `hardware.bank_weights` a single lane too, so that the accumulate's carry chains
     /// start at a flip-flop beside them instead of at a MULT18X18D's output across the die;
-    /// 2 with `hardware.bank_weights` and more than [`Self::MAC_SUM_GROUP`] lanes, which sum
-    /// groups of that many products into registers first (8 products in one cycle are
+    /// with `hardware.bank_weights` and more than [`Self::MAC_SUM_GROUP`] lanes, a tree
+    /// that adds groups of that many terms into registers level by level
+    /// ([`Self::lane_sum_levels`]: 2 for 5–16 lanes, 4 for 98; 8 products in one cycle are
     /// three adder levels behind the multipliers, too slow for the ECP5's clock). Else 0.
     pub mac_sum_stages: u32,
     /// The multiplier's first operand: the weight in the forward pass, δ in the update.
@@ -112,10 +113,11 @@ pub struct LayerParams {
     /// The unit's datapath registers (products, sums, accumulator, update step, stage
     /// chains) load only while it is active: with `hardware.bank_weights`, on a unit whose
     /// passes take at most half the slowest unit's cycles, so that it idles most of each
-    /// sample (the mnist preset's classifier works ~10 % of them). The netlist gains clock
-    /// enables, which the ECP5 flow keeps in the DP16KD and MULT18X18D output registers
-    /// (`toolchain::outreg`); the simulator skips the held registers, 1.05× on the mnist
-    /// preset. Exact: a unit goes idle only after its last write leaves the pipeline.
+    /// sample (a one-lane classifier beside eight hidden lanes works ~10 % of them). The
+    /// netlist gains clock enables, which the ECP5 flow keeps in the DP16KD and MULT18X18D
+    /// output registers (`toolchain::outreg`); the simulator skips the held registers,
+    /// 1.05× on such a design. Exact: a unit goes idle only after its last write leaves
+    /// the pipeline.
     pub hold_when_idle: bool,
 }
 
@@ -130,19 +132,28 @@ impl LayerParams {
         LaneMap::new(self.lanes)
     }
 
-    /// The input-index bits that select a lane: the low bits of an input (or weight
-    /// readback) address, the rest being the word. Lane counts are powers of two
-    /// (`Config::validate`).
+    /// The bits of a lane in an input or weight-readback address, the bits above them
+    /// being the word (`LaneMap::packed`: padded where the lane count is not a power of
+    /// two).
     pub fn lane_bits(&self) -> u32 {
-        self.lane_map()
-            .lane_bits()
-            .expect("Config::validate keeps lane counts to powers of two")
+        self.lane_map().lane_field_bits()
+    }
+
+    /// Readback entries of the weights: every lane's words at their packed addresses
+    /// (`LaneMap::packed` of the row-major index), holes included.
+    pub fn rb_weight_entries(&self) -> usize {
+        self.lane_words() << self.lane_bits()
+    }
+
+    /// The readback entry of the first softmax error (after the weights).
+    pub fn rb_first_error(&self) -> usize {
+        self.rb_weight_entries()
     }
 
     /// The readback entry of the first modulation value (after the weights and the C
     /// softmax errors).
     pub fn rb_first_modulation(&self) -> usize {
-        self.inputs * self.outputs + self.classes
+        self.rb_first_error() + self.classes
     }
 
     /// The readback entry of the first LFSR piece (the last entries of the unit).
@@ -192,9 +203,20 @@ impl LayerParams {
         }
     }
 
-    /// Products one adder stage sums where the lanes' sum takes two
-    /// ([`Self::mac_sum_stages`]).
+    /// Terms one registered adder of the lanes' sum adds ([`Self::mac_sum_stages`]).
     pub const MAC_SUM_GROUP: usize = 4;
+
+    /// Registered levels of a tree that adds `lanes` products [`Self::MAC_SUM_GROUP`] at
+    /// a time down to one sum (at least 1).
+    pub fn lane_sum_levels(lanes: usize) -> u32 {
+        let mut levels = 1;
+        let mut terms = lanes;
+        while terms > Self::MAC_SUM_GROUP {
+            terms = terms.div_ceil(Self::MAC_SUM_GROUP);
+            levels += 1;
+        }
+        levels
+    }
 
     /// Banks one step of the bank multiplexer selects from (`weights::bank_tree`).
     pub const BANK_MUX_WAYS: usize = 4;
@@ -383,7 +405,7 @@ impl DesignParams {
             } else {
                 back_err + basis_bits
             };
-            let n_w = n_in * n_out;
+            let n_w = (n_in * n_out / lanes) << LaneMap::new(lanes).lane_field_bits();
             let lfsr_seeds = if learn && f.update_rounding == Rounding::Stochastic {
                 (0..lanes)
                     .map(|lane| Lfsr::seed_state(cfg.learning.seed, k, lane).0)
@@ -391,7 +413,7 @@ impl DesignParams {
             } else {
                 Vec::new()
             };
-            // Readback: the weights, then (when learning) the C softmax errors, the
+            // Readback: the weights (at their packed addresses), then (when learning) the C softmax errors, the
             // modulation and the LFSR states.
             let rb_entries = n_w
                 + if learn { classes } else { 0 }
@@ -414,7 +436,7 @@ impl DesignParams {
                 basis_addr_stages: u32::from(banked && learn && !classifier),
                 mac_sum_stages: match (lanes, banked) {
                     (1, false) => 0,
-                    (l, true) if l > LayerParams::MAC_SUM_GROUP => 2,
+                    (l, true) => LayerParams::lane_sum_levels(l),
                     _ => 1,
                 },
                 mul_a_bits: if learn {

@@ -285,33 +285,28 @@ fn digits_mlp() {
 fn mnist_mlp() {
     let design = snapshot_preset("mnist-mlp");
     check_image_lengths(&design);
-    // 784 → 256 → 10, hidden on 8 lanes: 98 words per row; classifier on 1 lane: 256.
-    assert_eq!(
-        design.files["mnist_mlp_layer0_w0.hex"].lines().count(),
-        256 * 98
-    );
-    assert_eq!(
-        design.files["mnist_mlp_layer0_w7.hex"].lines().count(),
-        256 * 98
-    );
-    assert_eq!(
-        design.files["mnist_mlp_classifier_w0.hex"].lines().count(),
-        10 * 256
-    );
-    assert!(!design.files.contains_key("mnist_mlp_layer0_w8.hex"));
-    assert!(!design.files.contains_key("mnist_mlp_classifier_w1.hex"));
-    // Banked: 1,024 words a bank, 8 lanes of 18 bits side by side in the hidden unit's.
+    // 784 → 256 → 10, hidden on 98 lanes: 8 words per row; classifier on 4 lanes: 64.
+    for lane in [0, 97] {
+        let name = format!("mnist_mlp_layer0_w{lane}.hex");
+        assert_eq!(design.files[&name].lines().count(), 256 * 8, "{name}");
+    }
+    for lane in [0, 3] {
+        let name = format!("mnist_mlp_classifier_w{lane}.hex");
+        assert_eq!(design.files[&name].lines().count(), 10 * 64, "{name}");
+    }
+    assert!(!design.files.contains_key("mnist_mlp_layer0_w98.hex"));
+    assert!(!design.files.contains_key("mnist_mlp_classifier_w4.hex"));
+    // Banked: 1,024 words a bank, the hidden unit's 98 lanes of 18 bits side by side (441
+    // hex digits); the classifier's 640 words a lane fit one block RAM each, unbanked.
     let (hidden, classifier) = (&design.params.layers[0], &design.params.layers[1]);
-    assert_eq!((hidden.weight_banks(), classifier.weight_banks()), (25, 3));
-    for (l, bank, words, digits) in [
-        (hidden, 0, 1024, 36),
-        (hidden, 24, 256 * 98 - 24 * 1024, 36),
-        (classifier, 2, 10 * 256 - 2 * 1024, 5),
-    ] {
-        let name = rtl_gen::blocks::weights::bank_file(l, bank);
+    assert_eq!((hidden.weight_banks(), classifier.weight_banks()), (2, 1));
+    assert_eq!((hidden.mac_sum_stages, hidden.lane_bits()), (4, 7));
+    assert!(!design.files.contains_key("mnist_mlp_classifier_w_b0.hex"));
+    for bank in [0, 1] {
+        let name = rtl_gen::blocks::weights::bank_file(hidden, bank);
         assert_eq!(
             hex_shape(&name, &design.files[&name]),
-            (words, digits),
+            (1024, 441),
             "{name}"
         );
     }

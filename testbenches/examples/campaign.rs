@@ -12,8 +12,12 @@
 //! cargo run -p testbenches --example campaign -- \
 //!     [--configs 300] [--samples 50] [--seed 1] [--jobs 1] \
 //!     [--simulator verilator|iverilog] [--json target/campaign/summary.json] [--keep]
-//!     [--rails-only]
+//!     [--rails-only] [--burst N]
 //! ```
+//!
+//! `--burst N` streams every config in bursts of N samples without stalls or resets, so
+//! that each burst's cycles are held to the cycle model's
+//! (`rtl_gen::cycles::CycleModel::burst_cycles`); a run whose cycles deviate fails.
 //!
 //! `--rails-only` skips the RTL: it prints how many configs clip each stage to both rails
 //! in the golden model (seconds for hundreds of configs), to tune the draws.
@@ -49,6 +53,8 @@ struct Args {
     json: PathBuf,
     keep: bool,
     rails_only: bool,
+    /// Every run in bursts of this many samples, no stalls, no reset.
+    burst: Option<usize>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -62,6 +68,7 @@ fn parse_args() -> Result<Args, String> {
         json: workspace.join("target/campaign/summary.json"),
         keep: false,
         rails_only: false,
+        burst: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -83,6 +90,7 @@ fn parse_args() -> Result<Args, String> {
             "--jobs" => args.jobs = (number()? as usize).max(1),
             "--simulator" => args.simulator = value.parse()?,
             "--json" => args.json = PathBuf::from(value),
+            "--burst" => args.burst = Some((number()? as usize).max(1)),
             _ => {
                 return Err(format!(
                     "unknown option {flag}; see the header of testbenches/examples/campaign.rs"
@@ -196,6 +204,13 @@ fn run_one(
     }));
     let (outcome, detail) = match outcome {
         Ok(Ok((r, _))) => match r.first_mismatch {
+            None if r.cycle_model_deviations > 0 => (
+                "mismatch",
+                Some(format!(
+                    "cycle model: {} samples or bursts took other cycles than predicted",
+                    r.cycle_model_deviations
+                )),
+            ),
             None if r.samples == args.samples.min(data.len()) => ("pass", None),
             None => (
                 "error",
@@ -247,6 +262,15 @@ fn main() {
         .map(|k| {
             let knobs = Knobs::campaign(&mut rng, &format!("campaign{}-{k}", args.seed));
             let draw = RunDraw::draw(&mut rng, args.samples);
+            let draw = match args.burst {
+                Some(burst) => RunDraw {
+                    stall: 0.0,
+                    reset_at: None,
+                    burst,
+                    weights_every: 1,
+                },
+                None => draw,
+            };
             (knobs, draw)
         })
         .collect();

@@ -8,7 +8,8 @@
 //   R <layer> <first> <count>  read back entries first.. of a layer -> R <hex>...
 //   B <label> <pixel hex>...   queue a sample for a back-to-back burst (no answer)
 //   G                          stream the queued samples back to back, as fast as the
-//                              design takes them -> G <cycles> <pred>:<label out>...
+//                              design takes them -> G <cycles> <pred>:<label out>@<cycle>...
+//                              (each prediction with the cycle of its handshake)
 //   T <permille> <seed>        stall probability for s_axis_tvalid and m_axis_tready
 //   X <beats>                  stream <beats> pixels of a frame, then pulse reset -> X ok
 //   W <path>                   start an FST waveform (built with LLS_TRACE)
@@ -164,7 +165,7 @@ int main(int argc, char** argv) {
             const uint64_t start = h.cycles;
             size_t si = 0, bi = 0, got = 0;
             std::string out;
-            char buf[32];
+            char buf[64];
             for (;;) {
                 const bool valid = si < burst.size() && !h.stall();
                 const Sample* cur = si < burst.size() ? &burst[si] : nullptr;
@@ -176,8 +177,9 @@ int main(int argc, char** argv) {
                 h.settle();
                 if (si == burst.size() && got == burst.size() && h.top->idle) break;
                 if (h.top->m_axis_tvalid && h.top->m_axis_tready) {
-                    std::snprintf(buf, sizeof buf, " %u:%u", (unsigned)h.top->m_axis_tdata,
-                                  (unsigned)h.top->m_axis_tuser);
+                    std::snprintf(buf, sizeof buf, " %u:%u@%llu", (unsigned)h.top->m_axis_tdata,
+                                  (unsigned)h.top->m_axis_tuser,
+                                  (unsigned long long)(h.cycles - start));
                     out += buf;
                     ++got;
                 }

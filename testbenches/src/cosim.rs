@@ -6,6 +6,7 @@ use std::time::Instant;
 use golden_model::config::Config;
 use golden_model::data::Split;
 use golden_model::spec::fixed::FixedNet;
+use golden_model::spec::lanes::LaneMap;
 use golden_model::spec::numeric::format::mask;
 use golden_model::spec::trace::StepTrace;
 use rtl_gen::params::{LFSR_READBACK_BITS, LFSR_READBACK_PIECES};
@@ -138,6 +139,10 @@ impl std::fmt::Display for Mismatch {
     }
 }
 
+/// Bursts of at least this many samples reach the steady state by their last prediction
+/// (`rtl_gen::cycles::STEADY_SAMPLES`, where the cycle model reads it).
+pub const STEADY_BURST: usize = rtl_gen::cycles::STEADY_SAMPLES;
+
 #[derive(Clone, Debug, Serialize)]
 pub struct CosimReport {
     pub config: String,
@@ -163,6 +168,11 @@ pub struct CosimReport {
     pub reset_at: Option<usize>,
     /// 0: lock step; N: bursts of N back-to-back samples (cycles are then throughput).
     pub burst: usize,
+    /// Cycles between the last two predictions of a burst of at least [`STEADY_BURST`]
+    /// samples without stalls (the last such burst): the steady-state period.
+    pub steady_cycles_per_sample: Option<u64>,
+    /// The cycle model's steady-state period (`CycleModel::steady_cycles`).
+    pub predicted_steady_cycles_per_sample: u64,
     /// Share of samples the RTL predicted right while training on them (pre-update).
     pub rtl_train_accuracy: f64,
     /// Segments co-simulated side by side ([`CosimOptions::segments`]).
@@ -341,6 +351,9 @@ fn merge(design: &rtl_gen::Design, parts: Vec<SegmentResult>) -> (CosimReport, F
         report.weight_checks += p.weight_checks;
         report.cycles += p.cycles;
         report.cycle_model_deviations += p.cycle_model_deviations;
+        report.steady_cycles_per_sample = p
+            .steady_cycles_per_sample
+            .or(report.steady_cycles_per_sample);
         report.build_seconds = report.build_seconds.max(p.build_seconds);
         report.sim_seconds = report.sim_seconds.max(p.sim_seconds);
         report.waveform = report.waveform.or(p.waveform);
@@ -435,7 +448,9 @@ fn run_segment(
         .layers
         .iter()
         .map(|l| Readback {
-            weights: l.inputs * l.outputs,
+            lane_map: l.lane_map(),
+            weight_entries: l.rb_weight_entries(),
+            first_error: l.rb_first_error(),
             weight_bits: l.weight_bits,
             err_bits: l.err_bits,
             mod_bits: l.modulation.as_ref().map_or(0, |m| m.bits),
@@ -445,6 +460,7 @@ fn run_segment(
         })
         .collect();
     let predicted = design.manifest.cycles_per_sample;
+    let model = rtl_gen::cycles::CycleModel::new(&design.params);
     let t1 = Instant::now();
     let mut report = CosimReport {
         config: cfg.name.clone(),
@@ -465,6 +481,8 @@ fn run_segment(
         stall: opts.stall,
         reset_at: opts.reset_at,
         burst: opts.burst,
+        steady_cycles_per_sample: None,
+        predicted_steady_cycles_per_sample: design.manifest.steady_cycles_per_sample,
         rtl_train_accuracy: 0.0,
         segments: 1,
         pgo: opts.pgo,
@@ -511,22 +529,32 @@ fn run_segment(
                 .clone()
                 .map(|s| (data.label(s) as usize, data.image(s)))
                 .collect();
-            let (cycles, preds) = sim.burst(&batch)?;
-            if preds.len() != batch.len() {
+            let burst = sim.burst(&batch)?;
+            if burst.outputs.len() != batch.len() {
                 return Err(CosimError::Protocol(format!(
                     "{} samples sent, {} predictions back",
                     batch.len(),
-                    preds.len()
+                    burst.outputs.len()
                 )));
             }
-            let per = cycles / batch.len() as u64;
-            preds
+            if permille == 0 {
+                // Without stalls the burst's cycles are the cycle model's, every one.
+                if burst.cycles != model.burst_cycles(batch.len()) {
+                    report.cycle_model_deviations += 1;
+                }
+                if batch.len() >= STEADY_BURST {
+                    report.steady_cycles_per_sample = burst.last_gap();
+                }
+            }
+            let per = burst.cycles / batch.len() as u64;
+            burst
+                .outputs
                 .into_iter()
-                .map(|(prediction, label)| SampleResult {
-                    prediction,
+                .map(|out| SampleResult {
+                    prediction: out.prediction,
                     cycles: per,
                     frame_error: false,
-                    label,
+                    label: out.label,
                 })
                 .collect()
         };
@@ -629,7 +657,11 @@ fn profile_run(
 /// errors, then the LLS-M/MxM modulation (`mod_bits` 0 when there is none), then the
 /// LFSR states in pieces.
 struct Readback {
-    weights: usize,
+    /// Weights read back at their packed addresses (`LaneMap::packed` of the row-major
+    /// index) in a span of `weight_entries`.
+    lane_map: LaneMap,
+    weight_entries: usize,
+    first_error: usize,
     weight_bits: u32,
     err_bits: u32,
     mod_bits: u32,
@@ -711,7 +743,7 @@ fn compare(
             .unwrap_or(&[]);
         let mut groups: Vec<(Signal, usize, u32, Vec<i64>)> = vec![(
             Signal::SoftmaxError,
-            rb.weights,
+            rb.first_error,
             rb.err_bits,
             want_err.to_vec(),
         )];
@@ -743,7 +775,15 @@ fn compare(
             if want.is_empty() {
                 continue;
             }
-            let got = sim.readback(k, first, want.len())?;
+            let got = match signal {
+                Signal::Weight => {
+                    let packed = sim.readback(k, first, rb.weight_entries)?;
+                    (0..want.len())
+                        .map(|i| packed[rb.lane_map.packed(i)])
+                        .collect()
+                }
+                _ => sim.readback(k, first, want.len())?,
+            };
             for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
                 report.values_compared += 1;
                 let w = ((w as u64) & mask(bits)) ^ flip(k, signal, i);

@@ -22,6 +22,31 @@ pub struct SampleResult {
     pub label: usize,
 }
 
+/// A burst's answer: its cycles from the first beat to idle, and each prediction in order.
+pub struct Burst {
+    pub cycles: u64,
+    pub outputs: Vec<BurstOutput>,
+}
+
+/// One prediction of a burst, with the returned label and the cycle (from the burst's
+/// start) of its handshake.
+pub struct BurstOutput {
+    pub prediction: usize,
+    pub label: usize,
+    pub cycle: u64,
+}
+
+impl Burst {
+    /// Cycles between the last two predictions: the steady-state period, where the burst
+    /// is long enough to reach it and nothing stalls.
+    pub fn last_gap(&self) -> Option<u64> {
+        match self.outputs.as_slice() {
+            [.., a, b] => Some(b.cycle - a.cycle),
+            _ => None,
+        }
+    }
+}
+
 fn protocol(msg: impl Into<String>) -> CosimError {
     CosimError::Protocol(msg.into())
 }
@@ -94,10 +119,7 @@ impl Session {
 
     /// Streams `samples` back to back; returns the cycles taken and, in order, each
     /// (prediction, label returned with it). Verilator harness only.
-    pub fn burst(
-        &mut self,
-        samples: &[(usize, &[u8])],
-    ) -> Result<(u64, Vec<(usize, usize)>), CosimError> {
+    pub fn burst(&mut self, samples: &[(usize, &[u8])]) -> Result<Burst, CosimError> {
         for (label, pixels) in samples {
             let mut cmd = format!("B {label}");
             for p in *pixels {
@@ -110,19 +132,23 @@ impl Session {
             .first()
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| protocol("malformed G line"))?;
-        let preds: Result<Vec<(usize, usize)>, CosimError> = f[1..]
+        let outputs: Result<Vec<BurstOutput>, CosimError> = f[1..]
             .iter()
             .map(|t| {
-                let (p, l) = t
-                    .split_once(':')
-                    .ok_or_else(|| protocol("malformed G entry"))?;
-                Ok((
-                    p.parse().map_err(|_| protocol("malformed G entry"))?,
-                    l.parse().map_err(|_| protocol("malformed G entry"))?,
-                ))
+                let malformed = || protocol(format!("malformed G entry `{t}`"));
+                let (p, rest) = t.split_once(':').ok_or_else(malformed)?;
+                let (l, c) = rest.split_once('@').ok_or_else(malformed)?;
+                Ok(BurstOutput {
+                    prediction: p.parse().map_err(|_| malformed())?,
+                    label: l.parse().map_err(|_| malformed())?,
+                    cycle: c.parse().map_err(|_| malformed())?,
+                })
             })
             .collect();
-        Ok((cycles, preds?))
+        Ok(Burst {
+            cycles,
+            outputs: outputs?,
+        })
     }
 
     /// Raw readback bits of entries `first..first+count` of `layer`.

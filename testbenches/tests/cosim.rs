@@ -155,6 +155,45 @@ fn mnist_slice_is_bit_exact() {
     assert_eq!(r.weight_checks, 2 * 3);
 }
 
+/// Lane counts that are not powers of two (784 = 28 × 28; a classifier of 3 lanes over 12
+/// inputs): the input buffers place the stream's elements by counting its writes, and
+/// weight readback addresses pad the lane field (`LaneMap::packed`). Banked, 28 lanes sum
+/// their products in a tree of three registered levels. Stalls and a reset in the
+/// middle of a sample restart the counters where the stream restarts; lock step holds the
+/// cycle model. Then seven unbanked lanes.
+#[test]
+fn lanes_that_are_not_a_power_of_two_train_bit_exactly() {
+    let (_, text) = preset("mnist-mlp.toml");
+    let data = dataset(DatasetKind::Mnist);
+    let text = text
+        .replace("\nhidden = [256]\n", "\nhidden = [12]\n")
+        .replace("\nlanes = 98\n", "\nlanes = 28\n")
+        .replace("\nclassifier_lanes = 4\n", "\nclassifier_lanes = 3\n");
+    let cfg = Config::from_toml_str(&text, "mnist-lanes28").expect("valid");
+    let p = rtl_gen::params::DesignParams::new(&cfg, true).expect("valid");
+    let lanes: Vec<_> = p.layers.iter().map(|l| (l.lanes, l.lane_bits())).collect();
+    assert_eq!(lanes, [(28, 5), (3, 2)]);
+    assert_eq!(p.layers[0].mac_sum_stages, 3);
+    let stalled = CosimOptions {
+        stall: 0.2,
+        stall_seed: 3,
+        reset_at: Some(4),
+        weights_every: 3,
+        ..options(12, "mnist-lanes28-stalled")
+    };
+    let (r, _) = run(&cfg, &text, &data.train, &stalled).expect("co-sim runs");
+    assert_exact(&r, 12);
+    let (r, _) = run(&cfg, &text, &data.train, &options(6, "mnist-lanes28")).expect("co-sim runs");
+    assert_exact(&r, 6);
+
+    let text = text
+        .replace("\nlanes = 28\n", "\nlanes = 7\n")
+        .replace("\nbank_weights = true\n", "\n");
+    let cfg = Config::from_toml_str(&text, "mnist-lanes7").expect("valid");
+    let (r, _) = run(&cfg, &text, &data.train, &options(6, "mnist-lanes7")).expect("co-sim runs");
+    assert_exact(&r, 6);
+}
+
 #[test]
 fn stalls_and_a_mid_stream_reset_lose_and_double_nothing() {
     let (cfg, text) = preset("digits-mlp.toml");

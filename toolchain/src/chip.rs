@@ -3,21 +3,26 @@
 //!
 //! With `M` multipliers on the device, Fmax `f`, `W` DSP multiply-accumulates per training
 //! sample (forward and update passes, the manifest's `macs_per_sample`) and `C` cycles per
-//! sample (the cycle model's lock-step count, one sample in flight):
+//! sample streaming (the cycle model's steady-state period, samples back to back:
+//! `rtl_gen::cycles::CycleModel::steady_cycles`):
 //!
 //! - `samples_per_second = f / C`, the rate at the achieved Fmax;
 //! - `limit_samples_per_second = M · f / W`, every multiplier of the chip busy every cycle;
 //! - `fraction_of_limit = samples_per_second / limit_samples_per_second = W / (C · M)`, which
 //!   Fmax cancels out of: it measures the schedule and the lane count, not the clock.
 //!
-//! The streaming rate (samples back to back, overlapping across layers) is only measured by
-//! co-simulation bursts (`lls cosim --burst N`); the cycle model predicts lock step, so these
-//! figures name the count they divide by (`cycles_per_sample_schedule`).
+//! The lock-step count (one sample in flight) and its rate sit beside them.
 
 use serde::Serialize;
 
-/// What `cycles_per_sample` counts: the cycle model's lock-step schedule.
-pub const LOCK_STEP: &str = "lock step";
+/// A design's cycles per training sample, from the cycle model.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SampleCycles {
+    /// Samples back to back: the steady-state period.
+    pub streaming: u64,
+    /// One sample in flight.
+    pub lock_step: u64,
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ChipFigures {
@@ -28,12 +33,15 @@ pub struct ChipFigures {
     pub multipliers_available: u64,
     /// DSP multiply-accumulates per training sample, forward and update passes.
     pub macs_per_sample: u64,
-    /// The cycle count `samples_per_second` divides by.
+    /// Streaming cycles per sample (the steady-state period) that `samples_per_second`
+    /// divides by.
     pub cycles_per_sample: u64,
-    /// Which schedule `cycles_per_sample` is: [`LOCK_STEP`].
-    pub cycles_per_sample_schedule: &'static str,
-    /// Training samples/s at Fmax: `Fmax / cycles_per_sample`.
+    /// Cycles per sample with one sample in flight.
+    pub lock_step_cycles_per_sample: u64,
+    /// Training samples/s at Fmax, streaming: `Fmax / cycles_per_sample`.
     pub samples_per_second: f64,
+    /// Training samples/s at Fmax, one sample in flight.
+    pub lock_step_samples_per_second: f64,
     /// Multiplier-bound limit: `multipliers_available × Fmax / macs_per_sample`.
     pub limit_samples_per_second: f64,
     /// `samples_per_second / limit_samples_per_second`.
@@ -49,25 +57,26 @@ pub struct ChipFigures {
 }
 
 impl ChipFigures {
-    /// The figures of a design placed at `fmax_mhz`, with [`LOCK_STEP`]
-    /// `cycles_per_sample`; no golden figure yet ([`ChipFigures::with_golden`]).
+    /// The figures of a design placed at `fmax_mhz`; no golden figure yet
+    /// ([`ChipFigures::with_golden`]).
     pub fn new(
         multipliers_used: u64,
         multipliers_available: u64,
         fmax_mhz: f64,
-        cycles_per_sample: u64,
+        cycles: SampleCycles,
         macs_per_sample: u64,
     ) -> ChipFigures {
-        let samples_per_second = Self::throughput(fmax_mhz, cycles_per_sample);
+        let samples_per_second = Self::throughput(fmax_mhz, cycles.streaming);
         let limit_samples_per_second =
             Self::limit(multipliers_available, fmax_mhz, macs_per_sample);
         ChipFigures {
             multipliers_used,
             multipliers_available,
             macs_per_sample,
-            cycles_per_sample,
-            cycles_per_sample_schedule: LOCK_STEP,
+            cycles_per_sample: cycles.streaming,
+            lock_step_cycles_per_sample: cycles.lock_step,
             samples_per_second: samples_per_second.round(),
+            lock_step_samples_per_second: Self::throughput(fmax_mhz, cycles.lock_step).round(),
             limit_samples_per_second: limit_samples_per_second.round(),
             fraction_of_limit: round4(ratio(samples_per_second, limit_samples_per_second)),
             golden_samples_per_second: None,
@@ -125,13 +134,15 @@ impl ChipFigures {
             None => String::new(),
         };
         format!(
-            "{}/{} multipliers, {:.0} samples/s at Fmax ({}, {} cycles) = {:.1} % of the \
-             multiplier-bound {:.0} samples/s ({} MACs/sample){golden}",
+            "{}/{} multipliers, {:.0} samples/s at Fmax streaming ({} cycles; lock step {:.0} \
+             samples/s, {} cycles) = {:.1} % of the multiplier-bound {:.0} samples/s ({} \
+             MACs/sample){golden}",
             self.multipliers_used,
             self.multipliers_available,
             self.samples_per_second,
-            self.cycles_per_sample_schedule,
             self.cycles_per_sample,
+            self.lock_step_samples_per_second,
+            self.lock_step_cycles_per_sample,
             100.0 * self.fraction_of_limit,
             self.limit_samples_per_second,
             self.macs_per_sample
@@ -156,44 +167,64 @@ fn round4(x: f64) -> f64 {
 mod tests {
     use super::*;
 
+    const DIGITS: SampleCycles = SampleCycles {
+        streaming: 2_421,
+        lock_step: 2_489,
+    };
+
+    fn same(cycles: u64) -> SampleCycles {
+        SampleCycles {
+            streaming: cycles,
+            lock_step: cycles,
+        }
+    }
+
     #[test]
     fn figures_of_the_digits_preset_on_the_up5k() {
-        // 2 of 8 SB_MAC16, 4,736 DSP MACs and 2,489 lock-step cycles per sample at 47.84 MHz.
-        let c = ChipFigures::new(2, 8, 47.84, 2_489, 4_736);
-        assert_eq!(c.samples_per_second, (47.84e6_f64 / 2_489.0).round());
-        assert_eq!(c.samples_per_second, 19_221.0);
+        // 2 of 8 SB_MAC16, 4,736 DSP MACs, 2,421 streaming and 2,489 lock-step cycles per
+        // sample at 47.84 MHz.
+        let c = ChipFigures::new(2, 8, 47.84, DIGITS, 4_736);
+        assert_eq!(c.samples_per_second, (47.84e6_f64 / 2_421.0).round());
+        assert_eq!(c.samples_per_second, 19_760.0);
+        assert_eq!(c.lock_step_samples_per_second, 19_221.0);
         assert_eq!(
             c.limit_samples_per_second,
             (8.0 * 47.84e6_f64 / 4_736.0).round()
         );
         assert_eq!(c.limit_samples_per_second, 80_811.0);
         // Fmax cancels: MACs / (cycles × multipliers).
-        assert_eq!(c.fraction_of_limit, round4(4_736.0 / (2_489.0 * 8.0)));
-        assert_eq!(c.fraction_of_limit, 0.2378);
-        assert_eq!(c.cycles_per_sample_schedule, LOCK_STEP);
+        assert_eq!(c.fraction_of_limit, round4(4_736.0 / (2_421.0 * 8.0)));
+        assert_eq!(c.fraction_of_limit, 0.2445);
         assert_eq!(c.golden_samples_per_second, None);
     }
 
     #[test]
     fn the_fraction_of_the_limit_does_not_depend_on_fmax() {
-        let slow = ChipFigures::new(9, 156, 50.0, 51_179, 406_528);
-        let fast = ChipFigures::new(9, 156, 132.03, 51_179, 406_528);
+        let cycles = SampleCycles {
+            streaming: 4_317,
+            lock_step: 5_100,
+        };
+        let slow = ChipFigures::new(102, 156, 50.0, cycles, 406_528);
+        let fast = ChipFigures::new(102, 156, 125.0, cycles, 406_528);
         assert_eq!(slow.fraction_of_limit, fast.fraction_of_limit);
-        assert_eq!(fast.samples_per_second, 2_580.0);
-        assert_eq!(fast.fraction_of_limit, 0.0509);
+        assert_eq!(fast.samples_per_second, 28_955.0);
+        assert_eq!(
+            fast.fraction_of_limit,
+            round4(406_528.0 / (4_317.0 * 156.0))
+        );
     }
 
     #[test]
     fn every_multiplier_busy_every_cycle_is_the_limit() {
         // 8 multipliers, 800 MACs in 100 cycles: nothing idles.
-        let c = ChipFigures::new(8, 8, 100.0, 100, 800);
+        let c = ChipFigures::new(8, 8, 100.0, same(100), 800);
         assert_eq!(c.samples_per_second, c.limit_samples_per_second);
         assert_eq!(c.fraction_of_limit, 1.0);
     }
 
     #[test]
     fn zero_counts_give_zero_not_infinity() {
-        let c = ChipFigures::new(0, 8, 50.0, 0, 0);
+        let c = ChipFigures::new(0, 8, 50.0, same(0), 0);
         assert_eq!(c.samples_per_second, 0.0);
         assert_eq!(c.limit_samples_per_second, 0.0);
         assert_eq!(c.fraction_of_limit, 0.0);
@@ -203,7 +234,7 @@ mod tests {
 
     #[test]
     fn the_golden_figure_sits_beside_the_chip_figures() {
-        let c = ChipFigures::new(2, 8, 50.0, 2_500, 4_736).with_golden(40_000.0, "measured");
+        let c = ChipFigures::new(2, 8, 50.0, same(2_500), 4_736).with_golden(40_000.0, "measured");
         assert_eq!(c.samples_per_second, 20_000.0);
         assert_eq!(c.golden_samples_per_second, Some(40_000.0));
         assert_eq!(c.fraction_of_golden, Some(0.5));
@@ -215,6 +246,9 @@ mod tests {
             "multipliers_used",
             "multipliers_available",
             "samples_per_second",
+            "cycles_per_sample",
+            "lock_step_cycles_per_sample",
+            "lock_step_samples_per_second",
             "limit_samples_per_second",
             "fraction_of_limit",
             "golden_samples_per_second",

@@ -13,7 +13,7 @@ use rtl_gen::Design;
 
 use crate::artifacts::write;
 use crate::board::{self, BoardWrapper};
-use crate::chip::ChipFigures;
+use crate::chip::{ChipFigures, SampleCycles};
 use crate::device::{Device, Family};
 use crate::nextpnr::{self, PnrPaths};
 use crate::report::{SeedResult, StageSeconds, SynthReport};
@@ -296,7 +296,10 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
     };
     let ffs = used("TRELLIS_FF").unwrap_or_else(|| synth.cells.ffs());
     let dsps = dsps.unwrap_or_else(|| synth.cells.dsps());
-    let cycles = design.manifest.cycles_per_sample;
+    let cycles = SampleCycles {
+        streaming: design.manifest.steady_cycles_per_sample,
+        lock_step: design.manifest.cycles_per_sample,
+    };
     let mut artifacts: Vec<String> = vec!["rtl/".to_string()];
     artifacts.extend(
         constraints

@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-pub use chip::ChipFigures;
+pub use chip::{ChipFigures, SampleCycles};
 pub use device::{Board, Device, Family};
 pub use flow::FlowOptions;
 pub use nextpnr::Overflow;

@@ -150,6 +150,12 @@ pub fn run(args: Args) -> CmdResult {
         ),
         Some(m) => println!("{m}"),
     }
+    if let Some(steady) = report.steady_cycles_per_sample {
+        println!(
+            "streaming: {steady} cycles between the last two predictions (steady state; model {})",
+            report.predicted_steady_cycles_per_sample
+        );
+    }
     if let Some(acc) = rtl_test_accuracy {
         println!(
             "test accuracy of the weights the RTL learned: {:.2} % ({} test samples)",

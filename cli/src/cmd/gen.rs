@@ -59,13 +59,14 @@ pub fn run(args: Args) -> CmdResult {
         .map(|(_, t)| t.lines().count())
         .sum();
     println!(
-        "{}: {} files in {} ({} lines of Verilog, {} memory bits, {} cycles/sample predicted, ideal {})",
+        "{}: {} files in {} ({} lines of Verilog, {} memory bits, {} cycles/sample predicted in lock step, {} streaming, ideal {})",
         design.top,
         design.files.len() + 1,
         args.out.display(),
         lines,
         design.manifest.memory_bits,
         design.manifest.cycles_per_sample,
+        design.manifest.steady_cycles_per_sample,
         design.manifest.ideal_cycles_per_sample
     );
     Ok(())

@@ -35,12 +35,20 @@ impl LaneMap {
         word * self.lanes + lane
     }
 
-    /// With a power-of-two lane count an input index's low bits are its lane and the bits
-    /// above them its word: the address split the RTL makes. `None` for other counts.
-    pub fn lane_bits(self) -> Option<u32> {
-        self.lanes
-            .is_power_of_two()
-            .then(|| self.lanes.trailing_zeros())
+    /// Bits of the lane field in an address that packs a lane and a word side by side:
+    /// `ceil(log2(lanes))`, 0 for one lane.
+    pub fn lane_field_bits(self) -> u32 {
+        usize::BITS - (self.lanes - 1).leading_zeros()
+    }
+
+    /// Flat index `i` (an input, or a weight's row-major index `row · inputs + input` of a
+    /// row whose length the lanes divide) as a packed address: its word in the bits above
+    /// [`LaneMap::lane_field_bits`], its lane below. With a power-of-two lane count this
+    /// is `i` itself: the RTL slices the fields off the index. With other counts the
+    /// field is padded (lane values `lanes..2^bits` address nothing), so that the RTL
+    /// still slices rather than divides.
+    pub fn packed(self, i: usize) -> usize {
+        (self.word(i) << self.lane_field_bits()) | self.lane(i)
     }
 }
 
@@ -60,15 +68,24 @@ mod tests {
     }
 
     #[test]
-    fn power_of_two_lanes_split_an_index_into_bit_fields() {
+    fn power_of_two_lanes_pack_an_index_as_itself() {
         for lanes in [1, 2, 4, 8, 16] {
             let map = LaneMap::new(lanes);
-            let bits = map.lane_bits().expect("a power of two");
+            assert_eq!(1 << map.lane_field_bits(), lanes);
             for i in 0..1000 {
-                assert_eq!(map.lane(i), i & ((1 << bits) - 1));
-                assert_eq!(map.word(i), i >> bits);
+                assert_eq!(map.packed(i), i);
             }
         }
-        assert_eq!(LaneMap::new(6).lane_bits(), None);
+    }
+
+    #[test]
+    fn other_lane_counts_pad_the_lane_field() {
+        let map = LaneMap::new(98);
+        assert_eq!(map.lane_field_bits(), 7);
+        assert_eq!(map.packed(97), 97);
+        assert_eq!(map.packed(98), 128);
+        assert_eq!(map.packed(98 * 5 + 3), (5 << 7) | 3);
+        assert_eq!(LaneMap::new(3).lane_field_bits(), 2);
+        assert_eq!(LaneMap::new(5).lane_field_bits(), 3);
     }
 }

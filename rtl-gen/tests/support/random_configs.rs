@@ -75,8 +75,12 @@ impl Knobs {
             let hidden: Vec<usize> = (0..depth).map(|_| pick(rng, &[4, 8, 12, 16])).collect();
             let lanes = pick(rng, &[1, 2, 4]);
             let last = *hidden.last().expect("a hidden layer");
+            // Over a last hidden layer of 12 the classifier's lanes are 1, 3 or 6: counts
+            // that are not powers of two.
             let classifier_lanes = match rng.below(3) {
-                0 => Some(pick(rng, &[1, 2, 4])).filter(|l| last % l == 0),
+                0 => Some(pick(rng, &[1, 2, 4]))
+                    .map(|l| if last == 12 { l * 3 / 2 } else { l })
+                    .filter(|l| last % l == 0),
                 _ => None,
             };
             let rounding = pick(rng, &["floor", "half-up"]);

@@ -1,4 +1,4 @@
-//! The forward pass's accumulate: the lanes' products summed (in one or two register
+//! The forward pass's accumulate: the lanes' products summed (in a tree of register
 //! stages), then added into a split accumulator whose finished row registers into `acc`
 //! at `Stages::sum`.
 
@@ -38,31 +38,22 @@ pub(super) fn build(
     );
 }
 
-/// The lanes' products added into one term at the accumulate stage. Two sum stages: the
-/// first adds groups of `MAC_SUM_GROUP`, each exact in its own width, and the next adds
-/// the groups' sums as one sum stage adds the products. Several lanes (or one, banked):
-/// a stage adds them into a register. One lane otherwise: the product itself.
+/// The lanes' products added into one term at the accumulate stage. Several lanes (or
+/// one, banked): the last stage adds its terms into a register (`mac_q`). Where the sum
+/// takes more stages, each one before it adds groups of `MAC_SUM_GROUP` terms into
+/// registers, each exact in its own width, level by level. One lane otherwise: the
+/// product itself, widened.
 fn lane_sum(m: &mut Module, u: &Unit, prods: &[Expr]) -> Expr {
     let l = u.l;
     let acc_w = l.acc_bits;
-    let terms: Vec<Expr> = if l.mac_sum_stages == 2 {
-        let group_w = prods[0].width() + ceil_log2(LayerParams::MAC_SUM_GROUP);
-        let mut ff = Vec::new();
-        let groups = prods
-            .chunks(LayerParams::MAC_SUM_GROUP)
-            .enumerate()
-            .map(|(g, group)| {
-                let q = m.reg(&format!("mac_group_q{g}"), Ty::s(group_w));
-                ff.push(assign(
-                    &q,
-                    sum(group.iter().map(|p| p.clone().resize(group_w)).collect()),
-                ));
-                q
-            })
-            .collect::<Vec<_>>();
-        m.always_ff(&u.clk, u.held(ff));
-        let sum_w = (group_w + ceil_log2(groups.len())).min(acc_w);
-        groups.into_iter().map(|q| q.resize(sum_w)).collect()
+    let terms: Vec<Expr> = if l.mac_sum_stages >= 2 {
+        let mut terms = prods.to_vec();
+        let mut width = prods[0].width();
+        for level in 0..l.mac_sum_stages - 1 {
+            (terms, width) = group_sums(m, u, level, &terms, width);
+        }
+        let sum_w = (width + ceil_log2(terms.len())).min(acc_w);
+        terms.into_iter().map(|q| q.resize(sum_w)).collect()
     } else {
         prods
             .iter()
@@ -70,14 +61,45 @@ fn lane_sum(m: &mut Module, u: &Unit, prods: &[Expr]) -> Expr {
             .map(|(ln, p)| widen(m, &format!("prod_q{ln}_ext"), p.clone(), acc_w))
             .collect()
     };
-    if l.mac_sum_stages > 0 {
-        let sum_w = m.wire_assign("mac_sum", sum(terms));
-        let q = m.reg("mac_q", Ty::s(acc_w));
-        m.always_ff(&u.clk, u.held(vec![assign(&q, sum_w.resize(acc_w))]));
-        q
-    } else {
-        terms.into_iter().next().expect("one lane")
+    if l.mac_sum_stages == 0 {
+        return terms.into_iter().next().expect("one lane");
     }
+    let sum_w = m.wire_assign("mac_sum", sum(terms));
+    let q = m.reg("mac_q", Ty::s(acc_w));
+    m.always_ff(&u.clk, u.held(vec![assign(&q, sum_w.resize(acc_w))]));
+    q
+}
+
+/// One level of the lanes' sum: `terms` (each `width` bits) added `MAC_SUM_GROUP` at a
+/// time into registers (`mac_group_q<g>` on the first level, `mac_group<level>_q<g>` on
+/// later ones). Returns the registers and their width.
+fn group_sums(
+    m: &mut Module,
+    u: &Unit,
+    level: u32,
+    terms: &[Expr],
+    width: u32,
+) -> (Vec<Expr>, u32) {
+    let group_w = (width + ceil_log2(LayerParams::MAC_SUM_GROUP)).min(u.l.acc_bits);
+    let mut ff = Vec::new();
+    let groups = terms
+        .chunks(LayerParams::MAC_SUM_GROUP)
+        .enumerate()
+        .map(|(g, group)| {
+            let name = match level {
+                0 => format!("mac_group_q{g}"),
+                _ => format!("mac_group{level}_q{g}"),
+            };
+            let q = m.reg(&name, Ty::s(group_w));
+            ff.push(assign(
+                &q,
+                sum(group.iter().map(|p| p.clone().resize(group_w)).collect()),
+            ));
+            q
+        })
+        .collect();
+    m.always_ff(&u.clk, u.held(ff));
+    (groups, group_w)
 }
 
 /// The sum is kept in two halves so that each carry chain in the loop is half as long:

@@ -1,8 +1,8 @@
 //! The input buffer: one memory per lane, element i in lane i % lanes, in two banks: the
 //! upstream fills one while the unit works from the other.
 
-use crate::params::{addr_bits, LayerParams};
-use crate::verilog::{assign, Expr, Memory, Module, Ty};
+use crate::params::addr_bits;
+use crate::verilog::{assign, if_, if_else, Expr, Memory, Module, Ty};
 
 use super::super::{place, ram_port};
 use super::control::State;
@@ -40,7 +40,7 @@ pub(super) fn build(
     let pending = m.reg("pending", Ty::bit());
     let pending_label = m.reg("pending_label", Ty::u(l.label_bits));
     m.assign(&io.full, pending.clone());
-    let (in_lane, in_word) = split_addr(m, "in", &io.in_addr, l);
+    let (in_lane, in_word) = split_addr(m, u, io);
     let x_word = match pipe.word.get(1..).and_then(|w| w.last()) {
         Some(w2) => m.wire_assign(
             "x_word",
@@ -145,28 +145,95 @@ fn write_port(
     (we, wa, wd)
 }
 
-/// Splits a flat element address into (lane, word) for the lane memories, by the layer's
-/// [`LaneMap`](golden_model::spec::lanes::LaneMap): the low bits are the lane (`None` in
-/// a one-lane unit), the rest the word.
-fn split_addr(m: &mut Module, prefix: &str, addr: &Expr, l: &LayerParams) -> (Option<Expr>, Expr) {
+/// The (lane, word) of the element the stream writes, by the layer's
+/// [`LaneMap`](golden_model::spec::lanes::LaneMap) (`None` for the lane of a one-lane
+/// unit). With a power-of-two lane count they are the flat address's bit fields
+/// ([`LaneMap::packed`](golden_model::spec::lanes::LaneMap::packed) is the address
+/// itself). With other counts, counters: the stream writes a sample's elements in order
+/// from address 0, so the element after (lane, word) is (lane + 1, word), or (0, word + 1)
+/// past the last lane; address 0 starts them again, whatever came before it.
+fn split_addr(m: &mut Module, u: &Unit, io: &Ports) -> (Option<Expr>, Expr) {
+    let l = u.l;
     let (lanes, words) = (l.lanes, l.words);
+    let addr = &io.in_addr;
     let aw = addr.width();
     if lanes == 1 {
         return (None, addr.clone());
     }
     let lane_bits = l.lane_bits();
-    let lane = m.wire_assign(
-        &format!("{prefix}_lane"),
-        addr.clone().slice(lane_bits - 1, 0),
-    );
+    let word_ty = Ty::u(addr_bits(words));
+    if !lanes.is_power_of_two() {
+        return counted_split(m, u, io, Ty::u(lane_bits), word_ty);
+    }
+    let lane = m.wire_assign("in_lane", addr.clone().slice(lane_bits - 1, 0));
     let word = if words == 1 {
-        Expr::lit(0, Ty::u(addr_bits(words)))
+        Expr::lit(0, word_ty)
     } else {
-        m.wire_assign(
-            &format!("{prefix}_word"),
-            addr.clone().slice(aw - 1, lane_bits),
-        )
+        m.wire_assign("in_word", addr.clone().slice(aw - 1, lane_bits))
     };
+    (Some(lane), word)
+}
+
+/// [`split_addr`] by counting the stream's writes: `in_lane` / `in_word` are the written
+/// element's place, `in_lane_n` / `in_word_n` the next one's.
+fn counted_split(
+    m: &mut Module,
+    u: &Unit,
+    io: &Ports,
+    lane_ty: Ty,
+    word_ty: Ty,
+) -> (Option<Expr>, Expr) {
+    let l = u.l;
+    let first = m.wire_assign(
+        "in_first",
+        io.in_addr.clone().eq(Expr::lit(0, io.in_addr.ty())),
+    );
+    let lane_n = m.reg("in_lane_n", lane_ty);
+    let word_n = m.reg("in_word_n", word_ty);
+    let lane = m.wire_assign(
+        "in_lane",
+        Expr::mux(first.clone(), Expr::lit(0, lane_ty), lane_n.clone()),
+    );
+    let word = m.wire_assign(
+        "in_word",
+        Expr::mux(first, Expr::lit(0, word_ty), word_n.clone()),
+    );
+    let last_lane = m.wire_assign(
+        "in_last_lane",
+        lane.clone().eq(Expr::lit(l.lanes as i128 - 1, lane_ty)),
+    );
+    let step = vec![if_else(
+        last_lane,
+        vec![
+            assign(&lane_n, Expr::lit(0, lane_ty)),
+            assign(
+                &word_n,
+                word.clone()
+                    .add(Expr::lit(1, word_ty))
+                    .resize(word_ty.width),
+            ),
+        ],
+        vec![
+            assign(
+                &lane_n,
+                lane.clone()
+                    .add(Expr::lit(1, lane_ty))
+                    .resize(lane_ty.width),
+            ),
+            assign(&word_n, word.clone()),
+        ],
+    )];
+    m.always_ff(
+        &u.clk,
+        vec![if_else(
+            u.rst.clone(),
+            vec![
+                assign(&lane_n, Expr::lit(0, lane_ty)),
+                assign(&word_n, Expr::lit(0, word_ty)),
+            ],
+            vec![if_(io.in_we.clone(), step)],
+        )],
+    );
     (Some(lane), word)
 }
 

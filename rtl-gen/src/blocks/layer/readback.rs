@@ -37,7 +37,7 @@ pub(super) fn build(
     };
     let rbw = u.p.rb_data_bits;
     let l = u.l;
-    let n_w = (l.inputs * l.outputs) as i128;
+    let n_w = l.rb_first_error() as i128;
     // Those registers load only while the unit is idle, when readback reads them.
     let en = m.wire_assign("rb_regs_en", io.busy.clone().lnot());
     // Banked weights arrive later: the register-held entries follow the address delayed

@@ -10,9 +10,15 @@
 //! for the arbiter in `blocks::top`: a grant the cycle after the request at the earliest,
 //! none while another unit's pass still holds the pool, and a later unit first on a tie.
 
+mod burst;
+
 use crate::blocks;
 use crate::blocks::layer::PassTiming;
 use crate::params::DesignParams;
+
+/// Samples whose burst reaches the steady state by its last prediction
+/// ([`CycleModel::steady_cycles`]).
+pub const STEADY_SAMPLES: usize = 8;
 
 #[derive(Clone, Debug)]
 pub struct CycleModel {
@@ -101,6 +107,26 @@ impl CycleModel {
             // (`pool_hold`, registered: one stage later); the arbiter's grant then begins
             // the next pass at the following edge.
             free = begin + t.rows + operand_stage + 2;
+        }
+    }
+
+    /// Cycles of a burst of `samples` samples streamed back to back without stalls, from
+    /// the first beat until every unit is idle again (`lls cosim --burst`).
+    pub fn burst_cycles(&self, samples: usize) -> u64 {
+        self.burst_schedule(samples).end
+    }
+
+    /// The steady-state period of a stream of samples: the cycles between two
+    /// predictions once every unit's next input waits for it (the gap between the last
+    /// two of [`STEADY_SAMPLES`]). What a streaming chip trains at.
+    pub fn steady_cycles(&self) -> u64 {
+        match self
+            .burst_schedule(STEADY_SAMPLES)
+            .classifier_begins
+            .as_slice()
+        {
+            [.., a, b] => b - a,
+            _ => self.sample_cycles(),
         }
     }
 
