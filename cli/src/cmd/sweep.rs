@@ -42,20 +42,24 @@ struct Point {
     /// Hidden-layer widths of this point.
     hidden: Vec<usize>,
     lanes: usize,
+    /// Lock step: one sample in flight.
     cycles_per_sample: u64,
+    /// Streaming: the steady-state period of samples back to back.
+    steady_cycles_per_sample: u64,
     ideal_cycles_per_sample: u64,
+    /// `ideal_cycles_per_sample / steady_cycles_per_sample`.
     efficiency: f64,
     /// Multipliers of all units (the classifier's lanes may differ: `classifier_lanes`).
     mac_lanes_total: u64,
-    /// MACs ÷ (cycles × all lanes), lock step.
+    /// MACs ÷ (cycles × all lanes), streaming.
     mac_utilization: f64,
-    /// At the config's clock target, from the cycle model.
+    /// At the config's clock target, streaming, from the cycle model.
     samples_per_second_at_target: f64,
     luts: Option<u64>,
     dsps: Option<u64>,
     brams: Option<u64>,
     fmax_mhz: Option<f64>,
-    /// At Fmax, when synthesized.
+    /// At Fmax, streaming, when synthesized.
     samples_per_second_at_fmax: Option<f64>,
     synth_note: Option<String>,
 }
@@ -118,8 +122,8 @@ fn shapes(args: &Args, base: &Config) -> Result<Vec<Config>, String> {
         .collect()
 }
 
-/// One point per power-of-two lane count the config accepts, up to the target's DSP count
-/// (one multiplier a lane), appended to `points`.
+/// One point per hidden-unit lane count the config accepts (a divisor of every fan-in it
+/// applies to) whose units' multipliers all fit the target's DSPs, appended to `points`.
 fn sweep_lanes(
     args: &Args,
     base: &Config,
@@ -129,35 +133,33 @@ fn sweep_lanes(
 ) -> CmdResult {
     let device =
         toolchain::Device::from_name(base.hardware.target.name()).map_err(|e| e.to_string())?;
-    let max_lanes = base
-        .layer_shapes()
-        .iter()
-        .map(|&(i, _)| i)
-        .min()
-        .unwrap_or(1)
-        .min(device.dsps as usize);
-    let mut lanes = 1;
-    while lanes <= max_lanes {
+    for lanes in 1..=device.dsps as usize {
         let mut cfg = base.clone();
         cfg.hardware.lanes = lanes;
-        if cfg.validate().is_ok() {
+        let multipliers = match cfg.hardware.share_multipliers {
+            true => (0..cfg.layer_shapes().len()).map(|k| cfg.lanes_of(k)).max(),
+            false => Some((0..cfg.layer_shapes().len()).map(|k| cfg.lanes_of(k)).sum()),
+        };
+        if cfg.validate().is_ok() && multipliers.unwrap_or(0) <= device.dsps as usize {
             let design = rtl_gen::generate(&cfg, text, true).map_err(|e| e.to_string())?;
             let m = &design.manifest;
             let mut point = Point {
                 hidden: cfg.network.hidden.clone(),
                 lanes,
                 cycles_per_sample: m.cycles_per_sample,
+                steady_cycles_per_sample: m.steady_cycles_per_sample,
                 ideal_cycles_per_sample: m.ideal_cycles_per_sample,
-                efficiency: m.ideal_cycles_per_sample as f64 / m.cycles_per_sample as f64,
+                efficiency: m.ideal_cycles_per_sample as f64
+                    / m.steady_cycles_per_sample as f64,
                 mac_lanes_total: m.mac_lanes_total,
                 mac_utilization: rtl_gen::cycles::mac_utilization(
                     m.macs_per_sample,
                     m.mac_lanes_total,
-                    m.cycles_per_sample as f64,
+                    m.steady_cycles_per_sample as f64,
                 ),
                 samples_per_second_at_target: toolchain::ChipFigures::throughput(
                     cfg.hardware.freq_mhz,
-                    m.cycles_per_sample,
+                    m.steady_cycles_per_sample,
                 ),
                 luts: None,
                 dsps: None,
@@ -197,9 +199,10 @@ fn sweep_lanes(
                 }
             }
             println!(
-                "hidden {:?} lanes {:3}: {:8} cycles/sample (ideal {:8}, {:.1} %), MACs {:.1} % busy, {:.0} samples/s at {} MHz{}",
+                "hidden {:?} lanes {:3}: {:8} cycles/sample streaming, {:8} lock step (ideal {:8}, {:.1} %), MACs {:.1} % busy, {:.0} samples/s at {} MHz{}",
                 point.hidden,
                 lanes,
+                point.steady_cycles_per_sample,
                 point.cycles_per_sample,
                 point.ideal_cycles_per_sample,
                 100.0 * point.efficiency,
@@ -219,7 +222,6 @@ fn sweep_lanes(
             );
             points.push(point);
         }
-        lanes *= 2;
     }
     Ok(())
 }
@@ -271,7 +273,10 @@ fn plot_points(dir: &Path, name: &str, points: &[Point]) -> CmdResult {
         format!("{name}: cycles per training sample vs MAC lanes"),
         "cycles per sample",
         &series(&[
-            ("cycle model", &|p| Some(p.cycles_per_sample as f64)),
+            ("streaming (cycle model)", &|p| {
+                Some(p.steady_cycles_per_sample as f64)
+            }),
+            ("lock step (cycle model)", &|p| Some(p.cycles_per_sample as f64)),
             ("ideal (MACs / lanes)", &|p| {
                 Some(p.ideal_cycles_per_sample as f64)
             }),
@@ -320,7 +325,7 @@ mod tests {
         };
         let mut points = Vec::new();
         sweep_lanes(&args, &base, &text, Path::new("unused"), &mut points).expect("sweep");
-        // 32 classifier inputs would allow 32 lanes; the UP5K has 8 DSP tiles.
+        // Divisors of both fan-ins (64, 32) up to the UP5K's 8 DSP tiles.
         let lanes: Vec<usize> = points.iter().map(|p| p.lanes).collect();
         assert_eq!(lanes, [1, 2, 4, 8]);
         for p in &points {
@@ -332,6 +337,35 @@ mod tests {
                 2 * 64 * 32 + 2 * 32 * 10
             );
             assert!(p.cycles_per_sample > p.ideal_cycles_per_sample);
+            assert!(p.steady_cycles_per_sample > p.ideal_cycles_per_sample);
+            assert!(p.steady_cycles_per_sample <= p.cycles_per_sample);
         }
+    }
+
+    #[test]
+    fn lane_counts_that_are_not_powers_of_two_are_swept() {
+        let path = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../configs/mnist-mlp.toml"
+        ));
+        let base = load_config(&path).expect("preset loads");
+        let text = std::fs::read_to_string(&path).expect("preset reads");
+        let args = Args {
+            config: path,
+            out: PathBuf::from("unused"),
+            hidden: Vec::new(),
+            synth: false,
+        };
+        let mut points = Vec::new();
+        sweep_lanes(&args, &base, &text, Path::new("unused"), &mut points).expect("sweep");
+        // Divisors of 784 whose units fit the ECP5-85k's 156 multipliers beside the
+        // classifier's 4.
+        let lanes: Vec<usize> = points.iter().map(|p| p.lanes).collect();
+        assert_eq!(lanes, [1, 2, 4, 7, 8, 14, 16, 28, 49, 56, 98, 112]);
+        let preset = points.iter().find(|p| p.lanes == 98).expect("the preset's");
+        assert_eq!(
+            (preset.steady_cycles_per_sample, preset.cycles_per_sample),
+            (4_317, 5_100)
+        );
     }
 }
