@@ -142,7 +142,7 @@ impl LayerParams {
     /// Readback entries of the weights: every lane's words at their packed addresses
     /// (`LaneMap::packed` of the row-major index), holes included.
     pub fn rb_weight_entries(&self) -> usize {
-        self.lane_words() << self.lane_bits()
+        weight_readback_entries(self.inputs, self.outputs, self.lanes)
     }
 
     /// The readback entry of the first softmax error (after the weights).
@@ -184,6 +184,12 @@ pub struct ModParams {
     pub mul_b_bits: u32,
     /// Accumulator of both serial sums (exact).
     pub acc_bits: u32,
+}
+
+/// Readback entries of a layer's weights: each lane's `inputs / lanes × outputs` words at
+/// their packed addresses (`LaneMap::packed`), the holes of a padded lane field included.
+fn weight_readback_entries(inputs: usize, outputs: usize, lanes: usize) -> usize {
+    (inputs / lanes * outputs) << LaneMap::new(lanes).lane_field_bits()
 }
 
 impl LayerParams {
@@ -405,7 +411,6 @@ impl DesignParams {
             } else {
                 back_err + basis_bits
             };
-            let n_w = (n_in * n_out / lanes) << LaneMap::new(lanes).lane_field_bits();
             let lfsr_seeds = if learn && f.update_rounding == Rounding::Stochastic {
                 (0..lanes)
                     .map(|lane| Lfsr::seed_state(cfg.learning.seed, k, lane).0)
@@ -413,9 +418,9 @@ impl DesignParams {
             } else {
                 Vec::new()
             };
-            // Readback: the weights (at their packed addresses), then (when learning) the C softmax errors, the
-            // modulation and the LFSR states.
-            let rb_entries = n_w
+            // Readback: the weights (at their packed addresses), then (when learning) the C
+            // softmax errors, the modulation and the LFSR states.
+            let rb_entries = weight_readback_entries(n_in, n_out, lanes)
                 + if learn { classes } else { 0 }
                 + modulation.as_ref().map_or(0, |m| m.entries)
                 + lfsr_seeds.len() * LFSR_READBACK_PIECES;

@@ -1,6 +1,6 @@
-//! The cycle model's streaming schedule against its own lock step and the unit timings it
-//! is built from, over the presets, the test configs and random configs. (Co-simulation
-//! holds both schedules to the RTL: every lock-step sample and every stall-free burst.)
+//! The cycle model's streaming schedule against its lock step and the unit timings it is
+//! built from, over the presets, the test configs and random configs. (Co-simulation holds
+//! both schedules to the RTL: every lock-step sample and every stall-free burst.)
 
 use golden_model::config::Config;
 use golden_model::rng::SplitMix64;
@@ -30,21 +30,40 @@ fn configs() -> Vec<Config> {
     configs
 }
 
+/// The steady state holds: past [`STEADY_SAMPLES`] predictions, any [`STEADY_SAMPLES`]
+/// consecutive gaps (the last, a tail, aside) add up to that many steady periods, without
+/// and with learning; where the gaps differ at all, the configs below show it.
 #[test]
-fn a_burst_of_one_sample_is_lock_step() {
+fn the_steady_period_is_constant_once_reached() {
+    let mut patterned = 0;
     for cfg in configs() {
         for learn in [true, false] {
             let p = DesignParams::new(&cfg, learn).expect("generates");
             let model = CycleModel::new(&p);
-            assert_eq!(model.burst_cycles(1), model.sample_cycles(), "{}", cfg.name);
+            let steady = model.steady_cycles();
+            let gaps = model.prediction_gaps(4 * STEADY_SAMPLES);
+            let steady_gaps = &gaps[STEADY_SAMPLES - 1..gaps.len() - 1];
+            for window in steady_gaps.windows(STEADY_SAMPLES) {
+                assert_eq!(
+                    window.iter().sum::<u64>(),
+                    steady * STEADY_SAMPLES as u64,
+                    "{} (learn {learn}): gaps {gaps:?}",
+                    cfg.name
+                );
+            }
+            patterned += usize::from(steady_gaps.iter().any(|&g| g != steady));
         }
     }
+    // Shared pools in inference alternate two gaps (e.g. 576, 840): the mean covers them.
+    assert!(
+        patterned > 0,
+        "the random configs include an alternating schedule"
+    );
 }
 
-/// Streaming never takes longer than lock step, nor less than the busiest unit's passes;
-/// once steady, each further sample adds the steady period to a burst.
+/// Streaming never takes longer than lock step, nor less than the busiest unit's passes.
 #[test]
-fn bursts_grow_by_the_steady_period() {
+fn streaming_lies_between_the_busiest_unit_and_lock_step() {
     for cfg in configs() {
         let p = DesignParams::new(&cfg, true).expect("generates");
         let model = CycleModel::new(&p);
@@ -57,13 +76,6 @@ fn bursts_grow_by_the_steady_period() {
             .max()
             .unwrap_or(0);
         assert!(steady >= busiest, "{}: {steady} < {busiest}", cfg.name);
-        let n = STEADY_SAMPLES;
-        assert_eq!(
-            model.burst_cycles(n + 1) - model.burst_cycles(n),
-            steady,
-            "{}",
-            cfg.name
-        );
     }
 }
 
@@ -84,5 +96,8 @@ fn own_multipliers_stream_at_the_slowest_unit() {
         .collect();
     let model = CycleModel::new(&p);
     assert_eq!(model.steady_cycles(), busy.iter().max().unwrap() + 1);
-    assert_eq!((model.steady_cycles(), model.sample_cycles()), (4_317, 5_100));
+    assert_eq!(
+        (model.steady_cycles(), model.sample_cycles()),
+        (4_317, 5_100)
+    );
 }

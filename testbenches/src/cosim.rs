@@ -9,6 +9,7 @@ use golden_model::spec::fixed::FixedNet;
 use golden_model::spec::lanes::LaneMap;
 use golden_model::spec::numeric::format::mask;
 use golden_model::spec::trace::StepTrace;
+use rtl_gen::cycles::steady_period;
 use rtl_gen::params::{LFSR_READBACK_BITS, LFSR_READBACK_PIECES};
 use serde::Serialize;
 
@@ -139,10 +140,6 @@ impl std::fmt::Display for Mismatch {
     }
 }
 
-/// Bursts of at least this many samples reach the steady state by their last prediction
-/// (`rtl_gen::cycles::STEADY_SAMPLES`, where the cycle model reads it).
-pub const STEADY_BURST: usize = rtl_gen::cycles::STEADY_SAMPLES;
-
 #[derive(Clone, Debug, Serialize)]
 pub struct CosimReport {
     pub config: String,
@@ -168,8 +165,8 @@ pub struct CosimReport {
     pub reset_at: Option<usize>,
     /// 0: lock step; N: bursts of N back-to-back samples (cycles are then throughput).
     pub burst: usize,
-    /// Cycles between the last two predictions of a burst of at least [`STEADY_BURST`]
-    /// samples without stalls (the last such burst): the steady-state period.
+    /// The steady-state period measured in the last stall-free burst of more than
+    /// `2 * rtl_gen::cycles::STEADY_SAMPLES` samples (`rtl_gen::cycles::steady_period`).
     pub steady_cycles_per_sample: Option<u64>,
     /// The cycle model's steady-state period (`CycleModel::steady_cycles`).
     pub predicted_steady_cycles_per_sample: u64,
@@ -538,12 +535,16 @@ fn run_segment(
                 )));
             }
             if permille == 0 {
-                // Without stalls the burst's cycles are the cycle model's, every one.
-                if burst.cycles != model.burst_cycles(batch.len()) {
+                // Without stalls the burst's cycles and every gap between its predictions
+                // are the cycle model's.
+                let gaps = burst.gaps();
+                if burst.cycles != model.burst_cycles(batch.len())
+                    || gaps != model.prediction_gaps(batch.len())
+                {
                     report.cycle_model_deviations += 1;
                 }
-                if batch.len() >= STEADY_BURST {
-                    report.steady_cycles_per_sample = burst.last_gap();
+                if let Some(steady) = steady_period(&gaps) {
+                    report.steady_cycles_per_sample = Some(steady);
                 }
             }
             let per = burst.cycles / batch.len() as u64;

@@ -37,13 +37,12 @@ pub struct BurstOutput {
 }
 
 impl Burst {
-    /// Cycles between the last two predictions: the steady-state period, where the burst
-    /// is long enough to reach it and nothing stalls.
-    pub fn last_gap(&self) -> Option<u64> {
-        match self.outputs.as_slice() {
-            [.., a, b] => Some(b.cycle - a.cycle),
-            _ => None,
-        }
+    /// Cycles between consecutive predictions.
+    pub fn gaps(&self) -> Vec<u64> {
+        self.outputs
+            .windows(2)
+            .map(|w| w[1].cycle - w[0].cycle)
+            .collect()
     }
 }
 

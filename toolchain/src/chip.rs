@@ -35,10 +35,10 @@ pub struct ChipFigures {
     pub macs_per_sample: u64,
     /// Streaming cycles per sample (the steady-state period) that `samples_per_second`
     /// divides by.
-    pub cycles_per_sample: u64,
+    pub streaming_cycles_per_sample: u64,
     /// Cycles per sample with one sample in flight.
     pub lock_step_cycles_per_sample: u64,
-    /// Training samples/s at Fmax, streaming: `Fmax / cycles_per_sample`.
+    /// Training samples/s at Fmax, streaming: `Fmax / streaming_cycles_per_sample`.
     pub samples_per_second: f64,
     /// Training samples/s at Fmax, one sample in flight.
     pub lock_step_samples_per_second: f64,
@@ -73,7 +73,7 @@ impl ChipFigures {
             multipliers_used,
             multipliers_available,
             macs_per_sample,
-            cycles_per_sample: cycles.streaming,
+            streaming_cycles_per_sample: cycles.streaming,
             lock_step_cycles_per_sample: cycles.lock_step,
             samples_per_second: samples_per_second.round(),
             lock_step_samples_per_second: Self::throughput(fmax_mhz, cycles.lock_step).round(),
@@ -140,7 +140,7 @@ impl ChipFigures {
             self.multipliers_used,
             self.multipliers_available,
             self.samples_per_second,
-            self.cycles_per_sample,
+            self.streaming_cycles_per_sample,
             self.lock_step_samples_per_second,
             self.lock_step_cycles_per_sample,
             100.0 * self.fraction_of_limit,
@@ -246,7 +246,7 @@ mod tests {
             "multipliers_used",
             "multipliers_available",
             "samples_per_second",
-            "cycles_per_sample",
+            "streaming_cycles_per_sample",
             "lock_step_cycles_per_sample",
             "lock_step_samples_per_second",
             "limit_samples_per_second",

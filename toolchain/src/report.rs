@@ -3,9 +3,9 @@
 //! Logic is counted the way each family's placer does: iCE40 logic cells (`ICESTORM_LC`:
 //! one LUT4, its carry and its flip-flop) and ECP5 LUT4s (`TRELLIS_COMB`). Throughput and
 //! the multiplier-bound limit are [`ChipFigures`] (flattened into the same JSON object):
-//! `samples_per_second = fmax_mhz · 10⁶ / cycles_per_sample`, the cycle count coming from the
-//! generator's cycle model (manifest.json), so it is the rate at the achieved Fmax, not at
-//! the target.
+//! `samples_per_second = fmax_mhz · 10⁶ / streaming_cycles_per_sample`, the cycle count
+//! coming from the generator's cycle model (manifest.json), so it is the rate at the
+//! achieved Fmax, not at the target.
 
 use std::collections::BTreeMap;
 

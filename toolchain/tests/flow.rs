@@ -88,7 +88,7 @@ fn tiny_design_synthesises_places_routes_and_packs_on_icebreaker() {
     assert!(report.fmax_mhz > 0.0);
     assert_eq!(report.timing_met, report.fmax_mhz >= 50.0);
     assert_eq!(
-        report.chip.cycles_per_sample,
+        report.chip.streaming_cycles_per_sample,
         design.manifest.steady_cycles_per_sample
     );
     assert_eq!(

@@ -152,7 +152,7 @@ pub fn run(args: Args) -> CmdResult {
     }
     if let Some(steady) = report.steady_cycles_per_sample {
         println!(
-            "streaming: {steady} cycles between the last two predictions (steady state; model {})",
+            "streaming: {steady} cycles between two predictions in the steady state (model {})",
             report.predicted_steady_cycles_per_sample
         );
     }

@@ -506,7 +506,7 @@ fn chip_markdown(c: &toolchain::ChipFigures) -> String {
         c.multipliers_used,
         c.multipliers_available,
         c.macs_per_sample,
-        c.cycles_per_sample,
+        c.streaming_cycles_per_sample,
         c.lock_step_cycles_per_sample,
         c.samples_per_second,
         c.lock_step_samples_per_second,

@@ -149,8 +149,7 @@ fn sweep_lanes(
                 cycles_per_sample: m.cycles_per_sample,
                 steady_cycles_per_sample: m.steady_cycles_per_sample,
                 ideal_cycles_per_sample: m.ideal_cycles_per_sample,
-                efficiency: m.ideal_cycles_per_sample as f64
-                    / m.steady_cycles_per_sample as f64,
+                efficiency: m.ideal_cycles_per_sample as f64 / m.steady_cycles_per_sample as f64,
                 mac_lanes_total: m.mac_lanes_total,
                 mac_utilization: rtl_gen::cycles::mac_utilization(
                     m.macs_per_sample,
@@ -276,7 +275,9 @@ fn plot_points(dir: &Path, name: &str, points: &[Point]) -> CmdResult {
             ("streaming (cycle model)", &|p| {
                 Some(p.steady_cycles_per_sample as f64)
             }),
-            ("lock step (cycle model)", &|p| Some(p.cycles_per_sample as f64)),
+            ("lock step (cycle model)", &|p| {
+                Some(p.cycles_per_sample as f64)
+            }),
             ("ideal (MACs / lanes)", &|p| {
                 Some(p.ideal_cycles_per_sample as f64)
             }),

@@ -30,8 +30,8 @@ pub const GOLDEN_SAMPLES: usize = 20_000;
 Artifacts go to <out>/<preset>/<target>/: rtl/, synth.json, pnr.asc|pnr.config, <preset>.bin|.bit,
 report.json. The ECP5 tools come from scripts/install-deps.sh --ecp5.
 
-report.json has multipliers_used/_available, samples_per_second at Fmax (lock-step cycle
-count), limit_samples_per_second (every multiplier busy every cycle), fraction_of_limit and,
+report.json has multipliers_used/_available, samples_per_second at Fmax (samples streamed
+back to back; lock_step_samples_per_second with one in flight), limit_samples_per_second (every multiplier busy every cycle), fraction_of_limit and,
 beside them, golden_samples_per_second: the golden model timed on one core in the same run.")]
 pub struct Args {
     /// Config TOML, or a preset name as `lls presets` lists it.

@@ -44,9 +44,9 @@ impl LaneMap {
     /// Flat index `i` (an input, or a weight's row-major index `row · inputs + input` of a
     /// row whose length the lanes divide) as a packed address: its word in the bits above
     /// [`LaneMap::lane_field_bits`], its lane below. With a power-of-two lane count this
-    /// is `i` itself: the RTL slices the fields off the index. With other counts the
-    /// field is padded (lane values `lanes..2^bits` address nothing), so that the RTL
-    /// still slices rather than divides.
+    /// is `i` itself. With other counts the field is padded: lane values `lanes..2^bits`
+    /// are holes that hold no weight (the RTL's readback returns lane 0's word there).
+    /// Either way the RTL slices the fields off an address and never divides.
     pub fn packed(self, i: usize) -> usize {
         (self.word(i) << self.lane_field_bits()) | self.lane(i)
     }

@@ -9,8 +9,9 @@
 //! `m_axis_tready`. Readback: `rb_data` shows entry `rb_addr` of layer `rb_layer`
 //! `DesignParams::rb_latency` clocks after both are presented (`READBACK_LATENCY`, 4,
 //! plus 2 where a unit banks its weights), a new address every clock
-//! (weights in row-major order, then the C errors, the modulation and the LFSR states:
-//! `LayerParams::rb_first_modulation` / `rb_first_lfsr`).
+//! (the weights at their packed addresses, `LaneMap::packed` of the row-major index, then
+//! the C errors, the modulation and the LFSR states: `LayerParams::rb_first_error` /
+//! `rb_first_modulation` / `rb_first_lfsr`).
 
 use crate::params::{addr_bits, DesignParams};
 use crate::verilog::{assign, case, if_, if_else, Expr, Module, Ty};

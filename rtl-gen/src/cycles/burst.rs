@@ -70,6 +70,7 @@ impl CycleModel {
         loop {
             // Taking a sample may free the bank a unit before waits for: until none moves.
             while (0..n_units).any(|k| self.accept_next(&mut runs, k)) {}
+            // The earliest begin; on a tie the later unit (the arbiter's priority).
             let begin_of = |r: u64| if self.shared { (r + 1).max(free) } else { r };
             let Some((k, begin, update)) = runs
                 .iter()
@@ -102,6 +103,9 @@ impl CycleModel {
                 }
                 t.fwd_operand_stage
             };
+            // The pass holds the pool until its last item has passed the operand stage
+            // (`pool_hold`, registered: one stage later); the arbiter's grant then begins
+            // the next pass at the following edge.
             if self.shared {
                 free = begin + t.rows + operand_stage + 2;
             }

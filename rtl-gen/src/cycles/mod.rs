@@ -16,9 +16,23 @@ use crate::blocks;
 use crate::blocks::layer::PassTiming;
 use crate::params::DesignParams;
 
-/// Samples whose burst reaches the steady state by its last prediction
-/// ([`CycleModel::steady_cycles`]).
+/// Predictions after which a burst is in its steady state, and the number of gaps the
+/// steady period is averaged over ([`steady_period`]): a shared pool can settle into a
+/// repeating pattern of 2 or 4 different gaps, which 8 spans whole.
 pub const STEADY_SAMPLES: usize = 8;
+
+/// The steady period from the gaps between a burst's predictions: the mean of gaps
+/// `STEADY_SAMPLES - 1 ..= 2 * STEADY_SAMPLES - 2`, past the start and before the last
+/// gap (the last sample of a burst meets no competition for the pool), rounded up. None
+/// when the burst has fewer than `2 * STEADY_SAMPLES + 1` samples. The cycle model and the
+/// co-simulation's measurement both read it here.
+pub fn steady_period(gaps: &[u64]) -> Option<u64> {
+    if gaps.len() < 2 * STEADY_SAMPLES {
+        return None;
+    }
+    let window = &gaps[STEADY_SAMPLES - 1..2 * STEADY_SAMPLES - 1];
+    Some(window.iter().sum::<u64>().div_ceil(STEADY_SAMPLES as u64))
+}
 
 #[derive(Clone, Debug)]
 pub struct CycleModel {
@@ -67,47 +81,10 @@ impl CycleModel {
         }
     }
 
-    /// Cycles per sample in lock-step mode: the units' requests granted in edge order.
+    /// Cycles per sample in lock-step mode: a burst of one sample, the units' requests
+    /// granted in edge order.
     pub fn sample_cycles(&self) -> u64 {
-        let n = self.units.len();
-        // Per unit, its pending request: (edge, is the update).
-        let mut request: Vec<Option<(u64, bool)>> = vec![None; n];
-        request[0] = Some((self.inputs + self.units[0].fwd_request, false));
-        let mut free = 0; // the first edge a shared pass may begin at
-        let mut end = 0;
-        loop {
-            // The earliest begin; on a tie the later unit (the arbiter's priority).
-            let begin_of = |r: u64| if self.shared { (r + 1).max(free) } else { r };
-            let Some((k, begin, update)) = request
-                .iter()
-                .enumerate()
-                .filter_map(|(k, r)| r.map(|(edge, upd)| (k, begin_of(edge), upd)))
-                .min_by_key(|&(k, begin, _)| (begin, std::cmp::Reverse(k)))
-            else {
-                return end;
-            };
-            let t = &self.units[k];
-            request[k] = None;
-            let operand_stage = if update {
-                let upd_end = t.upd_end.expect("an update is asked only when learning");
-                end = end.max(begin + upd_end);
-                t.upd_operand_stage.unwrap_or(0)
-            } else {
-                match t.upd_end {
-                    Some(_) => request[k] = Some((begin + t.after_fwd, true)),
-                    None => end = end.max(begin + t.after_fwd),
-                }
-                // A hidden unit's forward end starts the next unit.
-                if let Some(next) = self.units.get(k + 1) {
-                    request[k + 1] = Some((begin + t.fwd_end + next.fwd_request, false));
-                }
-                t.fwd_operand_stage
-            };
-            // The pass holds the pool until its last item has passed the operand stage
-            // (`pool_hold`, registered: one stage later); the arbiter's grant then begins
-            // the next pass at the following edge.
-            free = begin + t.rows + operand_stage + 2;
-        }
+        self.burst_cycles(1)
     }
 
     /// Cycles of a burst of `samples` samples streamed back to back without stalls, from
@@ -116,18 +93,19 @@ impl CycleModel {
         self.burst_schedule(samples).end
     }
 
-    /// The steady-state period of a stream of samples: the cycles between two
-    /// predictions once every unit's next input waits for it (the gap between the last
-    /// two of [`STEADY_SAMPLES`]). What a streaming chip trains at.
+    /// Cycles between consecutive predictions of a burst of `samples` samples (as the
+    /// classifier begins each sample's forward pass a fixed number of cycles before its
+    /// prediction).
+    pub fn prediction_gaps(&self, samples: usize) -> Vec<u64> {
+        let begins = self.burst_schedule(samples).classifier_begins;
+        begins.windows(2).map(|w| w[1] - w[0]).collect()
+    }
+
+    /// The steady-state period of a stream of samples: cycles per sample once every
+    /// unit's next input waits for it ([`steady_period`]). What a streaming chip trains at.
     pub fn steady_cycles(&self) -> u64 {
-        match self
-            .burst_schedule(STEADY_SAMPLES)
-            .classifier_begins
-            .as_slice()
-        {
-            [.., a, b] => b - a,
-            _ => self.sample_cycles(),
-        }
+        steady_period(&self.prediction_gaps(2 * STEADY_SAMPLES + 1))
+            .expect("a burst of 2 * STEADY_SAMPLES + 1 samples has the gaps")
     }
 
     /// The ideal: own multipliers, the busiest unit's MACs per sample (forward + update) ÷

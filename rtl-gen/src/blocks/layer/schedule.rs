@@ -8,7 +8,8 @@ use crate::params::{DesignParams, LayerParams};
 pub struct Stages {
     /// Forward: the stage whose edge accumulates into the split accumulator (S1 registers
     /// the memories' data again, S2 multiplies into the product register; with
-    /// `LayerParams::mac_sum_stages` S3 (and S4) sum the lanes into a register first).
+    /// `LayerParams::mac_sum_stages` the stages from S3 on sum the lanes into a register
+    /// first).
     pub acc: u32,
     /// Forward: the stage that registers a finished row's sum `acc`, its two halves and
     /// the pending carry added (acc + 1).

@@ -67,8 +67,8 @@ pub(super) fn declare(
     let q: Vec<Expr> = (0..mems.len())
         .map(|ln| m.reg(&format!("w_q{ln}"), Ty::s(l.weight_bits)))
         .collect();
-    // Readback (when idle) reads the same port: the readback address is a weight's
-    // row-major index, its low bits the lane, the rest the word.
+    // Readback (when idle) reads the same port: the readback address is a weight's packed
+    // address (`LaneMap::packed`), its low `lane_bits` the lane, the rest the word.
     let w_aw = addr_bits(l.lane_words());
     let lane_bits = l.lane_bits();
     let rb_word = if w_aw + lane_bits <= l.rb_addr_bits {
