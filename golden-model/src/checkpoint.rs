@@ -1070,12 +1070,12 @@ mod tests {
             "ck.json: layers[0]: the checkpoint has 64 → 32, the config needs 64 → 16; the \
              checkpoint is for another network, pass the config it was saved with"
         );
-        let lanes = cfg(&DIGITS.replace("lanes = 2\n", "lanes = 1\n"));
+        let lanes = cfg(&DIGITS.replace("lanes = 4\n", "lanes = 1\n"));
         assert_eq!(
             ck.restore(&lanes, DIGITS, ConfigMatch::SameName, p())
                 .unwrap_err()
                 .to_string(),
-            "ck.json: layers[0].lfsr: the checkpoint has 2 states, the config needs 1 states \
+            "ck.json: layers[0].lfsr: the checkpoint has 4 states, the config needs 1 states \
              (hardware.lanes); the checkpoint is for another network, pass the config it was \
              saved with"
         );

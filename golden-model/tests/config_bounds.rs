@@ -133,7 +133,7 @@ fn the_stored_bits_bound_is_exact() {
             &[
                 ("hidden = [32]", &format!("hidden = [{h}]")),
                 ("acc_bits = 40", "acc_bits = 62"),
-                ("lanes = 2", "lanes = 1"),
+                ("lanes = 4", "lanes = 1"),
             ],
         )
     };
@@ -153,7 +153,7 @@ fn the_modulation_and_basis_count_toward_the_bound() {
         &[
             ("classes = 10", "classes = 256"),
             ("rule = \"lls\"", "rule = \"lls-mxm\""),
-            ("lanes = 2", "lanes = 1"),
+            ("lanes = 4", "lanes = 1"),
         ],
     );
     let plain = config(&base);
@@ -190,10 +190,7 @@ fn more_lanes_than_the_largest_target_has_multipliers_are_refused() {
         ],
     );
     assert_eq!(
-        error_for(
-            &base,
-            &[("lanes = 2", "lanes = 131072\nclassifier_lanes = 1")]
-        ),
+        error_for(&base, &[("lanes = 4", "lanes = 131072")]),
         "hardware.lanes: 131073 MAC lanes in all (131072 a hidden layer, 1 the classifier), \
          more than the 83796 DSPs and LUTs of ecp5-85k, the largest supported FPGA; use \
          fewer lanes (hardware.lanes, hardware.classifier_lanes) or fewer layers \
@@ -211,7 +208,7 @@ fn more_layers_than_the_largest_target_holds_units_are_refused() {
             &[
                 ("inputs = 64", "inputs = 1"),
                 ("hidden = [32]", &hidden),
-                ("lanes = 2", "lanes = 1"),
+                ("lanes = 4", "lanes = 1"),
             ],
         )
     };
@@ -305,7 +302,7 @@ fn the_input_shift_is_checked_against_the_data_set_pixels() {
             ("act_bits = 16", "act_bits = 12"),
         ],
     );
-    let cfg = config(&text.replace("lanes = 2", "lanes = 1"));
+    let cfg = config(&text.replace("lanes = 4", "lanes = 1"));
     assert_eq!(
         cfg.check_dataset(DatasetKind::Mnist)
             .unwrap_err()

@@ -13,7 +13,7 @@ fn error_for(from: &str, to: &str) -> String {
 #[test]
 fn lanes_must_be_at_least_one() {
     assert_eq!(
-        error_for("lanes = 2\n", "lanes = 0\n"),
+        error_for("lanes = 4\n", "lanes = 0\n"),
         "hardware.lanes: is 0; use at least 1 lane (a divisor of the layer's input count)"
     );
 }
@@ -21,10 +21,10 @@ fn lanes_must_be_at_least_one() {
 #[test]
 fn lanes_need_not_be_a_power_of_two() {
     let base = include_str!("../../configs/digits-mlp.toml");
-    let cfg = Config::from_toml_str(&base.replace("lanes = 2\n", "lanes = 16\n"), "ok.toml");
+    let cfg = Config::from_toml_str(&base.replace("lanes = 4\n", "lanes = 16\n"), "ok.toml");
     assert!(cfg.is_ok(), "{:?}", cfg.err());
     assert_eq!(
-        error_for("lanes = 2\n", "lanes = 3\n"),
+        error_for("lanes = 4\n", "lanes = 3\n"),
         "hardware.lanes: 3 lanes do not divide layer 0's 64 inputs; choose lanes that divide every layer's input count"
     );
 }
@@ -32,7 +32,7 @@ fn lanes_need_not_be_a_power_of_two() {
 #[test]
 fn lanes_must_divide_every_fan_in() {
     assert_eq!(
-        error_for("lanes = 2\n", "lanes = 128\n"),
+        error_for("lanes = 4\n", "lanes = 128\n"),
         "hardware.lanes: 128 lanes do not divide layer 0's 64 inputs; choose lanes that divide every layer's input count"
     );
 }

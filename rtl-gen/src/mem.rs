@@ -182,7 +182,9 @@ fn check_shapes(layers: &[LayerParams], net: &FixedNet, what: &str) -> Result<()
 /// for (name, text) in &images {
 ///     assert_eq!(&design.files[name], text);
 /// }
-/// assert_eq!(images.len(), 2 * cfg.hardware.lanes); // LLS, half-up rounding: weights only
+/// // LLS, half-up rounding: weights only, an image a lane (4 hidden, 1 classifier).
+/// let lanes: usize = (0..cfg.layer_shapes().len()).map(|k| cfg.lanes_of(k)).sum();
+/// assert_eq!(images.len(), lanes);
 /// ```
 pub fn state_images(cfg: &Config, net: &FixedNet) -> Result<BTreeMap<String, String>, GenError> {
     let layers = image_layers(cfg)?;
@@ -539,14 +541,14 @@ fn parse_words(
 /// # let text = include_str!("../../configs/digits-mlp.toml");
 /// # let cfg = golden_model::config::Config::from_toml_str(text, "x").unwrap();
 /// let layers = rtl_gen::mem::image_layers(&cfg).unwrap();
-/// let classifier = &layers[1]; // 32 → 10, 2 lanes: 10 × 16 words of 16 bits a lane
-/// let good = "ffff\n".repeat(160);
+/// let classifier = &layers[1]; // 32 → 10, 1 lane: 10 × 32 words of 16 bits
+/// let good = "ffff\n".repeat(320);
 /// let words = rtl_gen::mem::parse_weight_lane_image(classifier, good.as_bytes(), "w0.hex");
-/// assert_eq!(words.unwrap(), vec![-1; 160]);
+/// assert_eq!(words.unwrap(), vec![-1; 320]);
 /// // What `$readmemh` reads: comments, an address, several words a line, short words.
-/// let commented = format!("// lane 0\n@0 {} /* row 9 */ @9e 1 ffff\n", "ffff ".repeat(158));
+/// let commented = format!("// lane 0\n@0 {} /* row 9 */ @13e 1 ffff\n", "ffff ".repeat(318));
 /// let words = rtl_gen::mem::parse_weight_lane_image(classifier, commented.as_bytes(), "w0.hex");
-/// assert_eq!(words.unwrap()[158], 1);
+/// assert_eq!(words.unwrap()[318], 1);
 /// let bad = good.replacen("ffff", "fffff", 1);
 /// let err = rtl_gen::mem::parse_weight_lane_image(classifier, bad.as_bytes(), "w0.hex");
 /// assert!(err.unwrap_err().to_string().starts_with("w0.hex: line 1: \"fffff\" does not fit"));

@@ -67,14 +67,15 @@ pub struct LayerParams {
     /// by a stage; the forward pass's projection reads at the same stage as before.
     pub basis_addr_stages: u32,
     /// Register stages that sum the lanes' products before the accumulate (`mac_q`), each
-    /// one stage more on the forward pass. 1 with several lanes; with
-    /// `hardware.bank_weights` a single lane too, so that the accumulate's carry chains
-    /// start at a flip-flop beside them instead of at a MULT18X18D's output across the die;
-    /// with `hardware.bank_weights` and more than [`Self::MAC_SUM_GROUP`] lanes, a tree
-    /// that adds groups of that many terms into registers level by level
-    /// ([`Self::lane_sum_levels`]: 2 for 5–16 lanes, 4 for 98; 8 products in one cycle are
-    /// three adder levels behind the multipliers, too slow for the ECP5's clock). Else 0.
+    /// one stage more on the forward pass: with several lanes a tree that adds
+    /// [`Self::lane_sum_group`] terms at a time into registers, level by level
+    /// ([`Self::lane_sum_levels`]; on the ECP5 1 for up to 4 lanes, 2 for 5–16, 4 for 98;
+    /// on the iCE40 2 for 3–4 lanes). With `hardware.bank_weights` a single lane has one
+    /// too, so that the accumulate's carry chains start at a flip-flop beside them instead
+    /// of at a MULT18X18D's output across the die. Else 0.
     pub mac_sum_stages: u32,
+    /// Terms one adder of that tree adds ([`Self::lane_sum_group`] of the target).
+    pub lane_sum_group: usize,
     /// The multiplier's first operand: the weight in the forward pass, δ in the update.
     pub mul_a_bits: u32,
     pub act_bits: u32,
@@ -209,16 +210,24 @@ impl LayerParams {
         }
     }
 
-    /// Terms one registered adder of the lanes' sum adds ([`Self::mac_sum_stages`]).
-    pub const MAC_SUM_GROUP: usize = 4;
+    /// Terms one registered adder of the lanes' sum adds on `target`
+    /// ([`Self::mac_sum_stages`]): two on the iCE40, whose carry chains (0.3 ns a bit) leave
+    /// room for one addition a cycle at 50 MHz; four on the ECP5, whose chains are fast but
+    /// whose routes from the multipliers are long.
+    pub fn lane_sum_group(target: Target) -> usize {
+        match target {
+            Target::Ice40Up5k => 2,
+            Target::Ecp5_25k | Target::Ecp5_85k => 4,
+        }
+    }
 
-    /// Registered levels of a tree that adds `lanes` products [`Self::MAC_SUM_GROUP`] at
-    /// a time down to one sum (at least 1).
-    pub fn lane_sum_levels(lanes: usize) -> u32 {
+    /// Registered levels of a tree that adds `lanes` products `group` at a time down to
+    /// one sum (at least 1).
+    pub fn lane_sum_levels(lanes: usize, group: usize) -> u32 {
         let mut levels = 1;
         let mut terms = lanes;
-        while terms > Self::MAC_SUM_GROUP {
-            terms = terms.div_ceil(Self::MAC_SUM_GROUP);
+        while terms > group {
+            terms = terms.div_ceil(group);
             levels += 1;
         }
         levels
@@ -356,6 +365,7 @@ impl DesignParams {
         let target = cfg.hardware.target;
         let banked = cfg.hardware.bank_weights;
         let shared = cfg.hardware.share_multipliers;
+        let lane_sum_group = LayerParams::lane_sum_group(target);
         for (field, bits) in [
             ("fixed.weight_bits", f.weight_bits),
             ("fixed.act_bits", f.act_bits),
@@ -441,9 +451,9 @@ impl DesignParams {
                 basis_addr_stages: u32::from(banked && learn && !classifier),
                 mac_sum_stages: match (lanes, banked) {
                     (1, false) => 0,
-                    (l, true) => LayerParams::lane_sum_levels(l),
-                    _ => 1,
+                    (l, _) => LayerParams::lane_sum_levels(l, lane_sum_group),
                 },
+                lane_sum_group,
                 mul_a_bits: if learn {
                     f.weight_bits.max(delta_bits)
                 } else {

@@ -267,18 +267,20 @@ fn tiny_shared() {
 fn digits_mlp() {
     let design = snapshot_preset("digits-mlp");
     check_image_lengths(&design);
-    // 64 → 32 → 10 on 2 lanes: 32 words per hidden row, 16 per classifier row; both
-    // units on one pool of 2 multipliers.
+    // 64 → 32 → 10, hidden on 4 lanes: 16 words per row; the classifier on 1: 32. Each
+    // unit on multipliers of its own; the hidden unit's four products summed in two
+    // registered levels of two (the iCE40's lane-sum adder).
     assert_eq!(
-        design.files["digits_mlp_layer0_w1.hex"].lines().count(),
-        32 * 32
+        design.files["digits_mlp_layer0_w3.hex"].lines().count(),
+        32 * 16
     );
     assert_eq!(
-        design.files["digits_mlp_classifier_w1.hex"].lines().count(),
-        10 * 16
+        design.files["digits_mlp_classifier_w0.hex"].lines().count(),
+        10 * 32
     );
-    assert_eq!(design.params.mul_pool, Some(2));
-    assert_eq!(design.manifest.mac_lanes_total, 2);
+    assert_eq!(design.params.mul_pool, None);
+    assert_eq!(design.manifest.mac_lanes_total, 5);
+    assert_eq!(design.params.layers[0].mac_sum_stages, 2);
 }
 
 #[test]

@@ -321,7 +321,7 @@ fn banked_weights_train_bit_exactly() {
     );
     let text = text
         .replace(
-            "\nlanes = 2\nshare_multipliers = true\n",
+            "\nlanes = 4\nclassifier_lanes = 1\n",
             "\nlanes = 1\nbank_weights = true\n",
         )
         .replace("\nhidden = [32]\n", "\nhidden = [128]\n");
@@ -371,7 +371,7 @@ fn shared_multipliers_train_bit_exactly() {
     let (_, text) = digits_variant("digits-shared", &[("update_rounding", "stochastic")]);
     let text = text
         .replace("\nhidden = [32]\n", "\nhidden = [32, 16]\n")
-        .replace("\nlanes = 2\n", "\nlanes = 2\nclassifier_lanes = 1\n");
+        .replace("\nlanes = 4\n", "\nlanes = 2\nshare_multipliers = true\n");
     let cfg = Config::from_toml_str(&text, "digits-shared").expect("valid");
     let p = rtl_gen::params::DesignParams::new(&cfg, true).expect("valid");
     assert_eq!((p.layers.len(), p.mul_pool), (3, Some(2)));

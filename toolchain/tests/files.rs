@@ -77,8 +77,8 @@ fn tiny() -> (Config, String) {
         ("inputs = 64", "inputs = 16"),
         ("hidden = [32]", "hidden = [8]"),
         ("classes = 10", "classes = 4"),
-        // A multiplier set per unit, as before the preset shared them.
-        ("lanes = 2\nshare_multipliers = true", "lanes = 1"),
+        // One lane a unit.
+        ("lanes = 4\nclassifier_lanes = 1", "lanes = 1"),
     ] {
         assert!(
             text.contains(from),

@@ -19,9 +19,9 @@ fn tiny_config(dir: &Path, lanes: usize) -> (Config, String) {
         ("inputs = 64", "inputs = 16".to_string()),
         ("hidden = [32]", "hidden = [8]".to_string()),
         ("classes = 10", "classes = 4".to_string()),
-        // A multiplier set per unit (the preset shares one pool): `lanes` DSPs a unit.
+        // `lanes` DSPs in each unit.
         (
-            "lanes = 2\nshare_multipliers = true",
+            "lanes = 4\nclassifier_lanes = 1",
             format!("lanes = {lanes}"),
         ),
     ] {

@@ -4,7 +4,6 @@
 
 use golden_model::spec::numeric::width::ceil_log2;
 
-use crate::params::LayerParams;
 use crate::verilog::{assign, if_, Expr, Module, Ty};
 
 use super::super::{named, sum, widen};
@@ -40,7 +39,7 @@ pub(super) fn build(
 
 /// The lanes' products added into one term at the accumulate stage. Several lanes (or
 /// one, banked): the last stage adds its terms into a register (`mac_q`). Where the sum
-/// takes more stages, each one before it adds groups of `MAC_SUM_GROUP` terms into
+/// takes more stages, each one before it adds groups of `lane_sum_group` terms into
 /// registers, each exact in its own width, level by level. One lane otherwise: the
 /// product itself, widened.
 fn lane_sum(m: &mut Module, u: &Unit, prods: &[Expr]) -> Expr {
@@ -70,7 +69,7 @@ fn lane_sum(m: &mut Module, u: &Unit, prods: &[Expr]) -> Expr {
     q
 }
 
-/// One level of the lanes' sum: `terms` (each `width` bits) added `MAC_SUM_GROUP` at a
+/// One level of the lanes' sum: `terms` (each `width` bits) added `lane_sum_group` at a
 /// time into registers (`mac_group_q<g>` on the first level, `mac_group<level>_q<g>` on
 /// later ones). Returns the registers and their width.
 fn group_sums(
@@ -80,10 +79,11 @@ fn group_sums(
     terms: &[Expr],
     width: u32,
 ) -> (Vec<Expr>, u32) {
-    let group_w = (width + ceil_log2(LayerParams::MAC_SUM_GROUP)).min(u.l.acc_bits);
+    let group = u.l.lane_sum_group;
+    let group_w = (width + ceil_log2(group)).min(u.l.acc_bits);
     let mut ff = Vec::new();
     let groups = terms
-        .chunks(LayerParams::MAC_SUM_GROUP)
+        .chunks(group)
         .enumerate()
         .map(|(g, group)| {
             let name = match level {

@@ -35,7 +35,8 @@
 //! reads the basis at S1, and δ and every stage after it shift by one. A banked unit of
 //! one lane registers its product again before the accumulate (the `[S3]` stage, as
 //! several lanes do: `LayerParams::mac_sum_stages`); a banked unit of more lanes sums its
-//! products in a registered tree, four terms an adder (`LayerParams::lane_sum_levels`).
+//! products in a registered tree (`LayerParams::lane_sum_levels`), as any unit of more
+//! lanes than one adder takes on its target (`LayerParams::lane_sum_group`).
 //!
 //! With `hardware.share_multipliers` the unit has no multipliers: each pass first asks the
 //! top's pool for them (`pool_req` / `pool_grant`), and the operands go out and the
