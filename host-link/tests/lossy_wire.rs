@@ -1,0 +1,204 @@
+//! The host and device ends over a wire that flips bits and drops bytes: every request is
+//! carried out exactly once, in order, and answered correctly.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+
+use host_link::{DeviceLink, Host, Identity, LinkError, Request, Response, Target, Wire};
+
+/// A trainer stand-in that records what it was asked to train.
+#[derive(Default)]
+struct Recorder {
+    trained: Vec<(u8, Vec<u8>)>,
+}
+
+impl Target for Recorder {
+    fn execute(&mut self, request: Request) -> Response {
+        match request {
+            Request::Train { label, pixels } => {
+                let class = (pixels.iter().map(|&p| u32::from(p)).sum::<u32>() % 10) as u8;
+                self.trained.push((label, pixels));
+                Response::Prediction {
+                    class,
+                    label,
+                    samples: self.trained.len() as u32,
+                }
+            }
+            Request::Hello => Response::Hello(Identity {
+                protocol: host_link::command::PROTOCOL,
+                config_hash: *b"recorder",
+                inputs: 64,
+                classes: 10,
+                units: 2,
+                learns: true,
+            }),
+            _ => Response::Reset,
+        }
+    }
+}
+
+/// The host's bytes go through the fault injector to the device, its answer back through
+/// it again; the line goes idle after each burst.
+struct Lossy {
+    device: DeviceLink,
+    target: Recorder,
+    to_host: VecDeque<u8>,
+    rng: u64,
+    /// Per byte, in millionths: a flipped bit, a dropped byte.
+    flip_ppm: u64,
+    drop_ppm: u64,
+    faults: u64,
+}
+
+impl Lossy {
+    fn new(flip_ppm: u64, drop_ppm: u64) -> Lossy {
+        Lossy {
+            device: DeviceLink::new(1024),
+            target: Recorder::default(),
+            to_host: VecDeque::new(),
+            rng: 0x9E37_79B9_7F4A_7C15,
+            flip_ppm,
+            drop_ppm,
+            faults: 0,
+        }
+    }
+
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn carry(&mut self, byte: u8) -> Option<u8> {
+        let r = self.next() % 1_000_000;
+        if r < self.drop_ppm {
+            self.faults += 1;
+            None
+        } else if r < self.drop_ppm + self.flip_ppm {
+            self.faults += 1;
+            Some(byte ^ (1 << (self.next() % 8)))
+        } else {
+            Some(byte)
+        }
+    }
+}
+
+impl Wire for Lossy {
+    type Error = Infallible;
+
+    fn send(&mut self, bytes: &[u8]) -> Result<(), Infallible> {
+        for &b in bytes {
+            let Some(b) = self.carry(b) else { continue };
+            if let Some(answer) = self.device.receive(b, &mut self.target) {
+                for a in answer {
+                    if let Some(a) = self.carry(a) {
+                        self.to_host.push_back(a);
+                    }
+                }
+            }
+        }
+        self.device.line_idle();
+        Ok(())
+    }
+
+    fn recv(&mut self) -> Result<Option<u8>, Infallible> {
+        Ok(self.to_host.pop_front())
+    }
+}
+
+fn samples(n: usize) -> Vec<(u8, Vec<u8>)> {
+    let mut x = 1u32;
+    (0..n)
+        .map(|i| {
+            let pixels = (0..64)
+                .map(|_| {
+                    x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (x >> 24) as u8
+                })
+                .collect();
+            ((i % 10) as u8, pixels)
+        })
+        .collect()
+}
+
+fn train_all(host: &mut Host<Lossy>, samples: &[(u8, Vec<u8>)]) {
+    for (i, (label, pixels)) in samples.iter().enumerate() {
+        let answer = host
+            .call(&Request::Train {
+                label: *label,
+                pixels: pixels.clone(),
+            })
+            .expect("answered within the attempts");
+        let class = (pixels.iter().map(|&p| u32::from(p)).sum::<u32>() % 10) as u8;
+        assert_eq!(
+            answer,
+            Response::Prediction {
+                class,
+                label: *label,
+                samples: i as u32 + 1
+            }
+        );
+    }
+}
+
+#[test]
+fn a_clean_wire_needs_no_retries() {
+    let data = samples(300);
+    let (mut host, id) = Host::open(Lossy::new(0, 0), 8, 1024).expect("hello");
+    assert_eq!(&id.config_hash, b"recorder");
+    train_all(&mut host, &data);
+    let stats = host.stats();
+    assert_eq!(
+        (stats.requests, stats.retries, stats.link_errors),
+        (301, 0, 0)
+    );
+    // Hello: 7 bytes out, 14 + 7 back. Each sample: 64 pixels, a label and 7 bytes of
+    // frame out; 6 bytes and 7 of frame back.
+    assert_eq!(stats.bytes_sent, 7 + 300 * 72);
+    assert_eq!(stats.bytes_received, 21 + 300 * 13);
+    assert_eq!(host.wire_mut().target.trained, data);
+}
+
+#[test]
+fn flipped_bits_and_dropped_bytes_lose_and_double_nothing() {
+    let data = samples(3_000);
+    // One byte in 200 damaged: about a third of the requests or their answers.
+    let (mut host, _) = Host::open(Lossy::new(2_500, 2_500), 16, 1024).expect("hello");
+    train_all(&mut host, &data);
+    let stats = host.stats();
+    let wire = host.wire_mut();
+    assert!(wire.faults > 500, "faults injected: {}", wire.faults);
+    assert!(stats.retries > 300 && stats.link_errors >= stats.retries);
+    // Lost answers were sent again from the device's memory, not trained again.
+    assert_eq!(wire.target.trained, data);
+    assert!(wire.device.crc_errors > 0);
+}
+
+#[test]
+fn a_silent_board_is_reported_after_the_attempts() {
+    struct Silent;
+    impl Wire for Silent {
+        type Error = Infallible;
+        fn send(&mut self, _: &[u8]) -> Result<(), Infallible> {
+            Ok(())
+        }
+        fn recv(&mut self) -> Result<Option<u8>, Infallible> {
+            Ok(None)
+        }
+    }
+    let Err(err) = Host::open(Silent, 3, 64) else {
+        panic!("a silent board must not open");
+    };
+    assert!(matches!(
+        err,
+        LinkError::NoAnswer {
+            seq: 1,
+            attempts: 3
+        }
+    ));
+    assert!(err
+        .to_string()
+        .starts_with("no answer to request 1 after 3 attempts"));
+}
