@@ -9,6 +9,7 @@ pub mod softmax;
 #[cfg(test)]
 mod testing;
 pub mod top;
+pub mod uart;
 pub mod weights;
 
 use crate::params::DesignParams;
