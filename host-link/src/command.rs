@@ -1,18 +1,7 @@
-//! What the frames carry: the host's requests and the board's responses, each with its
-//! kind byte and payload layout. A response's kind is its request's with the top bit set;
-//! [`Response::Refused`] answers a request the board cannot carry out.
-//!
-//! | kind | request payload | response payload |
-//! | --- | --- | --- |
-//! | 0x01 hello | – | protocol u8, config hash 8 bytes, inputs u16, classes u8, units u8, learns u8 |
-//! | 0x02 train | label u8, one byte a pixel | class u8, label u8, samples trained u32 |
-//! | 0x03 infer | label u8, one byte a pixel | class u8, label u8, samples trained u32 |
-//! | 0x04 read | unit u8, address u32, count u16 | count words, u32 each |
-//! | 0x05 reset | – | – |
-//! | 0x06 status | – | idle u8, frame error u8, samples trained u32, frames refused for their CRC u32 |
-//! | 0xFF refused | – | the request's kind u8, reason u8 |
-//!
-//! Every multi-byte field is little-endian.
+//! What the frames carry: the host's requests and the board's answers, each with its kind
+//! byte and payload layout (the table in `docs/host-link.md`). An answer's kind is its
+//! request's with the top bit set; [`Response::Refused`] answers a request the board
+//! cannot carry out. Every multi-byte field is little-endian.
 
 use thiserror::Error;
 
@@ -22,6 +11,10 @@ pub const PROTOCOL: u8 = 1;
 pub const RESPONSE: u8 = 0x80;
 /// The kind of [`Response::Refused`].
 pub const REFUSED: u8 = 0xFF;
+/// The most words one read asks for; a board refuses more (`Refusal::BadLength`).
+pub const MAX_READ_WORDS: u16 = 256;
+/// The longest answer payload: a read of [`MAX_READ_WORDS`] words.
+pub const MAX_ANSWER_PAYLOAD: usize = 4 * MAX_READ_WORDS as usize;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
@@ -70,7 +63,8 @@ pub enum Response {
     Refused { kind: u8, reason: Refusal },
 }
 
-/// What a board says it is: the host refuses one whose config hash is not its config's.
+/// What a board says it is: [`crate::Host::open`] refuses one whose protocol or config
+/// hash is not the host's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
     pub protocol: u8,
@@ -160,10 +154,14 @@ impl Request {
             }
             kind::READ => {
                 exact(7)?;
+                let count = u16::from_le_bytes([payload[5], payload[6]]);
+                if count > MAX_READ_WORDS {
+                    return Err(Refusal::BadLength);
+                }
                 Ok(Request::Read {
                     unit: payload[0],
                     addr: u32::from_le_bytes(payload[1..5].try_into().expect("4 bytes")),
-                    count: u16::from_le_bytes([payload[5], payload[6]]),
+                    count,
                 })
             }
             _ => Err(Refusal::UnknownKind),
@@ -208,6 +206,12 @@ impl Response {
             }
             Response::Refused { kind, reason } => vec![*kind, *reason as u8],
         }
+    }
+
+    /// Whether a frame of `kind` whose payload starts with `first` answers a request of
+    /// `request_kind` (its answer, or a refusal of that kind).
+    pub fn answers(request_kind: u8, kind: u8, first: Option<u8>) -> bool {
+        kind == request_kind | RESPONSE || (kind == REFUSED && first == Some(request_kind))
     }
 
     /// The response to a request of `request_kind` that a frame of `kind` carries.
@@ -303,7 +307,7 @@ mod tests {
             Request::Read {
                 unit: 1,
                 addr: 0x0001_2345,
-                count: 300,
+                count: MAX_READ_WORDS,
             },
             Request::Reset,
             Request::Status,
@@ -361,6 +365,15 @@ mod tests {
     #[test]
     fn wrong_lengths_and_kinds_are_refused_or_malformed() {
         assert_eq!(Request::parse(kind::READ, &[0; 6]), Err(Refusal::BadLength));
+        let too_many = Request::Read {
+            unit: 0,
+            addr: 0,
+            count: MAX_READ_WORDS + 1,
+        };
+        assert_eq!(
+            Request::parse(kind::READ, &too_many.payload()),
+            Err(Refusal::BadLength)
+        );
         assert_eq!(Request::parse(kind::TRAIN, &[]), Err(Refusal::BadLength));
         assert_eq!(Request::parse(0x42, &[]), Err(Refusal::UnknownKind));
         let e = Response::parse(kind::TRAIN, kind::STATUS | RESPONSE, &[0; 10]).unwrap_err();

@@ -4,7 +4,8 @@
 
 /// The register before the first byte.
 pub const INIT: u16 = 0xFFFF;
-const POLY: u16 = 0x1021;
+/// The generator polynomial (x^16 + x^12 + x^5 + 1, its top bit implied).
+pub const POLY: u16 = 0x1021;
 
 /// `crc` after `byte`.
 pub fn update(crc: u16, byte: u8) -> u16 {

@@ -1,7 +1,7 @@
-//! The board's end, as the generated RTL implements it: frames that fail their CRC are
-//! dropped and counted; a request whose sequence number is the last one answered gets the
-//! same answer again without being carried out (its answer was lost, and the host asks
-//! again); anything else is carried out once and answered.
+//! The board's end, the behaviour a board must have: frames that fail their CRC are
+//! dropped and counted; a request whose kind and sequence number are the last one
+//! answered gets the same answer again without being carried out (its answer was lost,
+//! and the host asks again); anything else is carried out once and answered.
 
 use crate::command::{Request, Response};
 use crate::frame::{Frame, Received, Receiver};
@@ -19,6 +19,8 @@ pub struct DeviceLink {
     last: Option<(u8, u8, Vec<u8>)>,
     /// Frames dropped for their CRC, length or a cut.
     pub crc_errors: u32,
+    /// Requests answered again from memory.
+    pub replays: u32,
 }
 
 impl DeviceLink {
@@ -27,6 +29,7 @@ impl DeviceLink {
             receiver: Receiver::new(max_payload),
             last: None,
             crc_errors: 0,
+            replays: 0,
         }
     }
 
@@ -52,6 +55,7 @@ impl DeviceLink {
     fn answer(&mut self, f: Frame, target: &mut impl Target) -> Vec<u8> {
         if let Some((kind, seq, bytes)) = &self.last {
             if (*kind, *seq) == (f.kind, f.seq) {
+                self.replays += 1;
                 return bytes.clone();
             }
         }

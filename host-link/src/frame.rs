@@ -1,18 +1,11 @@
-//! Frames: the unit both ends send, and the receiver that finds them in a byte stream.
-//!
-//! ```text
-//!  byte:  0      1      2      3..4          5 .. 5+len-1     5+len .. 6+len
-//!       +------+------+------+-------------+----------------+---------------+
-//!       | 0x5A | kind | seq  | len (LE u16)| payload        | CRC-16 (LE)   |
-//!       +------+------+------+-------------+----------------+---------------+
-//!                \______________ CRC-16/CCITT-FALSE over these _____/
-//! ```
+//! Frames: the unit both ends send (layout and CRC in `docs/host-link.md`: sync, kind,
+//! seq, length, payload, CRC-16), and the receiver that finds them in a byte stream.
 //!
 //! The receiver hunts for the sync byte, reads the header, refuses a length above its
 //! limit, reads the payload and checks the CRC; after anything wrong it hunts again from
-//! the next byte. A line idle in the middle of a frame (the sender stopped, or bytes were
-//! lost) also ends the frame, so a lost byte cannot make the receiver swallow the next
-//! frame as payload.
+//! the byte after the frame it gave up on. A line idle in the middle of a frame (the
+//! sender stopped, or bytes were lost) also ends the frame, so a lost byte cannot make the
+//! receiver swallow the next frame as payload.
 
 use crate::crc;
 

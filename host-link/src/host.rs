@@ -1,12 +1,14 @@
 //! The host's end: each request gets a new sequence number and is sent until its answer
 //! comes back whole. A frame lost or damaged either way (the request, or the answer) costs
-//! a retry; the board answers a repeated sequence number from its memory without acting
-//! again ([`crate::device::DeviceLink`]), so no sample is trained twice or skipped.
+//! a retry; the board answers a repeated request from its memory without acting again
+//! ([`crate::device::DeviceLink`]), so while the link delivers within the attempts no
+//! sample is trained twice or skipped. After [`LinkError::NoAnswer`] the last request may
+//! or may not have been carried out: `status` tells how many samples the board trained.
 
 use thiserror::Error;
 
-use crate::command::{Identity, Malformed, Request, Response};
-use crate::frame::{Frame, Received, Receiver};
+use crate::command::{Identity, Malformed, Request, Response, MAX_ANSWER_PAYLOAD, PROTOCOL};
+use crate::frame::{Frame, Received, Receiver, OVERHEAD};
 
 /// The byte link to a board: a serial port, or a simulation of the board's pins.
 pub trait Wire {
@@ -25,8 +27,8 @@ pub trait Wire {
 pub struct LinkStats {
     /// Requests answered.
     pub requests: u64,
-    /// Damaged frames seen by the host (bad CRC, too long, cut off) and answers that never
-    /// came (the request or the answer lost).
+    /// Attempts that got no whole answer: a damaged frame (bad CRC, too long, cut off),
+    /// no answer within the timeout, or a line that would not fall quiet.
     pub link_errors: u64,
     /// Requests sent again.
     pub retries: u64,
@@ -51,6 +53,16 @@ pub enum LinkError<E: std::error::Error + 'static> {
         request: &'static str,
         answer: String,
     },
+    #[error(
+        "the board runs another design: its config hash is {board}, this config's is \
+         {expected} (protocol {protocol}); program the board with this config's bitstream \
+         or pass the config it was built from"
+    )]
+    WrongDesign {
+        board: String,
+        expected: String,
+        protocol: u8,
+    },
 }
 
 /// The host's end of a link over `W`.
@@ -62,30 +74,50 @@ pub struct Host<W: Wire> {
     stats: LinkStats,
 }
 
+/// Bytes one attempt reads at most before it gives up on a line that never falls quiet:
+/// two of the longest answers.
+const ATTEMPT_BYTES: u64 = 2 * (MAX_ANSWER_PAYLOAD + OVERHEAD) as u64;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl<W: Wire> Host<W> {
-    /// Opens a session: a host that sends each request at most `attempts` times and
-    /// accepts answers of up to `max_payload` bytes says hello first, so that the board's
-    /// memory of its last answer holds no request of an earlier session; the board's
-    /// identity.
+    /// Opens a session with a board that should run the design of `config_hash` (the
+    /// first 8 bytes of its config's SHA-256): drops whatever the line still holds, says
+    /// hello (so that the board's memory of its last answer holds no request of an
+    /// earlier session), and checks the board's protocol and hash. Each request is sent
+    /// at most `attempts` times.
     pub fn open(
         wire: W,
         attempts: u32,
-        max_payload: usize,
+        config_hash: [u8; 8],
     ) -> Result<(Host<W>, Identity), LinkError<W::Error>> {
         let mut host = Host {
             wire,
-            receiver: Receiver::new(max_payload),
+            receiver: Receiver::new(MAX_ANSWER_PAYLOAD),
             seq: 0,
             attempts: attempts.max(1),
             stats: LinkStats::default(),
         };
-        match host.call(&Request::Hello)? {
-            Response::Hello(identity) => Ok((host, identity)),
-            other => Err(LinkError::Unexpected {
-                request: "hello",
-                answer: format!("{other:?}"),
-            }),
+        host.drain()?;
+        let identity = match host.call(&Request::Hello)? {
+            Response::Hello(identity) => identity,
+            other => {
+                return Err(LinkError::Unexpected {
+                    request: "hello",
+                    answer: format!("{other:?}"),
+                })
+            }
+        };
+        if identity.protocol != PROTOCOL || identity.config_hash != config_hash {
+            return Err(LinkError::WrongDesign {
+                board: hex(&identity.config_hash),
+                expected: hex(&config_hash),
+                protocol: identity.protocol,
+            });
         }
+        Ok((host, identity))
     }
 
     pub fn stats(&self) -> LinkStats {
@@ -112,7 +144,7 @@ impl<W: Wire> Host<W> {
             }
             self.wire.send(&bytes).map_err(LinkError::Wire)?;
             self.stats.bytes_sent += bytes.len() as u64;
-            if let Some(frame) = self.answer()? {
+            if let Some(frame) = self.answer(kind)? {
                 self.stats.requests += 1;
                 return Ok(Response::parse(kind, frame.kind, &frame.payload)?);
             }
@@ -124,27 +156,44 @@ impl<W: Wire> Host<W> {
         })
     }
 
-    /// The answer to the current request, or `None` when it is damaged or does not come.
-    /// Stale answers (an earlier request's, sent again) are skipped.
-    fn answer(&mut self) -> Result<Option<Frame>, LinkError<W::Error>> {
-        loop {
+    /// The answer to the current request (of `kind`), or `None` when it is damaged, does
+    /// not come, or the line does not fall quiet. Whole frames that answer something else
+    /// (an earlier request's answer sent again) are skipped.
+    fn answer(&mut self, kind: u8) -> Result<Option<Frame>, LinkError<W::Error>> {
+        for _ in 0..ATTEMPT_BYTES {
             let Some(byte) = self.wire.recv().map_err(LinkError::Wire)? else {
                 self.receiver.line_idle();
                 return Ok(None);
             };
             self.stats.bytes_received += 1;
             match self.receiver.push(byte) {
-                Some(Received::Frame(f)) if f.seq == self.seq => return Ok(Some(f)),
+                Some(Received::Frame(f))
+                    if f.seq == self.seq
+                        && Response::answers(kind, f.kind, f.payload.first().copied()) =>
+                {
+                    return Ok(Some(f))
+                }
                 Some(Received::Frame(_)) | None => {}
                 Some(Received::BadCrc | Received::TooLong(_) | Received::Truncated) => {
                     // Wait out the rest of the damaged answer before asking again.
-                    while self.wire.recv().map_err(LinkError::Wire)?.is_some() {
-                        self.stats.bytes_received += 1;
-                    }
-                    self.receiver.line_idle();
+                    self.drain()?;
                     return Ok(None);
                 }
             }
         }
+        self.receiver.line_idle();
+        Ok(None)
+    }
+
+    /// Reads until the line falls quiet, or for [`ATTEMPT_BYTES`] bytes.
+    fn drain(&mut self) -> Result<(), LinkError<W::Error>> {
+        for _ in 0..ATTEMPT_BYTES {
+            if self.wire.recv().map_err(LinkError::Wire)?.is_none() {
+                break;
+            }
+            self.stats.bytes_received += 1;
+        }
+        self.receiver.line_idle();
+        Ok(())
     }
 }
