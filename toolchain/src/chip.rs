@@ -168,8 +168,8 @@ mod tests {
     use super::*;
 
     const DIGITS: SampleCycles = SampleCycles {
-        streaming: 2_421,
-        lock_step: 2_489,
+        streaming: 1_233,
+        lock_step: 1_428,
     };
 
     fn same(cycles: u64) -> SampleCycles {
@@ -181,20 +181,20 @@ mod tests {
 
     #[test]
     fn figures_of_the_digits_preset_on_the_up5k() {
-        // 2 of 8 SB_MAC16, 4,736 DSP MACs, 2,421 streaming and 2,489 lock-step cycles per
-        // sample at 47.84 MHz.
-        let c = ChipFigures::new(2, 8, 47.84, DIGITS, 4_736);
-        assert_eq!(c.samples_per_second, (47.84e6_f64 / 2_421.0).round());
-        assert_eq!(c.samples_per_second, 19_760.0);
-        assert_eq!(c.lock_step_samples_per_second, 19_221.0);
+        // 5 of 8 SB_MAC16, 4,736 DSP MACs, 1,233 streaming and 1,428 lock-step cycles per
+        // sample at 52.15 MHz.
+        let c = ChipFigures::new(5, 8, 52.15, DIGITS, 4_736);
+        assert_eq!(c.samples_per_second, (52.15e6_f64 / 1_233.0).round());
+        assert_eq!(c.samples_per_second, 42_295.0);
+        assert_eq!(c.lock_step_samples_per_second, 36_520.0);
         assert_eq!(
             c.limit_samples_per_second,
-            (8.0 * 47.84e6_f64 / 4_736.0).round()
+            (8.0 * 52.15e6_f64 / 4_736.0).round()
         );
-        assert_eq!(c.limit_samples_per_second, 80_811.0);
+        assert_eq!(c.limit_samples_per_second, 88_091.0);
         // Fmax cancels: MACs / (cycles × multipliers).
-        assert_eq!(c.fraction_of_limit, round4(4_736.0 / (2_421.0 * 8.0)));
-        assert_eq!(c.fraction_of_limit, 0.2445);
+        assert_eq!(c.fraction_of_limit, round4(4_736.0 / (1_233.0 * 8.0)));
+        assert_eq!(c.fraction_of_limit, 0.4801);
         assert_eq!(c.golden_samples_per_second, None);
     }
 

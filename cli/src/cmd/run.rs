@@ -525,15 +525,15 @@ mod tests {
     #[test]
     fn chip_figures_table_names_every_figure_and_the_golden_rate() {
         let cycles = toolchain::SampleCycles {
-            streaming: 2_421,
-            lock_step: 2_489,
+            streaming: 1_233,
+            lock_step: 1_428,
         };
-        let chip = toolchain::ChipFigures::new(2, 8, 47.84, cycles, 4_736)
-            .with_golden(32_910.0, "this run's fixed-point training");
+        let chip = toolchain::ChipFigures::new(5, 8, 52.15, cycles, 4_736)
+            .with_golden(539_627.0, "this run's fixed-point training");
         let md = chip_markdown(&chip);
         assert!(md.contains("cycles/sample (streaming / lock step)"), "{md}");
         assert!(
-            md.contains("| 2/8 | 4736 | 2421 / 2489 | 19760 / 19221 | 80811 samples/s | 24.45 % | 32910 samples/s | 0.60× |"),
+            md.contains("| 5/8 | 4736 | 1233 / 1428 | 42295 / 36520 | 88091 samples/s | 48.01 % | 539627 samples/s | 0.08× |"),
             "{md}"
         );
         assert!(
