@@ -2,6 +2,7 @@
 //! [`crate::params`]; the arithmetic helpers here emit the golden model's narrowing
 //! policies (`golden_model::spec::numeric::policy`) so both sides share one definition.
 
+pub mod frame_rx;
 pub mod layer;
 pub mod modulation;
 pub mod narrowing;
