@@ -36,8 +36,10 @@ pub enum Refusal {
     BadLength = 2,
     #[error("no such unit or address on the board")]
     BadAddress = 3,
-    #[error("the design on the board does not learn")]
+    #[error("the design on the board does not learn: send infer")]
     NotLearning = 4,
+    #[error("the design on the board learns from every sample: send train")]
+    Learns = 5,
 }
 
 impl Refusal {
@@ -47,6 +49,7 @@ impl Refusal {
             Refusal::BadLength,
             Refusal::BadAddress,
             Refusal::NotLearning,
+            Refusal::Learns,
         ]
         .into_iter()
         .find(|r| *r as u8 == code)

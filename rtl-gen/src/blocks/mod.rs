@@ -3,7 +3,9 @@
 //! policies (`golden_model::spec::numeric::policy`) so both sides share one definition.
 
 pub mod frame_rx;
+pub mod host_top;
 pub mod layer;
+pub mod link;
 pub mod modulation;
 pub mod narrowing;
 pub mod softmax;

@@ -1,0 +1,324 @@
+//! The digits trainer behind its UART host link, in Icarus: request frames go in on the
+//! `uart_rx` pin bit by bit, answers are decoded from the `uart_tx` pin, and every answer
+//! is held to what the protocol and the golden model say: the identity, each training
+//! sample's prediction, a repeated request answered from memory without training again,
+//! a damaged frame dropped and counted, readback words equal to the model's weights, and
+//! refusals.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use golden_model::config::Config;
+use golden_model::data::{default_data_dir, load, DatasetKind};
+use golden_model::spec::fixed::FixedNet;
+use host_link::command::{Identity, Refusal, Request, Response, Status, MAX_ANSWER_PAYLOAD};
+use host_link::frame::{Frame, Received, Receiver};
+
+const CLOCKS_PER_BIT: u32 = 8;
+const SAMPLES: usize = 10;
+
+fn run_tool(dir: &Path, tool: &str, args: &[&str]) -> String {
+    let out = Command::new(tool)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {tool} ({e}); install the HDL tools with scripts/install-deps.sh")
+        });
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{tool} failed:\n{text}");
+    text
+}
+
+/// One request on the line and the quiet clocks after it (its answer's time).
+struct Sent {
+    bytes: Vec<u8>,
+    gap: u32,
+}
+
+fn frame(request: &Request, seq: u8) -> Vec<u8> {
+    Frame {
+        kind: request.kind(),
+        seq,
+        payload: request.payload(),
+    }
+    .encode()
+}
+
+/// Clocks an answer of `payload` bytes takes on the line, plus room for the work.
+fn gap(payload: usize, work: u32) -> u32 {
+    (payload as u32 + 7) * 10 * CLOCKS_PER_BIT + work + 400
+}
+
+#[test]
+fn the_trainer_answers_over_its_uart_as_the_protocol_and_the_model_say() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join("configs/digits-mlp.toml")).expect("preset");
+    let cfg = Config::from_toml_str(&text, "digits-mlp.toml").expect("valid");
+    let data = load(DatasetKind::Digits, &default_data_dir())
+        .unwrap_or_else(|e| panic!("{e} (the test command runs scripts/fetch-data first)"));
+    let design = rtl_gen::generate(&cfg, &text, true).expect("generates");
+    let hash: [u8; 8] = {
+        let hex = rtl_gen::config_sha256(&text);
+        std::array::from_fn(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
+    };
+    let header = rtl_gen::verilog::header_lines(&cfg.name, text.as_bytes());
+    let trainer = rtl_gen::blocks::top::module(&design.params, &design.top, &header);
+    let host =
+        rtl_gen::blocks::host_top::modules(&design.params, &trainer, hash, CLOCKS_PER_BIT, &header);
+
+    // The requests: hello; the samples (the fourth sent twice with its sequence number, as
+    // after a lost answer); a damaged frame; status; two reads; a read past the end.
+    let px = data.train.pixels;
+    let sample = |k: usize| Request::Train {
+        label: data.train.labels[k],
+        pixels: data.train.images[k * px..(k + 1) * px].to_vec(),
+    };
+    let train_work = 4 * (px as u32 + 2) + design.manifest.cycles_per_sample as u32;
+    let mut sent = vec![Sent {
+        bytes: frame(&Request::Hello, 1),
+        gap: gap(14, 0),
+    }];
+    let mut seq = 1u8;
+    for k in 0..SAMPLES {
+        seq += 1;
+        sent.push(Sent {
+            bytes: frame(&sample(k), seq),
+            gap: gap(6, train_work),
+        });
+        if k == 3 {
+            sent.push(Sent {
+                bytes: frame(&sample(k), seq),
+                gap: gap(6, train_work),
+            });
+        }
+    }
+    let mut damaged = frame(&Request::Status, seq + 1);
+    damaged[5] ^= 0x40;
+    sent.push(Sent {
+        bytes: damaged,
+        gap: gap(0, 0),
+    });
+    let reads = [(0u8, 0u32, 8u16), (1, 37, 4)];
+    let mut requests = vec![Request::Status];
+    requests.extend(
+        reads
+            .iter()
+            .map(|&(unit, addr, count)| Request::Read { unit, addr, count }),
+    );
+    let entries = design.params.layers[1].rb_entries as u32;
+    requests.push(Request::Read {
+        unit: 1,
+        addr: entries - 2,
+        count: 3,
+    });
+    for r in &requests {
+        seq += 1;
+        let words = match r {
+            Request::Read { count, .. } => usize::from(*count),
+            _ => 3,
+        };
+        sent.push(Sent {
+            bytes: frame(r, seq),
+            gap: gap(4 * words, 8 * words as u32 * (design.params.rb_latency + 3)),
+        });
+    }
+
+    // The testbench: each byte sent 8N1 on uart_rx, then the request's quiet gap;
+    // uart_tx's transitions printed.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("host-link-sim");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let mut sources = Vec::new();
+    for (name, body) in &design.files {
+        std::fs::write(dir.join(name), body).expect("write");
+        if name.ends_with(".v") {
+            sources.push(name.clone());
+        }
+    }
+    for m in &host {
+        std::fs::write(dir.join(m.file_name()), m.to_verilog()).expect("write");
+        sources.push(m.file_name());
+    }
+    let stim: String = sent
+        .iter()
+        .flat_map(|s| {
+            let last = s.bytes.len() - 1;
+            s.bytes.iter().enumerate().map(move |(i, b)| {
+                let gap = if i == last { s.gap } else { 0 };
+                format!("{:06x}{b:02x}\n", gap)
+            })
+        })
+        .collect();
+    let n_stim = stim.lines().count();
+    std::fs::write(dir.join("stim.hex"), stim).expect("write");
+    let top = format!("{}_host", design.top);
+    let tb = format!(
+        r#"`timescale 1ns/1ns
+module tb;
+    reg clk = 1'b0;
+    always #5 clk = ~clk;
+    reg rst = 1'b1;
+    reg rx = 1'b1;
+    wire tx;
+    {top} dut (.clk(clk), .rst(rst), .uart_rx(rx), .uart_tx(tx));
+    reg [31:0] stim [0:{last}];
+    integer cycle = 0;
+    integer i, b;
+    reg tx_prev = 1'b1;
+    always @(posedge clk) begin
+        cycle <= cycle + 1;
+        tx_prev <= tx;
+        if (!rst && tx !== tx_prev) $display("TX %0d %0d", cycle, tx);
+    end
+    task send_bit(input v);
+        begin
+            rx <= v;
+            repeat ({cpb}) @(posedge clk);
+        end
+    endtask
+    initial begin
+        $readmemh("stim.hex", stim);
+        repeat (4) @(posedge clk);
+        rst <= 1'b0;
+        repeat (40) @(posedge clk);
+        for (i = 0; i <= {last}; i = i + 1) begin
+            send_bit(1'b0);
+            for (b = 0; b < 8; b = b + 1) send_bit(stim[i][b]);
+            send_bit(1'b1);
+            repeat (stim[i][31:8]) @(posedge clk);
+        end
+        $display("END %0d", cycle);
+        $finish;
+    end
+endmodule
+"#,
+        last = n_stim - 1,
+        cpb = CLOCKS_PER_BIT,
+    );
+    let mut lint = vec!["--lint-only", "-Wall", "--top-module", top.as_str()];
+    lint.extend(sources.iter().map(String::as_str));
+    let warnings = run_tool(&dir, "verilator", &lint);
+    assert!(warnings.is_empty(), "verilator -Wall:\n{warnings}");
+    std::fs::write(dir.join("tb.v"), tb).expect("write");
+    sources.push("tb.v".to_string());
+    let mut args = vec!["-g2005", "-o", "tb.vvp"];
+    args.extend(sources.iter().map(String::as_str));
+    run_tool(&dir, "iverilog", &args);
+    let out = run_tool(&dir, "vvp", &["-n", "tb.vvp"]);
+
+    // The answers, decoded from the pin: the line level at the middle of each bit.
+    let edges: Vec<(u32, bool)> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("TX "))
+        .map(|e| {
+            let (c, v) = e.split_once(' ').expect("cycle level");
+            (c.parse().expect("cycle"), v == "1")
+        })
+        .collect();
+    let end: u32 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("END "))
+        .expect("the testbench ends")
+        .parse()
+        .expect("cycle");
+    let level_at = |cycle: u32| {
+        edges
+            .iter()
+            .take_while(|(c, _)| *c <= cycle)
+            .last()
+            .is_none_or(|(_, v)| *v)
+    };
+    let mut bytes = Vec::new();
+    let mut t = 0;
+    while t < end {
+        if level_at(t) {
+            t = edges
+                .iter()
+                .find(|(c, v)| *c > t && !*v)
+                .map_or(end, |(c, _)| *c);
+            continue;
+        }
+        let mid = |bit: u32| t + bit * CLOCKS_PER_BIT + CLOCKS_PER_BIT / 2;
+        bytes.push((0..8).fold(0u8, |acc, i| acc | (u8::from(level_at(mid(i + 1))) << i)));
+        assert!(level_at(mid(9)), "stop bit");
+        t = mid(9);
+    }
+    let mut rx = Receiver::new(MAX_ANSWER_PAYLOAD);
+    let frames: Vec<Frame> = bytes
+        .iter()
+        .filter_map(|&b| rx.push(b))
+        .map(|e| match e {
+            Received::Frame(f) => f,
+            other => panic!("a damaged answer: {other:?}"),
+        })
+        .collect();
+
+    // What each answer must be.
+    let mut net = FixedNet::new(&cfg);
+    let mut expected: Vec<(u8, Response)> = vec![(
+        0x01,
+        Response::Hello(Identity {
+            protocol: host_link::command::PROTOCOL,
+            config_hash: hash,
+            inputs: px as u16,
+            classes: 10,
+            units: 2,
+            learns: true,
+        }),
+    )];
+    for k in 0..SAMPLES {
+        let label = data.train.labels[k];
+        let trace = net.train_step(&data.train.images[k * px..(k + 1) * px], label.into());
+        let answer = Response::Prediction {
+            class: trace.prediction as u8,
+            label,
+            samples: k as u32 + 1,
+        };
+        expected.push((0x02, answer.clone()));
+        if k == 3 {
+            expected.push((0x02, answer));
+        }
+    }
+    expected.push((
+        0x06,
+        Response::Status(Status {
+            idle: true,
+            frame_error: false,
+            samples: SAMPLES as u32,
+            crc_errors: 1,
+        }),
+    ));
+    let mask = (1u64 << design.params.rb_data_bits) - 1;
+    for &(unit, addr, count) in &reads {
+        let layer = &net.layers[usize::from(unit)];
+        let words = (addr..addr + u32::from(count))
+            .map(|a| {
+                let (j, i) = (a as usize / layer.inputs, a as usize % layer.inputs);
+                (i64::from(layer.weight(j, i)) as u64 & mask) as u32
+            })
+            .collect();
+        expected.push((0x04, Response::Words(words)));
+    }
+    expected.push((
+        0x04,
+        Response::Refused {
+            kind: 0x04,
+            reason: Refusal::BadAddress,
+        },
+    ));
+    let got: Vec<(u8, Response)> = frames
+        .iter()
+        .zip(&expected)
+        .map(|(f, (kind, _))| {
+            let r = Response::parse(*kind, f.kind, &f.payload).expect("parses");
+            (*kind, r)
+        })
+        .collect();
+    assert_eq!(frames.len(), expected.len(), "answers: {got:?}");
+    assert_eq!(got, expected);
+}
