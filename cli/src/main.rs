@@ -39,6 +39,8 @@ enum Command {
     Presets(cmd::presets::Args),
     /// Export a checkpoint's learned state as `$readmemh` images, or import images into one.
     Weights(cmd::weights::Args),
+    /// Train a board over its UART host link (`--sim`: the whole board top in Verilator).
+    Board(cmd::board::Args),
 }
 
 fn main() {
@@ -55,6 +57,7 @@ fn main() {
         Command::Sweep(args) => cmd::sweep::run(args),
         Command::Presets(args) => cmd::presets::run(args),
         Command::Weights(args) => cmd::weights::run(args),
+        Command::Board(args) => cmd::board::run(args),
     };
     if let Err(message) = result {
         eprintln!("error: {message}");

@@ -121,3 +121,28 @@ fn presets_round_trip_through_toml() {
         assert_eq!(cfg, again);
     }
 }
+
+#[test]
+fn a_baud_rate_the_clock_cannot_time_is_refused() {
+    let base = include_str!("../../configs/digits-mlp.toml");
+    let with = |baud: &str| {
+        base.replace(
+            "freq_mhz = 50.0\n",
+            &format!("freq_mhz = 50.0\nbaud = {baud}\n"),
+        )
+    };
+    let cfg = Config::from_toml_str(&with("1000000"), "ok.toml").expect("1 Mbaud at 50 MHz");
+    assert_eq!(cfg.hardware.clocks_per_bit(), 50);
+    assert_eq!(
+        Config::from_toml_str(&with("20000000"), "bad.toml")
+            .expect_err("too fast")
+            .to_string(),
+        "hardware.baud: is 20000000 at 50 MHz: 3 clocks a bit, 16.7 % off the rate; use a \
+         rate of at most freq_mhz / 4 MHz that the clock divides within 2 % (1000000 at 50 \
+         or 125 MHz)"
+    );
+    assert!(
+        Config::from_toml_str(&with("7000000"), "bad.toml").is_err(),
+        "7.1 clocks a bit"
+    );
+}

@@ -128,6 +128,11 @@ impl<W: Wire> Host<W> {
         &mut self.wire
     }
 
+    /// Ends the session; the wire.
+    pub fn into_wire(self) -> W {
+        self.wire
+    }
+
     /// Sends `request` until its answer arrives whole; the answer.
     pub fn call(&mut self, request: &Request) -> Result<Response, LinkError<W::Error>> {
         self.seq = self.seq.wrapping_add(1);

@@ -10,6 +10,7 @@
 //! cycle, got and want.
 #![deny(unsafe_code)]
 
+pub mod board;
 pub mod build;
 pub mod cosim;
 pub mod session;

@@ -1,6 +1,7 @@
 //! One module per subcommand; each holds its `Args` and a `run` that calls library code.
 
 pub mod bench;
+pub mod board;
 pub mod cosim;
 pub mod costs;
 pub mod gen;

@@ -1,0 +1,390 @@
+//! The whole board in simulation: the trainer behind its UART host link
+//! (`rtl_gen::blocks::host_top`), verilated with `harness/tb_host.cpp`, driven byte for
+//! byte by the host link's own code (`host_link::Host`) over a [`SimWire`] that can damage
+//! the line, and held to the golden model: every prediction, and every weight read back
+//! over the link at a cadence.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Instant;
+
+use golden_model::config::Config;
+use golden_model::data::Split;
+use golden_model::spec::fixed::FixedNet;
+use golden_model::spec::lanes::LaneMap;
+use host_link::command::{Request, Response, MAX_READ_WORDS};
+use host_link::{Host, LinkError, Wire};
+use rtl_gen::Design;
+use serde::Serialize;
+
+use crate::{io_err, CosimError};
+
+pub const HOST_HARNESS_CPP: &str = include_str!("../harness/tb_host.cpp");
+
+/// Words a weight read asks for: short answers, so that on a damaged line most arrive
+/// whole (64 bytes of words and 7 of frame).
+pub const READ_CHUNK: u16 = 16;
+
+/// A board run's options.
+#[derive(Clone, Debug)]
+pub struct BoardOptions {
+    pub samples: usize,
+    /// Clocks a UART bit lasts.
+    pub clocks_per_bit: u32,
+    /// Per byte on the line, either way: the chance that it is damaged (one bit flipped)
+    /// and, as often, that it is lost.
+    pub link_errors: f64,
+    pub seed: u64,
+    /// Read every weight back over the link after every this many samples (0: at the
+    /// end only).
+    pub weights_every: usize,
+    /// Attempts per request before the host gives up.
+    pub attempts: u32,
+    pub work_dir: PathBuf,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct BoardReport {
+    pub config: String,
+    pub samples: usize,
+    /// Predictions and read-back weights that differ from the golden model.
+    pub mismatches: usize,
+    /// The first difference, described.
+    pub first_mismatch: Option<String>,
+    /// Samples the board says it trained (its `status`): equal to `samples` when none was
+    /// lost or doubled.
+    pub board_samples: u32,
+    pub weights_checked: usize,
+    pub link_errors: u64,
+    pub retries: u64,
+    pub link_bytes: u64,
+    /// Bytes the wire damaged or dropped on purpose.
+    pub injected_faults: u64,
+    pub clocks_per_bit: u32,
+    pub simulated_cycles: u64,
+    pub seconds: f64,
+}
+
+/// The simulated board as a byte link, with faults injected both ways.
+pub struct SimWire {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    rng: u64,
+    /// Per byte, in units of 2^-32: a flipped bit, and as often a lost byte.
+    fault: u64,
+    pub faults: u64,
+}
+
+impl SimWire {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// The byte after the line: itself, one bit flipped, or lost.
+    fn carry(&mut self, byte: u8) -> Option<u8> {
+        let r = self.next() >> 32;
+        if r < self.fault {
+            self.faults += 1;
+            Some(byte ^ (1 << (self.next() % 8)))
+        } else if r < 2 * self.fault {
+            self.faults += 1;
+            None
+        } else {
+            Some(byte)
+        }
+    }
+
+    fn line(&mut self) -> Result<String, CosimError> {
+        let mut line = String::new();
+        let n = self
+            .stdout
+            .read_line(&mut line)
+            .map_err(|e| CosimError::Protocol(format!("reading the simulator: {e}")))?;
+        if n == 0 {
+            return Err(CosimError::Protocol("the simulator exited".into()));
+        }
+        Ok(line.trim_end().to_string())
+    }
+
+    fn command(&mut self, text: &str) -> Result<(), CosimError> {
+        writeln!(self.stdin, "{text}")
+            .and_then(|_| self.stdin.flush())
+            .map_err(|e| CosimError::Protocol(format!("writing to the simulator: {e}")))
+    }
+
+    /// Ends the simulation; its total cycles.
+    pub fn quit(mut self) -> Result<u64, CosimError> {
+        self.command("Q")?;
+        let line = self.line()?;
+        let _ = self.child.wait();
+        line.strip_prefix("Q ")
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| CosimError::Protocol(format!("expected Q <cycles>, got {line}")))
+    }
+}
+
+impl Wire for SimWire {
+    type Error = CosimError;
+
+    fn send(&mut self, bytes: &[u8]) -> Result<(), CosimError> {
+        let kept: Vec<String> = bytes
+            .iter()
+            .filter_map(|&b| self.carry(b))
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        self.command(&format!("S {}", kept.join(" ")))
+    }
+
+    fn recv(&mut self) -> Result<Option<u8>, CosimError> {
+        loop {
+            self.command("R")?;
+            let line = self.line()?;
+            let byte = match line.as_str() {
+                "N" => return Ok(None),
+                _ => line
+                    .strip_prefix("B ")
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| CosimError::Protocol(format!("expected B or N, got {line}")))?,
+            };
+            if let Some(b) = self.carry(byte) {
+                return Ok(Some(b));
+            }
+        }
+    }
+}
+
+/// The first 8 bytes of the config text's SHA-256: what the board's `hello` reports.
+pub fn config_hash(config_toml: &str) -> [u8; 8] {
+    let hex = rtl_gen::config_sha256(config_toml);
+    std::array::from_fn(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
+}
+
+/// Writes the design and its host top into `dir/rtl`, verilates them with the host
+/// harness and starts the simulator.
+fn start(
+    design: &Design,
+    cfg: &Config,
+    text: &str,
+    opts: &BoardOptions,
+) -> Result<SimWire, CosimError> {
+    let dir = std::path::absolute(&opts.work_dir).map_err(|e| io_err(&opts.work_dir, e))?;
+    let rtl = dir.join("rtl");
+    design.write(&rtl)?;
+    let header = rtl_gen::verilog::header_lines(&cfg.name, text.as_bytes());
+    let trainer = rtl_gen::blocks::top::module(&design.params, &design.top, &header);
+    let host = rtl_gen::blocks::host_top::modules(
+        &design.params,
+        &trainer,
+        config_hash(text),
+        opts.clocks_per_bit,
+        &header,
+    );
+    let mut sources: Vec<String> = design
+        .files
+        .keys()
+        .filter(|n| n.ends_with(".v"))
+        .cloned()
+        .collect();
+    for m in &host {
+        let path = rtl.join(m.file_name());
+        std::fs::write(&path, m.to_verilog()).map_err(|e| io_err(&path, e))?;
+        sources.push(m.file_name());
+    }
+    let harness = rtl.join("tb_host.cpp");
+    std::fs::write(&harness, HOST_HARNESS_CPP).map_err(|e| io_err(&harness, e))?;
+    let top = host[0].name().to_string();
+    let class = format!("V{top}");
+    // Quiet longer than the board can take to answer: a sample streamed in (a few clocks
+    // a pixel), its training in lock step, and a read's words, with room to spare.
+    let p = &design.params;
+    let idle = 4
+        * (8 * p.inputs as u64
+            + design.manifest.cycles_per_sample
+            + u64::from(MAX_READ_WORDS) * u64::from(p.rb_latency + 4))
+        + 40 * u64::from(opts.clocks_per_bit);
+    let obj = rtl.join("obj_host");
+    if obj.exists() {
+        std::fs::remove_dir_all(&obj).map_err(|e| io_err(&obj, e))?;
+    }
+    let mut args: Vec<String> = vec![
+        "--cc".into(),
+        "--exe".into(),
+        "--build".into(),
+        "-j".into(),
+        "2".into(),
+        "-O3".into(),
+        "--x-assign".into(),
+        "fast".into(),
+        "--x-initial".into(),
+        "fast".into(),
+        "--noassert".into(),
+        "-Wall".into(),
+        "--Mdir".into(),
+        "obj_host".into(),
+        "--top-module".into(),
+        top.clone(),
+        "-CFLAGS".into(),
+        format!(
+            "-O2 -DTOP_HEADER='\"{class}.h\"' -DTOP_CLASS={class} -DCLOCKS_PER_BIT={} \
+             -DIDLE_CYCLES={idle}",
+            opts.clocks_per_bit
+        ),
+        "-o".into(),
+        "sim".into(),
+    ];
+    args.extend(sources);
+    args.push("tb_host.cpp".into());
+    toolchain::verilator()?.run(&args, &rtl)?;
+    let exe = obj.join("sim");
+    let mut child = Command::new(&exe)
+        .current_dir(&rtl)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| io_err(&exe, e))?;
+    let stdin = child.stdin.take().expect("piped");
+    let stdout = BufReader::new(child.stdout.take().expect("piped"));
+    Ok(SimWire {
+        child,
+        stdin,
+        stdout,
+        rng: opts.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+        fault: (opts.link_errors.clamp(0.0, 0.5) * 4_294_967_296.0) as u64,
+        faults: 0,
+    })
+}
+
+fn link_err(e: LinkError<CosimError>) -> CosimError {
+    match e {
+        LinkError::Wire(e) => e,
+        other => CosimError::Protocol(other.to_string()),
+    }
+}
+
+/// Trains the simulated board on the first `opts.samples` samples of `data` over its
+/// host link, beside the golden model, and compares.
+pub fn train(
+    cfg: &Config,
+    text: &str,
+    data: &Split,
+    opts: &BoardOptions,
+) -> Result<BoardReport, CosimError> {
+    if opts.samples > data.len() {
+        return Err(CosimError::Options(format!(
+            "--samples {} is more than the {} samples of the data set; pass at most {}",
+            opts.samples,
+            data.len(),
+            data.len()
+        )));
+    }
+    let started = Instant::now();
+    let design = rtl_gen::generate(cfg, text, true)?;
+    let wire = start(&design, cfg, text, opts)?;
+    let (mut host, _) = Host::open(wire, opts.attempts, config_hash(text)).map_err(link_err)?;
+    let mut net = FixedNet::new(cfg);
+    let mut report = BoardReport {
+        config: cfg.name.clone(),
+        clocks_per_bit: opts.clocks_per_bit,
+        ..BoardReport::default()
+    };
+    let mismatch = |report: &mut BoardReport, what: String| {
+        report.mismatches += 1;
+        report.first_mismatch.get_or_insert(what);
+    };
+    let px = data.pixels;
+    for k in 0..opts.samples {
+        let pixels = &data.images[k * px..(k + 1) * px];
+        let label = data.labels[k];
+        let want = net.train_step(pixels, usize::from(label)).prediction;
+        let answer = host
+            .call(&Request::Train {
+                label,
+                pixels: pixels.to_vec(),
+            })
+            .map_err(link_err)?;
+        match answer {
+            Response::Prediction { class, .. } if usize::from(class) == want => {}
+            other => mismatch(
+                &mut report,
+                format!("sample {k}: the board answered {other:?}, the model predicts {want}"),
+            ),
+        }
+        report.samples = k + 1;
+        let last = k + 1 == opts.samples;
+        if last || (opts.weights_every > 0 && (k + 1) % opts.weights_every == 0) {
+            for (unit, layer) in net.layers.iter().enumerate() {
+                let l = &design.params.layers[unit];
+                let lanes = LaneMap::new(l.lanes);
+                let bits = lanes.lane_field_bits();
+                let mask = (1u64 << design.params.rb_data_bits) - 1;
+                let total = l.rb_weight_entries() as u32;
+                let mut addr = 0u32;
+                while addr < total {
+                    let count = (total - addr).min(u32::from(READ_CHUNK)) as u16;
+                    let words = match host
+                        .call(&Request::Read {
+                            unit: unit as u8,
+                            addr,
+                            count,
+                        })
+                        .map_err(link_err)?
+                    {
+                        Response::Words(w) => w,
+                        other => {
+                            return Err(CosimError::Protocol(format!(
+                                "read of unit {unit} at {addr}: the board answered {other:?}"
+                            )))
+                        }
+                    };
+                    for (n, got) in words.iter().enumerate() {
+                        let a = addr as usize + n;
+                        let (lane, word) = (a & ((1 << bits) - 1), a >> bits);
+                        if lane >= l.lanes {
+                            continue; // a hole of the padded lane field
+                        }
+                        let flat = lanes.input(lane, word);
+                        let (j, i) = (flat / layer.inputs, flat % layer.inputs);
+                        let want = (i64::from(layer.weight(j, i)) as u64 & mask) as u32;
+                        report.weights_checked += 1;
+                        if *got != want {
+                            mismatch(
+                                &mut report,
+                                format!(
+                                    "after sample {k}: unit {unit} weight [{j}][{i}] reads \
+                                     {got:#x}, the model has {want:#x}"
+                                ),
+                            );
+                        }
+                    }
+                    addr += u32::from(count);
+                }
+            }
+        }
+    }
+    match host.call(&Request::Status).map_err(link_err)? {
+        Response::Status(s) => report.board_samples = s.samples,
+        other => {
+            return Err(CosimError::Protocol(format!(
+                "status: the board answered {other:?}"
+            )))
+        }
+    }
+    let stats = host.stats();
+    report.link_errors = stats.link_errors;
+    report.retries = stats.retries;
+    report.link_bytes = stats.bytes_sent + stats.bytes_received;
+    let mut wire = host.into_wire();
+    report.injected_faults = wire.faults;
+    report.simulated_cycles = {
+        wire.fault = 0;
+        wire.quit()?
+    };
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}

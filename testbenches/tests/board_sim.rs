@@ -1,0 +1,55 @@
+//! The whole board simulated: the host link's own host code trains the digits trainer
+//! behind its UART byte for byte, bit-exact with the golden model, over a clean line and
+//! over one that damages and drops bytes.
+
+use std::path::PathBuf;
+
+use golden_model::config::Config;
+use golden_model::data::{default_data_dir, load, DatasetKind};
+use testbenches::board::{train, BoardOptions};
+
+fn digits() -> (Config, String) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join("configs/digits-mlp.toml")).expect("preset");
+    (
+        Config::from_toml_str(&text, "digits-mlp.toml").expect("valid"),
+        text,
+    )
+}
+
+fn options(samples: usize, link_errors: f64, name: &str) -> BoardOptions {
+    BoardOptions {
+        samples,
+        clocks_per_bit: 8,
+        link_errors,
+        seed: 5,
+        weights_every: 20,
+        attempts: 16,
+        work_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name),
+    }
+}
+
+#[test]
+fn a_board_trains_bit_exactly_over_a_clean_and_a_lossy_line() {
+    let (cfg, text) = digits();
+    let data = load(DatasetKind::Digits, &default_data_dir())
+        .unwrap_or_else(|e| panic!("{e} (the test command runs scripts/fetch-data first)"));
+    let clean = train(&cfg, &text, &data.train, &options(20, 0.0, "board-clean")).expect("runs");
+    assert_eq!(
+        (clean.mismatches, clean.board_samples, clean.retries),
+        (0, 20, 0),
+        "{clean:?}"
+    );
+    // 2,048 weights and 320 of the classifier, read after sample 20.
+    assert_eq!(clean.weights_checked, 64 * 32 + 32 * 10);
+    let lossy = train(&cfg, &text, &data.train, &options(60, 0.003, "board-lossy")).expect("runs");
+    assert_eq!(lossy.first_mismatch, None);
+    assert_eq!(
+        (lossy.mismatches, lossy.board_samples),
+        (0, 60),
+        "{lossy:?}"
+    );
+    assert!(lossy.injected_faults > 20, "{lossy:?}");
+    assert!(lossy.retries > 0 && lossy.link_errors > 0, "{lossy:?}");
+    assert_eq!(lossy.weights_checked, 3 * (64 * 32 + 32 * 10));
+}
