@@ -16,8 +16,9 @@
 //! ```
 //!
 //! `--burst N` streams every config in bursts of N samples without stalls or resets, so
-//! that each burst's cycles are held to the cycle model's
-//! (`rtl_gen::cycles::CycleModel::burst_cycles`); a run whose cycles deviate fails.
+//! that each burst's cycles, and each gap between its predictions, are held to the cycle
+//! model's (`rtl_gen::cycles::CycleModel::burst_cycles`, `prediction_gaps`); a run whose
+//! cycles deviate fails.
 //!
 //! `--rails-only` skips the RTL: it prints how many configs clip each stage to both rails
 //! in the golden model (seconds for hundreds of configs), to tune the draws.
