@@ -52,6 +52,10 @@ pub struct TrainArgs {
     /// Attempts per request before the host gives up.
     #[arg(long, default_value_t = 16)]
     attempts: u32,
+    /// UART rate of the simulated board, bits/s (default: the config's hardware.baud). A
+    /// faster line simulates in fewer cycles; the design and its checks are the same.
+    #[arg(long)]
+    baud: Option<u32>,
     /// Seed of the injected line faults.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -82,7 +86,11 @@ fn train(args: TrainArgs) -> CmdResult {
         return Err("--attempts: is 0; allow at least 1 (default 16)".into());
     }
     check_json_output(&args.config, args.json.as_deref())?;
-    let cfg = load_config(&args.config)?;
+    let mut cfg = load_config(&args.config)?;
+    if let Some(baud) = args.baud {
+        cfg.hardware.baud = baud;
+        cfg.validate().map_err(|e| format!("--baud {baud}: {e}"))?;
+    }
     let text = config_text(&args.config)?;
     let data = load_dataset(cfg.data.dataset)?;
     if args.samples > data.train.len() {
