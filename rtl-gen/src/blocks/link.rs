@@ -125,15 +125,20 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
     let read_count = m.reg("read_count", Ty::u(16));
     let word = m.reg("word", Ty::u(32));
     let word_ready = m.reg("word_ready", Ty::bit());
-    // The frame going out: position, CRC.
+    // The frame going out: position, where its CRC goes (5 + the payload), CRC; the byte
+    // of a small answer and the byte of a read's word the payload is at.
     let pos = m.reg("tx_pos", Ty::u(16));
+    let crc_at = m.reg("tx_crc_at", Ty::u(16));
     let crc = m.reg("tx_crc", Ty::u(16));
+    let ans_idx = m.reg("ans_idx", Ty::u(4));
+    let byte_sel = m.reg("byte_sel", Ty::u(2));
 
     // Loads an answer of `kind` with `bytes` (at most ANSWER_BYTES) and starts sending it.
     let answer = |kind: Expr, bytes: Vec<Expr>| {
         let mut s = vec![
             assign(&ans_kind, kind),
             assign(&ans_len, lit(bytes.len() as i128, 16)),
+            assign(&crc_at, lit(5 + bytes.len() as i128, 16)),
             assign(&reading, Expr::bool(false)),
             assign(&last_valid, Expr::bool(true)),
             assign(&pos, lit(0, 16)),
@@ -266,47 +271,45 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
     )];
 
     // The byte at `pos` of the frame going out.
-    let payload_at = m.wire_assign("payload_at", pos.clone().sub(lit(5, 16)));
+    let in_payload = m.wire_assign(
+        "in_payload",
+        pos.clone()
+            .ge(lit(5, 16))
+            .land(pos.clone().lt(crc_at.clone())),
+    );
     let ans_byte = (0..ANSWER_BYTES).rev().fold(lit(0, 8), |acc, i| {
+        Expr::mux(ans_idx.clone().eq(lit(i as i128, 4)), ans[i].clone(), acc)
+    });
+    let word_byte = (0..4).rev().fold(lit(0, 8), |acc, i| {
         Expr::mux(
-            payload_at.clone().eq(lit(i as i128, 16)),
-            ans[i].clone(),
+            byte_sel.clone().eq(lit(i, 2)),
+            word.clone().slice(8 * i as u32 + 7, 8 * i as u32),
             acc,
         )
     });
-    let word_byte = {
-        let sel = payload_at.clone().slice(1, 0);
-        (0..4).rev().fold(lit(0, 8), |acc, i| {
-            Expr::mux(
-                sel.clone().eq(lit(i, 2)),
-                word.clone().slice(8 * i as u32 + 7, 8 * i as u32),
-                acc,
-            )
-        })
-    };
-    let crc_start = pos.clone().eq(lit(5, 16).add(ans_len.clone()));
+    let header_byte = |k: i128| pos.clone().eq(lit(k, 16));
     let out_byte = Expr::mux(
-        pos.clone().eq(lit(0, 16)),
-        lit(i128::from(SYNC), 8),
+        in_payload.clone(),
+        Expr::mux(reading.clone(), word_byte, ans_byte),
         Expr::mux(
-            pos.clone().eq(lit(1, 16)),
-            ans_kind.clone(),
+            header_byte(0),
+            lit(i128::from(SYNC), 8),
             Expr::mux(
-                pos.clone().eq(lit(2, 16)),
-                req_seq.clone(),
+                header_byte(1),
+                ans_kind.clone(),
                 Expr::mux(
-                    pos.clone().eq(lit(3, 16)),
-                    ans_len.clone().slice(7, 0),
+                    header_byte(2),
+                    req_seq.clone(),
                     Expr::mux(
-                        pos.clone().eq(lit(4, 16)),
-                        ans_len.clone().slice(15, 8),
+                        header_byte(3),
+                        ans_len.clone().slice(7, 0),
                         Expr::mux(
-                            crc_start.clone(),
-                            crc.clone().slice(7, 0),
+                            header_byte(4),
+                            ans_len.clone().slice(15, 8),
                             Expr::mux(
-                                pos.clone().gt(lit(5, 16).add(ans_len.clone())),
+                                pos.clone().eq(crc_at.clone()),
+                                crc.clone().slice(7, 0),
                                 crc.clone().slice(15, 8),
-                                Expr::mux(reading.clone(), word_byte, ans_byte),
                             ),
                         ),
                     ),
@@ -314,19 +317,18 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
             ),
         ),
     );
-    let frame_last = pos.clone().eq(lit(6, 16).add(ans_len.clone()));
+    let frame_last = pos.clone().gt(crc_at.clone());
     // A read fetches each word before its first byte goes out.
     let needs_word = reading
         .clone()
-        .land(pos.clone().ge(lit(5, 16)))
-        .land(pos.clone().lt(lit(5, 16).add(ans_len.clone())))
-        .land(payload_at.clone().slice(1, 0).eq(lit(0, 2)))
+        .land(in_payload.clone())
+        .land(byte_sel.clone().eq(lit(0, 2)))
         .land(word_ready.clone().lnot())
         .land(wait.clone().eq(lit(0, 8)));
     let word_sent = reading
         .clone()
-        .land(pos.clone().ge(lit(5, 16)))
-        .land(payload_at.clone().slice(1, 0).eq(lit(3, 2)));
+        .land(in_payload.clone())
+        .land(byte_sel.clone().eq(lit(3, 2)));
 
     let fsm = vec![case(
         state.clone(),
@@ -542,6 +544,11 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
                                 &ans_len,
                                 Expr::concat(vec![read_count.clone().slice(13, 0), lit(0, 2)]),
                             ),
+                            assign(
+                                &crc_at,
+                                Expr::concat(vec![read_count.clone().slice(13, 0), lit(0, 2)])
+                                    .add(lit(5, 16)),
+                            ),
                             assign(&reading, Expr::bool(true)),
                             assign(&word_ready, Expr::bool(false)),
                             assign(&pos, lit(0, 16)),
@@ -582,15 +589,23 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
                                     assign(&tx_valid, Expr::bool(false)),
                                     assign(&pos, pos.clone().add(lit(1, 16))),
                                     if_else(
-                                        pos.clone().eq(lit(0, 16)),
-                                        vec![assign(
-                                            &crc,
-                                            lit(i128::from(host_link::crc::INIT), 16),
-                                        )],
+                                        header_byte(0),
+                                        vec![
+                                            assign(&crc, lit(i128::from(host_link::crc::INIT), 16)),
+                                            assign(&ans_idx, lit(0, 4)),
+                                            assign(&byte_sel, lit(0, 2)),
+                                        ],
                                         vec![if_(
-                                            pos.clone().lt(lit(5, 16).add(ans_len.clone())),
+                                            pos.clone().lt(crc_at.clone()),
                                             vec![assign(&crc, crc_next(&crc, &tx_data))],
                                         )],
+                                    ),
+                                    if_(
+                                        in_payload.clone(),
+                                        vec![
+                                            assign(&ans_idx, ans_idx.clone().add(lit(1, 4))),
+                                            assign(&byte_sel, byte_sel.clone().add(lit(1, 2))),
+                                        ],
                                     ),
                                     if_(word_sent, vec![assign(&word_ready, Expr::bool(false))]),
                                     if_(frame_last, vec![assign(&state, st(s_idle))]),
