@@ -15,6 +15,7 @@ use golden_model::spec::fixed::FixedNet;
 use golden_model::spec::lanes::LaneMap;
 use host_link::command::{Request, Response, MAX_READ_WORDS};
 use host_link::{Host, LinkError, Wire};
+use rtl_gen::params::DesignParams;
 use rtl_gen::Design;
 use serde::Serialize;
 
@@ -260,37 +261,95 @@ fn start(
     })
 }
 
-fn link_err(e: LinkError<CosimError>) -> CosimError {
+fn link_err<E: Into<CosimError> + std::error::Error>(e: LinkError<E>) -> CosimError {
     match e {
-        LinkError::Wire(e) => e,
+        LinkError::Wire(e) => e.into(),
         other => CosimError::Protocol(other.to_string()),
     }
 }
 
 /// Trains the simulated board on the first `opts.samples` samples of `data` over its
-/// host link, beside the golden model, and compares.
+/// host link, beside the golden model, and compares ([`session`]).
 pub fn train(
     cfg: &Config,
     text: &str,
     data: &Split,
     opts: &BoardOptions,
 ) -> Result<BoardReport, CosimError> {
-    if opts.samples > data.len() {
+    check_samples(opts.samples, data)?;
+    let started = Instant::now();
+    let design = rtl_gen::generate(cfg, text, true)?;
+    let wire = start(&design, cfg, text, opts)?;
+    let (mut report, mut wire) = session(wire, cfg, text, &design.params, data, opts)?;
+    report.clocks_per_bit = opts.clocks_per_bit;
+    report.injected_faults = wire.faults;
+    wire.fault = 0;
+    report.simulated_cycles = wire.quit()?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+fn check_samples(samples: usize, data: &Split) -> Result<(), CosimError> {
+    if samples > data.len() {
         return Err(CosimError::Options(format!(
-            "--samples {} is more than the {} samples of the data set; pass at most {}",
-            opts.samples,
+            "--samples {samples} is more than the {} samples of the data set; pass at most {}",
             data.len(),
             data.len()
         )));
     }
+    Ok(())
+}
+
+/// The board's readback words of unit `unit` from `addr` on, as the golden model holds
+/// them: weights at their packed addresses (`LaneMap::packed`), raw `rb_data_bits` bits;
+/// `None` for a hole of a padded lane field (the board reads lane 0's word there) and past
+/// the weights.
+pub fn model_words(
+    net: &FixedNet,
+    params: &DesignParams,
+    unit: usize,
+    addr: u32,
+    count: u16,
+) -> Vec<Option<u32>> {
+    let layer = &net.layers[unit];
+    let l = &params.layers[unit];
+    let lanes = LaneMap::new(l.lanes);
+    let bits = lanes.lane_field_bits();
+    let mask = (1u64 << params.rb_data_bits) - 1;
+    (addr as usize..addr as usize + usize::from(count))
+        .map(|a| {
+            let (lane, word) = (a & ((1 << bits) - 1), a >> bits);
+            if lane >= l.lanes || a >= l.rb_weight_entries() {
+                return None;
+            }
+            let flat = lanes.input(lane, word);
+            let (j, i) = (flat / layer.inputs, flat % layer.inputs);
+            Some((i64::from(layer.weight(j, i)) as u64 & mask) as u32)
+        })
+        .collect()
+}
+
+/// Trains a board reached over `wire` on the first `opts.samples` samples of `data`,
+/// beside the golden model: each prediction compared, every weight read back after every
+/// `opts.weights_every` samples and after the last; `status` at the end. The board must
+/// run the design of `cfg` (`text`), whose parameters are `params`.
+pub fn session<W: Wire>(
+    wire: W,
+    cfg: &Config,
+    text: &str,
+    params: &DesignParams,
+    data: &Split,
+    opts: &BoardOptions,
+) -> Result<(BoardReport, W), CosimError>
+where
+    W::Error: Into<CosimError>,
+{
+    check_samples(opts.samples, data)?;
     let started = Instant::now();
-    let design = rtl_gen::generate(cfg, text, true)?;
-    let wire = start(&design, cfg, text, opts)?;
     let (mut host, _) = Host::open(wire, opts.attempts, config_hash(text)).map_err(link_err)?;
     let mut net = FixedNet::new(cfg);
     let mut report = BoardReport {
         config: cfg.name.clone(),
-        clocks_per_bit: opts.clocks_per_bit,
         ..BoardReport::default()
     };
     let mismatch = |report: &mut BoardReport, what: String| {
@@ -317,53 +376,43 @@ pub fn train(
         }
         report.samples = k + 1;
         let last = k + 1 == opts.samples;
-        if last || (opts.weights_every > 0 && (k + 1) % opts.weights_every == 0) {
-            for (unit, layer) in net.layers.iter().enumerate() {
-                let l = &design.params.layers[unit];
-                let lanes = LaneMap::new(l.lanes);
-                let bits = lanes.lane_field_bits();
-                let mask = (1u64 << design.params.rb_data_bits) - 1;
-                let total = l.rb_weight_entries() as u32;
-                let mut addr = 0u32;
-                while addr < total {
-                    let count = (total - addr).min(u32::from(READ_CHUNK)) as u16;
-                    let words = match host
-                        .call(&Request::Read {
-                            unit: unit as u8,
-                            addr,
-                            count,
-                        })
-                        .map_err(link_err)?
-                    {
-                        Response::Words(w) => w,
-                        other => {
-                            return Err(CosimError::Protocol(format!(
-                                "read of unit {unit} at {addr}: the board answered {other:?}"
-                            )))
-                        }
-                    };
-                    for (n, got) in words.iter().enumerate() {
-                        let a = addr as usize + n;
-                        let (lane, word) = (a & ((1 << bits) - 1), a >> bits);
-                        if lane >= l.lanes {
-                            continue; // a hole of the padded lane field
-                        }
-                        let flat = lanes.input(lane, word);
-                        let (j, i) = (flat / layer.inputs, flat % layer.inputs);
-                        let want = (i64::from(layer.weight(j, i)) as u64 & mask) as u32;
-                        report.weights_checked += 1;
-                        if *got != want {
-                            mismatch(
-                                &mut report,
-                                format!(
-                                    "after sample {k}: unit {unit} weight [{j}][{i}] reads \
-                                     {got:#x}, the model has {want:#x}"
-                                ),
-                            );
-                        }
+        if !(last || (opts.weights_every > 0 && (k + 1) % opts.weights_every == 0)) {
+            continue;
+        }
+        for unit in 0..net.layers.len() {
+            let total = params.layers[unit].rb_weight_entries() as u32;
+            let mut addr = 0u32;
+            while addr < total {
+                let count = (total - addr).min(u32::from(READ_CHUNK)) as u16;
+                let request = Request::Read {
+                    unit: unit as u8,
+                    addr,
+                    count,
+                };
+                let words = match host.call(&request).map_err(link_err)? {
+                    Response::Words(w) => w,
+                    other => {
+                        return Err(CosimError::Protocol(format!(
+                            "read of unit {unit} at {addr}: the board answered {other:?}"
+                        )))
                     }
-                    addr += u32::from(count);
+                };
+                let want = model_words(&net, params, unit, addr, count);
+                for (n, (got, want)) in words.iter().zip(&want).enumerate() {
+                    let Some(want) = want else { continue };
+                    report.weights_checked += 1;
+                    if got != want {
+                        mismatch(
+                            &mut report,
+                            format!(
+                                "after sample {k}: unit {unit} readback entry {} reads {got:#x}, \
+                                 the model has {want:#x}",
+                                addr as usize + n
+                            ),
+                        );
+                    }
                 }
+                addr += u32::from(count);
             }
         }
     }
@@ -379,12 +428,6 @@ pub fn train(
     report.link_errors = stats.link_errors;
     report.retries = stats.retries;
     report.link_bytes = stats.bytes_sent + stats.bytes_received;
-    let mut wire = host.into_wire();
-    report.injected_faults = wire.faults;
-    report.simulated_cycles = {
-        wire.fault = 0;
-        wire.quit()?
-    };
     report.seconds = started.elapsed().as_secs_f64();
-    Ok(report)
+    Ok((report, host.into_wire()))
 }

@@ -13,6 +13,7 @@
 pub mod board;
 pub mod build;
 pub mod cosim;
+pub mod serial;
 pub mod session;
 
 pub use cosim::{run, run_with_progress, CosimOptions, CosimReport, Mismatch, Mutation, Signal};

@@ -1,11 +1,13 @@
-//! `lls board`: train a board over its UART host link (`docs/host-link.md`). `--sim`
-//! drives a Verilator model of the whole board top, pins and all, byte for byte with the
-//! same host code, and holds every prediction and the weights read back over the link to
-//! the golden model.
+//! `lls board`: train a board over its UART host link (`docs/host-link.md`), on a serial
+//! port, or (`--sim`) a Verilator model of the whole board top, pins and all, driven byte
+//! for byte by the same host code; every prediction and the weights read back over the
+//! link are held to the golden model.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use testbenches::board::BoardOptions;
+use testbenches::serial::SerialWire;
 
 use super::opts::{
     check_json_output, config_path, config_text, load_config, load_dataset, write_json, CmdResult,
@@ -24,7 +26,9 @@ enum Command {
 }
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("link").required(true).args(["sim", "port"])))]
 #[command(after_help = "Examples:
+  lls board train --config configs/digits-mlp.toml --port /dev/ttyUSB1 --samples 200
   lls board train --sim --config configs/digits-mlp.toml --samples 200
   lls board train --sim --config configs/digits-mlp.toml --samples 200 --link-errors 0.001 --json build/board.json
 
@@ -37,8 +41,14 @@ pub struct TrainArgs {
     #[arg(long, value_parser = config_path)]
     config: PathBuf,
     /// Talk to a Verilator model of the whole board top instead of a serial port.
-    #[arg(long, required = true)]
+    #[arg(long)]
     sim: bool,
+    /// The board's serial port (its USB-serial UART), at the config's hardware.baud.
+    #[arg(long)]
+    port: Option<String>,
+    /// On a serial port: how long a read waits for the board's next byte, ms.
+    #[arg(long, default_value_t = 200)]
+    timeout_ms: u64,
     /// Training samples, from the start of the training split.
     #[arg(long, default_value_t = 200)]
     samples: usize,
@@ -113,15 +123,37 @@ fn train(args: TrainArgs) -> CmdResult {
             .work
             .unwrap_or_else(|| PathBuf::from("build").join(&cfg.name).join("board-sim")),
     };
-    let report =
-        testbenches::board::train(&cfg, &text, &data.train, &opts).map_err(|e| e.to_string())?;
+    let report = match &args.port {
+        None => testbenches::board::train(&cfg, &text, &data.train, &opts),
+        Some(port) => {
+            if args.timeout_ms == 0 {
+                return Err("--timeout-ms: is 0; wait at least 1 ms (default 200)".into());
+            }
+            let wire = SerialWire::open(
+                port,
+                cfg.hardware.baud,
+                Duration::from_millis(args.timeout_ms),
+            )
+            .map_err(|e| e.to_string())?;
+            let params =
+                rtl_gen::params::DesignParams::new(&cfg, true).map_err(|e| e.to_string())?;
+            testbenches::board::session(wire, &cfg, &text, &params, &data.train, &opts)
+                .map(|(report, _)| report)
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    let link = match &args.port {
+        Some(port) => format!("on {port}"),
+        None => format!(
+            "simulated, {} clocks a bit, {} cycles, {} faults injected",
+            report.clocks_per_bit, report.simulated_cycles, report.injected_faults
+        ),
+    };
     println!(
-        "{} over its UART ({} baud, {} clocks a bit, simulated): {} samples, {} mismatches, \
-         the board trained {}; {} weights checked; {} link errors, {} retries, {} bytes on \
-         the line ({} faults injected); {} cycles in {:.1} s",
+        "{} over its UART ({} baud, {link}): {} samples, {} mismatches, the board trained \
+         {}; {} weights checked; {} link errors, {} retries, {} bytes on the line; {:.1} s",
         report.config,
         cfg.hardware.baud,
-        report.clocks_per_bit,
         report.samples,
         report.mismatches,
         report.board_samples,
@@ -129,8 +161,6 @@ fn train(args: TrainArgs) -> CmdResult {
         report.link_errors,
         report.retries,
         report.link_bytes,
-        report.injected_faults,
-        report.simulated_cycles,
         report.seconds
     );
     if let Some(path) = &args.json {

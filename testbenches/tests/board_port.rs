@@ -1,0 +1,177 @@
+//! A board session over a serial port, on a pseudo-terminal pair: a board that never
+//! answers is reported within seconds, and a stand-in board (the golden model behind
+//! `host_link::DeviceLink`) on the other end trains through the same session code as the
+//! simulated board, byte for byte through the port.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use golden_model::config::Config;
+use golden_model::data::{default_data_dir, load, DatasetKind};
+use golden_model::spec::fixed::FixedNet;
+use host_link::command::{Identity, Refusal, Request, Response, Status, PROTOCOL};
+use host_link::{DeviceLink, Target};
+use rtl_gen::params::DesignParams;
+use serialport::{SerialPort, TTYPort};
+use std::io::{Read, Write};
+use testbenches::board::{config_hash, model_words, session, BoardOptions};
+use testbenches::serial::SerialWire;
+
+fn digits() -> (Config, String) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join("configs/digits-mlp.toml")).expect("preset");
+    (
+        Config::from_toml_str(&text, "digits-mlp.toml").expect("valid"),
+        text,
+    )
+}
+
+fn options(samples: usize, attempts: u32) -> BoardOptions {
+    BoardOptions {
+        samples,
+        clocks_per_bit: 50,
+        link_errors: 0.0,
+        seed: 1,
+        weights_every: 5,
+        attempts,
+        work_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("board-port"),
+    }
+}
+
+/// The golden model answering as a board would.
+struct ModelBoard {
+    net: FixedNet,
+    params: DesignParams,
+    hash: [u8; 8],
+    samples: u32,
+}
+
+impl Target for ModelBoard {
+    fn execute(&mut self, request: Request) -> Response {
+        match request {
+            Request::Hello => Response::Hello(Identity {
+                protocol: PROTOCOL,
+                config_hash: self.hash,
+                inputs: self.params.inputs as u16,
+                classes: self.params.classes as u8,
+                units: self.params.layers.len() as u8,
+                learns: true,
+            }),
+            Request::Train { label, pixels } => {
+                let class = self.net.train_step(&pixels, usize::from(label)).prediction as u8;
+                self.samples += 1;
+                Response::Prediction {
+                    class,
+                    label,
+                    samples: self.samples,
+                }
+            }
+            Request::Read { unit, addr, count } => {
+                let u = usize::from(unit);
+                match self.params.layers.get(u) {
+                    Some(l) if addr as usize + usize::from(count) <= l.rb_weight_entries() => {
+                        Response::Words(
+                            model_words(&self.net, &self.params, u, addr, count)
+                                .into_iter()
+                                .map(|w| w.unwrap_or(0))
+                                .collect(),
+                        )
+                    }
+                    _ => Response::Refused {
+                        kind: 0x04,
+                        reason: Refusal::BadAddress,
+                    },
+                }
+            }
+            Request::Status => Response::Status(Status {
+                idle: true,
+                frame_error: false,
+                samples: self.samples,
+                crc_errors: 0,
+            }),
+            Request::Reset | Request::Infer { .. } => Response::Reset,
+        }
+    }
+}
+
+#[test]
+fn a_silent_port_is_reported_within_seconds() {
+    let (cfg, text) = digits();
+    let data = load(DatasetKind::Digits, &default_data_dir()).expect("digits");
+    let (mut host_end, _board_end) = TTYPort::pair().expect("a pseudo-terminal pair");
+    host_end
+        .set_timeout(Duration::from_millis(100))
+        .expect("timeout");
+    let wire = SerialWire::from_port("pty", Box::new(host_end));
+    let params = DesignParams::new(&cfg, true).expect("params");
+    let started = Instant::now();
+    let Err(err) = session(wire, &cfg, &text, &params, &data.train, &options(3, 4)) else {
+        panic!("a silent board must not train");
+    };
+    assert!(
+        err.to_string()
+            .starts_with("simulator protocol: no answer to request 1 after 4 attempts"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn a_board_on_a_serial_port_trains_through_the_session() {
+    let (cfg, text) = digits();
+    let data = load(DatasetKind::Digits, &default_data_dir()).expect("digits");
+    let params = DesignParams::new(&cfg, true).expect("params");
+    let (mut host_end, mut board_end) = TTYPort::pair().expect("a pseudo-terminal pair");
+    host_end
+        .set_timeout(Duration::from_millis(500))
+        .expect("timeout");
+    board_end
+        .set_timeout(Duration::from_millis(20))
+        .expect("timeout");
+    let stop = Arc::new(AtomicBool::new(false));
+    let board = {
+        let stop = stop.clone();
+        let mut target = ModelBoard {
+            net: FixedNet::new(&cfg),
+            params: params.clone(),
+            hash: config_hash(&text),
+            samples: 0,
+        };
+        std::thread::spawn(move || {
+            let mut link = DeviceLink::new(1024);
+            let mut buf = [0u8; 512];
+            while !stop.load(Ordering::Relaxed) {
+                match board_end.read(&mut buf) {
+                    Ok(n) => {
+                        for &b in &buf[..n] {
+                            if let Some(answer) = link.receive(b, &mut target) {
+                                board_end.write_all(&answer).expect("answer");
+                            }
+                        }
+                    }
+                    Err(_) => link.line_idle(),
+                }
+            }
+            target.samples
+        })
+    };
+    let wire = SerialWire::from_port("pty", Box::new(host_end));
+    let (report, _) =
+        session(wire, &cfg, &text, &params, &data.train, &options(12, 4)).expect("trains");
+    stop.store(true, Ordering::Relaxed);
+    let trained = board.join().expect("the board thread");
+    assert_eq!(
+        (
+            report.mismatches,
+            report.board_samples,
+            trained,
+            report.retries
+        ),
+        (0, 12, 12, 0),
+        "{report:?}"
+    );
+    // After samples 5, 10 and 12: every weight of both units.
+    assert_eq!(report.weights_checked, 3 * (64 * 32 + 32 * 10));
+}
