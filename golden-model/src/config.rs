@@ -344,31 +344,55 @@ pub struct HardwareConfig {
     pub share_multipliers: bool,
     /// Clock target for place-and-route, MHz.
     pub freq_mhz: f64,
-    /// The host link's UART rate, bits/s (`docs/host-link.md`): the iCEBreaker's FT2232H
-    /// and the ULX3S's FT231X both take 1 Mbaud, which divides 50 and 125 MHz exactly.
-    #[serde(default = "default_baud", skip_serializing_if = "is_default_baud")]
-    pub baud: u32,
+    /// The host link's UART rate, bits/s (`docs/host-link.md`; default [`DEFAULT_BAUD`]):
+    /// the iCEBreaker's FT2232H and the ULX3S's FT231X both take 1 Mbaud, which divides 50
+    /// and 125 MHz exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baud: Option<u32>,
 }
 
 /// [`HardwareConfig::baud`] when the config names none.
 pub const DEFAULT_BAUD: u32 = 1_000_000;
-
-fn default_baud() -> u32 {
-    DEFAULT_BAUD
-}
-
-fn is_default_baud(baud: &u32) -> bool {
-    *baud == DEFAULT_BAUD
-}
 
 /// The UART's bit time may be off the rate by this share (the receiver samples mid-bit and
 /// tolerates about 4 % between the two ends).
 pub const BAUD_TOLERANCE: f64 = 0.02;
 
 impl HardwareConfig {
+    /// The host link's rate: `baud`, or [`DEFAULT_BAUD`].
+    pub fn baud(&self) -> u32 {
+        self.baud.unwrap_or(DEFAULT_BAUD)
+    }
+
     /// Clocks a UART bit lasts at `freq_mhz`: the nearest whole number.
     pub fn clocks_per_bit(&self) -> u32 {
-        (self.freq_mhz * 1e6 / f64::from(self.baud.max(1))).round() as u32
+        (self.freq_mhz * 1e6 / f64::from(self.baud().max(1))).round() as u32
+    }
+
+    /// Whether the clock times the host link's rate: at least 4 clocks a bit, within
+    /// [`BAUD_TOLERANCE`]. Checked by `validate` where the config names a rate, and by
+    /// whatever builds the host link otherwise (a trainer alone needs no UART).
+    pub fn check_baud(&self) -> Result<(), ConfigError> {
+        let baud = self.baud();
+        let cpb = self.clocks_per_bit();
+        let off = (self.freq_mhz * 1e6 / (f64::from(cpb) * f64::from(baud.max(1))) - 1.0).abs();
+        if baud == 0 || cpb < 4 || off > BAUD_TOLERANCE {
+            let given = match self.baud {
+                Some(_) => String::new(),
+                None => " (the default)".to_string(),
+            };
+            return Err(ConfigError::invalid(
+                "hardware.baud",
+                format!(
+                    "is {baud}{given} at {} MHz: {cpb} clocks a bit, {:.1} % off the rate",
+                    self.freq_mhz,
+                    100.0 * off
+                ),
+                "use a rate of at most freq_mhz / 4 MHz that the clock divides within 2 % \
+                 (1000000 at 50 or 125 MHz)",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -901,20 +925,8 @@ impl Config {
                 "use a clock target in MHz between 0 and 1000",
             ));
         }
-        let cpb = h.clocks_per_bit();
-        let off = (h.freq_mhz * 1e6 / (f64::from(cpb) * f64::from(h.baud.max(1))) - 1.0).abs();
-        if h.baud == 0 || cpb < 4 || off > BAUD_TOLERANCE {
-            return Err(ConfigError::invalid(
-                "hardware.baud",
-                format!(
-                    "is {} at {} MHz: {cpb} clocks a bit, {:.1} % off the rate",
-                    h.baud,
-                    h.freq_mhz,
-                    100.0 * off
-                ),
-                "use a rate of at most freq_mhz / 4 MHz that the clock divides within 2 % \
-                 (1000000 at 50 or 125 MHz)",
-            ));
+        if h.baud.is_some() {
+            h.check_baud()?;
         }
         Ok(())
     }

@@ -98,9 +98,13 @@ fn train(args: TrainArgs) -> CmdResult {
     check_json_output(&args.config, args.json.as_deref())?;
     let mut cfg = load_config(&args.config)?;
     if let Some(baud) = args.baud {
-        cfg.hardware.baud = baud;
-        cfg.validate().map_err(|e| format!("--baud {baud}: {e}"))?;
+        cfg.hardware.baud = Some(baud);
     }
+    // The host link's UART needs a rate the clock times (a trainer alone does not).
+    cfg.hardware.check_baud().map_err(|e| match args.baud {
+        Some(baud) => format!("--baud {baud}: {e}"),
+        None => e.to_string(),
+    })?;
     let text = config_text(&args.config)?;
     let data = load_dataset(cfg.data.dataset)?;
     if args.samples > data.train.len() {
@@ -131,7 +135,7 @@ fn train(args: TrainArgs) -> CmdResult {
             }
             let wire = SerialWire::open(
                 port,
-                cfg.hardware.baud,
+                cfg.hardware.baud(),
                 Duration::from_millis(args.timeout_ms),
             )
             .map_err(|e| e.to_string())?;
@@ -153,7 +157,7 @@ fn train(args: TrainArgs) -> CmdResult {
         "{} over its UART ({} baud, {link}): {} samples, {} mismatches, the board trained \
          {}; {} weights checked; {} link errors, {} retries, {} bytes on the line; {:.1} s",
         report.config,
-        cfg.hardware.baud,
+        cfg.hardware.baud(),
         report.samples,
         report.mismatches,
         report.board_samples,
