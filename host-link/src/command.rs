@@ -95,7 +95,8 @@ pub struct Malformed {
     pub problem: String,
 }
 
-mod kind {
+/// The requests' kind bytes.
+pub mod kind {
     pub const HELLO: u8 = 0x01;
     pub const TRAIN: u8 = 0x02;
     pub const INFER: u8 = 0x03;

@@ -2,37 +2,19 @@
 //! for event, over a random stream of whole, damaged, over-long and cut frames between
 //! noise and quiet spells. The module is lint-clean.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use host_link::frame::{Frame, Received, Receiver, SYNC};
 use rtl_gen::blocks::frame_rx::{self, event};
 
+#[path = "support/tools.rs"]
+mod tools;
+
+use tools::run_tool;
+
+fn scratch_dir(tag: &str) -> std::path::PathBuf {
+    tools::scratch_dir(&format!("frame-rx-{tag}"))
+}
+
 const MAX_PAYLOAD: usize = 48;
-
-fn scratch_dir(tag: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("frame-rx-{tag}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
-}
-
-fn run_tool(dir: &Path, tool: &str, args: &[&str]) -> String {
-    let out = Command::new(tool)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run {tool} ({e}); install the HDL tools with scripts/install-deps.sh")
-        });
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{tool} failed:\n{text}");
-    text
-}
 
 /// What the line carries: a byte, or a quiet spell (the UART's `line_idle`).
 #[derive(Clone, Copy, Debug)]

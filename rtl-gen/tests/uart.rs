@@ -2,36 +2,18 @@
 //! fast and slow, a glitch, a bad stop bit, a quiet line), the transmitter decoded here
 //! bit by bit, and the two back to back. Both modules are lint-clean.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use rtl_gen::blocks::uart::{self, BITS_PER_BYTE, IDLE_BYTES};
 
+#[path = "support/tools.rs"]
+mod tools;
+
+use tools::run_tool;
+
+fn scratch_dir(tag: &str) -> std::path::PathBuf {
+    tools::scratch_dir(&format!("uart-{tag}"))
+}
+
 const CLOCKS_PER_BIT: u32 = 16;
-
-fn scratch_dir(tag: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("uart-{tag}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
-}
-
-fn run_tool(dir: &Path, tool: &str, args: &[&str]) -> String {
-    let out = Command::new(tool)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run {tool} ({e}); install the HDL tools with scripts/install-deps.sh")
-        });
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{tool} failed:\n{text}");
-    text
-}
 
 /// The line levels of `bytes` sent 8N1 by a sender whose bit lasts `clocks_per_bit ×
 /// rate` receiver clocks (rounded as a real sender's edges fall), each byte followed by

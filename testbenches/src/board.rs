@@ -213,23 +213,10 @@ fn start(
     if obj.exists() {
         std::fs::remove_dir_all(&obj).map_err(|e| io_err(&obj, e))?;
     }
-    let mut args: Vec<String> = vec![
-        "--cc".into(),
-        "--exe".into(),
-        "--build".into(),
-        "-j".into(),
-        "2".into(),
-        "-O3".into(),
-        "--x-assign".into(),
-        "fast".into(),
-        "--x-initial".into(),
-        "fast".into(),
-        "--noassert".into(),
-        "-Wall".into(),
+    let mut args = crate::build::model_args(&top);
+    args.extend([
         "--Mdir".into(),
         "obj_host".into(),
-        "--top-module".into(),
-        top.clone(),
         "-CFLAGS".into(),
         format!(
             "-O2 -DTOP_HEADER='\"{class}.h\"' -DTOP_CLASS={class} -DCLOCKS_PER_BIT={} \
@@ -238,7 +225,7 @@ fn start(
         ),
         "-o".into(),
         "sim".into(),
-    ];
+    ]);
     args.extend(sources);
     args.push("tb_host.cpp".into());
     toolchain::verilator()?.run(&args, &rtl)?;

@@ -288,6 +288,31 @@ fn extra_verilator_flags() -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The arguments every simulator build here shares: an optimized C++ model of `top` built
+/// with its harness into an executable, `-Wall` (warnings are fatal), X values resolved
+/// fast, assertions off.
+pub(crate) fn model_args(top: &str) -> Vec<String> {
+    [
+        "--cc",
+        "--exe",
+        "--build",
+        "-j",
+        "2",
+        "-O3",
+        "--x-assign",
+        "fast",
+        "--x-initial",
+        "fast",
+        "--noassert",
+        "-Wall",
+        "--top-module",
+        top,
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect()
+}
+
 /// Verilator's arguments: an optimized model plus the C++ harness, `-Wall` (warnings are
 /// fatal), the collision poison defined (`rtl_gen::blocks::POISON_COLLISIONS`), then
 /// `extra`.
@@ -298,24 +323,11 @@ fn verilator_args(
     extra: &[String],
 ) -> Vec<String> {
     let class = format!("V{}", design.top);
-    let mut args: Vec<String> = vec![
-        "--cc".into(),
-        "--exe".into(),
-        "--build".into(),
-        "-j".into(),
-        "2".into(),
-        "-O3".into(),
-        "--x-assign".into(),
-        "fast".into(),
-        "--x-initial".into(),
-        "fast".into(),
-        "--noassert".into(),
-        "-Wall".into(),
+    let mut args = model_args(&design.top);
+    args.extend([
         // Reads of a block RAM's address written in the same cycle return garbage:
         // every co-simulation checks that the design never uses one.
         format!("+define+{}", rtl_gen::blocks::POISON_COLLISIONS),
-        "--top-module".into(),
-        design.top.clone(),
         "-CFLAGS".into(),
         format!(
             "{} -DTOP_HEADER='\"{class}.h\"' -DTOP_CLASS={class} -DRB_LATENCY={}{}",
@@ -331,7 +343,7 @@ fn verilator_args(
         "OPT_GLOBAL=-O3".into(),
         "-o".into(),
         "sim".into(),
-    ];
+    ]);
     args.extend(extra.iter().cloned());
     if trace {
         args.push("--trace-fst".into());

@@ -7,7 +7,7 @@
 //! without being carried out; a read is carried out again (it changes nothing).
 //! Requests and answers: `docs/host-link.md`.
 
-use host_link::command::{self, Refusal, PROTOCOL, REFUSED, RESPONSE};
+use host_link::command::{self, kind, Refusal, PROTOCOL, REFUSED, RESPONSE};
 use host_link::frame::SYNC;
 
 use super::frame_rx::{self, crc_next};
@@ -16,16 +16,6 @@ use crate::verilog::{assign, case, if_, if_else, Expr, Module, Ty};
 
 /// Bytes of the longest answer the executor keeps for a replay (hello's).
 const ANSWER_BYTES: usize = 14;
-
-/// Request kinds (`host_link::command`), by value.
-mod kind {
-    pub const HELLO: i128 = 0x01;
-    pub const TRAIN: i128 = 0x02;
-    pub const INFER: i128 = 0x03;
-    pub const READ: i128 = 0x04;
-    pub const RESET: i128 = 0x05;
-    pub const STATUS: i128 = 0x06;
-}
 
 /// The payload buffer's size: a sample (its label and pixels) or a read's 7 bytes.
 pub fn max_payload(p: &DesignParams) -> usize {
@@ -174,8 +164,8 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
         .map(|v| lit(v, 8))
         .collect();
     let len_is = |v: usize| req_len.clone().eq(lit(v as i128, 16));
-    let sample_kind = if learns { kind::TRAIN } else { kind::INFER };
-    let other_sample_kind = if learns { kind::INFER } else { kind::TRAIN };
+    let sample_kind = i128::from(if learns { kind::TRAIN } else { kind::INFER });
+    let other_sample_kind = i128::from(if learns { kind::INFER } else { kind::TRAIN });
     let wrong_design = if learns {
         Refusal::Learns
     } else {
@@ -214,7 +204,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
         req_kind.clone(),
         vec![
             (
-                vec![lit(kind::HELLO, 8)],
+                vec![lit(kind::HELLO.into(), 8)],
                 vec![if_else(
                     len_is(0),
                     answer(response_kind.clone(), hello),
@@ -235,7 +225,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
             ),
             (vec![lit(other_sample_kind, 8)], refuse(wrong_design)),
             (
-                vec![lit(kind::READ, 8)],
+                vec![lit(kind::READ.into(), 8)],
                 vec![if_else(
                     len_is(7),
                     vec![
@@ -247,7 +237,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
                 )],
             ),
             (
-                vec![lit(kind::RESET, 8)],
+                vec![lit(kind::RESET.into(), 8)],
                 vec![if_else(
                     len_is(0),
                     vec![
@@ -259,7 +249,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
                 )],
             ),
             (
-                vec![lit(kind::STATUS, 8)],
+                vec![lit(kind::STATUS.into(), 8)],
                 vec![if_else(
                     len_is(0),
                     answer(response_kind.clone(), status),
@@ -348,7 +338,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
                                     .clone()
                                     .land(ev_kind.clone().eq(last_kind.clone()))
                                     .land(ev_seq.clone().eq(last_seq.clone()))
-                                    .land(ev_kind.clone().ne(lit(kind::READ, 8))),
+                                    .land(ev_kind.clone().ne(lit(kind::READ.into(), 8))),
                                 vec![assign(&pos, lit(0, 16)), assign(&state, st(s_tx))],
                                 vec![
                                     assign(&last_kind, ev_kind),
