@@ -296,52 +296,25 @@ fn bench_and_cosim_take_preset_names_and_never_write_over_their_config() {
 #[test]
 fn board_train_refuses_bad_options_before_any_work() {
     let digits = "configs/digits-mlp.toml";
-    assert_error(
-        &[
-            "board",
-            "train",
-            "--sim",
-            "--config",
-            digits,
-            "--samples",
-            "0",
-        ],
-        &["--samples: is 0"],
-    );
-    assert_error(
-        &[
-            "board",
-            "train",
-            "--sim",
-            "--config",
-            digits,
-            "--link-errors",
-            "0.5",
-        ],
-        &["--link-errors: 0.5 is not in 0..0.1"],
-    );
-    assert_error(
-        &[
-            "board",
-            "train",
-            "--sim",
-            "--config",
-            digits,
-            "--attempts",
-            "0",
-        ],
-        &["--attempts: is 0"],
-    );
-    assert_error(
-        &[
-            "board",
-            "train",
-            "--sim",
-            "--config",
-            digits,
-            "--samples",
-            "999999",
-        ],
-        &["--samples: 999999 is more than the", "pass at most"],
-    );
+    let cases: [(&[&str], &[&str]); 5] = [
+        (&["--sim", "--samples", "0"], &["--samples: is 0"]),
+        (
+            &["--sim", "--link-errors", "0.5"],
+            &["--link-errors: 0.5 is not in 0..0.1"],
+        ),
+        (&["--sim", "--attempts", "0"], &["--attempts: is 0"]),
+        (
+            &["--sim", "--samples", "999999"],
+            &["--samples: 999999 is more than the", "pass at most"],
+        ),
+        (
+            &["--port", "/dev/ttyNOPE"],
+            &["--port /dev/ttyNOPE: cannot open it", "connect the board"],
+        ),
+    ];
+    for (options, expected) in cases {
+        let mut args = vec!["board", "train", "--config", digits];
+        args.extend(options);
+        assert_error(&args, expected);
+    }
 }

@@ -6,6 +6,8 @@ use rtl_gen::blocks::uart::{self, BITS_PER_BYTE, IDLE_BYTES};
 
 #[path = "support/tools.rs"]
 mod tools;
+#[path = "support/uart_line.rs"]
+mod uart_line;
 
 use tools::run_tool;
 
@@ -197,29 +199,10 @@ fn the_transmitter_sends_back_to_back_bytes_a_receiver_takes() {
             (c.parse().expect("cycle"), v == "1")
         })
         .collect();
-    let level_at = |cycle: u32| {
-        edges
-            .iter()
-            .take_while(|(c, _)| *c <= cycle)
-            .last()
-            .is_none_or(|(_, v)| *v)
-    };
-    let mut decoded = Vec::new();
-    let mut starts = Vec::new();
-    let mut t = 0;
     let end = edges.last().expect("the line moved").0 + 2 * BITS_PER_BYTE * CLOCKS_PER_BIT;
-    while t < end {
-        if level_at(t) {
-            t += 1;
-            continue;
-        }
-        starts.push(t);
-        let mid = |bit: u32| t + bit * CLOCKS_PER_BIT + CLOCKS_PER_BIT / 2;
-        let byte = (0..8).fold(0u8, |acc, i| acc | (u8::from(level_at(mid(i + 1))) << i));
-        assert!(level_at(mid(9)), "stop bit of byte {}", decoded.len());
-        decoded.push(byte);
-        t = mid(9);
-    }
+    let (starts, decoded): (Vec<u32>, Vec<u8>) = uart_line::decode(&edges, CLOCKS_PER_BIT, end)
+        .into_iter()
+        .unzip();
     assert_eq!(decoded, bytes);
     // No idle bit between bytes: the transmitter keeps up with a stream.
     for w in starts.windows(2) {

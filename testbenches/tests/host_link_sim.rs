@@ -5,8 +5,7 @@
 //! a damaged frame dropped and counted, readback words equal to the model's weights, and
 //! refusals.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use golden_model::config::Config;
 use golden_model::data::{default_data_dir, load, DatasetKind};
@@ -14,25 +13,16 @@ use golden_model::spec::fixed::FixedNet;
 use host_link::command::{Identity, Refusal, Request, Response, Status, MAX_ANSWER_PAYLOAD};
 use host_link::frame::{Frame, Received, Receiver};
 
+// The rtl-gen tests' helpers: the HDL tool runner and the UART line decoder.
+#[path = "../../rtl-gen/tests/support/tools.rs"]
+mod tools;
+#[path = "../../rtl-gen/tests/support/uart_line.rs"]
+mod uart_line;
+
+use tools::run_tool;
+
 const CLOCKS_PER_BIT: u32 = 8;
 const SAMPLES: usize = 10;
-
-fn run_tool(dir: &Path, tool: &str, args: &[&str]) -> String {
-    let out = Command::new(tool)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run {tool} ({e}); install the HDL tools with scripts/install-deps.sh")
-        });
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{tool} failed:\n{text}");
-    text
-}
 
 /// One request on the line and the quiet clocks after it (its answer's time).
 struct Sent {
@@ -130,9 +120,7 @@ fn the_trainer_answers_over_its_uart_as_the_protocol_and_the_model_say() {
 
     // The testbench: each byte sent 8N1 on uart_rx, then the request's quiet gap;
     // uart_tx's transitions printed.
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("host-link-sim");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let dir = tools::scratch_dir("host-link-sim");
     let mut sources = Vec::new();
     for (name, body) in &design.files {
         std::fs::write(dir.join(name), body).expect("write");
@@ -226,28 +214,10 @@ endmodule
         .expect("the testbench ends")
         .parse()
         .expect("cycle");
-    let level_at = |cycle: u32| {
-        edges
-            .iter()
-            .take_while(|(c, _)| *c <= cycle)
-            .last()
-            .is_none_or(|(_, v)| *v)
-    };
-    let mut bytes = Vec::new();
-    let mut t = 0;
-    while t < end {
-        if level_at(t) {
-            t = edges
-                .iter()
-                .find(|(c, v)| *c > t && !*v)
-                .map_or(end, |(c, _)| *c);
-            continue;
-        }
-        let mid = |bit: u32| t + bit * CLOCKS_PER_BIT + CLOCKS_PER_BIT / 2;
-        bytes.push((0..8).fold(0u8, |acc, i| acc | (u8::from(level_at(mid(i + 1))) << i)));
-        assert!(level_at(mid(9)), "stop bit");
-        t = mid(9);
-    }
+    let bytes: Vec<u8> = uart_line::decode(&edges, CLOCKS_PER_BIT, end)
+        .into_iter()
+        .map(|(_, b)| b)
+        .collect();
     let mut rx = Receiver::new(MAX_ANSWER_PAYLOAD);
     let frames: Vec<Frame> = bytes
         .iter()

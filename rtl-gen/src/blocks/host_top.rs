@@ -102,35 +102,13 @@ pub fn modules(
         ],
     );
 
-    // The trainer's ports, by name, as wires between it and the executor.
-    let port = |m: &mut Module, name: &str| -> Expr {
-        let p = trainer
-            .ports()
-            .iter()
-            .find(|q| q.name == name)
-            .unwrap_or_else(|| panic!("{top} has no port {name}"));
-        m.wire(&format!("t_{name}"), p.ty)
-    };
+    // The trainer's ports but its clock and reset, as wires between it and the executor.
     let trainer_rst = bit(&mut m, "trainer_rst");
-    let names = [
-        "s_axis_tdata",
-        "s_axis_tvalid",
-        "s_axis_tready",
-        "s_axis_tlast",
-        "s_axis_tuser",
-        "m_axis_tdata",
-        "m_axis_tvalid",
-        "m_axis_tuser",
-        "m_axis_tready",
-        "idle",
-        "frame_error",
-        "rb_layer",
-        "rb_addr",
-        "rb_data",
-    ];
-    let wires: Vec<(String, Expr)> = names
+    let wires: Vec<(String, Expr)> = trainer
+        .ports()
         .iter()
-        .map(|n| (n.to_string(), port(&mut m, n)))
+        .filter(|q| q.name != "clk" && q.name != "rst")
+        .map(|q| (q.name.clone(), m.wire(&format!("t_{}", q.name), q.ty)))
         .collect();
     let mut exec_conns = vec![
         ("clk".to_string(), clk.clone()),
