@@ -14,8 +14,8 @@ use crate::GenError;
 /// Readback is a pipeline: the address and the memories' read (1), the memories' data
 /// register behind the block-RAM multiplexer (2), the unit's selected entry (3), the unit
 /// select (4). Every stage is a register, so the wide weight-memory multiplexers never
-/// sit in a path with the selects that follow them. Banked weights add their stages
-/// ([`LayerParams::bank_read_stages`], `DesignParams::rb_latency`).
+/// sit in a path with the selects that follow them. Banked weights and wide lane selects
+/// add their stages ([`LayerParams::readback_stages`], `DesignParams::rb_latency`).
 pub const READBACK_LATENCY: u32 = 4;
 
 /// A stochastic-rounding LFSR state (32 bits) reads back in pieces of this many bits,
@@ -253,6 +253,30 @@ impl LayerParams {
         }
     }
 
+    /// Lanes one step of the readback's lane select picks from: an 8:1 multiplexer is one
+    /// LUT level and two wide-mux levels on the ECP5, small enough to sit in front of a
+    /// register across the die.
+    pub const READBACK_LANE_WAYS: usize = 8;
+
+    /// Registered steps of the readback's lane select before its last one (in readback
+    /// stage 3): 0 up to [`Self::READBACK_LANE_WAYS`] lanes, so that a wide unit's select
+    /// (98 lanes: 98 → 13 → 2 → 1) never puts a many-level multiplexer in one path.
+    pub fn readback_lane_stages(&self) -> u32 {
+        let mut steps = 0;
+        let mut items = self.lanes;
+        while items > Self::READBACK_LANE_WAYS {
+            items = items.div_ceil(Self::READBACK_LANE_WAYS);
+            steps += 1;
+        }
+        steps
+    }
+
+    /// Register stages the unit's readback adds to [`READBACK_LATENCY`]: its banks' read
+    /// stages and its lane select's.
+    pub fn readback_stages(&self) -> u32 {
+        self.bank_read_stages() + self.readback_lane_stages()
+    }
+
     /// Clock edges from a weight read address to the data register the multiplier reads
     /// (`w_r`): the block RAM's own register and the data register, plus the banks'.
     pub fn weight_read_stages(&self) -> u32 {
@@ -313,8 +337,8 @@ pub struct DesignParams {
     pub rb_addr_bits: u32,
     pub rb_layer_bits: u32,
     /// Clock edges from presenting `rb_layer`/`rb_addr` to their entry on `rb_data`:
-    /// [`READBACK_LATENCY`], plus the weight banks' read stages where a unit banks (every
-    /// unit then delays its entry to the same latency).
+    /// [`READBACK_LATENCY`], plus the slowest unit's [`LayerParams::readback_stages`]
+    /// (every unit delays its entry to the same latency).
     pub rb_latency: u32,
     /// The datapath's rounding (`fixed.rounding`): activations, δ, the modulation steps.
     pub rounding: Rounding,
@@ -532,7 +556,7 @@ impl DesignParams {
             rb_latency: READBACK_LATENCY
                 + layers
                     .iter()
-                    .map(LayerParams::bank_read_stages)
+                    .map(LayerParams::readback_stages)
                     .max()
                     .unwrap_or(0),
             rounding: f.rounding,

@@ -45,7 +45,7 @@ impl LaneMap {
     /// row whose length the lanes divide) as a packed address: its word in the bits above
     /// [`LaneMap::lane_field_bits`], its lane below. With a power-of-two lane count this
     /// is `i` itself. With other counts the field is padded: lane values `lanes..2^bits`
-    /// are holes that hold no weight (the RTL's readback returns lane 0's word there).
+    /// are holes that hold no weight (the RTL's readback returns some lane's word there).
     /// Either way the RTL slices the fields off an address and never divides.
     pub fn packed(self, i: usize) -> usize {
         (self.word(i) << self.lane_field_bits()) | self.lane(i)

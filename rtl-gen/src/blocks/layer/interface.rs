@@ -61,9 +61,9 @@ pub(super) fn declare(m: &mut Module, p: &DesignParams, l: &LayerParams) -> Port
     let rb_addr = m.input("rb_addr", Ty::u(l.rb_addr_bits));
     let rb_data = m.output_reg("rb_data", Ty::s(p.rb_data_bits));
     // The selected entry, registered into rb_data (readback stage 3), after as many
-    // registers as the design's slowest (banked) unit takes more.
+    // registers as the design's slowest unit (banked, or a wide lane select) takes more.
     let rb_next = m.wire("rb_next", Ty::s(p.rb_data_bits));
-    let rb_pad = p.rb_latency - READBACK_LATENCY - l.bank_read_stages();
+    let rb_pad = p.rb_latency - READBACK_LATENCY - l.readback_stages();
     let rb_padded = delay(m, &clk, "rb_pad", rb_next.clone(), rb_pad);
     m.always_ff(&clk, vec![assign(&rb_data, rb_padded)]);
     Ports {
@@ -115,7 +115,7 @@ mod tests {
         let knobs = Knobs::banked();
         let p = knobs.design();
         for (k, l) in p.layers.iter().enumerate() {
-            let pad = p.rb_latency - crate::params::READBACK_LATENCY - l.bank_read_stages();
+            let pad = p.rb_latency - crate::params::READBACK_LATENCY - l.readback_stages();
             // `rb_pad`, then `rb_pad2` … `rb_pad<pad>`.
             let unit = knobs.unit(k);
             let regs = unit.numbered("rb_pad") + usize::from(unit.has("rb_pad"));

@@ -2,14 +2,16 @@
 //! softmax errors, the modulation values and the LFSR states.
 //!
 //! Stages: (1) the address and the memories' read, (2) the memories' data register (w_r,
-//! after the wide block-RAM multiplexer), (3) the entry selected into rb_data. Entries
-//! held in registers (errors, LFSR states) are decoded from the address at stage 1 (one
-//! hit flip-flop each) and gathered at stage 2, and the region flags are registered from
-//! the address too, so that stage 3 is one multiplexer. Readback runs while idle, when
-//! those registers hold.
+//! after the wide block-RAM multiplexer), (3) the entry selected into rb_data. A unit of
+//! more than `LayerParams::READBACK_LANE_WAYS` lanes picks its lane in registered 8:1
+//! steps between (2) and (3) (`LayerParams::readback_lane_stages`). Entries held in
+//! registers (errors, LFSR states) are decoded from the address at stage 1 (one hit
+//! flip-flop each) and gathered at stage 2, and the region flags are registered from the
+//! address too, so that stage 3 is one multiplexer. Readback runs while idle, when those
+//! registers hold.
 
-use crate::params::{LFSR_READBACK_BITS, LFSR_READBACK_PIECES};
-use crate::verilog::{assign, case, if_, Expr, Module, Ty};
+use crate::params::{LayerParams, LFSR_READBACK_BITS, LFSR_READBACK_PIECES};
+use crate::verilog::{assign, case, if_, Expr, Module, Stmt, Ty};
 
 use super::super::{delay, discard, one_hot_select, widen};
 use super::interface::Ports;
@@ -40,8 +42,8 @@ pub(super) fn build(
     let n_w = l.rb_first_error() as i128;
     // Those registers load only while the unit is idle, when readback reads them.
     let en = m.wire_assign("rb_regs_en", io.busy.clone().lnot());
-    // Banked weights arrive later: the register-held entries follow the address delayed
-    // alike.
+    // Banked weights and a wide lane select arrive later: the register-held entries
+    // follow the address delayed alike.
     let held = Held {
         en,
         addr: delay(
@@ -49,7 +51,7 @@ pub(super) fn build(
             &u.clk,
             "rb_addr_d",
             io.rb_addr.clone(),
-            l.bank_read_stages(),
+            l.readback_stages(),
         ),
     };
     let rb_e = held.select(
@@ -82,38 +84,73 @@ pub(super) fn build(
 }
 
 /// The weight at the readback address: the lane's data register, selected by the
-/// address's low bits (delayed as the read).
+/// address's low bits (delayed as the read), in registered 8:1 steps while more than
+/// `READBACK_LANE_WAYS` lanes remain, then one `case` into stage 3.
 fn weight_entry(m: &mut Module, u: &Unit, io: &Ports, w_r: &[Expr]) -> Expr {
     let l = u.l;
     let rb_w = m.reg("rb_weight", Ty::s(l.weight_bits));
     if l.lanes > 1 {
         let lane_bits = l.lane_bits();
-        let rb_lane = delay(
+        let mut lane = delay(
             m,
             &u.clk,
             "rb_lane_q",
             io.rb_addr.clone().slice(lane_bits - 1, 0),
             l.weight_read_stages(),
         );
-        let lane_arms = w_r
-            .iter()
-            .enumerate()
-            .skip(1)
-            .map(|(ln, q)| {
-                (
-                    vec![Expr::lit(ln as i128, Ty::u(lane_bits))],
-                    vec![assign(&rb_w, q.clone())],
-                )
-            })
-            .collect();
+        let mut items = w_r.to_vec();
+        for step in 0..l.readback_lane_stages() {
+            items = lane_step(m, u, step, &lane, &items);
+            let upper = lane.clone().slice(lane.width() - 1, LANE_STEP_BITS);
+            lane = delay(m, &u.clk, &format!("rb_lane_s{step}"), upper, 1);
+        }
         m.always_comb(vec![
-            assign(&rb_w, w_r[0].clone()),
-            case(rb_lane, lane_arms, vec![]),
+            assign(&rb_w, items[0].clone()),
+            case(lane.clone(), lane_arms(&lane, &rb_w, &items), vec![]),
         ]);
     } else {
         m.always_comb(vec![assign(&rb_w, w_r[0].clone())]);
     }
     widen(m, "rb_weight_ext", rb_w, u.p.rb_data_bits)
+}
+
+/// Select bits of one registered lane-select step (`READBACK_LANE_WAYS` = 2^3).
+const LANE_STEP_BITS: u32 = 3;
+
+/// One registered step of the lane select: each group of `READBACK_LANE_WAYS` items
+/// picked by the select's low bits into `rb_lane_t<step>_<group>`.
+fn lane_step(m: &mut Module, u: &Unit, step: u32, sel: &Expr, items: &[Expr]) -> Vec<Expr> {
+    debug_assert_eq!(1 << LANE_STEP_BITS, LayerParams::READBACK_LANE_WAYS);
+    let low = sel.clone().slice(LANE_STEP_BITS - 1, 0);
+    let mut body = Vec::new();
+    let picked = items
+        .chunks(LayerParams::READBACK_LANE_WAYS)
+        .enumerate()
+        .map(|(g, group)| {
+            let t = m.reg(&format!("rb_lane_t{step}_{g}"), group[0].ty());
+            body.push(assign(&t, group[0].clone()));
+            body.push(case(low.clone(), lane_arms(&low, &t, group), vec![]));
+            t
+        })
+        .collect();
+    m.always_ff(&u.clk, body);
+    picked
+}
+
+/// `target = items[k]` for `sel == k`, k ≥ 1 (item 0 is the default before the `case`;
+/// select values past the items are holes of the lane field and read it too).
+fn lane_arms(sel: &Expr, target: &Expr, items: &[Expr]) -> Vec<(Vec<Expr>, Vec<Stmt>)> {
+    items
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(k, q)| {
+            (
+                vec![Expr::lit(k as i128, Ty::u(sel.width()))],
+                vec![assign(target, q.clone())],
+            )
+        })
+        .collect()
 }
 
 /// Entries past the errors address the modulation memory, read like the weights: the
@@ -149,7 +186,7 @@ fn modulation_entry(
         &u.clk,
         "rb_mod_q",
         mp.rb_value.clone(),
-        l.weight_read_stages() - 1,
+        l.weight_read_stages() - 1 + l.readback_lane_stages(),
     );
     let rb_m_ext = widen(m, "rb_mod_ext", rb_mod, u.p.rb_data_bits);
     let is_mod = held.at_or_past(m, u, "rb_is_mod", first);
