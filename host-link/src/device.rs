@@ -1,9 +1,11 @@
 //! The board's end, the behaviour a board must have: frames that fail their CRC are
 //! dropped and counted; a request whose kind and sequence number are the last one
 //! answered gets the same answer again without being carried out (its answer was lost,
-//! and the host asks again); anything else is carried out once and answered.
+//! and the host asks again); anything else is carried out once and answered. A read and a
+//! status change nothing, so a repeated one is carried out again: the answer reports the
+//! board as it is then.
 
-use crate::command::{Request, Response};
+use crate::command::{kind, Request, Response};
 use crate::frame::{Frame, Received, Receiver};
 
 /// What carries out the requests: the trainer on the board, or a model of it.
@@ -53,8 +55,9 @@ impl DeviceLink {
     }
 
     fn answer(&mut self, f: Frame, target: &mut impl Target) -> Vec<u8> {
+        let changes_nothing = matches!(f.kind, kind::READ | kind::STATUS);
         if let Some((kind, seq, bytes)) = &self.last {
-            if (*kind, *seq) == (f.kind, f.seq) {
+            if (*kind, *seq) == (f.kind, f.seq) && !changes_nothing {
                 self.replays += 1;
                 return bytes.clone();
             }

@@ -62,7 +62,7 @@ fn the_trainer_answers_over_its_uart_as_the_protocol_and_the_model_say() {
         rtl_gen::blocks::host_top::modules(&design.params, &trainer, hash, CLOCKS_PER_BIT, &header);
 
     // The requests: hello; the samples (the fourth sent twice with its sequence number, as
-    // after a lost answer); a damaged frame; status; two reads; a read past the end.
+    // after a lost answer); a damaged frame; status; two reads; four refused reads.
     let px = data.train.pixels;
     let sample = |k: usize| Request::Train {
         label: data.train.labels[k],
@@ -101,11 +101,23 @@ fn the_trainer_answers_over_its_uart_as_the_protocol_and_the_model_say() {
             .map(|&(unit, addr, count)| Request::Read { unit, addr, count }),
     );
     let entries = design.params.layers[1].rb_entries as u32;
-    requests.push(Request::Read {
-        unit: 1,
-        addr: entries - 2,
-        count: 3,
-    });
+    // Refused: past the end, no such unit, an address bit far above the span, too many.
+    let refused = [
+        (1, entries - 2, 3, Refusal::BadAddress),
+        (7, 0, 1, Refusal::BadAddress),
+        (0, 1 << 24, 1, Refusal::BadAddress),
+        (
+            0,
+            0,
+            host_link::command::MAX_READ_WORDS + 1,
+            Refusal::BadLength,
+        ),
+    ];
+    requests.extend(refused.iter().map(|&(unit, addr, count, _)| Request::Read {
+        unit,
+        addr,
+        count,
+    }));
     for r in &requests {
         seq += 1;
         let words = match r {
@@ -274,13 +286,9 @@ endmodule
             .collect();
         expected.push((0x04, Response::Words(words)));
     }
-    expected.push((
-        0x04,
-        Response::Refused {
-            kind: 0x04,
-            reason: Refusal::BadAddress,
-        },
-    ));
+    for &(.., reason) in &refused {
+        expected.push((0x04, Response::Refused { kind: 0x04, reason }));
+    }
     let got: Vec<(u8, Response)> = frames
         .iter()
         .zip(&expected)

@@ -6,16 +6,20 @@
 //! whose kind and sequence number are the last one answered gets that answer again
 //! without being carried out; a read is carried out again (it changes nothing).
 //! Requests and answers: `docs/host-link.md`.
+//!
+//! No answer is stored: its payload is composed byte by byte as it goes out, from what it
+//! carries ([`answer`]): constants (hello), the counters (status, and a sample's count,
+//! which only the next sample or a reset changes), the prediction and label kept from the
+//! sample, or the read's words. A replay sends the same bytes; a repeated status reports
+//! the counters as they are when it is sent. Every counter and address is as wide as what
+//! it counts.
 
-use host_link::command::{self, kind, Refusal, PROTOCOL, REFUSED, RESPONSE};
+use host_link::command::{self, kind, Refusal, MAX_ANSWER_PAYLOAD, PROTOCOL, REFUSED, RESPONSE};
 use host_link::frame::SYNC;
 
 use super::frame_rx::{self, crc_next};
 use crate::params::{addr_bits, DesignParams};
-use crate::verilog::{assign, case, if_, if_else, Expr, Module, Ty};
-
-/// Bytes of the longest answer the executor keeps for a replay (hello's).
-const ANSWER_BYTES: usize = 14;
+use crate::verilog::{assign, assign_slice, case, if_, if_else, Expr, Module, Ty};
 
 /// The payload buffer's size: a sample (its label and pixels) or a read's 7 bytes.
 pub fn max_payload(p: &DesignParams) -> usize {
@@ -24,6 +28,46 @@ pub fn max_payload(p: &DesignParams) -> usize {
 
 fn lit(v: i128, w: u32) -> Expr {
     Expr::lit(v, Ty::u(w))
+}
+
+/// The fields of a frame going out, in order (`docs/host-link.md`).
+mod field {
+    pub const SYNC: i128 = 0;
+    pub const KIND: i128 = 1;
+    pub const SEQ: i128 = 2;
+    pub const LEN_LOW: i128 = 3;
+    pub const LEN_HIGH: i128 = 4;
+    pub const PAYLOAD: i128 = 5;
+    pub const CRC_LOW: i128 = 6;
+    pub const CRC_HIGH: i128 = 7;
+}
+
+/// What an answer's payload carries, composed as it goes out.
+pub mod answer {
+    /// Protocol, config hash, inputs, classes, units, learns: 14 constant bytes.
+    pub const HELLO: i128 = 0;
+    /// Idle, frame error, samples trained, frames dropped: 10 bytes.
+    pub const STATUS: i128 = 1;
+    /// Prediction, label, samples trained: 6 bytes.
+    pub const SAMPLE: i128 = 2;
+    /// The refused kind and the reason: 2 bytes.
+    pub const REFUSAL: i128 = 3;
+    /// A reset's: none.
+    pub const EMPTY: i128 = 4;
+    /// A read's words, 4 bytes each.
+    pub const READ: i128 = 5;
+    pub const BITS: u32 = 3;
+
+    /// Payload bytes of an answer of a fixed length.
+    pub const fn len(ty: i128) -> usize {
+        match ty {
+            HELLO => 14,
+            STATUS => 10,
+            SAMPLE => 6,
+            REFUSAL => 2,
+            _ => 0,
+        }
+    }
 }
 
 /// The executor `<name>` for the design of `p`, whose config text hashes to
@@ -54,7 +98,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
     let tx_data = m.output_reg("tx_data", Ty::u(8));
     let tx_valid = m.output_reg("tx_valid", Ty::bit());
     // The trainer's ports.
-    let s_tdata = m.output_reg("s_axis_tdata", Ty::u(p.pixel_bits));
+    let s_tdata = m.output_wire("s_axis_tdata", Ty::u(p.pixel_bits));
     let s_tvalid = m.output_reg("s_axis_tvalid", Ty::bit());
     let s_tready = m.input("s_axis_tready", Ty::bit());
     let s_tlast = m.output_reg("s_axis_tlast", Ty::bit());
@@ -65,8 +109,8 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
     let m_tready = m.output_reg("m_axis_tready", Ty::bit());
     let idle = m.input("idle", Ty::bit());
     let frame_error = m.input("frame_error", Ty::bit());
-    let rb_layer = m.output_reg("rb_layer", Ty::u(p.rb_layer_bits));
-    let rb_addr = m.output_reg("rb_addr", Ty::u(p.rb_addr_bits));
+    let rb_layer = m.output_wire("rb_layer", Ty::u(p.rb_layer_bits));
+    let rb_addr = m.output_wire("rb_addr", Ty::u(p.rb_addr_bits));
     let rb_data = m.input("rb_data", Ty::u(p.rb_data_bits));
     let trainer_rst = m.output_wire("trainer_rst", Ty::bit());
 
@@ -83,74 +127,190 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
     );
 
     m.section("request state");
-    // States.
     let (s_idle, s_dispatch, s_label, s_pixel, s_beat, s_pred, s_reset, s_args, s_fetch, s_tx) =
         (0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
     let sw = 4;
     let st = |v: i128| lit(v, sw);
     let state = m.reg("state", Ty::u(sw));
+    // The request's length, as the three lengths a request may have.
+    let len_zero = m.reg("len_zero", Ty::bit());
+    let len_sample = m.reg("len_sample", Ty::bit());
+    let len_read = m.reg("len_read", Ty::bit());
+    // The request's kind and sequence number: the one being carried out is the last one
+    // (a repeat has the same).
     let req_kind = m.reg("req_kind", Ty::u(8));
     let req_seq = m.reg("req_seq", Ty::u(8));
-    let req_len = m.reg("req_len", Ty::u(16));
-    let last_kind = m.reg("last_kind", Ty::u(8));
-    let last_seq = m.reg("last_seq", Ty::u(8));
     let last_valid = m.reg("last_valid", Ty::bit());
     let samples = m.reg("samples", Ty::u(32));
     let samples_next = m.wire_assign("samples_next", samples.clone().add(lit(1, 32)));
     let crc_errors = m.reg("crc_errors", Ty::u(32));
-    let pix = m.reg("pixel", Ty::u(16));
-    let pix_next = m.wire_assign("pixel_next", pix.clone().add(lit(1, 16)));
-    let wait = m.reg("countdown", Ty::u(8));
+    // Counts a sample's beats (0..=inputs) and a read's argument bytes (0..=7).
+    let cw = addr_bits(max_pay + 1);
+    let pix = m.reg("pixel", Ty::u(cw));
+    let pix_next = m.wire_assign("pixel_next", pix.clone().add(lit(1, cw)));
+    // Clocks to wait: a buffer read (1), the trainer's reset (3), a readback word.
+    let ww = addr_bits(p.rb_latency as usize + 2).max(2);
+    let wait = m.reg("countdown", Ty::u(ww));
+    let wait_is = |v: i128| wait.clone().eq(lit(v, ww));
+    let wait_less = wait.clone().sub(lit(1, ww));
     let reset_pulse = m.reg("reset_pulse", Ty::bit());
     m.assign(&trainer_rst, rst.clone().lor(reset_pulse.clone()));
-    // The answer: its kind and payload (kept for a replay), or a read's words.
-    let ans_kind = m.reg("ans_kind", Ty::u(8));
-    let ans_len = m.reg("ans_len", Ty::u(16));
-    let ans: Vec<Expr> = (0..ANSWER_BYTES)
-        .map(|i| m.reg(&format!("ans{i}"), Ty::u(8)))
-        .collect();
+    // A pixel goes out straight from the buffer's read register, which holds while the
+    // beat waits for s_axis_tready (the read address moves on only after it).
+    m.assign(&s_tdata, buf_q.clone().resize(p.pixel_bits));
+    // The answer: refused or a response, what its payload carries, a refusal's reason, a
+    // sample's prediction and label.
+    let refused = m.reg("refused", Ty::bit());
+    let ans_type = m.reg("ans_type", Ty::u(answer::BITS));
+    let reason = m.reg("reason", Ty::u(3));
+    let pred_q = m.reg("pred_q", Ty::u(p.label_bits));
+    let label_q = m.reg("label_q", Ty::u(p.label_bits));
+    // A read: the unit, the address within the readback span (`addr_over`: the request set
+    // a bit above it), the count, the word going out.
+    let rw = p.rb_addr_bits + 1;
     let reading = m.reg("reading", Ty::bit());
-    let read_unit = m.reg("read_unit", Ty::u(8));
-    let read_addr = m.reg("read_addr", Ty::u(32));
-    let read_count = m.reg("read_count", Ty::u(16));
-    let word = m.reg("word", Ty::u(32));
+    let read_unit = m.reg("read_unit", Ty::u(p.rb_layer_bits));
+    let unit_ok = m.reg("unit_ok", Ty::bit());
+    let read_addr = m.reg("read_addr", Ty::u(rw));
+    let addr_over = m.reg("addr_over", Ty::bit());
+    // At most MAX_READ_WORDS (256): 9 bits, `count_over` past it.
+    let read_count = m.reg("read_count", Ty::u(9));
+    let count_over = m.reg("count_over", Ty::bit());
+    // The entry at the read address is presented all along and its word goes out straight
+    // from rb_data (which holds while the trainer is idle and the address stays); the
+    // address moves on once the word's last byte is sent.
+    m.assign(&rb_layer, read_unit.clone());
+    m.assign(&rb_addr, read_addr.clone().resize(p.rb_addr_bits));
     let word_ready = m.reg("word_ready", Ty::bit());
-    // The frame going out: position, where its CRC goes (5 + the payload), CRC; the byte
-    // of a small answer and the byte of a read's word the payload is at.
-    let pos = m.reg("tx_pos", Ty::u(16));
-    let crc_at = m.reg("tx_crc_at", Ty::u(16));
+    // The frame going out: which field (`field`, below), the payload's length and the
+    // bytes of it left, the CRC; the payload byte of a fixed answer and the byte of a
+    // read's word.
+    let fw = addr_bits(MAX_ANSWER_PAYLOAD + 1);
+    let field = m.reg("tx_field", Ty::u(3));
+    let ans_len = m.wire("ans_len", Ty::u(fw));
+    let left = m.reg("tx_left", Ty::u(fw));
     let crc = m.reg("tx_crc", Ty::u(16));
     let ans_idx = m.reg("ans_idx", Ty::u(4));
     let byte_sel = m.reg("byte_sel", Ty::u(2));
 
-    // Loads an answer of `kind` with `bytes` (at most ANSWER_BYTES) and starts sending it.
-    let answer = |kind: Expr, bytes: Vec<Expr>| {
-        let mut s = vec![
-            assign(&ans_kind, kind),
-            assign(&ans_len, lit(bytes.len() as i128, 16)),
-            assign(&crc_at, lit(5 + bytes.len() as i128, 16)),
+    // Starts sending an answer carrying `ty` (`len` payload bytes: [`answer::len`]).
+    let answer = |ty: i128, len: usize| {
+        debug_assert_eq!(answer::len(ty), len);
+        vec![
+            assign(&refused, Expr::bool(false)),
+            assign(&ans_type, lit(ty, answer::BITS)),
             assign(&reading, Expr::bool(false)),
             assign(&last_valid, Expr::bool(true)),
-            assign(&pos, lit(0, 16)),
+            assign(&field, lit(field::SYNC, 3)),
             assign(&state, st(s_tx)),
-        ];
-        for (i, b) in bytes.into_iter().enumerate() {
-            s.push(assign(&ans[i], b));
-        }
-        s
+        ]
     };
-    let refuse = |reason: Refusal| {
-        answer(
-            lit(i128::from(REFUSED), 8),
-            vec![req_kind.clone(), lit(reason as i128, 8)],
-        )
+    let refuse = |r: Refusal| {
+        let mut stmts = answer(answer::REFUSAL, 2);
+        stmts[0] = assign(&refused, Expr::bool(true));
+        stmts.push(assign(&reason, lit(r as i128, 3)));
+        stmts
     };
+    let units = p.layers.len();
+    let learns = p.learn;
+    let sample_kind = i128::from(if learns { kind::TRAIN } else { kind::INFER });
+    let other_sample_kind = i128::from(if learns { kind::INFER } else { kind::TRAIN });
+    let wrong_design = if learns {
+        Refusal::Learns
+    } else {
+        Refusal::NotLearning
+    };
+    // A read's bounds: the unit's entries.
+    let ew = rw.max(16) + 1;
+    let entries_of = |unit: &Expr| -> Expr {
+        p.layers
+            .iter()
+            .enumerate()
+            .rev()
+            .fold(lit(0, ew), |acc, (k, l)| {
+                Expr::mux(
+                    unit.clone().eq(lit(k as i128, p.rb_layer_bits)),
+                    lit(l.rb_entries as i128, ew),
+                    acc,
+                )
+            })
+    };
+    let read_end = read_addr
+        .clone()
+        .resize(ew)
+        .add(read_count.clone().resize(ew));
+    let read_ok = addr_over
+        .clone()
+        .lnot()
+        .land(unit_ok.clone())
+        .land(read_end.le(entries_of(&read_unit)));
+
+    let dispatch = vec![case(
+        req_kind.clone(),
+        vec![
+            (
+                vec![lit(kind::HELLO.into(), 8)],
+                vec![if_else(
+                    len_zero.clone(),
+                    answer(answer::HELLO, 14),
+                    refuse(Refusal::BadLength),
+                )],
+            ),
+            (
+                vec![lit(sample_kind, 8)],
+                vec![if_else(
+                    len_sample.clone(),
+                    vec![
+                        assign(&buf_raddr, lit(0, aw)),
+                        assign(&wait, lit(1, ww)),
+                        assign(&state, st(s_label)),
+                    ],
+                    refuse(Refusal::BadLength),
+                )],
+            ),
+            (vec![lit(other_sample_kind, 8)], refuse(wrong_design)),
+            (
+                vec![lit(kind::READ.into(), 8)],
+                vec![if_else(
+                    len_read.clone(),
+                    vec![
+                        assign(&buf_raddr, lit(0, aw)),
+                        assign(&pix, lit(0, cw)),
+                        assign(&read_addr, lit(0, rw)),
+                        assign(&addr_over, Expr::bool(false)),
+                        assign(&state, st(s_args)),
+                    ],
+                    refuse(Refusal::BadLength),
+                )],
+            ),
+            (
+                vec![lit(kind::RESET.into(), 8)],
+                vec![if_else(
+                    len_zero.clone(),
+                    vec![
+                        assign(&reset_pulse, Expr::bool(true)),
+                        assign(&wait, lit(3, ww)),
+                        assign(&state, st(s_reset)),
+                    ],
+                    refuse(Refusal::BadLength),
+                )],
+            ),
+            (
+                vec![lit(kind::STATUS.into(), 8)],
+                vec![if_else(
+                    len_zero.clone(),
+                    answer(answer::STATUS, 10),
+                    refuse(Refusal::BadLength),
+                )],
+            ),
+        ],
+        refuse(Refusal::UnknownKind),
+    )];
+
+    m.section("the frame going out, composed byte by byte");
     let le_bytes = |e: &Expr, n: u32| -> Vec<Expr> {
         (0..n).map(|i| e.clone().slice(8 * i + 7, 8 * i)).collect()
     };
-    let response_kind = req_kind.clone().or(lit(i128::from(RESPONSE), 8));
-    let units = p.layers.len();
-    let learns = p.learn;
     let hello: Vec<Expr> = [i128::from(PROTOCOL)]
         .into_iter()
         .chain(config_hash.iter().map(|&b| i128::from(b)))
@@ -163,162 +323,272 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
         ])
         .map(|v| lit(v, 8))
         .collect();
-    let len_is = |v: usize| req_len.clone().eq(lit(v as i128, 16));
-    let sample_kind = i128::from(if learns { kind::TRAIN } else { kind::INFER });
-    let other_sample_kind = i128::from(if learns { kind::INFER } else { kind::TRAIN });
-    let wrong_design = if learns {
-        Refusal::Learns
-    } else {
-        Refusal::NotLearning
-    };
-    let status: Vec<Expr> = [
-        vec![idle.resize(8), frame_error.resize(8)],
-        le_bytes(&samples, 4),
-        le_bytes(&crc_errors, 4),
-    ]
-    .concat();
-    // A read's bounds: the unit's entries.
-    let entries_of = |unit: &Expr| -> Expr {
-        p.layers
-            .iter()
-            .enumerate()
-            .rev()
-            .fold(lit(0, 33), |acc, (k, l)| {
-                Expr::mux(
-                    unit.clone().eq(lit(k as i128, 8)),
-                    lit(l.rb_entries as i128, 33),
-                    acc,
-                )
-            })
-    };
-    let read_end = read_addr
-        .clone()
-        .resize(33)
-        .add(read_count.clone().resize(33));
-    let read_ok = read_unit
-        .clone()
-        .lt(lit(units as i128, 8))
-        .land(read_end.le(entries_of(&read_unit)));
-
-    let dispatch = vec![case(
-        req_kind.clone(),
-        vec![
-            (
-                vec![lit(kind::HELLO.into(), 8)],
-                vec![if_else(
-                    len_is(0),
-                    answer(response_kind.clone(), hello),
-                    refuse(Refusal::BadLength),
-                )],
-            ),
-            (
-                vec![lit(sample_kind, 8)],
-                vec![if_else(
-                    len_is(n + 1),
-                    vec![
-                        assign(&buf_raddr, lit(0, aw)),
-                        assign(&wait, lit(1, 8)),
-                        assign(&state, st(s_label)),
-                    ],
-                    refuse(Refusal::BadLength),
-                )],
-            ),
-            (vec![lit(other_sample_kind, 8)], refuse(wrong_design)),
-            (
-                vec![lit(kind::READ.into(), 8)],
-                vec![if_else(
-                    len_is(7),
-                    vec![
-                        assign(&buf_raddr, lit(0, aw)),
-                        assign(&pix, lit(0, 16)),
-                        assign(&state, st(s_args)),
-                    ],
-                    refuse(Refusal::BadLength),
-                )],
-            ),
-            (
-                vec![lit(kind::RESET.into(), 8)],
-                vec![if_else(
-                    len_is(0),
-                    vec![
-                        assign(&reset_pulse, Expr::bool(true)),
-                        assign(&wait, lit(3, 8)),
-                        assign(&state, st(s_reset)),
-                    ],
-                    refuse(Refusal::BadLength),
-                )],
-            ),
-            (
-                vec![lit(kind::STATUS.into(), 8)],
-                vec![if_else(
-                    len_is(0),
-                    answer(response_kind.clone(), status),
-                    refuse(Refusal::BadLength),
-                )],
-            ),
-        ],
-        refuse(Refusal::UnknownKind),
-    )];
-
-    // The byte at `pos` of the frame going out.
-    let in_payload = m.wire_assign(
-        "in_payload",
-        pos.clone()
-            .ge(lit(5, 16))
-            .land(pos.clone().lt(crc_at.clone())),
+    // Status and a sample's answer share their bytes 2..=5 (samples); status's 6..=9 are
+    // the dropped frames. Bytes 0 and 1 and the hello and refusal bytes are picked apart.
+    let counter_byte = m.reg("counter_byte", Ty::u(8));
+    let counters = [le_bytes(&samples, 4), le_bytes(&crc_errors, 4)].concat();
+    m.always_comb(vec![
+        assign(&counter_byte, lit(0, 8)),
+        case(
+            ans_idx.clone(),
+            counters
+                .into_iter()
+                .enumerate()
+                .map(|(i, b)| (vec![lit(2 + i as i128, 4)], vec![assign(&counter_byte, b)]))
+                .collect(),
+            vec![],
+        ),
+    ]);
+    let hello_byte = m.reg("hello_byte", Ty::u(8));
+    m.always_comb(vec![
+        assign(&hello_byte, lit(0, 8)),
+        case(
+            ans_idx.clone(),
+            hello
+                .into_iter()
+                .enumerate()
+                .map(|(i, b)| (vec![lit(i as i128, 4)], vec![assign(&hello_byte, b)]))
+                .collect(),
+            vec![],
+        ),
+    ]);
+    let is = |ty: i128| ans_type.clone().eq(lit(ty, answer::BITS));
+    let first = ans_idx.clone().eq(lit(0, 4));
+    let head_byte = Expr::mux(
+        is(answer::STATUS),
+        Expr::mux(first.clone(), idle.resize(8), frame_error.resize(8)),
+        Expr::mux(
+            first.clone(),
+            pred_q.clone().resize(8),
+            label_q.clone().resize(8),
+        ),
     );
-    let ans_byte = (0..ANSWER_BYTES).rev().fold(lit(0, 8), |acc, i| {
-        Expr::mux(ans_idx.clone().eq(lit(i as i128, 4)), ans[i].clone(), acc)
-    });
+    let fixed_byte = Expr::mux(
+        is(answer::HELLO),
+        hello_byte,
+        Expr::mux(
+            is(answer::REFUSAL),
+            Expr::mux(first, req_kind.clone(), reason.clone().resize(8)),
+            Expr::mux(ans_idx.clone().lt(lit(2, 4)), head_byte, counter_byte),
+        ),
+    );
+    let at = |f: i128| field.clone().eq(lit(f, 3));
+    let in_payload = m.wire_assign("in_payload", at(field::PAYLOAD));
+    let word32 = m.wire_assign("word32", rb_data.resize(32));
     let word_byte = (0..4).rev().fold(lit(0, 8), |acc, i| {
         Expr::mux(
             byte_sel.clone().eq(lit(i, 2)),
-            word.clone().slice(8 * i as u32 + 7, 8 * i as u32),
+            word32.clone().slice(8 * i as u32 + 7, 8 * i as u32),
             acc,
         )
     });
-    let header_byte = |k: i128| pos.clone().eq(lit(k, 16));
-    let out_byte = Expr::mux(
-        in_payload.clone(),
-        Expr::mux(reading.clone(), word_byte, ans_byte),
+    let ans_kind = Expr::mux(
+        refused.clone(),
+        lit(i128::from(REFUSED), 8),
+        req_kind.clone().or(lit(i128::from(RESPONSE), 8)),
+    );
+    // The payload's length: a read's 4 bytes a word, or what the answer carries.
+    let read_len = Expr::concat(vec![read_count.clone().resize(fw - 2), lit(0, 2)]);
+    let fixed_len = [
+        answer::HELLO,
+        answer::STATUS,
+        answer::SAMPLE,
+        answer::REFUSAL,
+    ]
+    .into_iter()
+    .fold(lit(0, fw), |acc, ty| {
         Expr::mux(
-            header_byte(0),
-            lit(i128::from(SYNC), 8),
-            Expr::mux(
-                header_byte(1),
-                ans_kind.clone(),
-                Expr::mux(
-                    header_byte(2),
-                    req_seq.clone(),
-                    Expr::mux(
-                        header_byte(3),
-                        ans_len.clone().slice(7, 0),
-                        Expr::mux(
-                            header_byte(4),
-                            ans_len.clone().slice(15, 8),
-                            Expr::mux(
-                                pos.clone().eq(crc_at.clone()),
-                                crc.clone().slice(7, 0),
-                                crc.clone().slice(15, 8),
-                            ),
-                        ),
-                    ),
-                ),
-            ),
+            ans_type.clone().eq(lit(ty, answer::BITS)),
+            lit(answer::len(ty) as i128, fw),
+            acc,
+        )
+    });
+    m.assign(&ans_len, Expr::mux(reading.clone(), read_len, fixed_len));
+    let len16 = m.wire_assign("ans_len16", ans_len.clone().resize(16));
+    let out_byte = m.reg("out_byte", Ty::u(8));
+    let fields = [
+        (field::SYNC, lit(i128::from(SYNC), 8)),
+        (field::KIND, ans_kind),
+        (field::SEQ, req_seq.clone()),
+        (field::LEN_LOW, len16.clone().slice(7, 0)),
+        (field::LEN_HIGH, len16.slice(15, 8)),
+        (
+            field::PAYLOAD,
+            Expr::mux(reading.clone(), word_byte, fixed_byte),
+        ),
+        (field::CRC_LOW, crc.clone().slice(7, 0)),
+        (field::CRC_HIGH, crc.clone().slice(15, 8)),
+    ];
+    m.always_comb(vec![
+        assign(&out_byte, lit(0, 8)),
+        case(
+            field.clone(),
+            fields
+                .into_iter()
+                .map(|(f, b)| (vec![lit(f, 3)], vec![assign(&out_byte, b)]))
+                .collect(),
+            vec![],
+        ),
+    ]);
+    // The field after the one just sent: the payload only where there is one.
+    let last_payload_byte = left.clone().eq(lit(1, fw));
+    let next_field = Expr::mux(
+        at(field::LEN_HIGH).land(ans_len.clone().eq(lit(0, fw))),
+        lit(field::CRC_LOW, 3),
+        Expr::mux(
+            at(field::PAYLOAD).land(last_payload_byte.lnot()),
+            lit(field::PAYLOAD, 3),
+            field.clone().add(lit(1, 3)),
         ),
     );
-    let frame_last = pos.clone().gt(crc_at.clone());
+    let frame_last = at(field::CRC_HIGH);
     // A read fetches each word before its first byte goes out.
     let needs_word = reading
         .clone()
         .land(in_payload.clone())
         .land(byte_sel.clone().eq(lit(0, 2)))
         .land(word_ready.clone().lnot())
-        .land(wait.clone().eq(lit(0, 8)));
+        .land(wait_is(0));
     let word_sent = reading
         .clone()
         .land(in_payload.clone())
         .land(byte_sel.clone().eq(lit(3, 2)));
+
+    // A read's argument bytes 2..=5: the address, little-endian; bits past the readback
+    // span set `addr_over`.
+    let address_byte = |k: u32| -> Vec<crate::verilog::Stmt> {
+        let lo = 8 * k;
+        let over = |bits: Expr| if_(bits.reduce_or(), vec![assign(&addr_over, Expr::bool(true))]);
+        if lo >= rw {
+            return vec![over(buf_q.clone())];
+        }
+        let bits = (rw - lo).min(8);
+        let mut stmts = vec![assign_slice(
+            &read_addr,
+            lo + bits - 1,
+            lo,
+            buf_q.clone().slice(bits - 1, 0),
+        )];
+        if bits < 8 {
+            stmts.push(over(buf_q.clone().slice(7, bits)));
+        }
+        stmts
+    };
+    let args = vec![
+        assign(&buf_raddr, pix_next.clone().resize(aw)),
+        assign(&pix, pix_next.clone()),
+        case(
+            pix.clone(),
+            vec![
+                (
+                    vec![lit(1, cw)],
+                    vec![
+                        assign(&read_unit, buf_q.clone().resize(p.rb_layer_bits)),
+                        assign(&unit_ok, buf_q.clone().lt(lit(units as i128, 8))),
+                    ],
+                ),
+                (vec![lit(2, cw)], address_byte(0)),
+                (vec![lit(3, cw)], address_byte(1)),
+                (vec![lit(4, cw)], address_byte(2)),
+                (vec![lit(5, cw)], address_byte(3)),
+                (
+                    vec![lit(6, cw)],
+                    vec![assign(&read_count, buf_q.clone().resize(9))],
+                ),
+                (
+                    // The count's high byte: 256 is the most, 0x01 0x00.
+                    vec![lit(7, cw)],
+                    vec![
+                        assign_slice(&read_count, 8, 8, buf_q.clone().bit(0)),
+                        assign(
+                            &count_over,
+                            buf_q.clone().slice(7, 1).reduce_or().lor(
+                                buf_q
+                                    .clone()
+                                    .bit(0)
+                                    .land(read_count.clone().slice(7, 0).reduce_or()),
+                            ),
+                        ),
+                        assign(&state, st(s_fetch)),
+                        assign(&wait, lit(0, ww)),
+                    ],
+                ),
+            ],
+            vec![],
+        ),
+    ];
+    debug_assert_eq!(command::MAX_READ_WORDS, 256);
+    let fetch = vec![if_else(
+        count_over.clone(),
+        refuse(Refusal::BadLength),
+        vec![if_else(
+            read_ok,
+            vec![
+                assign(&refused, Expr::bool(false)),
+                assign(&ans_type, lit(answer::READ, answer::BITS)),
+                assign(&reading, Expr::bool(true)),
+                assign(&word_ready, Expr::bool(false)),
+                assign(&field, lit(field::SYNC, 3)),
+                assign(&state, st(s_tx)),
+            ],
+            refuse(Refusal::BadAddress),
+        )],
+    )];
+    let send = vec![if_else(
+        needs_word,
+        // Wait out the readback latency, take the word, move to the next address.
+        vec![assign(&wait, lit(i128::from(p.rb_latency) + 1, ww))],
+        vec![if_else(
+            wait_is(0).lnot(),
+            vec![
+                assign(&wait, wait_less.clone()),
+                if_(wait_is(1), vec![assign(&word_ready, Expr::bool(true))]),
+            ],
+            vec![if_else(
+                tx_valid.clone(),
+                vec![if_(
+                    tx_ready,
+                    vec![
+                        assign(&tx_valid, Expr::bool(false)),
+                        assign(&field, next_field),
+                        if_else(
+                            at(field::SYNC),
+                            vec![
+                                assign(&crc, lit(i128::from(host_link::crc::INIT), 16)),
+                                assign(&left, ans_len.clone()),
+                                assign(&ans_idx, lit(0, 4)),
+                                assign(&byte_sel, lit(0, 2)),
+                            ],
+                            vec![if_(
+                                field.clone().lt(lit(field::CRC_LOW, 3)),
+                                vec![assign(&crc, crc_next(&crc, &tx_data))],
+                            )],
+                        ),
+                        if_(
+                            in_payload.clone(),
+                            vec![
+                                assign(&left, left.clone().sub(lit(1, fw))),
+                                assign(&ans_idx, ans_idx.clone().add(lit(1, 4))),
+                                assign(&byte_sel, byte_sel.clone().add(lit(1, 2))),
+                            ],
+                        ),
+                        if_(
+                            word_sent,
+                            vec![
+                                assign(&word_ready, Expr::bool(false)),
+                                assign(&read_addr, read_addr.clone().add(lit(1, rw))),
+                            ],
+                        ),
+                        if_(frame_last, vec![assign(&state, st(s_idle))]),
+                    ],
+                )],
+                vec![
+                    assign(&tx_data, out_byte),
+                    assign(&tx_valid, Expr::bool(true)),
+                ],
+            )],
+        )],
+    )];
 
     let fsm = vec![case(
         state.clone(),
@@ -332,19 +602,20 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
                         vec![
                             assign(&req_kind, ev_kind.clone()),
                             assign(&req_seq, ev_seq.clone()),
-                            assign(&req_len, ev_len),
+                            assign(&len_zero, ev_len.clone().eq(lit(0, 16))),
+                            assign(&len_sample, ev_len.clone().eq(lit(n as i128 + 1, 16))),
+                            assign(&len_read, ev_len.eq(lit(7, 16))),
                             if_else(
                                 last_valid
                                     .clone()
-                                    .land(ev_kind.clone().eq(last_kind.clone()))
-                                    .land(ev_seq.clone().eq(last_seq.clone()))
-                                    .land(ev_kind.clone().ne(lit(kind::READ.into(), 8))),
-                                vec![assign(&pos, lit(0, 16)), assign(&state, st(s_tx))],
+                                    .land(ev_kind.clone().eq(req_kind.clone()))
+                                    .land(ev_seq.eq(req_seq.clone()))
+                                    .land(ev_kind.ne(lit(kind::READ.into(), 8))),
                                 vec![
-                                    assign(&last_kind, ev_kind),
-                                    assign(&last_seq, ev_seq),
-                                    assign(&state, st(s_dispatch)),
+                                    assign(&field, lit(field::SYNC, 3)),
+                                    assign(&state, st(s_tx)),
                                 ],
+                                vec![assign(&state, st(s_dispatch))],
                             ),
                         ],
                         vec![assign(&crc_errors, crc_errors.clone().add(lit(1, 32)))],
@@ -356,28 +627,27 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
                 // The label: buffer byte 0, read a cycle after its address.
                 vec![st(s_label)],
                 vec![if_else(
-                    wait.clone().eq(lit(0, 8)),
+                    wait_is(0),
                     vec![
                         assign(&s_tuser, buf_q.clone().resize(p.label_bits)),
-                        assign(&pix, lit(1, 16)),
+                        assign(&pix, lit(1, cw)),
                         assign(&buf_raddr, lit(1, aw)),
-                        assign(&wait, lit(1, 8)),
+                        assign(&wait, lit(1, ww)),
                         assign(&state, st(s_pixel)),
                     ],
-                    vec![assign(&wait, wait.clone().sub(lit(1, 8)))],
+                    vec![assign(&wait, wait_less.clone())],
                 )],
             ),
             (
                 vec![st(s_pixel)],
                 vec![if_else(
-                    wait.clone().eq(lit(0, 8)),
+                    wait_is(0),
                     vec![
-                        assign(&s_tdata, buf_q.clone().resize(p.pixel_bits)),
                         assign(&s_tvalid, Expr::bool(true)),
-                        assign(&s_tlast, pix.clone().eq(lit(n as i128, 16))),
+                        assign(&s_tlast, pix.clone().eq(lit(n as i128, cw))),
                         assign(&state, st(s_beat)),
                     ],
-                    vec![assign(&wait, wait.clone().sub(lit(1, 8)))],
+                    vec![assign(&wait, wait_less.clone())],
                 )],
             ),
             (
@@ -388,7 +658,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
                         assign(&s_tvalid, Expr::bool(false)),
                         assign(&s_tlast, Expr::bool(false)),
                         if_else(
-                            pix.clone().eq(lit(n as i128, 16)),
+                            pix.clone().eq(lit(n as i128, cw)),
                             vec![
                                 assign(&m_tready, Expr::bool(true)),
                                 assign(&state, st(s_pred)),
@@ -396,7 +666,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
                             vec![
                                 assign(&pix, pix_next.clone()),
                                 assign(&buf_raddr, pix_next.clone().resize(aw)),
-                                assign(&wait, lit(1, 8)),
+                                assign(&wait, lit(1, ww)),
                                 assign(&state, st(s_pixel)),
                             ],
                         ),
@@ -411,15 +681,10 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
                         vec![
                             assign(&m_tready, Expr::bool(false)),
                             assign(&samples, samples_next.clone()),
+                            assign(&pred_q, m_tdata),
+                            assign(&label_q, m_tuser),
                         ],
-                        answer(
-                            response_kind.clone(),
-                            [
-                                vec![m_tdata.resize(8), m_tuser.resize(8)],
-                                le_bytes(&samples_next, 4),
-                            ]
-                            .concat(),
-                        ),
+                        answer(answer::SAMPLE, 6),
                     ]
                     .concat(),
                 )],
@@ -427,188 +692,24 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
             (
                 vec![st(s_reset)],
                 vec![if_else(
-                    wait.clone().eq(lit(0, 8)),
+                    wait_is(0),
                     [
                         vec![
                             assign(&reset_pulse, Expr::bool(false)),
                             assign(&samples, lit(0, 32)),
                         ],
-                        answer(response_kind.clone(), vec![]),
+                        answer(answer::EMPTY, 0),
                     ]
                     .concat(),
-                    vec![assign(&wait, wait.clone().sub(lit(1, 8)))],
+                    vec![assign(&wait, wait_less)],
                 )],
             ),
-            (
-                // A read's unit, address and count: buffer bytes 0..7, one a cycle, each
-                // a cycle after its address.
-                vec![st(s_args)],
-                vec![
-                    assign(&buf_raddr, pix_next.clone().resize(aw)),
-                    assign(&pix, pix_next.clone()),
-                    case(
-                        pix.clone(),
-                        vec![
-                            (vec![lit(1, 16)], vec![assign(&read_unit, buf_q.clone())]),
-                            (
-                                vec![lit(2, 16)],
-                                vec![assign(
-                                    &read_addr,
-                                    Expr::concat(vec![
-                                        read_addr.clone().slice(31, 8),
-                                        buf_q.clone(),
-                                    ]),
-                                )],
-                            ),
-                            (
-                                vec![lit(3, 16)],
-                                vec![assign(
-                                    &read_addr,
-                                    Expr::concat(vec![
-                                        read_addr.clone().slice(31, 16),
-                                        buf_q.clone(),
-                                        read_addr.clone().slice(7, 0),
-                                    ]),
-                                )],
-                            ),
-                            (
-                                vec![lit(4, 16)],
-                                vec![assign(
-                                    &read_addr,
-                                    Expr::concat(vec![
-                                        read_addr.clone().slice(31, 24),
-                                        buf_q.clone(),
-                                        read_addr.clone().slice(15, 0),
-                                    ]),
-                                )],
-                            ),
-                            (
-                                vec![lit(5, 16)],
-                                vec![assign(
-                                    &read_addr,
-                                    Expr::concat(vec![
-                                        buf_q.clone(),
-                                        read_addr.clone().slice(23, 0),
-                                    ]),
-                                )],
-                            ),
-                            (
-                                vec![lit(6, 16)],
-                                vec![assign(
-                                    &read_count,
-                                    Expr::concat(vec![lit(0, 8), buf_q.clone()]),
-                                )],
-                            ),
-                            (
-                                vec![lit(7, 16)],
-                                vec![
-                                    assign(
-                                        &read_count,
-                                        Expr::concat(vec![
-                                            buf_q.clone(),
-                                            read_count.clone().slice(7, 0),
-                                        ]),
-                                    ),
-                                    assign(&state, st(s_fetch)),
-                                    assign(&wait, lit(0, 8)),
-                                ],
-                            ),
-                        ],
-                        vec![],
-                    ),
-                ],
-            ),
-            (
-                // The arguments in: check them, then answer with the words.
-                vec![st(s_fetch)],
-                vec![if_else(
-                    read_count
-                        .clone()
-                        .gt(lit(i128::from(command::MAX_READ_WORDS), 16)),
-                    refuse(Refusal::BadLength),
-                    vec![if_else(
-                        read_ok,
-                        vec![
-                            assign(&ans_kind, response_kind.clone()),
-                            assign(
-                                &ans_len,
-                                Expr::concat(vec![read_count.clone().slice(13, 0), lit(0, 2)]),
-                            ),
-                            assign(
-                                &crc_at,
-                                Expr::concat(vec![read_count.clone().slice(13, 0), lit(0, 2)])
-                                    .add(lit(5, 16)),
-                            ),
-                            assign(&reading, Expr::bool(true)),
-                            assign(&word_ready, Expr::bool(false)),
-                            assign(&pos, lit(0, 16)),
-                            assign(&state, st(s_tx)),
-                        ],
-                        refuse(Refusal::BadAddress),
-                    )],
-                )],
-            ),
-            (
-                vec![st(s_tx)],
-                vec![if_else(
-                    needs_word,
-                    // Present the entry, wait out the readback latency, take the word.
-                    vec![
-                        assign(&rb_layer, read_unit.clone().resize(p.rb_layer_bits)),
-                        assign(&rb_addr, read_addr.clone().resize(p.rb_addr_bits)),
-                        assign(&read_addr, read_addr.clone().add(lit(1, 32))),
-                        assign(&wait, lit(i128::from(p.rb_latency) + 1, 8)),
-                    ],
-                    vec![if_else(
-                        wait.clone().ne(lit(0, 8)),
-                        vec![
-                            assign(&wait, wait.clone().sub(lit(1, 8))),
-                            if_(
-                                wait.clone().eq(lit(1, 8)),
-                                vec![
-                                    assign(&word, rb_data.resize(32)),
-                                    assign(&word_ready, Expr::bool(true)),
-                                ],
-                            ),
-                        ],
-                        vec![if_else(
-                            tx_valid.clone(),
-                            vec![if_(
-                                tx_ready,
-                                vec![
-                                    assign(&tx_valid, Expr::bool(false)),
-                                    assign(&pos, pos.clone().add(lit(1, 16))),
-                                    if_else(
-                                        header_byte(0),
-                                        vec![
-                                            assign(&crc, lit(i128::from(host_link::crc::INIT), 16)),
-                                            assign(&ans_idx, lit(0, 4)),
-                                            assign(&byte_sel, lit(0, 2)),
-                                        ],
-                                        vec![if_(
-                                            pos.clone().lt(crc_at.clone()),
-                                            vec![assign(&crc, crc_next(&crc, &tx_data))],
-                                        )],
-                                    ),
-                                    if_(
-                                        in_payload.clone(),
-                                        vec![
-                                            assign(&ans_idx, ans_idx.clone().add(lit(1, 4))),
-                                            assign(&byte_sel, byte_sel.clone().add(lit(1, 2))),
-                                        ],
-                                    ),
-                                    if_(word_sent, vec![assign(&word_ready, Expr::bool(false))]),
-                                    if_(frame_last, vec![assign(&state, st(s_idle))]),
-                                ],
-                            )],
-                            vec![
-                                assign(&tx_data, out_byte),
-                                assign(&tx_valid, Expr::bool(true)),
-                            ],
-                        )],
-                    )],
-                )],
-            ),
+            // A read's unit, address and count: buffer bytes 0..7, one a cycle, each a
+            // cycle after its address.
+            (vec![st(s_args)], args),
+            // The arguments in: check them, then answer with the words.
+            (vec![st(s_fetch)], fetch),
+            (vec![st(s_tx)], send),
         ],
         vec![assign(&state, st(s_idle))],
     )];
@@ -626,7 +727,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
                 assign(&s_tlast, Expr::bool(false)),
                 assign(&m_tready, Expr::bool(false)),
                 assign(&reset_pulse, Expr::bool(false)),
-                assign(&wait, lit(0, 8)),
+                assign(&wait, lit(0, ww)),
             ],
             fsm,
         )],
