@@ -105,7 +105,10 @@ fn input_stream(m: &mut Module, p: &DesignParams, io: &Ports, full0: &Expr) -> F
     let in_aw = addr_bits(p.inputs);
     let count = m.reg("pixel_count", Ty::u(in_aw));
     m.assign(&io.tready, full0.clone().lnot());
-    let beat = m.wire_assign("beat", io.tvalid.clone().land(io.tready.clone()));
+    // Kept: whatever feeds the stream (a register slice near the pins) also reads tready,
+    // and merged into its logic the beat would cross the die and back between layer 0's
+    // `full` and its bank registers.
+    let beat = m.wire_assign_kept("beat", io.tvalid.clone().land(io.tready.clone()));
     // Whether the next beat is a frame's last: a register kept with the count, so that
     // the start handshake behind it is one LUT on flops.
     let last = m.reg("beat_last", Ty::bit());

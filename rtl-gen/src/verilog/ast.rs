@@ -889,6 +889,9 @@ pub struct Port {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum NetKind {
     Wire,
+    /// `(* keep *) wire`: synthesis keeps the net, so the logic that drives it is not
+    /// merged into the logic of its other readers (see [`Module::wire_assign_kept`]).
+    KeptWire,
     Reg,
 }
 
@@ -979,8 +982,17 @@ pub(super) enum Item {
     Instance {
         module: String,
         name: String,
+        /// `#(.NAME(value), ...)`: a vendor primitive's settings.
+        overrides: Vec<(String, ParamValue)>,
         conns: Vec<(String, Expr)>,
     },
+}
+
+/// A parameter override's value: a vendor primitive takes integers and strings.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ParamValue {
+    Int(i64),
+    Str(String),
 }
 
 /// A Verilog module under construction.
@@ -1152,7 +1164,7 @@ impl Module {
 
     fn net(&mut self, kind: NetKind, name: &str, ty: Ty) -> Expr {
         let sym = match kind {
-            NetKind::Wire => SymKind::Wire,
+            NetKind::Wire | NetKind::KeptWire => SymKind::Wire,
             NetKind::Reg => SymKind::Reg,
         };
         self.declare(name, sym, ty);
@@ -1179,12 +1191,23 @@ impl Module {
     /// The way to name an intermediate so that it can be bit-selected,
     /// sign-extended or multiplied.
     pub fn wire_assign(&mut self, name: &str, value: Expr) -> Expr {
+        self.wire_net(NetKind::Wire, name, value)
+    }
+
+    /// [`Module::wire_assign`] marked `(* keep *)`: the net survives synthesis, so the
+    /// function that drives it stays one cell of its own, placed near its readers, rather
+    /// than merged into the logic of a far reader that shares an input.
+    pub fn wire_assign_kept(&mut self, name: &str, value: Expr) -> Expr {
+        self.wire_net(NetKind::KeptWire, name, value)
+    }
+
+    fn wire_net(&mut self, kind: NetKind, name: &str, value: Expr) -> Expr {
         self.check_expr(&value, &format!("wire {name}"));
         let ty = value.ty;
         self.declare(name, SymKind::Wire, ty);
         self.set_driver(name, Driver::Continuous);
         self.items.push(Item::Net {
-            kind: NetKind::Wire,
+            kind,
             name: name.to_string(),
             ty,
             value: Some(value),
@@ -1483,6 +1506,28 @@ impl Module {
     /// given order. Directions and widths are unknown, so nothing is checked
     /// beyond the expressions themselves; prefer [`Module::instance_of`].
     pub fn instance(&mut self, module: &str, name: &str, conns: Vec<(String, Expr)>) {
+        self.primitive(module, name, Vec::new(), conns);
+    }
+
+    /// Instance of a vendor primitive (`SB_PLL40_PAD`, `EHXPLLL`) with its parameter
+    /// overrides, unchecked like [`Module::instance`].
+    pub fn primitive(
+        &mut self,
+        module: &str,
+        name: &str,
+        overrides: Vec<(String, ParamValue)>,
+        conns: Vec<(String, Expr)>,
+    ) {
+        for (param, value) in &overrides {
+            if let Err(err) = check_identifier(param) {
+                self.bug(format!("instance {name}: {err}"));
+            }
+            if let ParamValue::Str(text) = value {
+                if text.contains(['"', '\\', '\n']) {
+                    self.bug(format!("instance {name}: parameter {param}: {text:?}"));
+                }
+            }
+        }
         if let Err(e) = check_identifier(module) {
             self.bug(format!("instance {name}: {e}"));
         }
@@ -1500,6 +1545,7 @@ impl Module {
         self.items.push(Item::Instance {
             module: module.to_string(),
             name: name.to_string(),
+            overrides,
             conns,
         });
     }

@@ -37,8 +37,8 @@ mod pretty;
 
 pub use ast::{
     assign, assign_bit, assign_index, assign_slice, case, comment, if_, if_else, ifdef,
-    index_width, BinaryOp, Expr, ExprKind, LValue, Memory, Module, Port, PortDir, ShiftOp, Stmt,
-    Ty, UnaryOp,
+    index_width, BinaryOp, Expr, ExprKind, LValue, Memory, Module, ParamValue, Port, PortDir,
+    ShiftOp, Stmt, Ty, UnaryOp,
 };
 pub use header::header_lines;
 pub use names::{

@@ -6,8 +6,8 @@
 //! application, so precedence never matters to a reader or a tool.
 
 use super::ast::{
-    BinaryOp, Expr, ExprKind, Item, LValue, Memory, Module, NetKind, PortDir, ShiftOp, Stmt, Ty,
-    UnaryOp,
+    BinaryOp, Expr, ExprKind, Item, LValue, Memory, Module, NetKind, ParamValue, PortDir, ShiftOp,
+    Stmt, Ty, UnaryOp,
 };
 
 /// Which assignment operator [`Stmt::Assign`] prints as.
@@ -487,6 +487,7 @@ fn decl_row(item: &Item) -> Option<Vec<String>> {
         } => {
             let kw = match kind {
                 NetKind::Wire => "wire",
+                NetKind::KeptWire => "(* keep *) wire",
                 NetKind::Reg => "reg",
             };
             let rest = match value {
@@ -553,7 +554,30 @@ fn process(f: &mut Formatter, header: &str, style: AssignStyle, body: &[Stmt]) {
     f.set_assign_style(saved);
 }
 
-fn instance(f: &mut Formatter, module: &str, name: &str, conns: &[(String, Expr)]) {
+fn instance(
+    f: &mut Formatter,
+    module: &str,
+    name: &str,
+    overrides: &[(String, ParamValue)],
+    conns: &[(String, Expr)],
+) {
+    let module = if overrides.is_empty() {
+        module.to_string()
+    } else {
+        f.line(&format!("{module} #("));
+        f.indent();
+        let pad = overrides.iter().map(|(p, _)| p.len()).max().unwrap_or(0);
+        for (i, (param, value)) in overrides.iter().enumerate() {
+            let value = match value {
+                ParamValue::Int(v) => v.to_string(),
+                ParamValue::Str(s) => format!("\"{s}\""),
+            };
+            let end = if i + 1 == overrides.len() { "" } else { "," };
+            f.line(&format!(".{param:<pad$} ({value}){end}"));
+        }
+        f.dedent();
+        ")".to_string()
+    };
     if conns.is_empty() {
         f.line(&format!("{module} {name} ();"));
         return;
@@ -672,8 +696,9 @@ impl Pretty for Module {
                 Item::Instance {
                     module,
                     name,
+                    overrides,
                     conns,
-                } => instance(f, module, name, conns),
+                } => instance(f, module, name, overrides, conns),
             }
             prev = Some(item);
             i += 1;
