@@ -41,6 +41,8 @@ enum Command {
     Weights(cmd::weights::Args),
     /// Train a board over its UART host link (`--sim`: the whole board top in Verilator).
     Board(cmd::board::Args),
+    /// Program a board with the bitstream `lls synth --board` built (iceprog, openFPGALoader).
+    Flash(cmd::flash::Args),
 }
 
 fn main() {
@@ -58,6 +60,7 @@ fn main() {
         Command::Presets(args) => cmd::presets::run(args),
         Command::Weights(args) => cmd::weights::run(args),
         Command::Board(args) => cmd::board::run(args),
+        Command::Flash(args) => cmd::flash::run(args),
     };
     if let Err(message) = result {
         eprintln!("error: {message}");

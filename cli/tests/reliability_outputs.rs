@@ -1,4 +1,4 @@
-//! Outputs and validation of `lls train`, `run`, `gen`, `costs`, `sweep` (issue 30):
+//! Outputs and validation of `lls train`, `run`, `gen`, `costs`, `sweep`, `flash` (issue 30):
 //! no output overwrites an input, outputs are all or nothing and never stale, everything
 //! that can be checked is checked before the long work, and each error names the flag or
 //! path at fault and the fix.
@@ -579,4 +579,71 @@ fn an_interrupted_run_leaves_the_earlier_output_and_no_partial_folder() {
         "earlier"
     );
     assert_eq!(names(tmp.path()), ["c.toml", "run"]);
+}
+
+#[test]
+fn flash_refuses_a_missing_foreign_or_bare_bitstream_before_the_programmer_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = digits_config(dir.path(), "tiny.toml", |t| t);
+    let out = dir.path().join("build");
+    let flash = |board: &str| {
+        run(lls()
+            .args(["flash", "--board", board, "--dry-run", "--config"])
+            .arg(&cfg)
+            .arg("--out")
+            .arg(&out))
+    };
+    // Nothing built yet: the report it looks for, and how to build it.
+    let (code, _, err) = flash("icebreaker");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("report.json") && err.contains("lls synth --config ... --board icebreaker"),
+        "{err}"
+    );
+    // A report from another board, or from the bare design (no board): refused.
+    let board_dir = out.join("tiny-square").join("icebreaker");
+    std::fs::create_dir_all(&board_dir).unwrap();
+    for (report, names) in [
+        (r#"{"board": "ulx3s"}"#, "the ulx3s"),
+        (r#"{"board": null}"#, "the bare design"),
+    ] {
+        std::fs::write(board_dir.join("report.json"), report).unwrap();
+        let (code, _, err) = flash("icebreaker");
+        assert_eq!(code, 1);
+        assert!(
+            err.contains(names) && err.contains("--board icebreaker"),
+            "{err}"
+        );
+    }
+    // The board's report, then the bitstream: missing, of the wrong kind, empty, present.
+    std::fs::write(board_dir.join("report.json"), r#"{"board": "icebreaker"}"#).unwrap();
+    let (code, _, err) = flash("icebreaker");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no bitstream at") && err.contains("tiny-square.bin"),
+        "{err}"
+    );
+    std::fs::write(board_dir.join("tiny-square.bin"), b"").unwrap();
+    let (code, _, err) = flash("icebreaker");
+    assert_eq!(code, 1);
+    assert!(err.contains("is empty"), "{err}");
+    std::fs::write(board_dir.join("tiny-square.bin"), [0u8; 64]).unwrap();
+    let (code, out_text, err) = run(lls()
+        .env("LLS_ICEPROG", "/bin/true")
+        .args(["flash", "--board", "icebreaker", "--dry-run", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out_text.starts_with("/bin/true ") && out_text.trim_end().ends_with("tiny-square.bin"),
+        "{out_text}"
+    );
+    let wrong_kind = dir.path().join("x.bit");
+    std::fs::write(&wrong_kind, [0u8; 64]).unwrap();
+    let (code, _, err) = run(lls()
+        .args(["flash", "--board", "icebreaker", "--dry-run", "--bitstream"])
+        .arg(&wrong_kind));
+    assert_eq!(code, 1);
+    assert!(err.contains("takes a .bin bitstream"), "{err}");
 }

@@ -358,6 +358,23 @@ pub const DEFAULT_BAUD: u32 = 1_000_000;
 /// tolerates about 4 % between the two ends).
 pub const BAUD_TOLERANCE: f64 = 0.02;
 
+/// Clocks a UART bit lasts at `freq_mhz` and `baud` (the nearest whole number, 0 for a
+/// rate of 0), and how far that puts the line's rate off `baud` (a fraction).
+pub fn uart_clocks_per_bit(freq_mhz: f64, baud: u32) -> (u32, f64) {
+    if baud == 0 {
+        return (0, f64::INFINITY);
+    }
+    let cpb = (freq_mhz * 1e6 / f64::from(baud)).round() as u32;
+    let off = (freq_mhz * 1e6 / (f64::from(cpb.max(1)) * f64::from(baud)) - 1.0).abs();
+    (cpb, off)
+}
+
+/// Whether [`uart_clocks_per_bit`]'s answer makes a working link: at least 4 clocks a
+/// bit (the receiver samples mid-bit) within [`BAUD_TOLERANCE`].
+pub fn uart_timing_fits(clocks_per_bit: u32, off: f64) -> bool {
+    clocks_per_bit >= 4 && off <= BAUD_TOLERANCE
+}
+
 impl HardwareConfig {
     /// The host link's rate: `baud`, or [`DEFAULT_BAUD`].
     pub fn baud(&self) -> u32 {
@@ -366,7 +383,7 @@ impl HardwareConfig {
 
     /// Clocks a UART bit lasts at `freq_mhz`: the nearest whole number.
     pub fn clocks_per_bit(&self) -> u32 {
-        (self.freq_mhz * 1e6 / f64::from(self.baud().max(1))).round() as u32
+        uart_clocks_per_bit(self.freq_mhz, self.baud()).0
     }
 
     /// Whether the clock times the host link's rate: at least 4 clocks a bit, within
@@ -374,9 +391,8 @@ impl HardwareConfig {
     /// whatever builds the host link otherwise (a trainer alone needs no UART).
     pub fn check_baud(&self) -> Result<(), ConfigError> {
         let baud = self.baud();
-        let cpb = self.clocks_per_bit();
-        let off = (self.freq_mhz * 1e6 / (f64::from(cpb) * f64::from(baud.max(1))) - 1.0).abs();
-        if baud == 0 || cpb < 4 || off > BAUD_TOLERANCE {
+        let (cpb, off) = uart_clocks_per_bit(self.freq_mhz, baud);
+        if !uart_timing_fits(cpb, off) {
             let given = match self.baud {
                 Some(_) => String::new(),
                 None => " (the default)".to_string(),

@@ -130,6 +130,14 @@ pub fn config_sha256(config_toml: &str) -> String {
         .collect()
 }
 
+/// The first 8 bytes of the config text's SHA-256: what the host link's `hello` reports,
+/// and what the host compares with its own config's.
+pub fn config_hash(config_toml: &str) -> [u8; 8] {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(config_toml.as_bytes());
+    std::array::from_fn(|i| digest[i])
+}
+
 /// Module-name prefix from the config name (`digits-mlp` → `digits_mlp`).
 pub fn prefix(cfg: &Config) -> String {
     let s = cfg.name.replace('-', "_");

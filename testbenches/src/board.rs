@@ -21,6 +21,8 @@ use serde::Serialize;
 
 use crate::{io_err, CosimError};
 
+pub use rtl_gen::config_hash;
+
 pub const HOST_HARNESS_CPP: &str = include_str!("../harness/tb_host.cpp");
 
 /// Words a weight read asks for: short answers, so that on a damaged line most arrive
@@ -160,12 +162,6 @@ impl Wire for SimWire {
     }
 }
 
-/// The first 8 bytes of the config text's SHA-256: what the board's `hello` reports.
-pub fn config_hash(config_toml: &str) -> [u8; 8] {
-    let hex = rtl_gen::config_sha256(config_toml);
-    std::array::from_fn(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
-}
-
 /// Writes the design and its host top into `dir/rtl`, verilates them with the host
 /// harness and starts the simulator.
 fn start(
@@ -289,7 +285,7 @@ fn check_samples(samples: usize, data: &Split) -> Result<(), CosimError> {
 
 /// The board's readback words of unit `unit` from `addr` on, as the golden model holds
 /// them: weights at their packed addresses (`LaneMap::packed`), raw `rb_data_bits` bits;
-/// `None` for a hole of a padded lane field (the board reads lane 0's word there) and past
+/// `None` for a hole of a padded lane field (the board reads some lane's word there) and past
 /// the weights.
 pub fn model_words(
     net: &FixedNet,

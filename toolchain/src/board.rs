@@ -1,4 +1,7 @@
-//! The `<top>_board` wrapper: the LLS top with few enough pins for a small package.
+//! The `<top>_board` wrapper: the bare trainer with few enough pins for a small package, so
+//! that `lls synth` places and times the design alone, its pins wherever nextpnr puts them.
+//! A board build (`lls synth --board`) uses [`crate::host_board`] instead: the trainer
+//! behind its UART host link, on the board's pins.
 //!
 //! The generated top exposes the AXI-Stream ports (input pixels + label, output
 //! prediction + label echo), `idle`, `frame_error` and a weight/error read-back port
@@ -27,7 +30,7 @@
 use rtl_gen::verilog::{assign, if_, if_else, Expr, Module, Ty};
 use rtl_gen::Manifest;
 
-/// Ports of the top that the wrapper passes through to pins.
+/// Ports of the top that the wrapper passes through to pins; the others are folded.
 pub const BOARD_PINS: [&str; 14] = [
     "clk",
     "rst",

@@ -141,14 +141,28 @@ pub enum ConstraintKind {
     Lpf,
 }
 
-/// A board and its constraint file, compiled in from `constraints/`.
+/// How a board's oscillator reaches the PLL that makes the design clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoardClock {
+    /// On an iCE40 PLL's own pad (`SB_PLL40_PAD`): that pin can feed nothing else.
+    Ice40Pad,
+    /// On another iCE40 pin, through the global network (`SB_PLL40_CORE`).
+    Ice40Core,
+    /// Any ECP5 clock pin (`EHXPLLL`).
+    Ecp5,
+}
+
+/// A board and its constraint file, compiled in from `constraints/`.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Board {
     pub name: &'static str,
     /// Path relative to the repository root.
     pub path: &'static str,
     pub kind: ConstraintKind,
     pub text: &'static str,
+    /// The oscillator on the `clk` pin, MHz.
+    pub clock_mhz: f64,
+    pub clock: BoardClock,
 }
 
 pub const BOARDS: [Board; 3] = [
@@ -157,18 +171,24 @@ pub const BOARDS: [Board; 3] = [
         path: "constraints/ice40-up5k/icebreaker.pcf",
         kind: ConstraintKind::Pcf,
         text: include_str!("../../constraints/ice40-up5k/icebreaker.pcf"),
+        clock_mhz: 12.0,
+        clock: BoardClock::Ice40Pad,
     },
     Board {
         name: "upduino",
         path: "constraints/ice40-up5k/upduino.pcf",
         kind: ConstraintKind::Pcf,
         text: include_str!("../../constraints/ice40-up5k/upduino.pcf"),
+        clock_mhz: 12.0,
+        clock: BoardClock::Ice40Core,
     },
     Board {
         name: "ulx3s",
         path: "constraints/ecp5/ulx3s.lpf",
         kind: ConstraintKind::Lpf,
         text: include_str!("../../constraints/ecp5/ulx3s.lpf"),
+        clock_mhz: 25.0,
+        clock: BoardClock::Ecp5,
     },
 ];
 
@@ -263,7 +283,7 @@ mod tests {
     }
 
     #[test]
-    fn every_board_belongs_to_a_device_and_has_no_pin_twice() {
+    fn every_board_belongs_to_a_device_and_places_the_board_top_s_pins_once() {
         for b in BOARDS {
             assert!(
                 DEVICES.iter().any(|d| d.boards.contains(&b.name)),
@@ -271,7 +291,11 @@ mod tests {
                 b.name
             );
             let pins = b.pins();
-            assert!(pins.len() >= 27, "{}: {} pins", b.name, pins.len());
+            let mut ports: Vec<&str> = pins.iter().map(|(port, _)| port.as_str()).collect();
+            ports.sort();
+            let mut expected = crate::host_board::PINS.to_vec();
+            expected.sort();
+            assert_eq!(ports, expected, "{}", b.name);
             let mut sites: Vec<&String> = pins.iter().map(|(_, p)| p).collect();
             sites.sort();
             sites.dedup();

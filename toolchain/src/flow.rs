@@ -12,11 +12,12 @@ use std::time::Instant;
 use rtl_gen::Design;
 
 use crate::artifacts::write;
-use crate::board::{self, BoardWrapper};
+use crate::board;
 use crate::chip::{ChipFigures, SampleCycles};
 use crate::device::{Device, Family};
+use crate::host_board;
 use crate::nextpnr::{self, PnrPaths};
-use crate::report::{SeedResult, StageSeconds, SynthReport};
+use crate::report::{BoardLink, SeedResult, StageSeconds, SynthReport};
 use crate::tool::Tool;
 use crate::yosys::{self, SynthPaths};
 use crate::{outreg, pack, FlowError};
@@ -25,8 +26,9 @@ use crate::{outreg, pack, FlowError};
 #[derive(Clone, Debug)]
 pub struct FlowOptions {
     pub device: Device,
-    /// Board constraint file to place the pins with; `None` lets nextpnr choose.
-    pub board: Option<String>,
+    /// The board to build for (its PLL, host link and pins, [`crate::host_board`]);
+    /// `None`: the bare trainer, its pins placed by nextpnr.
+    pub board: Option<BoardOptions>,
     /// Clock target for nextpnr and for `timing_met`.
     pub freq_mhz: f64,
     /// Build root; the flow writes into `<out_root>/<preset>/<target>/`.
@@ -38,6 +40,17 @@ pub struct FlowOptions {
     /// routed (as many at once as the machine has cores) and the fastest is kept. The
     /// report records the one kept and, for a sweep, every seed's result.
     pub seeds: Vec<u32>,
+}
+
+/// What a board top needs beyond the design.
+#[derive(Clone, Debug)]
+pub struct BoardOptions {
+    /// `icebreaker`, `upduino`, `ulx3s`.
+    pub name: String,
+    /// The config's text, hashed into the design's `hello` answer.
+    pub config_toml: String,
+    /// The host link's rate (`hardware.baud`).
+    pub baud: u32,
 }
 
 impl FlowOptions {
@@ -57,9 +70,13 @@ impl FlowOptions {
         Ok(())
     }
 
-    /// The folder one run writes.
+    /// The folder one run writes: `<out>/<preset>/<target>`, or `<out>/<preset>/<board>`.
     pub fn build_dir(&self, preset: &str) -> PathBuf {
-        self.out_root.join(preset).join(self.device.name)
+        let leaf = match &self.board {
+            Some(b) => b.name.as_str(),
+            None => self.device.name,
+        };
+        self.out_root.join(preset).join(leaf)
     }
 }
 
@@ -134,15 +151,71 @@ fn header(design: &Design) -> Vec<String> {
     lines
 }
 
-/// Port bits of `wrapper` that `board`'s constraint file does not place.
-pub fn unconstrained(wrapper: &BoardWrapper, board: &crate::Board) -> Vec<String> {
+/// Port bits of `pins` that `board`'s constraint file does not place.
+pub fn unconstrained(pins: &[String], board: &crate::Board) -> Vec<String> {
     let placed: Vec<String> = board.pins().into_iter().map(|(port, _)| port).collect();
-    wrapper
-        .pins
-        .iter()
+    pins.iter()
         .filter(|p| !placed.contains(p))
         .cloned()
         .collect()
+}
+
+/// The module the flow synthesises around the design, and its files and pins.
+struct Wrapped {
+    top: String,
+    /// File name and Verilog of each module besides the design's own.
+    files: Vec<(String, String)>,
+    /// Port bits, as constraint files name them.
+    pins: Vec<String>,
+    /// The clock nextpnr times: the target, or what a board's PLL gives.
+    freq_mhz: f64,
+    link: Option<BoardLink>,
+    board: Option<crate::Board>,
+}
+
+/// Wraps `design` for the bare part (`board::wrapper`) or for a board
+/// (`host_board::build`).
+fn wrap(design: &Design, opts: &FlowOptions) -> Result<Wrapped, FlowError> {
+    let device = opts.device;
+    let Some(b) = &opts.board else {
+        let wrapper = board::wrapper(&design.manifest, header(design), device.stream_slices);
+        return Ok(Wrapped {
+            top: wrapper.name.clone(),
+            files: vec![(wrapper.file_name(), wrapper.to_verilog())],
+            pins: wrapper.pins,
+            freq_mhz: opts.freq_mhz,
+            link: None,
+            board: None,
+        });
+    };
+    let board = device.board(&b.name)?;
+    let top = host_board::build(design, &b.config_toml, &board, opts.freq_mhz, b.baud)
+        .map_err(|e| FlowError::BoardTop(e.to_string()))?;
+    let pins: Vec<String> = host_board::PINS.iter().map(|p| p.to_string()).collect();
+    let missing = unconstrained(&pins, &board);
+    if !missing.is_empty() {
+        return Err(FlowError::Unconstrained {
+            file: board.path.to_string(),
+            ports: missing.join(", "),
+        });
+    }
+    Ok(Wrapped {
+        top: top.name().to_string(),
+        files: top
+            .modules
+            .iter()
+            .map(|m| (m.file_name(), m.to_verilog()))
+            .collect(),
+        pins,
+        freq_mhz: top.clock_mhz,
+        link: Some(BoardLink {
+            oscillator_mhz: board.clock_mhz,
+            pll_mhz: round2(top.clock_mhz),
+            baud: top.baud,
+            clocks_per_bit: top.clocks_per_bit,
+        }),
+        board: Some(board),
+    })
 }
 
 /// Synthesises, places, routes and packs `design` and writes `report.json`.
@@ -155,27 +228,18 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
     let dir = opts.build_dir(&preset);
 
     // Wrap: pins, constraints, RTL.
-    let wrapper = board::wrapper(&design.manifest, header(design), device.stream_slices);
-    let needed = wrapper.pins.len() as u64;
+    let wrapped = wrap(design, opts)?;
+    let needed = wrapped.pins.len() as u64;
     if needed > device.io_pins as u64 {
         return Err(FlowError::TooManyPins {
-            top: wrapper.name.clone(),
+            top: wrapped.top.clone(),
             device: device.name.to_string(),
             part: device.part.to_string(),
             needed,
             available: device.io_pins as u64,
         });
     }
-    let board = opts.board.as_deref().map(|b| device.board(b)).transpose()?;
-    if let Some(b) = &board {
-        let missing = unconstrained(&wrapper, b);
-        if !missing.is_empty() {
-            return Err(FlowError::Unconstrained {
-                file: b.path.to_string(),
-                ports: missing.join(", "),
-            });
-        }
-    }
+    let board = wrapped.board;
     if dir.exists() {
         std::fs::remove_dir_all(&dir).map_err(|e| FlowError::io(&dir, e))?;
     }
@@ -187,7 +251,9 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
         path: rtl.display().to_string(),
         reason: e.to_string(),
     })?;
-    write(&rtl.join(wrapper.file_name()), &wrapper.to_verilog())?;
+    for (name, text) in &wrapped.files {
+        write(&rtl.join(name), text)?;
+    }
     let constraints = match &board {
         Some(b) => {
             let path = dir.join(format!("{}.{}", b.name, b.extension()));
@@ -202,7 +268,7 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
         .filter(|f| f.ends_with(".v"))
         .cloned()
         .collect();
-    files.push(wrapper.file_name());
+    files.extend(wrapped.files.iter().map(|(name, _)| name.clone()));
 
     // Synthesis.
     let t = Instant::now();
@@ -219,7 +285,8 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
             &SynthPaths {
                 rtl_dir: &rtl,
                 files: &files,
-                top: &wrapper.name,
+                top: &wrapped.top,
+                vendor_cells: wrapped.link.is_some(),
                 script: &script,
                 log: &log,
                 stat_json: &stat,
@@ -255,6 +322,7 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
     } = place_and_route(
         &tools.nextpnr,
         opts,
+        wrapped.freq_mhz,
         &dir,
         &pnr_netlist,
         constraints.as_deref(),
@@ -330,10 +398,12 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
     artifacts.push("report.json".to_string());
     let report = SynthReport {
         preset: preset.clone(),
-        top: wrapper.name.clone(),
+        top: wrapped.top.clone(),
         target: device.name.to_string(),
         part: device.part.to_string(),
         board: board.map(|b| b.name.to_string()),
+        link: wrapped.link,
+        bare: None,
         luts: luts.unwrap_or_else(|| synth.cells.luts()),
         luts_available: device.luts as u64,
         ffs,
@@ -344,10 +414,10 @@ pub fn run(design: &Design, opts: &FlowOptions) -> Result<SynthReport, FlowError
         io_pins: ios.unwrap_or(needed),
         io_pins_available: device.io_pins as u64,
         fmax_mhz: round2(pnr.fmax_mhz),
-        freq_target_mhz: opts.freq_mhz,
+        freq_target_mhz: wrapped.freq_mhz,
         seed,
         seed_sweep,
-        timing_met: pnr.fmax_mhz >= opts.freq_mhz,
+        timing_met: pnr.fmax_mhz >= wrapped.freq_mhz,
         chip: ChipFigures::new(
             dsps,
             device.dsps as u64,
@@ -396,6 +466,7 @@ struct Placement {
 fn place_and_route(
     nextpnr_tool: &Tool,
     opts: &FlowOptions,
+    freq_mhz: f64,
     dir: &Path,
     netlist: &Path,
     constraints: Option<&Path>,
@@ -414,7 +485,7 @@ fn place_and_route(
             nextpnr::run(
                 nextpnr_tool,
                 &opts.device,
-                opts.freq_mhz,
+                freq_mhz,
                 seed,
                 "clk",
                 &paths,
@@ -467,7 +538,7 @@ fn place_and_route(
         .map(|(seed, pnr, seconds)| SeedResult {
             seed: *seed,
             fmax_mhz: round2(pnr.fmax_mhz),
-            timing_met: pnr.fmax_mhz >= opts.freq_mhz,
+            timing_met: pnr.fmax_mhz >= freq_mhz,
             pnr_seconds: round2(*seconds),
             critical_path: pnr.critical_path.clone(),
         })

@@ -24,9 +24,11 @@ pub mod board;
 pub mod chip;
 pub mod device;
 pub mod flow;
+pub mod host_board;
 pub mod nextpnr;
 pub mod outreg;
 pub mod pack;
+pub mod pll;
 pub mod report;
 pub mod tool;
 pub mod yosys;
@@ -39,7 +41,7 @@ pub use chip::{ChipFigures, SampleCycles};
 pub use device::{Board, Device, Family};
 pub use flow::FlowOptions;
 pub use nextpnr::Overflow;
-pub use report::SynthReport;
+pub use report::{BareFigures, BoardLink, SynthReport};
 pub use tool::{Search, Tool, ToolError};
 
 /// Verilator ≥ 5.006 (`LLS_VERILATOR` overrides the path).
@@ -200,6 +202,8 @@ pub enum FlowError {
         "{file} places no pin for {ports}; add set_io/LOCATE lines for them or leave out --board"
     )]
     Unconstrained { file: String, ports: String },
+    #[error("board top: {0}")]
+    BoardTop(String),
     #[error("yosys inferred latches for {}; see {log}: assign them on every path of the always @* block", .signals.join(", "))]
     Latches { signals: Vec<String>, log: String },
     #[error("design does not fit {device}: {}; see {log}", list(.overflows))]

@@ -33,6 +33,42 @@ pub struct SeedResult {
     pub critical_path: Option<CriticalPath>,
 }
 
+/// A board top's clock and host link.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BoardLink {
+    pub oscillator_mhz: f64,
+    /// The design clock the PLL makes (nextpnr's target).
+    pub pll_mhz: f64,
+    pub baud: u32,
+    pub clocks_per_bit: u32,
+}
+
+/// The bare design's figures beside a board build's.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BareFigures {
+    pub top: String,
+    pub luts: u64,
+    pub ffs: u64,
+    pub dsps: u64,
+    pub brams: u64,
+    pub fmax_mhz: f64,
+    pub freq_target_mhz: f64,
+}
+
+impl BareFigures {
+    pub fn of(r: &SynthReport) -> BareFigures {
+        BareFigures {
+            top: r.top.clone(),
+            luts: r.luts,
+            ffs: r.ffs,
+            dsps: r.dsps,
+            brams: r.brams,
+            fmax_mhz: r.fmax_mhz,
+            freq_target_mhz: r.freq_target_mhz,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SynthReport {
     /// Config name (`digits-mlp`).
@@ -43,8 +79,15 @@ pub struct SynthReport {
     pub target: String,
     /// Lattice part and package.
     pub part: String,
-    /// Board whose constraint file placed the pins; `None`: nextpnr chose them.
+    /// The board built for (its PLL, host link and pins); `None`: the bare trainer, its
+    /// pins placed by nextpnr.
     pub board: Option<String>,
+    /// A board's clock and host link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<BoardLink>,
+    /// A board build's bare design, placed in the same run (`lls synth --board`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bare: Option<BareFigures>,
     pub luts: u64,
     pub luts_available: u64,
     pub ffs: u64,

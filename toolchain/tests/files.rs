@@ -5,6 +5,7 @@ use std::path::Path;
 
 use golden_model::config::Config;
 use toolchain::device::{BOARDS, ICE40_UP5K};
+use toolchain::host_board::{self, BoardTopError};
 use toolchain::nextpnr::{overflows, parse_report, unplaceable_type, utilisation_from_log, Usage};
 use toolchain::{board, yosys, Family};
 
@@ -33,13 +34,7 @@ fn constraint_files_start_with_the_board_and_have_the_sections() {
             "{}: {first}",
             b.path
         );
-        for section in [
-            "# Clock",
-            "# Reset",
-            "# Input stream",
-            "# Output stream",
-            "# Status",
-        ] {
+        for section in ["# Clock", "# Host link"] {
             assert!(
                 b.text.lines().any(|l| l.starts_with(section)),
                 "{}: no {section}",
@@ -63,6 +58,7 @@ fn yosys_scripts() {
             Family::Ice40,
             &files,
             "tiny_top_board",
+            false,
             "../synth.stat.json",
             "../synth.json"
         )
@@ -95,16 +91,53 @@ fn board_wrapper_of_the_tiny_design() {
     let design = rtl_gen::generate(&cfg, &text, true).unwrap();
     let w = board::wrapper(&design.manifest, vec!["// header".to_string()], 0);
     assert_eq!(w.name, "tiny_top_board");
-    // Every pin the wrapper has is placed by every iCE40 board file.
-    for b in BOARDS
-        .iter()
-        .filter(|b| ICE40_UP5K.boards.contains(&b.name))
-    {
-        let missing = toolchain::flow::unconstrained(&w, b);
-        assert!(missing.is_empty(), "{}: {missing:?}", b.name);
-    }
     assert!(w.pins.len() as u32 <= ICE40_UP5K.io_pins);
     insta::assert_snapshot!("tiny_top_board.v", w.to_verilog());
+}
+
+#[test]
+fn board_tops_of_the_tiny_design() {
+    let (cfg, text) = tiny();
+    let design = rtl_gen::generate(&cfg, &text, true).unwrap();
+    for b in BOARDS {
+        let top = host_board::build(&design, &text, &b, 50.0, 1_000_000).unwrap();
+        assert_eq!(top.name(), format!("tiny_top_{}", b.name));
+        // Every pin the board top has is placed by the board's file, and nothing else.
+        let pins: Vec<String> = top.modules[0]
+            .ports()
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
+        assert!(
+            toolchain::flow::unconstrained(&pins, &b).is_empty(),
+            "{}",
+            b.name
+        );
+        assert_eq!(pins.len(), b.pins().len(), "{}", b.name);
+        // The PLL's clock at or under the target, the UART timed from it.
+        assert!(
+            top.clock_mhz <= 50.0 && top.clock_mhz > 49.0,
+            "{}",
+            top.clock_mhz
+        );
+        assert_eq!(top.clocks_per_bit, top.clock_mhz.round() as u32);
+        // The host link's parts follow the top.
+        let names: Vec<&str> = top.modules.iter().map(|m| m.name()).collect();
+        assert!(names.contains(&"tiny_top_host") && names.contains(&"tiny_top_link"));
+    }
+    let icebreaker = BOARDS.iter().find(|b| b.name == "icebreaker").unwrap();
+    let top = host_board::build(&design, &text, icebreaker, 50.0, 1_000_000).unwrap();
+    insta::assert_snapshot!("tiny_top_icebreaker.v", top.modules[0].to_verilog());
+    // No PLL setting reaches 5 MHz from 12; 3 Mbaud is not 4 clocks a bit at 10 MHz.
+    let err = |mhz, baud| host_board::build(&design, &text, icebreaker, mhz, baud).err();
+    assert!(matches!(
+        err(5.0, 1_000_000),
+        Some(BoardTopError::Clock { .. })
+    ));
+    assert!(matches!(
+        err(10.0, 3_000_000),
+        Some(BoardTopError::Baud { .. })
+    ));
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use golden_model::config::Config;
-use toolchain::flow::{self, FlowOptions};
+use toolchain::flow::{self, BoardOptions, FlowOptions};
 use toolchain::{Device, FlowError};
 
 /// `configs/digits-mlp.toml` shrunk to 16 inputs, 8 hidden, 4 classes and `lanes` lanes,
@@ -43,10 +43,14 @@ fn scratch() -> tempfile::TempDir {
         .unwrap()
 }
 
-fn options(out: PathBuf, board: Option<&str>) -> FlowOptions {
+fn options(out: PathBuf, board: Option<(&str, &str)>) -> FlowOptions {
     FlowOptions {
         device: Device::from_name("ice40-up5k").unwrap(),
-        board: board.map(str::to_string),
+        board: board.map(|(name, text)| BoardOptions {
+            name: name.to_string(),
+            config_toml: text.to_string(),
+            baud: 1_000_000,
+        }),
         freq_mhz: 50.0,
         out_root: out,
         pack: true,
@@ -55,17 +59,18 @@ fn options(out: PathBuf, board: Option<&str>) -> FlowOptions {
 }
 
 #[test]
-fn tiny_design_synthesises_places_routes_and_packs_on_icebreaker() {
+fn tiny_design_with_its_host_link_synthesises_places_routes_and_packs_on_icebreaker() {
     let tmp = scratch();
     let (cfg, text) = tiny_config(tmp.path(), 1);
     let design = rtl_gen::generate(&cfg, &text, true).unwrap();
     let opts = FlowOptions {
         seeds: vec![2],
-        ..options(tmp.path().join("build"), Some("icebreaker"))
+        ..options(tmp.path().join("build"), Some(("icebreaker", &text)))
     };
     let report = flow::run(&design, &opts).unwrap_or_else(|e| panic!("{e}"));
 
     let dir = opts.build_dir("tiny-l1");
+    assert!(dir.ends_with("tiny-l1/icebreaker"), "{}", dir.display());
     for a in &report.artifacts {
         assert!(dir.join(a).exists(), "missing artifact {a}");
     }
@@ -74,6 +79,12 @@ fn tiny_design_synthesises_places_routes_and_packs_on_icebreaker() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["target"], "ice40-up5k");
     assert_eq!(json["board"], "icebreaker");
+    assert_eq!(json["top"], "tiny_l1_top_icebreaker");
+    assert_eq!(json["io_pins"], 3);
+    // The PLL's 12 MHz × 33 / 8 = 49.5 MHz, the clock nextpnr timed; 50 clocks a bit.
+    assert_eq!(json["link"]["pll_mhz"], 49.5);
+    assert_eq!(json["freq_target_mhz"], 49.5);
+    assert_eq!(json["link"]["clocks_per_bit"], 50);
     assert_eq!(json["seed"], 2);
     assert_eq!(json["luts"].as_u64(), Some(report.luts));
 
@@ -86,7 +97,7 @@ fn tiny_design_synthesises_places_routes_and_packs_on_icebreaker() {
     assert!(report.brams <= report.brams_available);
     assert!(report.ffs > 0);
     assert!(report.fmax_mhz > 0.0);
-    assert_eq!(report.timing_met, report.fmax_mhz >= 50.0);
+    assert_eq!(report.timing_met, report.fmax_mhz >= 49.5);
     assert_eq!(
         report.chip.streaming_cycles_per_sample,
         design.manifest.steady_cycles_per_sample
@@ -181,6 +192,7 @@ fn latch_is_a_typed_error() {
             rtl_dir: rtl,
             files: &["latchy.v".to_string()],
             top: "latchy",
+            vendor_cells: false,
             script: &rtl.join("synth.ys"),
             log: &rtl.join("synth.log"),
             stat_json: &rtl.join("synth.stat.json"),

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod board;
 pub mod cosim;
 pub mod costs;
+pub mod flash;
 pub mod gen;
 pub mod opts;
 pub mod presets;

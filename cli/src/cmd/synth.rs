@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use golden_model::config::Target;
 use golden_model::train::Arith;
+use toolchain::flow::BoardOptions;
 use toolchain::flow::Tools;
 use toolchain::{Device, FlowOptions};
 
@@ -40,8 +41,11 @@ pub struct Args {
     /// ice40-up5k, ecp5-25k or ecp5-85k (default: the config's hardware.target).
     #[arg(long)]
     pub target: Option<String>,
-    /// Board constraint file to place the pins with (icebreaker, upduino, ulx3s); default:
-    /// nextpnr places them.
+    /// Build for a board (icebreaker, upduino: ice40-up5k; ulx3s: ecp5-85k): its
+    /// oscillator through a PLL, the host link on its USB-serial pins
+    /// (docs/host-link.md), the pins from its constraint file. The bare design is placed
+    /// beside it in the same run and reported next to it. Default: the bare design alone,
+    /// its pins placed by nextpnr.
     #[arg(long)]
     pub board: Option<String>,
     /// Clock target in MHz (default: the config's hardware.freq_mhz).
@@ -91,27 +95,65 @@ pub fn run(args: Args) -> CmdResult {
     Tools::locate(device.family).map_err(|e| e.to_string())?;
     let text = config_text(&args.config)?;
     let design = rtl_gen::generate(&cfg, &text, true).map_err(|e| e.to_string())?;
-    let opts = FlowOptions {
+    let bare = FlowOptions {
         device,
-        board: args.board,
+        board: None,
         freq_mhz,
         out_root: args.out,
         pack: !args.no_pack,
         seeds: args.seed,
     };
-    let dir = opts.build_dir(&design.manifest.config);
+    let board = args.board.map(|name| FlowOptions {
+        board: Some(BoardOptions {
+            name,
+            config_toml: text.clone(),
+            baud: cfg.hardware.baud(),
+        }),
+        ..bare.clone()
+    });
+    if let Some(b) = board.as_ref().and_then(|o| o.board.as_ref()) {
+        // The board exists for the part, its PLL reaches the clock and the clock times the
+        // link: checked before either flow starts.
+        let found = device.board(&b.name).map_err(|e| format!("--board: {e}"))?;
+        toolchain::host_board::plan(&found, freq_mhz, b.baud)
+            .map_err(|e| format!("--board {}: {e}", b.name))?;
+    }
     let golden = golden_samples_per_second(&cfg);
-    let mut report = toolchain::flow::run(&design, &opts).map_err(|e| e.to_string())?;
-    report.chip = match golden {
-        Ok((sps, note)) => report.chip.with_golden(sps, note),
-        Err(note) => report.chip.without_golden(note),
+    let with_golden = |mut r: toolchain::SynthReport| {
+        r.chip = match &golden {
+            Ok((sps, note)) => r.chip.with_golden(*sps, note.clone()),
+            Err(note) => r.chip.without_golden(note.clone()),
+        };
+        r
     };
-    // The flow wrote its report.json before the golden figure joined it.
-    write_json(&dir.join("report.json"), &report)?;
+    // The bare design and the board top place side by side.
+    let (bare_result, board_result) = std::thread::scope(|s| {
+        let board_run = board
+            .as_ref()
+            .map(|opts| s.spawn(|| toolchain::flow::run(&design, opts)));
+        let bare_result = toolchain::flow::run(&design, &bare);
+        let board_result = board_run.map(|h| h.join().expect("board flow thread"));
+        (bare_result, board_result)
+    });
+    let bare_report = with_golden(bare_result.map_err(|e| e.to_string())?);
+    // Each flow wrote its report.json before the golden figure joined it.
+    let bare_dir = bare.build_dir(&design.manifest.config);
+    write_json(&bare_dir.join("report.json"), &bare_report)?;
+    println!("{} ({})", bare_report.summary(), bare_dir.display());
+    let report = match (board, board_result) {
+        (Some(opts), Some(result)) => {
+            let mut r = with_golden(result.map_err(|e| format!("--board: {e}"))?);
+            r.bare = Some(toolchain::BareFigures::of(&bare_report));
+            let dir = opts.build_dir(&design.manifest.config);
+            write_json(&dir.join("report.json"), &r)?;
+            println!("{} ({})", r.summary(), dir.display());
+            r
+        }
+        _ => bare_report,
+    };
     if let Some(path) = &args.json {
         write_json(path, &report)?;
     }
-    println!("{} ({})", report.summary(), dir.display());
     Ok(())
 }
 
