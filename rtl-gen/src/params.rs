@@ -359,6 +359,12 @@ pub struct DesignParams {
     /// turns on (the most any unit has; unit k uses the first `lanes` of them). `None`:
     /// every unit has its own.
     pub mul_pool: Option<usize>,
+    /// The top's input beat kept a net of its own (`(* keep *)`) on the ECP5, whose stream
+    /// arrives through register slices spread over the die: merged into a slice's logic,
+    /// the beat would cross the die and back between layer 0's `full` and its bank
+    /// registers. On the iCE40 the stream comes from its pins and the merged cell places
+    /// better.
+    pub keep_input_beat: bool,
     pub learn: bool,
     pub shifts: Shifts,
 }
@@ -571,6 +577,7 @@ impl DesignParams {
                 Target::Ecp5_25k | Target::Ecp5_85k => 16 * 1024,
             },
             mul_pool: shared.then(|| layers.iter().map(|l| l.lanes).max().unwrap_or(1)),
+            keep_input_beat: target != Target::Ice40Up5k,
             learn,
             layers,
             shifts,

@@ -105,10 +105,12 @@ fn input_stream(m: &mut Module, p: &DesignParams, io: &Ports, full0: &Expr) -> F
     let in_aw = addr_bits(p.inputs);
     let count = m.reg("pixel_count", Ty::u(in_aw));
     m.assign(&io.tready, full0.clone().lnot());
-    // Kept: whatever feeds the stream (a register slice near the pins) also reads tready,
-    // and merged into its logic the beat would cross the die and back between layer 0's
-    // `full` and its bank registers.
-    let beat = m.wire_assign_kept("beat", io.tvalid.clone().land(io.tready.clone()));
+    let beat_value = io.tvalid.clone().land(io.tready.clone());
+    let beat = if p.keep_input_beat {
+        m.wire_assign_kept("beat", beat_value)
+    } else {
+        m.wire_assign("beat", beat_value)
+    };
     // Whether the next beat is a frame's last: a register kept with the count, so that
     // the start handshake behind it is one LUT on flops.
     let last = m.reg("beat_last", Ty::bit());
