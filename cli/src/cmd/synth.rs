@@ -85,7 +85,14 @@ pub fn run(args: Args) -> CmdResult {
     FlowOptions::check_seeds(&args.seed).map_err(|e| format!("--seed: {e}"))?;
     check_build_root("--out", &args.out)?;
     let build_dir = args.out.join(&cfg.name).join(device.name);
+    let board_dir = args
+        .board
+        .as_ref()
+        .map(|b| args.out.join(&cfg.name).join(b));
     let mut outputs = vec![("--out", build_dir.as_path())];
+    if let Some(dir) = &board_dir {
+        outputs.push(("--out", dir.as_path()));
+    }
     if let Some(json) = &args.json {
         check_output_file("--json", json)?;
         outputs.push(("--json", json));
