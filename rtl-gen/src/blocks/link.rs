@@ -193,9 +193,8 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
     let ans_idx = m.reg("ans_idx", Ty::u(4));
     let byte_sel = m.reg("byte_sel", Ty::u(2));
 
-    // Starts sending an answer carrying `ty` (`len` payload bytes: [`answer::len`]).
-    let answer = |ty: i128, len: usize| {
-        debug_assert_eq!(answer::len(ty), len);
+    // Starts sending an answer carrying `ty`.
+    let answer = |ty: i128| {
         vec![
             assign(&refused, Expr::bool(false)),
             assign(&ans_type, lit(ty, answer::BITS)),
@@ -206,7 +205,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
         ]
     };
     let refuse = |r: Refusal| {
-        let mut stmts = answer(answer::REFUSAL, 2);
+        let mut stmts = answer(answer::REFUSAL);
         stmts[0] = assign(&refused, Expr::bool(true));
         stmts.push(assign(&reason, lit(r as i128, 3)));
         stmts
@@ -252,7 +251,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
                 vec![lit(kind::HELLO.into(), 8)],
                 vec![if_else(
                     len_zero.clone(),
-                    answer(answer::HELLO, 14),
+                    answer(answer::HELLO),
                     refuse(Refusal::BadLength),
                 )],
             ),
@@ -299,7 +298,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
                 vec![lit(kind::STATUS.into(), 8)],
                 vec![if_else(
                     len_zero.clone(),
-                    answer(answer::STATUS, 10),
+                    answer(answer::STATUS),
                     refuse(Refusal::BadLength),
                 )],
             ),
@@ -684,7 +683,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
                             assign(&pred_q, m_tdata),
                             assign(&label_q, m_tuser),
                         ],
-                        answer(answer::SAMPLE, 6),
+                        answer(answer::SAMPLE),
                     ]
                     .concat(),
                 )],
@@ -698,7 +697,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
                             assign(&reset_pulse, Expr::bool(false)),
                             assign(&samples, lit(0, 32)),
                         ],
-                        answer(answer::EMPTY, 0),
+                        answer(answer::EMPTY),
                     ]
                     .concat(),
                     vec![assign(&wait, wait_less)],
