@@ -1,9 +1,11 @@
 //! Exact-text tests for each construct of the Verilog printer, and a full
 //! module checked by Verilator (-Wall), Yosys and Icarus.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
+
+#[path = "support/tools.rs"]
+mod tools;
 
 use rtl_gen::verilog::{
     assign, assign_bit, assign_index, assign_slice, case, comment, header_lines, if_, if_else,
@@ -766,23 +768,6 @@ fn scratch_dir(tag: &str) -> PathBuf {
     dir
 }
 
-/// Runs `tool` in `dir`; a missing tool is a failure, not a skip.
-fn run_tool(dir: &Path, tool: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(tool)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run {tool} ({e}); install the HDL tools with scripts/install-deps.sh")
-        });
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
 /// Writes each module to `<name>.v` plus `files`, then requires
 /// `verilator --lint-only -Wall` to be silent and Yosys synthesis and Icarus
 /// (Verilog-2005 mode) to succeed. `modules[0]` is the top.
@@ -807,16 +792,16 @@ fn check_with_tools(tag: &str, modules: &[&Module], files: &[(&str, String)]) {
 
     let mut args = vec!["--lint-only", "-Wall"];
     args.extend(&srcs);
-    let (ok, out) = run_tool(&dir, "verilator", &args);
+    let (ok, out) = tools::try_tool(&dir, "verilator", &args);
     assert!(ok && out.is_empty(), "verilator -Wall:\n{out}\n{all_text}");
 
     let script = format!("read_verilog {}; synth -top {top}", srcs.join(" "));
-    let (ok, out) = run_tool(&dir, "yosys", &["-q", "-p", &script]);
+    let (ok, out) = tools::try_tool(&dir, "yosys", &["-q", "-p", &script]);
     assert!(ok, "yosys:\n{out}\n{all_text}");
 
     let mut args = vec!["-g2005", "-o", "/dev/null"];
     args.extend(&srcs);
-    let (ok, out) = run_tool(&dir, "iverilog", &args);
+    let (ok, out) = tools::try_tool(&dir, "iverilog", &args);
     assert!(ok, "iverilog:\n{out}\n{all_text}");
 
     std::fs::remove_dir_all(&dir).ok();

@@ -1,4 +1,5 @@
 //! Running the HDL tools from a test: a scratch folder, and a tool that must succeed.
+#![allow(dead_code)] // each including test uses its own share
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,8 +12,9 @@ pub fn scratch_dir(tag: &str) -> PathBuf {
     dir
 }
 
-/// Runs `tool` in `dir`; its stdout and stderr, or a panic with them when it fails.
-pub fn run_tool(dir: &Path, tool: &str, args: &[&str]) -> String {
+/// Runs `tool` in `dir`: whether it succeeded, and its stdout and stderr. A missing tool is
+/// a failure, not a skip.
+pub fn try_tool(dir: &Path, tool: &str, args: &[&str]) -> (bool, String) {
     let out = Command::new(tool)
         .args(args)
         .current_dir(dir)
@@ -25,6 +27,12 @@ pub fn run_tool(dir: &Path, tool: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "{tool} failed:\n{text}");
+    (out.status.success(), text)
+}
+
+/// Runs `tool` in `dir`; its stdout and stderr, or a panic with them when it fails.
+pub fn run_tool(dir: &Path, tool: &str, args: &[&str]) -> String {
+    let (ok, text) = try_tool(dir, tool, args);
+    assert!(ok, "{tool} failed:\n{text}");
     text
 }
