@@ -154,31 +154,26 @@ fn top_module(
     m.section("the design clock");
     let one = Expr::bool(true);
     let zero = Expr::bool(false);
+    // The iCE40's two PLLs differ only in where the reference comes from.
+    let ice40 = |primitive, reference_port| {
+        (
+            primitive,
+            vec![
+                (reference_port, osc.clone()),
+                ("PLLOUTGLOBAL", clk.clone()),
+                ("LOCK", lock.clone()),
+                ("RESETB", one.clone()),
+                ("BYPASS", zero.clone()),
+            ],
+        )
+    };
     let (primitive, conns) = match board.clock {
-        BoardClock::Ice40Pad => (
-            "SB_PLL40_PAD",
-            vec![
-                ("PACKAGEPIN", osc),
-                ("PLLOUTGLOBAL", clk.clone()),
-                ("LOCK", lock.clone()),
-                ("RESETB", one),
-                ("BYPASS", zero),
-            ],
-        ),
-        BoardClock::Ice40Core => (
-            "SB_PLL40_CORE",
-            vec![
-                ("REFERENCECLK", osc),
-                ("PLLOUTGLOBAL", clk.clone()),
-                ("LOCK", lock.clone()),
-                ("RESETB", one),
-                ("BYPASS", zero),
-            ],
-        ),
+        BoardClock::Ice40Pad => ice40("SB_PLL40_PAD", "PACKAGEPIN"),
+        BoardClock::Ice40Core => ice40("SB_PLL40_CORE", "REFERENCECLK"),
         BoardClock::Ecp5 => (
             "EHXPLLL",
             vec![
-                ("CLKI", osc),
+                ("CLKI", osc.clone()),
                 ("CLKOP", clk.clone()),
                 ("CLKFB", clk.clone()),
                 ("LOCK", lock.clone()),
