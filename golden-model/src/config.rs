@@ -342,6 +342,12 @@ pub struct HardwareConfig {
     /// (figures in docs/performance.md).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub share_multipliers: bool,
+    /// Dividers in each softmax-error unit (default 1; must divide `network.classes`):
+    /// the C quotients take C / d × (P + 1) cycles instead of C × (P + 1), a unit's
+    /// longest wait between its forward and update passes, for d dividers' logic
+    /// (about 40 LUTs and 60 flip-flops each).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub softmax_dividers: Option<usize>,
     /// Clock target for place-and-route, MHz.
     pub freq_mhz: f64,
     /// The host link's UART rate, bits/s (`docs/host-link.md`; default [`DEFAULT_BAUD`]):
@@ -376,6 +382,11 @@ pub fn uart_timing_fits(clocks_per_bit: u32, off: f64) -> bool {
 }
 
 impl HardwareConfig {
+    /// [`HardwareConfig::softmax_dividers`], or 1.
+    pub fn softmax_dividers(&self) -> usize {
+        self.softmax_dividers.unwrap_or(1)
+    }
+
     /// The host link's rate: `baud`, or [`DEFAULT_BAUD`].
     pub fn baud(&self) -> u32 {
         self.baud.unwrap_or(DEFAULT_BAUD)
@@ -926,6 +937,15 @@ impl Config {
                     fix,
                 ));
             }
+        }
+        let (dividers, classes) = (h.softmax_dividers(), self.network.classes);
+        if dividers == 0 || classes % dividers != 0 {
+            return Err(ConfigError::invalid(
+                "hardware.softmax_dividers",
+                format!("is {dividers}, not a divisor of the {classes} classes"),
+                "use a divisor of network.classes (1 takes the least logic, the class \
+                 count the fewest cycles)",
+            ));
         }
         if h.bank_weights && h.target == Target::Ice40Up5k {
             return Err(ConfigError::invalid(

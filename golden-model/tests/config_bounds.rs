@@ -324,3 +324,36 @@ fn validate_alone_does_not_tie_the_shape_to_the_data_set() {
         ],
     ));
 }
+
+#[test]
+fn softmax_dividers_must_divide_the_classes() {
+    for (d, ok) in [
+        (1, true),
+        (2, true),
+        (5, true),
+        (10, true),
+        (0, false),
+        (3, false),
+    ] {
+        let text = edited(
+            DIGITS,
+            &[(
+                "[hardware]\n",
+                &format!("[hardware]\nsoftmax_dividers = {d}\n"),
+            )],
+        );
+        if ok {
+            assert_eq!(config(&text).hardware.softmax_dividers(), d);
+        } else {
+            assert_eq!(
+                error_for(&text, &[]),
+                format!(
+                    "hardware.softmax_dividers: is {d}, not a divisor of the 10 classes; use a \
+                     divisor of network.classes (1 takes the least logic, the class count the \
+                     fewest cycles)"
+                )
+            );
+        }
+    }
+    assert_eq!(config(DIGITS).hardware.softmax_dividers(), 1);
+}

@@ -316,6 +316,10 @@ pub struct DesignParams {
     /// half of the table read a stage, the half picked the next:
     /// `blocks::halved_rom_read`).
     pub exp_lookup_stages: u32,
+    /// Dividers in each softmax-error unit (`hardware.softmax_dividers`, a divisor of the
+    /// classes): divider j takes classes j, j + d, j + 2d, …, one round of P + 1 quotient
+    /// steps each.
+    pub softmax_dividers: usize,
     /// Register stages of an input buffer's write (address, data and each lane's decoded
     /// enable): 1 with `hardware.bank_weights`, whose ECP5 clock the upstream handshake
     /// (at the stream pins, across the die from the buffers) would otherwise limit, else 0.
@@ -552,6 +556,7 @@ impl DesignParams {
             exp_index_bits: f.logit_frac + 4,
             exp_bits: EXP_FRAC + 1,
             exp_lookup_stages: if banked { 2 } else { 1 },
+            softmax_dividers: cfg.hardware.softmax_dividers(),
             input_write_stages: u32::from(banked),
             issue_flags_registered: banked,
             idle_flag_registered: banked,

@@ -269,7 +269,7 @@ fn unknown_key() {
             "40 | clock_mhz = 50.0",
             "   | ^^^^^^^^^",
             "unknown field `clock_mhz`, expected one of `target`, `lanes`, `classifier_lanes`, \
-             `bank_weights`, `share_multipliers`, `freq_mhz`, `baud`",
+             `bank_weights`, `share_multipliers`, `softmax_dividers`, `freq_mhz`, `baud`",
         ]
         .join("\n")
     );

@@ -34,13 +34,19 @@ fn check(cfg: &Config, samples: usize, tweak: impl Fn(&mut CosimOptions)) {
     assert_eq!(r.samples, samples);
 }
 
-/// Three campaign draws: one plain, one with stalled streams, one reset mid-sample. The
-/// shared multiplier pool has a test of its own below.
+/// Three campaign draws: one plain, one with stalled streams, one reset mid-sample; each
+/// with its own number of softmax dividers (one round of ten, ten rounds of one, two of
+/// five). The shared multiplier pool has a test of its own below.
 #[test]
 fn campaign_draws_are_bit_exact_with_stalls_and_a_reset() {
-    for (seed, stall, reset_at) in [(11, 0.0, None), (12, 0.2, None), (14, 0.0, Some(9))] {
+    for (seed, stall, reset_at, dividers) in [
+        (11, 0.0, None, 10),
+        (12, 0.2, None, 1),
+        (14, 0.0, Some(9), 5),
+    ] {
         let knobs = Knobs {
             share_multipliers: false,
+            softmax_dividers: dividers,
             ..Knobs::campaign(&mut SplitMix64::new(seed), &format!("campaign-draw{seed}"))
         };
         check(&knobs.config(), 30, |o| {

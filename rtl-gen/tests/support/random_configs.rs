@@ -36,6 +36,8 @@ pub struct Knobs {
     pub bank_weights: bool,
     pub share_multipliers: bool,
     pub classifier_lanes: Option<usize>,
+    /// `hardware.softmax_dividers` (a divisor of the 10 classes).
+    pub softmax_dividers: usize,
 }
 
 impl Knobs {
@@ -60,6 +62,7 @@ impl Knobs {
             bank_weights: false,
             share_multipliers: false,
             classifier_lanes: None,
+            softmax_dividers: 1,
         }
     }
 
@@ -131,6 +134,7 @@ impl Knobs {
                 bank_weights: rng.below(4) == 0,
                 share_multipliers: rng.below(3) == 0,
                 classifier_lanes,
+                softmax_dividers: 1,
             };
             if knobs.try_config().is_ok() {
                 return knobs;
@@ -204,6 +208,7 @@ target = "ecp5-85k"
 lanes = {lanes}
 bank_weights = {bank_weights}
 share_multipliers = {share_multipliers}
+softmax_dividers = {softmax_dividers}
 freq_mhz = 100.0
 {classifier_lanes}"#,
             name = self.name,
@@ -230,6 +235,7 @@ freq_mhz = 100.0
             mod_frac = self.modulation.1,
             bank_weights = self.bank_weights,
             share_multipliers = self.share_multipliers,
+            softmax_dividers = self.softmax_dividers,
             classifier_lanes = self
                 .classifier_lanes
                 .map_or(String::new(), |l| format!("classifier_lanes = {l}\n")),

@@ -1,6 +1,6 @@
 //! The state machine's clocked block: IDLE → MAX (two cycles a logit) → EXP (the lookup
-//! window and the divider's entry) → DIV (P + 1 quotient steps a class) → IDLE, and the
-//! max scan's block before it.
+//! window and the dividers' entry) → DIV (P + 1 quotient steps a round of d classes) →
+//! IDLE, and the max scan's block before it.
 
 use crate::verilog::{assign, case, if_, if_else, Expr, Module, Stmt, Ty};
 
@@ -101,6 +101,17 @@ fn next_class(fsm: &Fsm, sel: &LogitSelect) -> Vec<Stmt> {
     ]
 }
 
+/// The class counter and its one-hot select on to the next round's first class (a
+/// single round ends the division: the select stays).
+fn next_round(fsm: &Fsm, sel: &LogitSelect) -> Vec<Stmt> {
+    let d = fsm.dividers;
+    let mut stmts = vec![assign(&fsm.cnt, fsm.cnt_plus(d))];
+    if d < fsm.classes {
+        stmts.push(assign(&sel.onehot, sel.onehot.clone().shl(d as u32)));
+    }
+    stmts
+}
+
 /// Logit e: compared while cnt = e (max_phase low; the select moves on, logit_sel_q keeps
 /// logit e a cycle more), taken while cnt = e + 1 (logit 0 against the least value first).
 fn max_phase(fsm: &Fsm, d: &Datapath) -> Vec<Stmt> {
@@ -124,9 +135,10 @@ fn max_phase(fsm: &Fsm, d: &Datapath) -> Vec<Stmt> {
 
 /// cnt = k in 1..=C subtracts class k − 1's logit from the max; its index is clamped at
 /// k + 1, its E read at k + 2 (k + 2 and k + 3 with a two-stage lookup) and summed a cycle
-/// after (tagged from k + 1 on, or k + 2).
+/// after (tagged from k + 1 on, or k + 2). The division enters [`Fsm::entry_wait`] cycles
+/// after the last.
 fn exp_phase(fsm: &Fsm, d: &Datapath) -> Vec<Stmt> {
-    let (c_n, look) = (fsm.classes, fsm.look);
+    let (c_n, look, wait) = (fsm.classes, fsm.look, fsm.entry_wait());
     let cnt = &fsm.cnt;
     let in_window = cnt
         .clone()
@@ -146,7 +158,7 @@ fn exp_phase(fsm: &Fsm, d: &Datapath) -> Vec<Stmt> {
         vec![
             // The cycle before the entry: the divider's registers load from the entry on.
             if_(
-                cnt.clone().eq(fsm.cnt_lit(c_n + 1 + look)),
+                cnt.clone().eq(fsm.cnt_lit(c_n + 1 + look + wait)),
                 vec![assign(&d.div.div_on, Expr::bool(true))],
             ),
             if_(
@@ -161,29 +173,37 @@ fn exp_phase(fsm: &Fsm, d: &Datapath) -> Vec<Stmt> {
     ]
     .concat();
     vec![if_else(
-        cnt.clone().eq(fsm.cnt_lit(c_n + 2 + look)),
+        cnt.clone().eq(fsm.cnt_lit(c_n + 2 + look + wait)),
         entry,
         lookup,
     )]
 }
 
-/// A quotient step; the next cycle steps unless it ends the class. A class's last step
-/// writes its error, and the next class's first step is loaded (div_a, div_b and div_sub
-/// load it as div_step is low).
+/// A quotient step; the next cycle steps unless it ends the round. A round's last step
+/// writes its d errors, and the next round's first step is loaded (div_a, div_b and
+/// div_sub load it as div_step is low).
 fn div_phase(fsm: &Fsm, ports: &Ports, d: &Datapath) -> Vec<Stmt> {
     let it = &fsm.iter;
+    let n = fsm.dividers;
+    // The round's classes: the select's bit and the d − 1 above it.
+    let round = (1..n).fold(d.sel.onehot.clone(), |acc, j| {
+        acc.or(d.sel.onehot.clone().shl(j as u32))
+    });
+    let labels = d.err.is_label.iter().enumerate().map(|(j, is_label)| {
+        let class = if j == 0 {
+            fsm.cnt.clone()
+        } else {
+            fsm.cnt_plus(j)
+        };
+        assign(is_label, class.eq(label_ext(&ports.label, fsm.cnt_ty)))
+    });
     let class_end = [
-        vec![
-            assign(&d.err.write, d.sel.onehot.clone()),
-            assign(
-                &d.err.is_label,
-                fsm.cnt.clone().eq(label_ext(&ports.label, fsm.cnt_ty)),
-            ),
-            assign(it, fsm.iter_lit(0)),
-        ],
-        next_class(fsm, &d.sel),
+        vec![assign(&d.err.write, round)],
+        labels.collect(),
+        vec![assign(it, fsm.iter_lit(0))],
+        next_round(fsm, &d.sel),
         vec![if_(
-            fsm.cnt.clone().eq(fsm.cnt_lit(fsm.classes - 1)),
+            fsm.cnt.clone().eq(fsm.cnt_lit(fsm.classes - n)),
             [
                 enter(fsm, &d.sel, &fsm.s_idle),
                 vec![

@@ -9,55 +9,47 @@
 //! chain, its sign bit and one LUT a bit (step, sum bit, sign, load value).
 
 use crate::params::DesignParams;
-use crate::verilog::{assign, if_, Expr, Module, Ty};
+use crate::verilog::{assign, if_, Expr, Module, Stmt, Ty};
 
 use super::exp::ExpSum;
 use super::fsm::Fsm;
 
-/// The divider's flags, which the control drives, and its quotient, as remainder signs.
+/// The dividers' flags, which the control drives, and their quotients, as remainder signs.
 pub(super) struct Divider {
-    /// This cycle is a quotient step of a class that is not at its last one.
+    /// This cycle is a quotient step of a round that is not at its last one.
     pub step: Expr,
-    /// The divider's registers load this cycle.
+    /// The dividers' registers load this cycle.
     pub div_on: Expr,
-    /// The last remainder's sign.
-    pub sign_q: Expr,
-    /// The P signs before it, the oldest in the MSB.
-    pub signs: Expr,
+    /// Per divider: the last remainder's sign.
+    pub sign_q: Vec<Expr>,
+    /// Per divider: the P signs before it, the oldest in the MSB.
+    pub signs: Vec<Expr>,
 }
 
-/// The "non-restoring division" section.
+/// `name` for divider `j` of `d`: as is with one divider, `name_j` with several.
+pub(super) fn per_divider(name: &str, j: usize, d: usize) -> String {
+    if d == 1 {
+        name.to_string()
+    } else {
+        format!("{name}_{j}")
+    }
+}
+
+/// The "non-restoring division" section: `DesignParams::softmax_dividers` dividers on one
+/// sum, divider j on classes j, j + d, … a round at a time.
 pub(super) fn build(m: &mut Module, p: &DesignParams, fsm: &Fsm, exp: &ExpSum) -> Divider {
     m.section("non-restoring division: q = floor(E_c * 2^P / sum)");
-    let prob = p.prob_frac;
     let rw = p.sum_bits + 1;
-    let ex_sel_q = read_port(m, p, fsm, exp);
-    // div_a: E, or 2·r_{k-1}; div_b: the sum, or its complement when subtracting; div_sub:
-    // the carry-in, 1 when subtracting.
-    let div_a = m.reg("div_a", Ty::u(rw));
-    let div_b = m.reg("div_b", Ty::u(rw));
-    let sub = m.reg("div_sub", Ty::bit());
     // div_step: state == S_DIV && iter != P, kept as a register so that the operands' next
-    // values decode nothing behind the carry chain. Otherwise the operands load a class's
-    // first step (E_c − sum), which the entry and each class end need and all other cycles
+    // values decode nothing behind the carry chain. Otherwise the operands load a round's
+    // first step (E_c − sum), which the entry and each round end need and all other cycles
     // ignore.
     let step = m.reg("div_step", Ty::bit());
     // div_on: a flip-flop on the divider registers' clock enables, so they hold, and a
-    // simulator skips them, for all but the C·(P+1) cycles of a sample that divide.
+    // simulator skips them, for all but the C/d·(P+1) cycles of a sample that divide.
     let div_on = m.reg("div_on", Ty::bit());
-    // The signs of the partial remainders, i.e. the quotient bits inverted. The sign leaves
-    // the chain into one register beside it (rem_sign_q, so the loop's only other loads are
-    // the operands) and is shifted on from there every cycle: the cycle after a class's last
-    // step, rem_signs and rem_sign_q hold its P+1 signs.
-    let sign_q = m.reg("rem_sign_q", Ty::bit());
-    let signs = m.reg("rem_signs", Ty::u(prob));
-    let rem_next = m.wire_assign(
-        "rem_next",
-        div_a.clone().add(div_b.clone()).add(sub.clone().resize(rw)),
-    );
-    let rem_neg = m.wire_assign("rem_neg", rem_next.clone().bit(rw - 1));
-    // −sum for a first step: at the entry the sum takes its last E at that very edge
-    // (exp_valid), at a class end it is complete.
+    // −sum for a first step: at the entry the sum may take its last E at that very edge
+    // (exp_valid), at a round end it is complete.
     let first_b = m.wire_assign(
         "div_b_first",
         Expr::mux(
@@ -68,6 +60,50 @@ pub(super) fn build(m: &mut Module, p: &DesignParams, fsm: &Fsm, exp: &ExpSum) -
         .resize(rw)
         .not(),
     );
+    let mut div = Divider {
+        step,
+        div_on,
+        sign_q: Vec::new(),
+        signs: Vec::new(),
+    };
+    let ex_sel_q = read_ports(m, p, fsm, exp);
+    let mut loads = Vec::new();
+    for (j, e) in ex_sel_q.into_iter().enumerate() {
+        loads.extend(one_divider(m, fsm, exp, &first_b, e, j, &mut div));
+    }
+    m.always_ff(&fsm.clk, vec![if_(div.div_on.clone(), loads)]);
+    div
+}
+
+/// Divider `j`'s registers and their loads: its remainder's add and the signs it shifts.
+fn one_divider(
+    m: &mut Module,
+    fsm: &Fsm,
+    exp: &ExpSum,
+    first_b: &Expr,
+    ex_sel_q: Expr,
+    j: usize,
+    div: &mut Divider,
+) -> Vec<Stmt> {
+    let (prob, rw, d) = (fsm.prob, first_b.width(), fsm.dividers);
+    let name = |base: &str| per_divider(base, j, d);
+    // div_a: E, or 2·r_{k-1}; div_b: the sum, or its complement when subtracting; div_sub:
+    // the carry-in, 1 when subtracting.
+    let div_a = m.reg(&name("div_a"), Ty::u(rw));
+    let div_b = m.reg(&name("div_b"), Ty::u(rw));
+    let sub = m.reg(&name("div_sub"), Ty::bit());
+    // The signs of the partial remainders, i.e. the quotient bits inverted. The sign leaves
+    // the chain into one register beside it (rem_sign_q, so the loop's only other loads are
+    // the operands) and is shifted on from there every cycle: the cycle after a round's last
+    // step, rem_signs and rem_sign_q hold its P+1 signs.
+    let sign_q = m.reg(&name("rem_sign_q"), Ty::bit());
+    let signs = m.reg(&name("rem_signs"), Ty::u(prob));
+    let rem_next = m.wire_assign(
+        &name("rem_next"),
+        div_a.clone().add(div_b.clone()).add(sub.clone().resize(rw)),
+    );
+    let rem_neg = m.wire_assign(&name("rem_neg"), rem_next.clone().bit(rw - 1));
+    let step = div.step.clone();
     let loads = vec![
         assign(
             &div_a,
@@ -88,53 +124,63 @@ pub(super) fn build(m: &mut Module, p: &DesignParams, fsm: &Fsm, exp: &ExpSum) -
                     .clone()
                     .resize(rw)
                     .xor(Expr::repeat(rw, rem_neg.clone().lnot())),
-                first_b,
+                first_b.clone(),
             ),
         ),
-        assign(&sub, step.clone().land(rem_neg.clone()).lnot()),
+        assign(&sub, step.land(rem_neg.clone()).lnot()),
         assign(&sign_q, rem_neg),
         assign(
             &signs,
             Expr::concat(vec![signs.clone().slice(prob - 2, 0), sign_q.clone()]),
         ),
     ];
-    m.always_ff(&fsm.clk, vec![if_(div_on.clone(), loads)]);
-    Divider {
-        step,
-        div_on,
-        sign_q,
-        signs,
-    }
+    div.sign_q.push(sign_q);
+    div.signs.push(signs);
+    loads
 }
 
-/// `exp_sel_q`: E of the class whose division starts after this cycle (class 0 outside
-/// the division), from `exp_mem`, whose write port the lookup drives. The read is issued
-/// a cycle ahead: the next class at the one-but-last quotient step.
-fn read_port(m: &mut Module, p: &DesignParams, fsm: &Fsm, exp: &ExpSum) -> Expr {
-    let idx = m.wire_assign(
+/// `exp_sel_q` per divider j: E of its class in the round that starts after this cycle
+/// (class j outside the division), from `exp_mem`, whose write port the lookup drives.
+/// The reads are issued a cycle ahead: the next round's classes at the one-but-last
+/// quotient step.
+fn read_ports(m: &mut Module, p: &DesignParams, fsm: &Fsm, exp: &ExpSum) -> Vec<Expr> {
+    let d = fsm.dividers;
+    let base = m.wire_assign(
         "exp_sel_idx",
         Expr::mux(
             fsm.state.clone().eq(fsm.s_div.clone()),
             Expr::mux(
                 fsm.iter.clone().eq(fsm.iter_lit(fsm.prob - 1)),
-                fsm.cnt_inc(),
+                fsm.cnt_plus(d),
                 fsm.cnt.clone(),
             ),
             fsm.cnt_lit(0),
         ),
     );
-    let ex_sel_q = m.reg("exp_sel_q", Ty::u(p.exp_bits));
-    let port = super::super::ram_port(
+    let reads: Vec<(Expr, Expr)> = (0..d)
+        .map(|j| {
+            let idx = if j == 0 {
+                base.clone()
+            } else {
+                m.wire_assign(
+                    &per_divider("exp_sel_idx", j, d),
+                    base.clone().add(fsm.cnt_lit(j)),
+                )
+            };
+            let q = m.reg(&per_divider("exp_sel_q", j, d), Ty::u(p.exp_bits));
+            (q, idx)
+        })
+        .collect();
+    let port = super::super::ram_ports(
         m,
         &exp.mem,
         exp.exp_valid.clone(),
         exp.exp_class.clone(),
         exp.exp_q.clone(),
-        &ex_sel_q,
-        idx,
+        &reads,
     );
     m.always_ff(&fsm.clk, port);
-    ex_sel_q
+    reads.into_iter().map(|(q, _)| q).collect()
 }
 
 #[cfg(test)]
@@ -178,7 +224,10 @@ mod tests {
     #[test]
     fn the_signs_hold_the_p_plus_one_quotient_bits() {
         let (p, div, text) = built();
-        assert_eq!(div.signs.width() + div.sign_q.width(), p.prob_frac + 1);
+        assert_eq!(
+            div.signs[0].width() + div.sign_q[0].width(),
+            p.prob_frac + 1
+        );
         assert_eq!(
             decl(&text, "rem_signs"),
             Some(format!("reg [{}:0] rem_signs;", p.prob_frac - 1))

@@ -1,23 +1,24 @@
-//! The error of the class whose quotient finished last cycle: `p − 1` for the label,
-//! `p` otherwise, where p is the quotient (the remainder signs inverted, off the
-//! divider's loop), registered per class under a one-hot write (each error register's
-//! enable is one flip-flop, no class decode).
+//! The errors of the round whose quotients finished last cycle: `p − 1` for the label,
+//! `p` otherwise, where p is a divider's quotient (the remainder signs inverted, off the
+//! divider's loop), registered per class under a write mask (each error register's enable
+//! is one flip-flop, no class decode).
 
 use crate::params::DesignParams;
 use crate::verilog::{assign, if_, Expr, Module, Ty};
 
-use super::divide::Divider;
+use super::divide::{per_divider, Divider};
 use super::fsm::Fsm;
 
-/// The registers the control loads at a class's last quotient step.
+/// The registers the control loads at a round's last quotient step.
 pub(super) struct ErrorOut {
-    /// One-hot on the class whose quotient is finished (zero otherwise).
+    /// A bit per class, set on the round's classes (zero otherwise).
     pub write: Expr,
-    /// Whether that class is the label.
-    pub is_label: Expr,
+    /// Per divider: whether its class this round is the label.
+    pub is_label: Vec<Expr>,
 }
 
-/// The "error" section: `err0`..`err{C−1}` and the `err` bus.
+/// The "error" section: `err0`..`err{C−1}` and the `err` bus. Class c takes divider
+/// c mod d's error.
 pub(super) fn build(
     m: &mut Module,
     p: &DesignParams,
@@ -26,21 +27,27 @@ pub(super) fn build(
     div: &Divider,
     err_bus: &Expr,
 ) -> ErrorOut {
-    let c_n = fsm.classes;
+    let (c_n, d) = (fsm.classes, fsm.dividers);
     let prob = p.prob_frac;
-    m.section("error of the class whose quotient finished last cycle");
-    let q_fin = m.wire_assign(
-        "quo_fin_signs",
-        Expr::concat(vec![div.signs.clone(), div.sign_q.clone()]),
-    );
+    m.section("error of the round whose quotients finished last cycle");
     let write = m.reg("quo_fin_write", Ty::u(c_n as u32));
-    let is_label = m.reg("quo_fin_is_label", Ty::bit());
-    let p_ext = m.wire_assign("prob", q_fin.not().resize(ew).as_signed());
     let one = Expr::lit(1i128 << prob, Ty::s(ew));
-    let e_val = m.wire_assign(
-        "err_val",
-        Expr::mux(is_label.clone(), p_ext.clone().sub(one), p_ext),
-    );
+    let mut is_label = Vec::new();
+    let mut e_val = Vec::new();
+    for j in 0..d {
+        let name = |base: &str| per_divider(base, j, d);
+        let q_fin = m.wire_assign(
+            &name("quo_fin_signs"),
+            Expr::concat(vec![div.signs[j].clone(), div.sign_q[j].clone()]),
+        );
+        let label = m.reg(&name("quo_fin_is_label"), Ty::bit());
+        let p_ext = m.wire_assign(&name("prob"), q_fin.not().resize(ew).as_signed());
+        e_val.push(m.wire_assign(
+            &name("err_val"),
+            Expr::mux(label.clone(), p_ext.clone().sub(one.clone()), p_ext),
+        ));
+        is_label.push(label);
+    }
     let err: Vec<Expr> = (0..c_n)
         .map(|c| m.reg(&format!("err{c}"), Ty::s(ew)))
         .collect();
@@ -52,7 +59,12 @@ pub(super) fn build(
         &fsm.clk,
         err.iter()
             .enumerate()
-            .map(|(c, e)| if_(write.clone().bit(c as u32), vec![assign(e, e_val.clone())]))
+            .map(|(c, e)| {
+                if_(
+                    write.clone().bit(c as u32),
+                    vec![assign(e, e_val[c % d].clone())],
+                )
+            })
             .collect(),
     );
     ErrorOut { write, is_label }
@@ -77,8 +89,8 @@ mod tests {
         let div = Divider {
             step: m.reg("div_step", Ty::bit()),
             div_on: m.reg("div_on", Ty::bit()),
-            sign_q: m.reg("rem_sign_q", Ty::bit()),
-            signs: m.reg("rem_signs", Ty::u(p.prob_frac)),
+            sign_q: vec![m.reg("rem_sign_q", Ty::bit())],
+            signs: vec![m.reg("rem_signs", Ty::u(p.prob_frac))],
         };
         let out = build(&mut m, &p, ew, &fsm, &div, &err_bus);
         assert_eq!(out.write.width(), c_n);

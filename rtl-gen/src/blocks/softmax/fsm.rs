@@ -23,6 +23,8 @@ pub(super) struct Fsm {
     pub classes: usize,
     /// P: the quotient bits a class takes are P + 1 (`iter` = 0..=P).
     pub prob: u32,
+    /// d: dividers, each a class of every round (`DesignParams::softmax_dividers`).
+    pub dividers: usize,
 }
 
 impl Fsm {
@@ -33,13 +35,31 @@ impl Fsm {
 
     /// `cnt + 1`.
     pub fn cnt_inc(&self) -> Expr {
-        self.cnt.clone().add(self.cnt_lit(1))
+        self.cnt_plus(1)
+    }
+
+    /// `cnt + k`.
+    pub fn cnt_plus(&self, k: usize) -> Expr {
+        self.cnt.clone().add(self.cnt_lit(k))
+    }
+
+    /// Cycles the division's entry waits past the exp lookup's last class: the first
+    /// round's E are read from `exp_mem` a cycle before the entry, so class d − 1 must be
+    /// written two edges before it, and class c is written C − 1 − c edges before the
+    /// lookup's end.
+    pub fn entry_wait(&self) -> usize {
+        entry_wait(self.classes, self.dividers)
     }
 
     /// `v` as a quotient-step literal.
     pub fn iter_lit(&self, v: u32) -> Expr {
         Expr::lit(v as i128, self.iter_ty)
     }
+}
+
+/// [`Fsm::entry_wait`] for C classes and d dividers.
+pub(super) fn entry_wait(classes: usize, dividers: usize) -> usize {
+    (dividers + 2).saturating_sub(classes)
 }
 
 /// The "state" section: `S_IDLE`..`S_DIV`, `state`, `cnt`, `iter`.
@@ -51,9 +71,12 @@ pub(super) fn declare(m: &mut Module, p: &DesignParams, clk: Expr, rst: Expr) ->
     let s_exp = m.localparam("S_EXP", Expr::lit(2, st_ty));
     let s_div = m.localparam("S_DIV", Expr::lit(3, st_ty));
     let state = m.reg("state", st_ty);
-    // The exp phase counts to C + 2 + the lookup's stages.
+    // The exp phase counts to C + 2 + the lookup's stages + the entry's wait; the
+    // division's last round reads ahead to class C + d − 1 (unused).
     let look = p.exp_lookup_stages as usize;
-    let cnt_ty = Ty::u(addr_bits(p.classes + 3 + look));
+    let d = p.softmax_dividers;
+    let exp_end = p.classes + 2 + look + entry_wait(p.classes, d);
+    let cnt_ty = Ty::u(addr_bits((exp_end + 1).max(p.classes + d)));
     let cnt = m.reg("cnt", cnt_ty);
     let iter_ty = Ty::u(addr_bits(p.prob_frac as usize + 1));
     let iter = m.reg("iter", iter_ty);
@@ -72,6 +95,7 @@ pub(super) fn declare(m: &mut Module, p: &DesignParams, clk: Expr, rst: Expr) ->
         look,
         classes: p.classes,
         prob: p.prob_frac,
+        dividers: d,
     }
 }
 

@@ -4,8 +4,9 @@
 //! Sequential, one class at a time: find the maximum (2C cycles), look up
 //! `EXP[min(max − l_c, len−1)]` in the exp ROM and sum (C+4 cycles; C+5 with a two-stage
 //! lookup, `DesignParams::exp_lookup_stages`), then divide each `E_c · 2^P` by the sum
-//! with a non-restoring divider, one quotient bit per cycle (C·(P+1) cycles), and register
-//! each error a cycle after its last quotient bit (1).
+//! with d non-restoring dividers (`DesignParams::softmax_dividers`), d classes a round,
+//! one quotient bit per cycle (C/d·(P+1) cycles), and register each round's errors a
+//! cycle after its last quotient bit (1).
 //! `done` pulses once the C errors are registered. The class selects (`logit_sel`,
 //! `exp_sel`) are registered, so each cycle does one compare or one subtract.
 //!
@@ -31,7 +32,10 @@ pub fn exp_rom_file() -> &'static str {
 /// Cycles from `start` (sampled at an edge) to `done` high, for the cycle model.
 pub fn latency(p: &DesignParams) -> u64 {
     let c = p.classes as u64;
-    2 * c + (c + 3 + p.exp_lookup_stages as u64) + c * (p.prob_frac as u64 + 1) + 1
+    let d = p.softmax_dividers;
+    let exp = c + 3 + p.exp_lookup_stages as u64 + fsm::entry_wait(p.classes, d) as u64;
+    let rounds = c / d as u64;
+    2 * c + exp + rounds * (p.prob_frac as u64 + 1) + 1
 }
 
 /// The unit's ports, besides `clk` and `rst` (which [`fsm::Fsm`] carries).
@@ -104,6 +108,8 @@ mod tests {
 
     use golden_model::spec::softmax::{exp_table, softmax_error};
 
+    use crate::blocks::POISON_COLLISIONS;
+
     use super::testing::{banked, classifier, tiny};
     use super::*;
 
@@ -118,6 +124,35 @@ mod tests {
     #[test]
     fn simulated_unit_matches_the_golden_softmax_error() {
         simulate_against_golden(&tiny(), "one-stage");
+    }
+
+    #[test]
+    fn simulated_unit_with_a_divider_per_class_matches_the_golden_softmax_error() {
+        let p = super::super::testing::params(&with_dividers(
+            include_str!("../../../tests/configs/tiny-m.toml"),
+            3,
+        ));
+        simulate_against_golden(&p, "all-dividers");
+    }
+
+    #[test]
+    fn simulated_unit_with_dividers_in_rounds_matches_the_golden_softmax_error() {
+        // Ten classes (banked, a two-stage lookup): five dividers take two rounds, two
+        // take five, ten one (after the entry's wait).
+        let ten = include_str!("../../../tests/configs/tiny-banked.toml")
+            .replace("classes = 3", "classes = 10");
+        for d in [2, 5, 10] {
+            let p = super::super::testing::params(&with_dividers(&ten, d));
+            simulate_against_golden(&p, &format!("ten-classes-{d}"));
+        }
+    }
+
+    /// A test config's text with `hardware.softmax_dividers = d`.
+    fn with_dividers(toml: &str, d: usize) -> String {
+        toml.replace(
+            "[hardware]\n",
+            &format!("[hardware]\nsoftmax_dividers = {d}\n"),
+        )
     }
 
     #[test]
@@ -136,11 +171,15 @@ mod tests {
         let l = classifier(p);
         let unit = module(p, l, &[]);
         let (c_n, lw, ew) = (p.classes, l.softmax_logit_bits(), l.err_bits);
+        // Each pattern repeated over the C classes.
+        let spread = |pattern: &[i64]| -> Vec<i64> {
+            (0..c_n).map(|c| pattern[c % pattern.len()]).collect()
+        };
         let cases: Vec<(Vec<i64>, usize)> = vec![
-            (vec![0, 0, 0], 0),
-            (vec![37, -12, 5], 1),
-            (vec![-300, 250, 249], 2),
-            (vec![(1 << (lw - 1)) - 1, -(1 << (lw - 1)), 0], 0),
+            (spread(&[0]), 0),
+            (spread(&[37, -12, 5, 90]), 1),
+            (spread(&[-300, 250, 249]), c_n - 1),
+            (spread(&[(1 << (lw - 1)) - 1, -(1 << (lw - 1)), 0]), 0),
         ];
         let mut tb = String::from("`timescale 1ns/1ps\nmodule tb;\n");
         tb += &format!(
@@ -176,7 +215,9 @@ mod tests {
         std::fs::write(dir.join("unit.v"), unit.to_verilog()).expect("write unit");
         std::fs::write(dir.join("tb.v"), tb).expect("write tb");
         std::fs::write(dir.join(exp_rom_file()), crate::mem::exp_image(p)).expect("write rom");
-        let text = toolchain::simulate_icarus(&dir, &[], &["unit.v", "tb.v"])
+        // Reads that meet the exp table's write in the same cycle are poisoned.
+        let poison = format!("-D{POISON_COLLISIONS}");
+        let text = toolchain::simulate_icarus(&dir, &[poison], &["unit.v", "tb.v"])
             .unwrap_or_else(|e| panic!("{e}"));
         std::fs::remove_dir_all(&dir).ok();
 
