@@ -317,4 +317,31 @@ fn board_train_refuses_bad_options_before_any_work() {
         args.extend(options);
         assert_error(&args, expected);
     }
+    assert_error(
+        &[
+            "board", "train", "--config", digits, "--sim", "--save", digits,
+        ],
+        &["--save configs/digits-mlp.toml: is the --config file"],
+    );
+}
+
+#[test]
+fn board_read_weights_refuses_bad_options_before_any_work() {
+    let digits = "configs/digits-mlp.toml";
+    let cases: [(&[&str], &[&str]); 3] = [
+        (
+            &["--sim", "--out", digits],
+            &["--out configs/digits-mlp.toml: is the --config file"],
+        ),
+        (&["--sim", "--out", "build"], &["--out build: is a folder"]),
+        (
+            &["--port", "/dev/ttyNOPE", "--out", "x.ckpt.json"],
+            &["--port /dev/ttyNOPE: cannot open it", "connect the board"],
+        ),
+    ];
+    for (options, expected) in cases {
+        let mut args = vec!["board", "read-weights", "--config", digits];
+        args.extend(options);
+        assert_error(&args, expected);
+    }
 }

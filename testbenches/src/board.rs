@@ -252,24 +252,29 @@ fn link_err<E: Into<CosimError> + std::error::Error>(e: LinkError<E>) -> CosimEr
 }
 
 /// Trains the simulated board on the first `opts.samples` samples of `data` over its
-/// host link, beside the golden model, and compares ([`session`]).
+/// host link, beside the golden model, and compares ([`session`]); the report and the
+/// state read off the board after the last sample.
 pub fn train(
     cfg: &Config,
     text: &str,
     data: &Split,
     opts: &BoardOptions,
-) -> Result<BoardReport, CosimError> {
+) -> Result<(BoardReport, FixedNet), CosimError> {
     check_samples(opts.samples, data)?;
     let started = Instant::now();
     let design = rtl_gen::generate(cfg, text, true)?;
     let wire = start(&design, cfg, text, opts)?;
-    let (mut report, mut wire) = session(wire, cfg, text, &design.params, data, opts)?;
+    let Session {
+        mut report,
+        mut wire,
+        board,
+    } = session(wire, cfg, text, &design.params, data, opts)?;
     report.clocks_per_bit = opts.clocks_per_bit;
     report.injected_faults = wire.faults;
     wire.fault = 0;
     report.simulated_cycles = wire.quit()?;
     report.seconds = started.elapsed().as_secs_f64();
-    Ok(report)
+    Ok((report, board))
 }
 
 fn check_samples(samples: usize, data: &Split) -> Result<(), CosimError> {
@@ -284,9 +289,10 @@ fn check_samples(samples: usize, data: &Split) -> Result<(), CosimError> {
 }
 
 /// The board's readback words of unit `unit` from `addr` on, as the golden model holds
-/// them: weights at their packed addresses (`LaneMap::packed`), raw `rb_data_bits` bits;
-/// `None` for a hole of a padded lane field (the board reads some lane's word there) and past
-/// the weights.
+/// them (raw, `rb_data_bits` bits): weights at their packed addresses (`LaneMap::packed`),
+/// the modulation and the LFSR states' pieces; `None` for a hole of a padded lane field
+/// (the board reads some lane's word there), the softmax errors (the model keeps none) and
+/// past the unit's entries.
 pub fn model_words(
     net: &FixedNet,
     params: &DesignParams,
@@ -294,28 +300,55 @@ pub fn model_words(
     addr: u32,
     count: u16,
 ) -> Vec<Option<u32>> {
+    use rtl_gen::params::{LFSR_READBACK_BITS, LFSR_READBACK_PIECES};
     let layer = &net.layers[unit];
     let l = &params.layers[unit];
     let lanes = LaneMap::new(l.lanes);
     let bits = lanes.lane_field_bits();
-    let mask = (1u64 << params.rb_data_bits) - 1;
+    let raw = |v: i64| (v as u64 & ((1u64 << params.rb_data_bits) - 1)) as u32;
+    let modulation = layer.modulation.values().unwrap_or(&[]);
+    let first_mod = l.rb_first_modulation();
+    let first_lfsr = l.rb_first_lfsr();
     (addr as usize..addr as usize + usize::from(count))
         .map(|a| {
-            let (lane, word) = (a & ((1 << bits) - 1), a >> bits);
-            if lane >= l.lanes || a >= l.rb_weight_entries() {
-                return None;
+            if a < l.rb_weight_entries() {
+                let (lane, word) = (a & ((1 << bits) - 1), a >> bits);
+                if lane >= l.lanes {
+                    return None;
+                }
+                let flat = lanes.input(lane, word);
+                let (j, i) = (flat / layer.inputs, flat % layer.inputs);
+                Some(raw(i64::from(layer.weight(j, i))))
+            } else if (first_mod..first_mod + modulation.len()).contains(&a) {
+                Some(raw(modulation[a - first_mod]))
+            } else if a >= first_lfsr && a < l.rb_entries {
+                let (state, piece) = (
+                    (a - first_lfsr) / LFSR_READBACK_PIECES,
+                    (a - first_lfsr) % LFSR_READBACK_PIECES,
+                );
+                let mask = (1u32 << LFSR_READBACK_BITS) - 1;
+                Some(layer.lfsr[state].0 >> (piece as u32 * LFSR_READBACK_BITS) & mask)
+            } else {
+                None
             }
-            let flat = lanes.input(lane, word);
-            let (j, i) = (flat / layer.inputs, flat % layer.inputs);
-            Some((i64::from(layer.weight(j, i)) as u64 & mask) as u32)
         })
         .collect()
 }
 
+/// What a board session leaves: its report, the wire, and the learned state read off the
+/// board after the last sample (its MAC counters the golden model's, which did the same
+/// work).
+pub struct Session<W> {
+    pub report: BoardReport,
+    pub wire: W,
+    pub board: FixedNet,
+}
+
 /// Trains a board reached over `wire` on the first `opts.samples` samples of `data`,
-/// beside the golden model: each prediction compared, every weight read back after every
-/// `opts.weights_every` samples and after the last; `status` at the end. The board must
-/// run the design of `cfg` (`text`), whose parameters are `params`.
+/// beside the golden model: each prediction compared, the board's learned state (every
+/// weight, the modulation, the LFSR states) read back after every `opts.weights_every`
+/// samples and after the last and compared; `status` at the end. The board must run the
+/// design of `cfg` (`text`), whose parameters are `params`.
 pub fn session<W: Wire>(
     wire: W,
     cfg: &Config,
@@ -323,7 +356,7 @@ pub fn session<W: Wire>(
     params: &DesignParams,
     data: &Split,
     opts: &BoardOptions,
-) -> Result<(BoardReport, W), CosimError>
+) -> Result<Session<W>, CosimError>
 where
     W::Error: Into<CosimError>,
 {
@@ -335,6 +368,7 @@ where
         config: cfg.name.clone(),
         ..BoardReport::default()
     };
+    let mut board_net = None;
     let mismatch = |report: &mut BoardReport, what: String| {
         report.mismatches += 1;
         report.first_mismatch.get_or_insert(what);
@@ -362,41 +396,12 @@ where
         if !(last || (opts.weights_every > 0 && (k + 1) % opts.weights_every == 0)) {
             continue;
         }
-        for unit in 0..net.layers.len() {
-            let total = params.layers[unit].rb_weight_entries() as u32;
-            let mut addr = 0u32;
-            while addr < total {
-                let count = (total - addr).min(u32::from(READ_CHUNK)) as u16;
-                let request = Request::Read {
-                    unit: unit as u8,
-                    addr,
-                    count,
-                };
-                let words = match host.call(&request).map_err(link_err)? {
-                    Response::Words(w) => w,
-                    other => {
-                        return Err(CosimError::Protocol(format!(
-                            "read of unit {unit} at {addr}: the board answered {other:?}"
-                        )))
-                    }
-                };
-                let want = model_words(&net, params, unit, addr, count);
-                for (n, (got, want)) in words.iter().zip(&want).enumerate() {
-                    let Some(want) = want else { continue };
-                    report.weights_checked += 1;
-                    if got != want {
-                        mismatch(
-                            &mut report,
-                            format!(
-                                "after sample {k}: unit {unit} readback entry {} reads {got:#x}, \
-                                 the model has {want:#x}",
-                                addr as usize + n
-                            ),
-                        );
-                    }
-                }
-                addr += u32::from(count);
-            }
+        let board = read_state(&mut host, cfg, params)?;
+        for difference in compare_state(&board, &net, &mut report.weights_checked) {
+            mismatch(&mut report, format!("after sample {k}: {difference}"));
+        }
+        if last {
+            board_net = Some(board);
         }
     }
     match host.call(&Request::Status).map_err(link_err)? {
@@ -412,5 +417,221 @@ where
     report.retries = stats.retries;
     report.link_bytes = stats.bytes_sent + stats.bytes_received;
     report.seconds = started.elapsed().as_secs_f64();
-    Ok((report, host.into_wire()))
+    let mut board = board_net.expect("the last sample reads the board's state");
+    board.macs = net.macs;
+    Ok(Session {
+        report,
+        wire: host.into_wire(),
+        board,
+    })
+}
+
+/// A board's learned state read over its link ([`read_board`]).
+pub struct BoardState<W> {
+    pub board: FixedNet,
+    /// Samples the board says it trained (its `status`).
+    pub samples: u32,
+    pub link_errors: u64,
+    pub retries: u64,
+    pub link_bytes: u64,
+    pub wire: W,
+}
+
+impl<W> BoardState<W> {
+    /// The state and link figures, and the wire apart.
+    pub fn detach(self) -> (BoardState<()>, W) {
+        let state = BoardState {
+            board: self.board,
+            samples: self.samples,
+            link_errors: self.link_errors,
+            retries: self.retries,
+            link_bytes: self.link_bytes,
+            wire: (),
+        };
+        (state, self.wire)
+    }
+}
+
+/// Reads the learned state of a board reached over `wire`, which must run the design of
+/// `cfg` (`text`), whose parameters are `params`: its `status`, then every weight, the
+/// modulation and the LFSR states ([`read_state`]). The board trains nothing.
+pub fn read_board<W: Wire>(
+    wire: W,
+    cfg: &Config,
+    text: &str,
+    params: &DesignParams,
+    attempts: u32,
+) -> Result<BoardState<W>, CosimError>
+where
+    W::Error: Into<CosimError>,
+{
+    let (mut host, _) = Host::open(wire, attempts, config_hash(text)).map_err(link_err)?;
+    let samples = match host.call(&Request::Status).map_err(link_err)? {
+        Response::Status(s) => s.samples,
+        other => {
+            return Err(CosimError::Protocol(format!(
+                "status: the board answered {other:?}"
+            )))
+        }
+    };
+    let board = read_state(&mut host, cfg, params)?;
+    let stats = host.stats();
+    Ok(BoardState {
+        board,
+        samples,
+        link_errors: stats.link_errors,
+        retries: stats.retries,
+        link_bytes: stats.bytes_sent + stats.bytes_received,
+        wire: host.into_wire(),
+    })
+}
+
+/// [`read_board`] on the simulated board, fresh from its reset (its state the config's
+/// initial one), over a line with `opts.link_errors`.
+pub fn read_simulated(
+    cfg: &Config,
+    text: &str,
+    opts: &BoardOptions,
+) -> Result<BoardState<()>, CosimError> {
+    let design = rtl_gen::generate(cfg, text, true)?;
+    let wire = start(&design, cfg, text, opts)?;
+    let (state, mut wire) = read_board(wire, cfg, text, &design.params, opts.attempts)?.detach();
+    wire.fault = 0;
+    wire.quit()?;
+    Ok(state)
+}
+
+/// Reads `total` readback entries of `unit` from `first` on, [`READ_CHUNK`] a request.
+fn read_entries<W: Wire>(
+    host: &mut Host<W>,
+    unit: usize,
+    first: usize,
+    total: usize,
+) -> Result<Vec<u32>, CosimError>
+where
+    W::Error: Into<CosimError>,
+{
+    let mut words = Vec::with_capacity(total);
+    while words.len() < total {
+        let addr = (first + words.len()) as u32;
+        let count = (total - words.len()).min(usize::from(READ_CHUNK)) as u16;
+        let request = Request::Read {
+            unit: unit as u8,
+            addr,
+            count,
+        };
+        match host.call(&request).map_err(link_err)? {
+            Response::Words(w) if w.len() == usize::from(count) => words.extend(w),
+            other => {
+                return Err(CosimError::Protocol(format!(
+                    "read of {count} entries of unit {unit} at {addr}: the board answered \
+                     {other:?}"
+                )))
+            }
+        }
+    }
+    Ok(words)
+}
+
+/// `word`'s low `bits` bits as a two's complement value.
+fn signed(word: u32, bits: u32) -> i64 {
+    let shift = 64 - bits;
+    (i64::from(word) << shift) >> shift
+}
+
+/// The learned state a board holds, read over its link into a net of `cfg`'s shape: every
+/// weight, the modulation and the LFSR states, from the readback entries of
+/// `docs/axi-stream.md` (the holes of a padded lane field skipped).
+pub fn read_state<W: Wire>(
+    host: &mut Host<W>,
+    cfg: &Config,
+    params: &DesignParams,
+) -> Result<FixedNet, CosimError>
+where
+    W::Error: Into<CosimError>,
+{
+    let mut net = FixedNet::new(cfg);
+    let bits = params.rb_data_bits;
+    for (unit, (layer, l)) in net.layers.iter_mut().zip(&params.layers).enumerate() {
+        let lanes = LaneMap::new(l.lanes);
+        let lane_bits = lanes.lane_field_bits();
+        let entries = read_entries(host, unit, 0, l.rb_weight_entries())?;
+        let mut weights = vec![0i32; layer.inputs * layer.outputs];
+        let limit = 1i64 << (l.weight_bits - 1);
+        for (a, &word) in entries.iter().enumerate() {
+            let (lane, w) = (a & ((1 << lane_bits) - 1), a >> lane_bits);
+            if lane >= l.lanes {
+                continue;
+            }
+            let value = signed(word, bits);
+            if !(-limit..limit).contains(&value) {
+                return Err(CosimError::Protocol(format!(
+                    "unit {unit} readback entry {a}: {word:#x} is no {}-bit weight",
+                    l.weight_bits
+                )));
+            }
+            weights[lanes.input(lane, w)] = value as i32;
+        }
+        layer.set_weights(&weights);
+        if let Some(mp) = &l.modulation {
+            let words = read_entries(host, unit, l.rb_first_modulation(), mp.entries)?;
+            layer
+                .modulation
+                .set_values(words.iter().map(|&w| signed(w, bits)).collect());
+        }
+        if !l.lfsr_seeds.is_empty() {
+            use rtl_gen::params::{LFSR_READBACK_BITS, LFSR_READBACK_PIECES};
+            let total = LFSR_READBACK_PIECES * l.lfsr_seeds.len();
+            let words = read_entries(host, unit, l.rb_first_lfsr(), total)?;
+            let mask = (1u32 << LFSR_READBACK_BITS) - 1;
+            for (state, pieces) in layer
+                .lfsr
+                .iter_mut()
+                .zip(words.chunks_exact(LFSR_READBACK_PIECES))
+            {
+                // The low piece first.
+                state.0 = pieces
+                    .iter()
+                    .rev()
+                    .fold(0, |acc, &p| acc << LFSR_READBACK_BITS | (p & mask));
+            }
+        }
+    }
+    Ok(net)
+}
+
+/// Where `board`'s learned state differs from `model`'s, described (each unit's first
+/// differing weight, modulation value and LFSR state, and how many differ); `checked`
+/// counts the weights compared.
+pub fn compare_state(board: &FixedNet, model: &FixedNet, checked: &mut usize) -> Vec<String> {
+    let mut differences = Vec::new();
+    for (unit, (b, m)) in board.layers.iter().zip(&model.layers).enumerate() {
+        let (bw, mw) = (b.weights(), m.weights());
+        *checked += mw.len();
+        let wrong: Vec<usize> = (0..mw.len()).filter(|&k| bw[k] != mw[k]).collect();
+        if let Some(&k) = wrong.first() {
+            differences.push(format!(
+                "unit {unit}: {} weights differ, the first W[{}][{}] reads {}, the model has {}",
+                wrong.len(),
+                k / m.inputs,
+                k % m.inputs,
+                bw[k],
+                mw[k]
+            ));
+        }
+        if b.modulation.values() != m.modulation.values() {
+            differences.push(format!(
+                "unit {unit}: the modulation reads {:?}, the model has {:?}",
+                b.modulation.values(),
+                m.modulation.values()
+            ));
+        }
+        if b.lfsr != m.lfsr {
+            differences.push(format!(
+                "unit {unit}: the LFSR states read {:?}, the model has {:?}",
+                b.lfsr, m.lfsr
+            ));
+        }
+    }
+    differences
 }

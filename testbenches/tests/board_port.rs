@@ -28,6 +28,20 @@ fn digits() -> (Config, String) {
     )
 }
 
+/// The digits preset under LLS-M with stochastic update rounding: a board state with a
+/// modulation vector and LFSR states beside the weights.
+fn digits_modulated() -> (Config, String) {
+    let (_, text) = digits();
+    let text = text.replace("rule = \"lls\"", "rule = \"lls-m\"").replace(
+        "update_rounding = \"half-up\"",
+        "update_rounding = \"stochastic\"",
+    );
+    (
+        Config::from_toml_str(&text, "digits-lls-m.toml").expect("valid"),
+        text,
+    )
+}
+
 fn options(samples: usize, attempts: u32) -> BoardOptions {
     BoardOptions {
         samples,
@@ -71,7 +85,7 @@ impl Target for ModelBoard {
             Request::Read { unit, addr, count } => {
                 let u = usize::from(unit);
                 match self.params.layers.get(u) {
-                    Some(l) if addr as usize + usize::from(count) <= l.rb_weight_entries() => {
+                    Some(l) if addr as usize + usize::from(count) <= l.rb_entries => {
                         Response::Words(
                             model_words(&self.net, &self.params, u, addr, count)
                                 .into_iter()
@@ -121,8 +135,47 @@ fn a_silent_port_is_reported_within_seconds() {
 #[test]
 fn a_board_on_a_serial_port_trains_through_the_session() {
     let (cfg, text) = digits();
+    let (report, _) = train_on_a_port(&cfg, &text);
+    // After samples 5, 10 and 12: every weight of both units.
+    assert_eq!(report.weights_checked, 3 * (64 * 32 + 32 * 10));
+}
+
+/// The state read off the board holds the modulation and the LFSR states as well as the
+/// weights, equal to the golden model's after the same samples.
+#[test]
+fn the_state_read_off_a_board_has_its_modulation_and_lfsr_states() {
+    let (cfg, text) = digits_modulated();
+    let (report, board) = train_on_a_port(&cfg, &text);
     let data = load(DatasetKind::Digits, &default_data_dir()).expect("digits");
-    let params = DesignParams::new(&cfg, true).expect("params");
+    let mut model = FixedNet::new(&cfg);
+    for k in 0..12 {
+        let px = data.train.pixels;
+        model.train_step(
+            &data.train.images[k * px..(k + 1) * px],
+            usize::from(data.train.labels[k]),
+        );
+    }
+    assert!(board.layers[0].modulation.values().is_some());
+    assert!(!board.layers[0].lfsr.is_empty());
+    for (b, m) in board.layers.iter().zip(&model.layers) {
+        assert_eq!(b.weights(), m.weights());
+        assert_eq!(b.modulation.values(), m.modulation.values());
+        assert_eq!(b.lfsr, m.lfsr);
+    }
+    assert_ne!(
+        board.layers[0].lfsr,
+        FixedNet::new(&cfg).layers[0].lfsr,
+        "the LFSRs moved"
+    );
+    assert_eq!(board.macs, model.macs);
+    assert_eq!(report.mismatches, 0, "{report:?}");
+}
+
+/// Trains a stand-in board (the golden model behind `DeviceLink`) on 12 samples over a
+/// pseudo-terminal pair: the session's report (checked clean) and the state it read off.
+fn train_on_a_port(cfg: &Config, text: &str) -> (testbenches::board::BoardReport, FixedNet) {
+    let data = load(DatasetKind::Digits, &default_data_dir()).expect("digits");
+    let params = DesignParams::new(cfg, true).expect("params");
     let (mut host_end, mut board_end) = TTYPort::pair().expect("a pseudo-terminal pair");
     host_end
         .set_timeout(Duration::from_millis(500))
@@ -134,9 +187,9 @@ fn a_board_on_a_serial_port_trains_through_the_session() {
     let board = {
         let stop = stop.clone();
         let mut target = ModelBoard {
-            net: FixedNet::new(&cfg),
+            net: FixedNet::new(cfg),
             params: params.clone(),
-            hash: config_hash(&text),
+            hash: config_hash(text),
             samples: 0,
         };
         std::thread::spawn(move || {
@@ -158,10 +211,10 @@ fn a_board_on_a_serial_port_trains_through_the_session() {
         })
     };
     let wire = SerialWire::from_port("pty", Box::new(host_end));
-    let (report, _) =
-        session(wire, &cfg, &text, &params, &data.train, &options(12, 4)).expect("trains");
+    let run = session(wire, cfg, text, &params, &data.train, &options(12, 4)).expect("trains");
     stop.store(true, Ordering::Relaxed);
     let trained = board.join().expect("the board thread");
+    let report = run.report;
     assert_eq!(
         (
             report.mismatches,
@@ -172,6 +225,5 @@ fn a_board_on_a_serial_port_trains_through_the_session() {
         (0, 12, 12, 0),
         "{report:?}"
     );
-    // After samples 5, 10 and 12: every weight of both units.
-    assert_eq!(report.weights_checked, 3 * (64 * 32 + 32 * 10));
+    (report, run.board)
 }

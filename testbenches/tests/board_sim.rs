@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use golden_model::config::Config;
 use golden_model::data::{default_data_dir, load, DatasetKind};
-use testbenches::board::{train, BoardOptions};
+use golden_model::spec::fixed::FixedNet;
+use testbenches::board::{compare_state, read_simulated, train, BoardOptions};
 
 fn digits() -> (Config, String) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -34,7 +35,8 @@ fn a_board_trains_bit_exactly_over_a_clean_and_a_lossy_line() {
     let (cfg, text) = digits();
     let data = load(DatasetKind::Digits, &default_data_dir())
         .unwrap_or_else(|e| panic!("{e} (the test command runs scripts/fetch-data first)"));
-    let clean = train(&cfg, &text, &data.train, &options(20, 0.0, "board-clean")).expect("runs");
+    let (clean, board) =
+        train(&cfg, &text, &data.train, &options(20, 0.0, "board-clean")).expect("runs");
     assert_eq!(
         (clean.mismatches, clean.board_samples, clean.retries),
         (0, 20, 0),
@@ -42,7 +44,22 @@ fn a_board_trains_bit_exactly_over_a_clean_and_a_lossy_line() {
     );
     // 2,048 weights and 320 of the classifier, read after sample 20.
     assert_eq!(clean.weights_checked, 64 * 32 + 32 * 10);
-    let lossy = train(&cfg, &text, &data.train, &options(60, 0.003, "board-lossy")).expect("runs");
+    // The state read off the board is the golden model's after the same 20 samples.
+    let mut model = FixedNet::new(&cfg);
+    let px = data.train.pixels;
+    for k in 0..20 {
+        let label = usize::from(data.train.labels[k]);
+        model.train_step(&data.train.images[k * px..(k + 1) * px], label);
+    }
+    let mut checked = 0;
+    assert!(compare_state(&board, &model, &mut checked).is_empty());
+    // A fresh board reads back the config's initial state.
+    let fresh = read_simulated(&cfg, &text, &options(0, 0.0, "board-clean")).expect("reads");
+    assert_eq!(fresh.samples, 0);
+    assert!(compare_state(&fresh.board, &FixedNet::new(&cfg), &mut checked).is_empty());
+    assert_eq!(checked, 2 * (64 * 32 + 32 * 10));
+    let (lossy, _) =
+        train(&cfg, &text, &data.train, &options(60, 0.003, "board-lossy")).expect("runs");
     assert_eq!(lossy.first_mismatch, None);
     assert_eq!(
         (lossy.mismatches, lossy.board_samples),

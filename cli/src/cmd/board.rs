@@ -1,16 +1,21 @@
-//! `lls board`: train a board over its UART host link (`docs/host-link.md`), on a serial
-//! port, or (`--sim`) a Verilator model of the whole board top, pins and all, driven byte
-//! for byte by the same host code; every prediction and the weights read back over the
-//! link are held to the golden model.
+//! `lls board`: a board over its UART host link (`docs/host-link.md`), on a serial port,
+//! or (`--sim`) a Verilator model of the whole board top, pins and all, driven byte for
+//! byte by the same host code. `train` holds every prediction and the state read back
+//! over the link to the golden model; `read-weights` saves what a board has learned as a
+//! checkpoint.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use golden_model::checkpoint::{Checkpoint, Progress};
+use golden_model::config::Config;
+use golden_model::spec::fixed::FixedNet;
 use testbenches::board::BoardOptions;
 use testbenches::serial::SerialWire;
 
 use super::opts::{
-    check_json_output, config_path, config_text, load_config, load_dataset, write_json, CmdResult,
+    check_output_file, check_output_not_input, config_path, config_text, load_config, load_dataset,
+    write_json, CmdResult,
 };
 
 #[derive(clap::Args)]
@@ -23,20 +28,15 @@ pub struct Args {
 enum Command {
     /// Train the board on the config's data set, checked against the golden model.
     Train(TrainArgs),
+    /// Read the board's learned state (weights, modulation, LFSR states) into a
+    /// checkpoint; the board trains nothing.
+    ReadWeights(ReadArgs),
 }
 
+/// The board and the link to it, for every board command.
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("link").required(true).args(["sim", "port"])))]
-#[command(after_help = "Examples:
-  lls board train --config configs/digits-mlp.toml --port /dev/ttyUSB1 --samples 200
-  lls board train --sim --config configs/digits-mlp.toml --samples 200
-  lls board train --sim --config configs/digits-mlp.toml --samples 200 --link-errors 0.001 --json build/board.json
-
-The simulated board is the trainer behind <top>_host: its UART at hardware.baud (default
-1000000), the line damaged and dropping bytes at --link-errors per byte each way. The JSON
-report has samples, mismatches, board_samples, weights_checked, link_errors, retries,
-link_bytes, injected_faults, simulated_cycles and seconds.")]
-pub struct TrainArgs {
+struct LinkArgs {
     /// Config TOML, or a preset name as `lls presets` lists it.
     #[arg(long, value_parser = config_path)]
     config: PathBuf,
@@ -49,16 +49,10 @@ pub struct TrainArgs {
     /// On a serial port: how long a read waits for the board's next byte, ms.
     #[arg(long, default_value_t = 200)]
     timeout_ms: u64,
-    /// Training samples, from the start of the training split.
-    #[arg(long, default_value_t = 200)]
-    samples: usize,
     /// Per byte on the simulated line, each way: the chance of a flipped bit, and as often
     /// of a lost byte (0 to 0.1).
     #[arg(long, default_value_t = 0.0)]
     link_errors: f64,
-    /// Read every weight back over the link after every N samples (0: after the last only).
-    #[arg(long, default_value_t = 0)]
-    weights_every: usize,
     /// Attempts per request before the host gives up.
     #[arg(long, default_value_t = 16)]
     attempts: u32,
@@ -76,36 +70,133 @@ pub struct TrainArgs {
     json: Option<PathBuf>,
 }
 
+#[derive(clap::Args)]
+#[command(after_help = "Examples:
+  lls board train --config configs/digits-mlp.toml --port /dev/ttyUSB1 --samples 200 --save build/board.ckpt.json
+  lls board train --sim --config configs/digits-mlp.toml --samples 200
+  lls board train --sim --config configs/digits-mlp.toml --samples 200 --link-errors 0.001 --json build/board.json
+
+The simulated board is the trainer behind <top>_host: its UART at hardware.baud (default
+1000000), the line damaged and dropping bytes at --link-errors per byte each way. The JSON
+report has samples, mismatches, board_samples, weights_checked, link_errors, retries,
+link_bytes, injected_faults, simulated_cycles and seconds.")]
+pub struct TrainArgs {
+    #[command(flatten)]
+    link: LinkArgs,
+    /// Training samples, from the start of the training split.
+    #[arg(long, default_value_t = 200)]
+    samples: usize,
+    /// Read the board's state back over the link after every N samples (0: after the last
+    /// only).
+    #[arg(long, default_value_t = 0)]
+    weights_every: usize,
+    /// Save the state read off the board after the last sample as a checkpoint (what
+    /// `lls train --resume` and `lls weights export` take), once the run is bit-exact.
+    #[arg(long)]
+    save: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:
+  lls board read-weights --config configs/digits-mlp.toml --port /dev/ttyUSB1 --out build/board.ckpt.json
+  lls board read-weights --sim --config configs/digits-mlp.toml --out build/fresh.ckpt.json
+
+The checkpoint's progress counts the samples the board says it trained (its status), in
+epoch 0; its MAC counters are 0 (the board counts none). With --sim the board is fresh from
+reset, and its state is checked against the config's initial one.")]
+pub struct ReadArgs {
+    #[command(flatten)]
+    link: LinkArgs,
+    /// The checkpoint to write.
+    #[arg(long)]
+    out: PathBuf,
+}
+
 pub fn run(args: Args) -> CmdResult {
     match args.command {
         Command::Train(a) => train(a),
+        Command::ReadWeights(a) => read_weights(a),
     }
+}
+
+/// What every board command checks and loads before it talks to a board: its options,
+/// its outputs (`outputs` beside `--json`), the config with `--baud` applied, and the
+/// config's text.
+fn prepare(link: &LinkArgs, outputs: &[(&str, &Path)]) -> Result<(Config, String), String> {
+    if !(0.0..=0.1).contains(&link.link_errors) {
+        return Err(format!(
+            "--link-errors: {} is not in 0..0.1; use e.g. 0.001",
+            link.link_errors
+        ));
+    }
+    if link.attempts == 0 {
+        return Err("--attempts: is 0; allow at least 1 (default 16)".into());
+    }
+    if link.port.is_some() && link.timeout_ms == 0 {
+        return Err("--timeout-ms: is 0; wait at least 1 ms (default 200)".into());
+    }
+    let mut all: Vec<(&str, &Path)> = outputs.to_vec();
+    all.extend(link.json.as_deref().map(|p| ("--json", p)));
+    for &(flag, path) in &all {
+        check_output_file(flag, path)?;
+    }
+    check_output_not_input(&[("--config", link.config.as_path())], &all)?;
+    let mut cfg = load_config(&link.config)?;
+    if let Some(baud) = link.baud {
+        cfg.hardware.baud = Some(baud);
+    }
+    // The host link's UART needs a rate the clock times (a trainer alone does not).
+    cfg.hardware.check_baud().map_err(|e| match link.baud {
+        Some(baud) => format!("--baud {baud}: {e}"),
+        None => e.to_string(),
+    })?;
+    let text = config_text(&link.config)?;
+    Ok((cfg, text))
+}
+
+fn options(link: &LinkArgs, cfg: &Config, samples: usize, weights_every: usize) -> BoardOptions {
+    BoardOptions {
+        samples,
+        clocks_per_bit: cfg.hardware.clocks_per_bit(),
+        link_errors: link.link_errors,
+        seed: link.seed,
+        weights_every,
+        attempts: link.attempts,
+        work_dir: link
+            .work
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("build").join(&cfg.name).join("board-sim")),
+    }
+}
+
+fn open_port(port: &str, cfg: &Config, timeout_ms: u64) -> Result<SerialWire, String> {
+    SerialWire::open(port, cfg.hardware.baud(), Duration::from_millis(timeout_ms))
+        .map_err(|e| e.to_string())
+}
+
+fn params(cfg: &Config) -> Result<rtl_gen::params::DesignParams, String> {
+    rtl_gen::params::DesignParams::new(cfg, true).map_err(|e| e.to_string())
+}
+
+/// Writes `board` as a checkpoint of `cfg` at `path` (whole, or not at all).
+fn save(path: &Path, board: &FixedNet, cfg: &Config, text: &str, samples: u32) -> CmdResult {
+    super::opts::create_parent(path)?;
+    let progress = Progress {
+        epoch: 0,
+        samples: u64::from(samples),
+    };
+    Checkpoint::capture(board, cfg, text, progress)
+        .save(path)
+        .map_err(|e| e.to_string())
 }
 
 fn train(args: TrainArgs) -> CmdResult {
     if args.samples == 0 {
         return Err("--samples: is 0; train at least 1 sample (default 200)".into());
     }
-    if !(0.0..=0.1).contains(&args.link_errors) {
-        return Err(format!(
-            "--link-errors: {} is not in 0..0.1; use e.g. 0.001",
-            args.link_errors
-        ));
-    }
-    if args.attempts == 0 {
-        return Err("--attempts: is 0; allow at least 1 (default 16)".into());
-    }
-    check_json_output(&args.config, args.json.as_deref())?;
-    let mut cfg = load_config(&args.config)?;
-    if let Some(baud) = args.baud {
-        cfg.hardware.baud = Some(baud);
-    }
-    // The host link's UART needs a rate the clock times (a trainer alone does not).
-    cfg.hardware.check_baud().map_err(|e| match args.baud {
-        Some(baud) => format!("--baud {baud}: {e}"),
-        None => e.to_string(),
-    })?;
-    let text = config_text(&args.config)?;
+    let link = &args.link;
+    let outputs: Vec<(&str, &Path)> = args.save.iter().map(|p| ("--save", p.as_path())).collect();
+    let (cfg, text) = prepare(link, &outputs)?;
     let data = load_dataset(cfg.data.dataset)?;
     if args.samples > data.train.len() {
         return Err(format!(
@@ -116,37 +207,17 @@ fn train(args: TrainArgs) -> CmdResult {
             data.train.len()
         ));
     }
-    let opts = BoardOptions {
-        samples: args.samples,
-        clocks_per_bit: cfg.hardware.clocks_per_bit(),
-        link_errors: args.link_errors,
-        seed: args.seed,
-        weights_every: args.weights_every,
-        attempts: args.attempts,
-        work_dir: args
-            .work
-            .unwrap_or_else(|| PathBuf::from("build").join(&cfg.name).join("board-sim")),
-    };
-    let report = match &args.port {
+    let opts = options(link, &cfg, args.samples, args.weights_every);
+    let (report, board) = match &link.port {
         None => testbenches::board::train(&cfg, &text, &data.train, &opts),
         Some(port) => {
-            if args.timeout_ms == 0 {
-                return Err("--timeout-ms: is 0; wait at least 1 ms (default 200)".into());
-            }
-            let wire = SerialWire::open(
-                port,
-                cfg.hardware.baud(),
-                Duration::from_millis(args.timeout_ms),
-            )
-            .map_err(|e| e.to_string())?;
-            let params =
-                rtl_gen::params::DesignParams::new(&cfg, true).map_err(|e| e.to_string())?;
-            testbenches::board::session(wire, &cfg, &text, &params, &data.train, &opts)
-                .map(|(report, _)| report)
+            let wire = open_port(port, &cfg, link.timeout_ms)?;
+            testbenches::board::session(wire, &cfg, &text, &params(&cfg)?, &data.train, &opts)
+                .map(|run| (run.report, run.board))
         }
     }
     .map_err(|e| e.to_string())?;
-    let link = match &args.port {
+    let line = match &link.port {
         Some(port) => format!("on {port}"),
         None => format!(
             "simulated, {} clocks a bit, {} cycles, {} faults injected",
@@ -154,7 +225,7 @@ fn train(args: TrainArgs) -> CmdResult {
         ),
     };
     println!(
-        "{} over its UART ({} baud, {link}): {} samples, {} mismatches, the board trained \
+        "{} over its UART ({} baud, {line}): {} samples, {} mismatches, the board trained \
          {}; {} weights checked; {} link errors, {} retries, {} bytes on the line; {:.1} s",
         report.config,
         cfg.hardware.baud(),
@@ -167,18 +238,105 @@ fn train(args: TrainArgs) -> CmdResult {
         report.link_bytes,
         report.seconds
     );
-    if let Some(path) = &args.json {
+    if let Some(path) = &link.json {
         write_json(path, &report)?;
     }
     match (
         &report.first_mismatch,
         report.board_samples as usize == report.samples,
     ) {
-        (None, true) => Ok(()),
-        (Some(m), _) => Err(format!("the board differs from the golden model: {m}")),
-        (None, false) => Err(format!(
-            "the board trained {} samples, the host sent {}",
-            report.board_samples, report.samples
-        )),
+        (None, true) => {}
+        (Some(m), _) => return Err(format!("the board differs from the golden model: {m}")),
+        (None, false) => {
+            return Err(format!(
+                "the board trained {} samples, the host sent {}",
+                report.board_samples, report.samples
+            ))
+        }
     }
+    if let Some(path) = &args.save {
+        save(path, &board, &cfg, &text, report.board_samples)?;
+        println!(
+            "wrote {} (the board's state after {} samples)",
+            path.display(),
+            report.board_samples
+        );
+    }
+    Ok(())
+}
+
+/// The `lls board read-weights` JSON report.
+#[derive(serde::Serialize)]
+struct ReadReport {
+    config: String,
+    /// Samples the board says it trained.
+    board_samples: u32,
+    weights: usize,
+    /// With --sim: where the fresh board's state differs from the config's initial one.
+    mismatches: usize,
+    link_errors: u64,
+    retries: u64,
+    link_bytes: u64,
+    seconds: f64,
+}
+
+fn read_weights(args: ReadArgs) -> CmdResult {
+    let link = &args.link;
+    let (cfg, text) = prepare(link, &[("--out", args.out.as_path())])?;
+    let started = std::time::Instant::now();
+    let opts = options(link, &cfg, 0, 0);
+    let state = match &link.port {
+        None => testbenches::board::read_simulated(&cfg, &text, &opts),
+        Some(port) => {
+            let wire = open_port(port, &cfg, link.timeout_ms)?;
+            testbenches::board::read_board(wire, &cfg, &text, &params(&cfg)?, link.attempts)
+                .map(|s| s.detach().0)
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    let board = &state.board;
+    let mut weights = 0;
+    let differences = if link.sim {
+        testbenches::board::compare_state(board, &FixedNet::new(&cfg), &mut weights)
+    } else {
+        weights = board.layers.iter().map(|l| l.inputs * l.outputs).sum();
+        Vec::new()
+    };
+    let report = ReadReport {
+        config: cfg.name.clone(),
+        board_samples: state.samples,
+        weights,
+        mismatches: differences.len(),
+        link_errors: state.link_errors,
+        retries: state.retries,
+        link_bytes: state.link_bytes,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    println!(
+        "{}: read {} weights{} of a board that trained {} samples; {} link errors, {} \
+         retries, {} bytes on the line; {:.1} s",
+        report.config,
+        report.weights,
+        if link.sim {
+            format!(", {} differences from the initial state", report.mismatches)
+        } else {
+            String::new()
+        },
+        report.board_samples,
+        report.link_errors,
+        report.retries,
+        report.link_bytes,
+        report.seconds
+    );
+    if let Some(path) = &link.json {
+        write_json(path, &report)?;
+    }
+    if let Some(first) = differences.first() {
+        return Err(format!(
+            "the simulated board's state differs from the config's initial one: {first}"
+        ));
+    }
+    save(&args.out, board, &cfg, &text, state.samples)?;
+    println!("wrote {}", args.out.display());
+    Ok(())
 }
