@@ -326,6 +326,38 @@ fn board_train_refuses_bad_options_before_any_work() {
 }
 
 #[test]
+fn board_infer_refuses_bad_options_before_any_work() {
+    let digits = "configs/digits-mlp.toml";
+    let cases: [(&[&str], &[&str]); 5] = [
+        (&["--sim", "--samples", "0"], &["--samples: is 0"]),
+        (
+            &["--sim", "--allow-config-change"],
+            &["--allow-config-change: applies to --checkpoint"],
+        ),
+        (
+            &["--sim", "--checkpoint", "no-such.ckpt.json"],
+            &[
+                "--checkpoint no-such.ckpt.json: cannot read it",
+                "lls train --save",
+            ],
+        ),
+        (
+            &["--sim", "--samples", "999999"],
+            &["--samples: 999999 is more than the 360 test samples"],
+        ),
+        (
+            &["--sim", "--json", digits],
+            &["--json configs/digits-mlp.toml: is the --config file"],
+        ),
+    ];
+    for (options, expected) in cases {
+        let mut args = vec!["board", "infer", "--config", digits];
+        args.extend(options);
+        assert_error(&args, expected);
+    }
+}
+
+#[test]
 fn board_read_weights_refuses_bad_options_before_any_work() {
     let digits = "configs/digits-mlp.toml";
     let cases: [(&[&str], &[&str]); 3] = [

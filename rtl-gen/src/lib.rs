@@ -118,7 +118,20 @@ pub struct Manifest {
     /// (`cycles::CycleModel::steady_cycles`).
     pub steady_cycles_per_sample: u64,
     pub ideal_cycles_per_sample: u64,
+    /// Where the memory images' learned state comes from.
+    pub state: StateSource,
     pub params: DesignParams,
+}
+
+/// Where a design's memory images take the learned state (weights, modulation, LFSR
+/// states) from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "source", rename_all = "lowercase")]
+pub enum StateSource {
+    /// The golden model's initial state for the config.
+    Config,
+    /// A checkpoint's: the sha256 of its file.
+    Checkpoint { sha256: String },
 }
 
 /// sha256 of the config text, hex.
@@ -149,8 +162,28 @@ pub fn prefix(cfg: &Config) -> String {
 }
 
 /// Builds the whole design. `config_toml` is the config's text, hashed into every header.
+/// Its memory images hold the config's initial state.
 pub fn generate(cfg: &Config, config_toml: &str, learn: bool) -> Result<Design, GenError> {
+    generate_with_state(
+        cfg,
+        config_toml,
+        learn,
+        &FixedNet::new(cfg),
+        StateSource::Config,
+    )
+}
+
+/// [`generate`] with the learned state of `net` in the memory images (say, a checkpoint's,
+/// named by `source`), so that the design starts from it.
+pub fn generate_with_state(
+    cfg: &Config,
+    config_toml: &str,
+    learn: bool,
+    net: &FixedNet,
+    source: StateSource,
+) -> Result<Design, GenError> {
     let mut params = DesignParams::new(cfg, learn)?;
+    mem::check_shapes(&params.layers, net, "the state")?;
     let prefix = prefix(cfg);
     for l in &mut params.layers {
         l.name = format!("{prefix}_{}", l.name);
@@ -176,9 +209,8 @@ pub fn generate(cfg: &Config, config_toml: &str, learn: bool) -> Result<Design, 
         .iter()
         .flat_map(|module| module.memories().map(|m| MemoryInfo::of(module, m)))
         .collect();
-    // Memory images from the golden model's own initial state and tables.
-    let net = FixedNet::new(cfg);
-    files.extend(mem::layer_state_images(&params.layers, &net));
+    // Memory images from the state and the golden model's tables.
+    files.extend(mem::layer_state_images(&params.layers, net));
     for (l, layer) in params.layers.iter().zip(&net.layers) {
         if let Some(basis) = &layer.basis {
             files.insert(blocks::layer::basis_file(l), mem::basis_image(l, basis));
@@ -226,6 +258,7 @@ pub fn generate(cfg: &Config, config_toml: &str, learn: bool) -> Result<Design, 
         cycles_per_sample: cycles.sample_cycles(),
         steady_cycles_per_sample: cycles.steady_cycles(),
         ideal_cycles_per_sample: cycles.ideal_cycles(),
+        state: source,
         params: params.clone(),
     };
     Ok(Design {

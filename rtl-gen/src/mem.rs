@@ -148,7 +148,11 @@ pub fn image_layers(cfg: &Config) -> Result<Vec<LayerParams>, GenError> {
     Ok(params.layers)
 }
 
-fn check_shapes(layers: &[LayerParams], net: &FixedNet, what: &str) -> Result<(), GenError> {
+pub(crate) fn check_shapes(
+    layers: &[LayerParams],
+    net: &FixedNet,
+    what: &str,
+) -> Result<(), GenError> {
     let shapes = |it: &mut dyn Iterator<Item = (usize, usize)>| {
         it.map(|(i, o)| format!("{i}→{o}"))
             .collect::<Vec<_>>()

@@ -198,3 +198,52 @@ fn random_configs() {
         check_config(&knobs.name, &cfg, &text);
     }
 }
+
+/// A design generated from a learned state holds that state's images where the initial
+/// one's would be, names its source in the manifest, and is refused for a net of another
+/// shape.
+#[test]
+fn a_design_from_a_state_holds_its_images_and_names_the_source() {
+    use golden_model::spec::fixed::FixedNet;
+    use rtl_gen::{generate_with_state, StateSource};
+    let text = include_str!("configs/tiny-mxm.toml");
+    let cfg = Config::from_toml_str(text, "tiny-mxm").expect("valid");
+    let mut net = FixedNet::new(&cfg);
+    for layer in &mut net.layers {
+        let w: Vec<i32> = (0..layer.inputs * layer.outputs)
+            .map(|k| (k % 97) as i32 - 48)
+            .collect();
+        layer.set_weights(&w);
+    }
+    let source = StateSource::Checkpoint {
+        sha256: "00ff".into(),
+    };
+    let design = generate_with_state(&cfg, text, true, &net, source).expect("generates");
+    let initial = generate(&cfg, text, true).expect("generates");
+    let images = rtl_gen::mem::state_images(&cfg, &net).expect("images");
+    for (name, image) in &images {
+        assert_eq!(&design.files[name], image, "{name}");
+    }
+    assert!(images
+        .iter()
+        .any(|(name, image)| &initial.files[name] != image));
+    let manifest =
+        |d: &Design| serde_json::to_value(&d.manifest).expect("serialises")["state"].clone();
+    assert_eq!(
+        manifest(&design),
+        serde_json::json!({"source": "checkpoint", "sha256": "00ff"})
+    );
+    assert_eq!(manifest(&initial), serde_json::json!({"source": "config"}));
+    let other =
+        Config::from_toml_str(include_str!("configs/tiny-deep.toml"), "tiny-deep").expect("valid");
+    let Err(e) = generate_with_state(
+        &cfg,
+        text,
+        true,
+        &FixedNet::new(&other),
+        StateSource::Config,
+    ) else {
+        panic!("a net of another shape must be refused");
+    };
+    assert!(e.to_string().contains("the net has layers"), "{e}");
+}

@@ -335,6 +335,131 @@ pub fn model_words(
         .collect()
 }
 
+/// A board inference run's report (`lls board infer`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct InferReport {
+    pub config: String,
+    pub samples: usize,
+    /// Predictions that differ from the golden model's on the same weights.
+    pub mismatches: usize,
+    pub first_mismatch: Option<String>,
+    /// Predictions equal to the label.
+    pub correct: usize,
+    pub accuracy: f64,
+    /// Weights read off the board before the samples and found equal to the state's.
+    pub weights_checked: usize,
+    pub link_errors: u64,
+    pub retries: u64,
+    pub link_bytes: u64,
+    pub injected_faults: u64,
+    pub clocks_per_bit: u32,
+    pub simulated_cycles: u64,
+    pub seconds: f64,
+}
+
+/// Runs inference on a board reached over `wire`, which must run the inference design of
+/// `cfg` (`text`, parameters `params`) with `net`'s weights: the weights are read back
+/// first and must equal `net`'s, then each of the first `opts.samples` samples of `data`
+/// is sent and its prediction held to the golden model's (`FixedNet::predict`).
+pub fn infer_session<W: Wire>(
+    wire: W,
+    cfg: &Config,
+    text: &str,
+    params: &DesignParams,
+    net: &FixedNet,
+    data: &Split,
+    opts: &BoardOptions,
+) -> Result<(InferReport, W), CosimError>
+where
+    W::Error: Into<CosimError>,
+{
+    check_samples(opts.samples, data)?;
+    let started = Instant::now();
+    let (mut host, identity) =
+        Host::open(wire, opts.attempts, config_hash(text)).map_err(link_err)?;
+    if identity.learns {
+        return Err(CosimError::Protocol(
+            "the board runs the training design; build the inference one (`lls synth \
+             --inference`) for inference"
+                .into(),
+        ));
+    }
+    let board = read_state(&mut host, cfg, params)?;
+    let mut report = InferReport {
+        config: cfg.name.clone(),
+        ..InferReport::default()
+    };
+    for (unit, (b, m)) in board.layers.iter().zip(&net.layers).enumerate() {
+        let (bw, mw) = (b.weights(), m.weights());
+        if let Some(k) = (0..mw.len()).find(|&k| bw[k] != mw[k]) {
+            return Err(CosimError::Protocol(format!(
+                "the board holds other weights than the state given: unit {unit} W[{}][{}] \
+                 reads {}, the state has {}; program the board with the inference design \
+                 built from that state (`lls synth --inference --checkpoint`)",
+                k / m.inputs,
+                k % m.inputs,
+                bw[k],
+                mw[k]
+            )));
+        }
+        report.weights_checked += mw.len();
+    }
+    let px = data.pixels;
+    for k in 0..opts.samples {
+        let pixels = &data.images[k * px..(k + 1) * px];
+        let label = data.labels[k];
+        let want = net.predict(pixels);
+        let answer = host
+            .call(&Request::Infer {
+                label,
+                pixels: pixels.to_vec(),
+            })
+            .map_err(link_err)?;
+        match answer {
+            Response::Prediction { class, .. } if usize::from(class) == want => {
+                report.correct += usize::from(want == usize::from(label));
+            }
+            other => {
+                report.mismatches += 1;
+                report.first_mismatch.get_or_insert(format!(
+                    "sample {k}: the board answered {other:?}, the model predicts {want}"
+                ));
+            }
+        }
+        report.samples = k + 1;
+    }
+    report.accuracy = report.correct as f64 / report.samples.max(1) as f64;
+    let stats = host.stats();
+    report.link_errors = stats.link_errors;
+    report.retries = stats.retries;
+    report.link_bytes = stats.bytes_sent + stats.bytes_received;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok((report, host.into_wire()))
+}
+
+/// [`infer_session`] on the simulated board: the inference design of `cfg` whose memory
+/// images hold `net`'s weights (`source` names where they come from).
+pub fn infer(
+    cfg: &Config,
+    text: &str,
+    net: &FixedNet,
+    source: rtl_gen::StateSource,
+    data: &Split,
+    opts: &BoardOptions,
+) -> Result<InferReport, CosimError> {
+    check_samples(opts.samples, data)?;
+    let started = Instant::now();
+    let design = rtl_gen::generate_with_state(cfg, text, false, net, source)?;
+    let wire = start(&design, cfg, text, opts)?;
+    let (mut report, mut wire) = infer_session(wire, cfg, text, &design.params, net, data, opts)?;
+    report.clocks_per_bit = opts.clocks_per_bit;
+    report.injected_faults = wire.faults;
+    wire.fault = 0;
+    report.simulated_cycles = wire.quit()?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
 /// What a board session leaves: its report, the wire, and the learned state read off the
 /// board after the last sample (its MAC counters the golden model's, which did the same
 /// work).

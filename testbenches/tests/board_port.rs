@@ -16,7 +16,7 @@ use host_link::{DeviceLink, Target};
 use rtl_gen::params::DesignParams;
 use serialport::{SerialPort, TTYPort};
 use std::io::{Read, Write};
-use testbenches::board::{config_hash, model_words, session, BoardOptions};
+use testbenches::board::{config_hash, infer_session, model_words, session, BoardOptions};
 use testbenches::serial::SerialWire;
 
 fn digits() -> (Config, String) {
@@ -110,6 +110,48 @@ impl Target for ModelBoard {
     }
 }
 
+/// The golden model answering as a board of `cfg` (`text`) on one end of a
+/// pseudo-terminal pair, in a thread until `stop`; the wire to the other end, and the
+/// thread, which returns the samples the stand-in trained.
+fn model_board_on_a_port(
+    cfg: &Config,
+    text: &str,
+    stop: Arc<AtomicBool>,
+) -> (SerialWire, std::thread::JoinHandle<u32>) {
+    let params = DesignParams::new(cfg, true).expect("params");
+    let (mut host_end, mut board_end) = TTYPort::pair().expect("a pseudo-terminal pair");
+    host_end
+        .set_timeout(Duration::from_millis(500))
+        .expect("timeout");
+    board_end
+        .set_timeout(Duration::from_millis(20))
+        .expect("timeout");
+    let mut target = ModelBoard {
+        net: FixedNet::new(cfg),
+        params,
+        hash: config_hash(text),
+        samples: 0,
+    };
+    let board = std::thread::spawn(move || {
+        let mut link = DeviceLink::new(1024);
+        let mut buf = [0u8; 512];
+        while !stop.load(Ordering::Relaxed) {
+            match board_end.read(&mut buf) {
+                Ok(n) => {
+                    for &b in &buf[..n] {
+                        if let Some(answer) = link.receive(b, &mut target) {
+                            board_end.write_all(&answer).expect("answer");
+                        }
+                    }
+                }
+                Err(_) => link.line_idle(),
+            }
+        }
+        target.samples
+    });
+    (SerialWire::from_port("pty", Box::new(host_end)), board)
+}
+
 #[test]
 fn a_silent_port_is_reported_within_seconds() {
     let (cfg, text) = digits();
@@ -130,6 +172,29 @@ fn a_silent_port_is_reported_within_seconds() {
         "{err}"
     );
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+/// Inference asks for the inference design: a board that says it learns is refused at
+/// once, before a sample is sent.
+#[test]
+fn inference_on_a_training_board_is_refused() {
+    let (cfg, text) = digits();
+    let data = load(DatasetKind::Digits, &default_data_dir()).expect("digits");
+    let params = DesignParams::new(&cfg, true).expect("params");
+    let stop = Arc::new(AtomicBool::new(false));
+    let (wire, board) = model_board_on_a_port(&cfg, &text, stop.clone());
+    let net = FixedNet::new(&cfg);
+    let result = infer_session(wire, &cfg, &text, &params, &net, &data.test, &options(3, 4));
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(board.join().expect("the board thread"), 0);
+    let Err(err) = result else {
+        panic!("a training board must not be asked to infer");
+    };
+    assert!(
+        err.to_string()
+            .contains("the board runs the training design"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -176,41 +241,8 @@ fn the_state_read_off_a_board_has_its_modulation_and_lfsr_states() {
 fn train_on_a_port(cfg: &Config, text: &str) -> (testbenches::board::BoardReport, FixedNet) {
     let data = load(DatasetKind::Digits, &default_data_dir()).expect("digits");
     let params = DesignParams::new(cfg, true).expect("params");
-    let (mut host_end, mut board_end) = TTYPort::pair().expect("a pseudo-terminal pair");
-    host_end
-        .set_timeout(Duration::from_millis(500))
-        .expect("timeout");
-    board_end
-        .set_timeout(Duration::from_millis(20))
-        .expect("timeout");
     let stop = Arc::new(AtomicBool::new(false));
-    let board = {
-        let stop = stop.clone();
-        let mut target = ModelBoard {
-            net: FixedNet::new(cfg),
-            params: params.clone(),
-            hash: config_hash(text),
-            samples: 0,
-        };
-        std::thread::spawn(move || {
-            let mut link = DeviceLink::new(1024);
-            let mut buf = [0u8; 512];
-            while !stop.load(Ordering::Relaxed) {
-                match board_end.read(&mut buf) {
-                    Ok(n) => {
-                        for &b in &buf[..n] {
-                            if let Some(answer) = link.receive(b, &mut target) {
-                                board_end.write_all(&answer).expect("answer");
-                            }
-                        }
-                    }
-                    Err(_) => link.line_idle(),
-                }
-            }
-            target.samples
-        })
-    };
-    let wire = SerialWire::from_port("pty", Box::new(host_end));
+    let (wire, board) = model_board_on_a_port(cfg, text, stop.clone());
     let run = session(wire, cfg, text, &params, &data.train, &options(12, 4)).expect("trains");
     stop.store(true, Ordering::Relaxed);
     let trained = board.join().expect("the board thread");

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use golden_model::config::Config;
 use golden_model::data::{default_data_dir, load, DatasetKind};
 use golden_model::spec::fixed::FixedNet;
-use testbenches::board::{compare_state, read_simulated, train, BoardOptions};
+use rtl_gen::StateSource;
+use testbenches::board::{compare_state, infer, read_simulated, train, BoardOptions};
 
 fn digits() -> (Config, String) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -58,6 +59,37 @@ fn a_board_trains_bit_exactly_over_a_clean_and_a_lossy_line() {
     assert_eq!(fresh.samples, 0);
     assert!(compare_state(&fresh.board, &FixedNet::new(&cfg), &mut checked).is_empty());
     assert_eq!(checked, 2 * (64 * 32 + 32 * 10));
+    // The inference design built with the state read off: its weights read back equal,
+    // every prediction the golden model's on them.
+    let source = StateSource::Checkpoint {
+        sha256: "board after 20 samples".into(),
+    };
+    let inferred = infer(
+        &cfg,
+        &text,
+        &board,
+        source,
+        &data.test,
+        &options(30, 0.0, "board-infer"),
+    )
+    .expect("infers");
+    assert_eq!(
+        (
+            inferred.samples,
+            inferred.mismatches,
+            inferred.weights_checked
+        ),
+        (30, 0, 64 * 32 + 32 * 10),
+        "{inferred:?}"
+    );
+    let correct = (0..30)
+        .filter(|&k| {
+            let px = data.test.pixels;
+            board.predict(&data.test.images[k * px..(k + 1) * px])
+                == usize::from(data.test.labels[k])
+        })
+        .count();
+    assert_eq!(inferred.correct, correct);
     let (lossy, _) =
         train(&cfg, &text, &data.train, &options(60, 0.003, "board-lossy")).expect("runs");
     assert_eq!(lossy.first_mismatch, None);

@@ -28,6 +28,9 @@ pub struct Args {
 enum Command {
     /// Train the board on the config's data set, checked against the golden model.
     Train(TrainArgs),
+    /// Classify the test split on a board running the inference design, checked against
+    /// the golden model on the same weights.
+    Infer(InferArgs),
     /// Read the board's learned state (weights, modulation, LFSR states) into a
     /// checkpoint; the board trains nothing.
     ReadWeights(ReadArgs),
@@ -98,6 +101,26 @@ pub struct TrainArgs {
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
+  lls board infer --sim --config configs/digits-mlp.toml --checkpoint build/board.ckpt.json --samples 360
+  lls board infer --config configs/digits-icebreaker.toml --port /dev/ttyUSB1 --checkpoint build/board.ckpt.json
+
+The board runs the inference design with the weights of --checkpoint (or the config's
+initial ones): `lls synth --inference --checkpoint` builds its bitstream; with --sim the
+simulated board is built so. The weights are read back first and must be the checkpoint's.
+The JSON report has samples, mismatches, correct, accuracy, weights_checked, link_errors,
+retries, link_bytes, injected_faults, simulated_cycles and seconds.")]
+pub struct InferArgs {
+    #[command(flatten)]
+    link: LinkArgs,
+    /// Test samples, from the start of the test split.
+    #[arg(long, default_value_t = 200)]
+    samples: usize,
+    #[command(flatten)]
+    state: super::gen::StateArgs,
+}
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:
   lls board read-weights --config configs/digits-mlp.toml --port /dev/ttyUSB1 --out build/board.ckpt.json
   lls board read-weights --sim --config configs/digits-mlp.toml --out build/fresh.ckpt.json
 
@@ -115,14 +138,19 @@ pub struct ReadArgs {
 pub fn run(args: Args) -> CmdResult {
     match args.command {
         Command::Train(a) => train(a),
+        Command::Infer(a) => infer(a),
         Command::ReadWeights(a) => read_weights(a),
     }
 }
 
 /// What every board command checks and loads before it talks to a board: its options,
-/// its outputs (`outputs` beside `--json`), the config with `--baud` applied, and the
-/// config's text.
-fn prepare(link: &LinkArgs, outputs: &[(&str, &Path)]) -> Result<(Config, String), String> {
+/// its outputs (`outputs` beside `--json`, none of them an input: `inputs` beside
+/// `--config`), the config with `--baud` applied, and the config's text.
+fn prepare(
+    link: &LinkArgs,
+    inputs: &[(&str, &Path)],
+    outputs: &[(&str, &Path)],
+) -> Result<(Config, String), String> {
     if !(0.0..=0.1).contains(&link.link_errors) {
         return Err(format!(
             "--link-errors: {} is not in 0..0.1; use e.g. 0.001",
@@ -140,7 +168,9 @@ fn prepare(link: &LinkArgs, outputs: &[(&str, &Path)]) -> Result<(Config, String
     for &(flag, path) in &all {
         check_output_file(flag, path)?;
     }
-    check_output_not_input(&[("--config", link.config.as_path())], &all)?;
+    let mut all_inputs = vec![("--config", link.config.as_path())];
+    all_inputs.extend(inputs);
+    check_output_not_input(&all_inputs, &all)?;
     let mut cfg = load_config(&link.config)?;
     if let Some(baud) = link.baud {
         cfg.hardware.baud = Some(baud);
@@ -196,7 +226,7 @@ fn train(args: TrainArgs) -> CmdResult {
     }
     let link = &args.link;
     let outputs: Vec<(&str, &Path)> = args.save.iter().map(|p| ("--save", p.as_path())).collect();
-    let (cfg, text) = prepare(link, &outputs)?;
+    let (cfg, text) = prepare(link, &[], &outputs)?;
     let data = load_dataset(cfg.data.dataset)?;
     if args.samples > data.train.len() {
         return Err(format!(
@@ -265,6 +295,68 @@ fn train(args: TrainArgs) -> CmdResult {
     Ok(())
 }
 
+fn infer(args: InferArgs) -> CmdResult {
+    if args.samples == 0 {
+        return Err("--samples: is 0; classify at least 1 sample (default 200)".into());
+    }
+    let link = &args.link;
+    if args.state.allow_config_change && args.state.checkpoint.is_none() {
+        return Err("--allow-config-change: applies to --checkpoint; pass one or drop it".into());
+    }
+    let (cfg, text) = prepare(link, &args.state.inputs(), &[])?;
+    let data = load_dataset(cfg.data.dataset)?;
+    if args.samples > data.test.len() {
+        return Err(format!(
+            "--samples: {} is more than the {} test samples of {}; pass at most {}",
+            args.samples,
+            data.test.len(),
+            data.name,
+            data.test.len()
+        ));
+    }
+    let (net, source) = match &args.state.checkpoint {
+        None => (FixedNet::new(&cfg), rtl_gen::StateSource::Config),
+        Some(path) => {
+            let (net, _, sha256) =
+                super::opts::load_checkpoint(path, &cfg, &text, args.state.allow_config_change)?;
+            (net, rtl_gen::StateSource::Checkpoint { sha256 })
+        }
+    };
+    let opts = options(link, &cfg, args.samples, 0);
+    let report = match &link.port {
+        None => testbenches::board::infer(&cfg, &text, &net, source, &data.test, &opts),
+        Some(port) => {
+            let wire = open_port(port, &cfg, link.timeout_ms)?;
+            let params =
+                rtl_gen::params::DesignParams::new(&cfg, false).map_err(|e| e.to_string())?;
+            testbenches::board::infer_session(wire, &cfg, &text, &params, &net, &data.test, &opts)
+                .map(|(report, _)| report)
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    println!(
+        "{}: {} test samples classified on the board, {:.2} % correct, {} mismatches with \
+         the golden model; {} weights checked first; {} link errors, {} retries, {} bytes on \
+         the line; {:.1} s",
+        report.config,
+        report.samples,
+        100.0 * report.accuracy,
+        report.mismatches,
+        report.weights_checked,
+        report.link_errors,
+        report.retries,
+        report.link_bytes,
+        report.seconds
+    );
+    if let Some(path) = &link.json {
+        write_json(path, &report)?;
+    }
+    match &report.first_mismatch {
+        None => Ok(()),
+        Some(m) => Err(format!("the board differs from the golden model: {m}")),
+    }
+}
+
 /// The `lls board read-weights` JSON report.
 #[derive(serde::Serialize)]
 struct ReadReport {
@@ -282,7 +374,7 @@ struct ReadReport {
 
 fn read_weights(args: ReadArgs) -> CmdResult {
     let link = &args.link;
-    let (cfg, text) = prepare(link, &[("--out", args.out.as_path())])?;
+    let (cfg, text) = prepare(link, &[], &[("--out", args.out.as_path())])?;
     let started = std::time::Instant::now();
     let opts = options(link, &cfg, 0, 0);
     let state = match &link.port {

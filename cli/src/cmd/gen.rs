@@ -7,12 +7,16 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
+use golden_model::config::Config;
+use rtl_gen::{Design, StateSource};
+
 use super::opts::{self, check_output_dir, check_output_not_input, config_path, CmdResult};
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
   lls gen --config configs/digits-mlp.toml --out build/digits-mlp/rtl
-  lls gen --config mnist-mlp --out build/mnist-mlp/rtl --inference")]
+  lls gen --config mnist-mlp --out build/mnist-mlp/rtl --inference
+  lls gen --config configs/digits-mlp.toml --out build/digits-mlp/rtl-trained --checkpoint build/digits.ckpt.json")]
 pub struct Args {
     /// Config TOML, or a preset name as `lls presets` lists it.
     #[arg(long, value_parser = config_path)]
@@ -23,6 +27,46 @@ pub struct Args {
     /// Inference only: no softmax, no update.
     #[arg(long)]
     pub inference: bool,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// The learned state a design's memory images start from.
+#[derive(clap::Args)]
+pub struct StateArgs {
+    /// Start from this checkpoint's state (`lls train --save`, `lls board train --save`,
+    /// `lls board read-weights`) instead of the config's initial one.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// --checkpoint: accept one saved with another text of the same config.
+    #[arg(long)]
+    pub allow_config_change: bool,
+}
+
+impl StateArgs {
+    /// The checkpoint file, as an input the outputs must not overwrite.
+    pub fn inputs(&self) -> Vec<(&'static str, &Path)> {
+        self.checkpoint
+            .iter()
+            .map(|p| ("--checkpoint", p.as_path()))
+            .collect()
+    }
+
+    /// The design of `cfg` (`text`), learning or not, from the checkpoint's state or the
+    /// config's initial one.
+    pub fn design(&self, cfg: &Config, text: &str, learn: bool) -> Result<Design, String> {
+        if self.allow_config_change && self.checkpoint.is_none() {
+            return Err(
+                "--allow-config-change: applies to --checkpoint; pass one or drop it".into(),
+            );
+        }
+        let Some(path) = &self.checkpoint else {
+            return rtl_gen::generate(cfg, text, learn).map_err(|e| e.to_string());
+        };
+        let (net, _, sha256) = opts::load_checkpoint(path, cfg, text, self.allow_config_change)?;
+        rtl_gen::generate_with_state(cfg, text, learn, &net, StateSource::Checkpoint { sha256 })
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// Whether `name` in an earlier output folder `dir` is a file `lls gen` wrote: one its
@@ -45,10 +89,12 @@ pub fn generated(dir: &Path, name: &OsStr) -> bool {
 
 pub fn run(args: Args) -> CmdResult {
     check_output_dir("--out", &args.out)?;
-    check_output_not_input(&[("--config", &args.config)], &[("--out", &args.out)])?;
+    let mut inputs = vec![("--config", args.config.as_path())];
+    inputs.extend(args.state.inputs());
+    check_output_not_input(&inputs, &[("--out", &args.out)])?;
     let cfg = opts::load_config(&args.config)?;
     let text = opts::config_text(&args.config)?;
-    let design = rtl_gen::generate(&cfg, &text, !args.inference).map_err(|e| e.to_string())?;
+    let design = args.state.design(&cfg, &text, !args.inference)?;
     opts::replace_dir(&args.out, &generated, |dir| {
         design.write(dir).map_err(|e| e.to_string())
     })?;

@@ -9,8 +9,10 @@
 use std::ffi::{OsStr, OsString};
 use std::path::{Component, Path, PathBuf};
 
+use golden_model::checkpoint::{sha256_hex, Checkpoint, ConfigMatch, Progress};
 use golden_model::config::Config;
 use golden_model::data::{self, DataError, Dataset, DatasetKind};
+use golden_model::spec::fixed::FixedNet;
 
 pub type CmdResult = Result<(), String>;
 
@@ -90,6 +92,35 @@ pub fn use_dataset(cfg: &mut Config, dataset: Option<DatasetKind>) -> CmdResult 
     }
     cfg.check_dataset(cfg.data.dataset)
         .map_err(|e| e.to_string())
+}
+
+/// A checkpoint of `cfg` (whose file text is `text`) at `path`: its net, its progress and
+/// the sha256 of its file. The checkpoint must have been saved with this very config text,
+/// or, with `allow_config_change`, with a config of the same name (shapes and values are
+/// checked either way).
+pub fn load_checkpoint(
+    path: &Path,
+    cfg: &Config,
+    text: &str,
+    allow_config_change: bool,
+) -> Result<(FixedNet, Progress, String), String> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        format!(
+            "--checkpoint {}: cannot read it ({e}); give a checkpoint `lls train --save` or \
+             `lls board train --save` wrote",
+            path.display()
+        )
+    })?;
+    let ck = Checkpoint::from_json(&bytes, path).map_err(|e| e.to_string())?;
+    let matching = if allow_config_change {
+        ConfigMatch::SameName
+    } else {
+        ConfigMatch::Exact
+    };
+    let net = ck
+        .restore(cfg, text, matching, path)
+        .map_err(|e| e.to_string())?;
+    Ok((net, ck.progress, sha256_hex(&bytes)))
 }
 
 /// A `--json` report path: a file, and never the `--config` it reads.

@@ -27,6 +27,7 @@ pub const GOLDEN_SAMPLES: usize = 20_000;
   lls synth --config configs/digits-mlp.toml --target ice40-up5k --board icebreaker --json build/digits.json
   lls synth --config configs/mnist-mlp.toml --target ecp5-85k --freq 125 --out build
   lls synth --config configs/mnist-mlp.toml --seed 1,2,3,4   (keeps the fastest placement)
+  lls synth --config configs/digits-icebreaker.toml --board icebreaker --inference --checkpoint build/board.ckpt.json
 
 Artifacts go to <out>/<preset>/<target>/: rtl/, synth.json, pnr.asc|pnr.config, <preset>.bin|.bit,
 report.json. The ECP5 tools come from scripts/install-deps.sh --ecp5.
@@ -65,6 +66,11 @@ pub struct Args {
     /// as there are cores, and keep the fastest; report.json has every seed's Fmax.
     #[arg(long, value_delimiter = ',', default_values_t = [FlowOptions::DEFAULT_SEED])]
     pub seed: Vec<u32>,
+    /// The inference design (no softmax, no update): what `lls board infer` runs.
+    #[arg(long)]
+    pub inference: bool,
+    #[command(flatten)]
+    pub state: super::gen::StateArgs,
 }
 
 pub fn run(args: Args) -> CmdResult {
@@ -97,11 +103,13 @@ pub fn run(args: Args) -> CmdResult {
         check_output_file("--json", json)?;
         outputs.push(("--json", json));
     }
-    check_output_not_input(&[("--config", &args.config)], &outputs)?;
+    let mut inputs = vec![("--config", args.config.as_path())];
+    inputs.extend(args.state.inputs());
+    check_output_not_input(&inputs, &outputs)?;
     // Every tool of the flow, before the design is generated.
     Tools::locate(device.family).map_err(|e| e.to_string())?;
     let text = config_text(&args.config)?;
-    let design = rtl_gen::generate(&cfg, &text, true).map_err(|e| e.to_string())?;
+    let design = args.state.design(&cfg, &text, !args.inference)?;
     let bare = FlowOptions {
         device,
         board: None,
@@ -125,7 +133,14 @@ pub fn run(args: Args) -> CmdResult {
         toolchain::host_board::plan(&found, freq_mhz, b.baud)
             .map_err(|e| format!("--board {}: {e}", b.name))?;
     }
-    let golden = golden_samples_per_second(&cfg);
+    let golden = if args.inference {
+        Err(
+            "golden model not timed: `lls bench` times training, this is the inference design"
+                .to_string(),
+        )
+    } else {
+        golden_samples_per_second(&cfg)
+    };
     let with_golden = |mut r: toolchain::SynthReport| {
         r.chip = match &golden {
             Ok((sps, note)) => r.chip.with_golden(*sps, note.clone()),

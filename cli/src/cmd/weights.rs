@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use golden_model::checkpoint::{Checkpoint, ConfigMatch, Progress};
+use golden_model::checkpoint::{Checkpoint, Progress};
 use golden_model::config::Config;
 use golden_model::spec::fixed::FixedNet;
 
@@ -86,16 +86,9 @@ fn load(source: &Source) -> Result<(Config, String, FixedNet, Progress), String>
         let net = FixedNet::new(&cfg);
         return Ok((cfg, text, net, Progress::default()));
     };
-    let matching = if source.allow_config_change {
-        ConfigMatch::SameName
-    } else {
-        ConfigMatch::Exact
-    };
-    let ck = Checkpoint::load(path).map_err(|e| e.to_string())?;
-    let net = ck
-        .restore(&cfg, &text, matching, path)
-        .map_err(|e| e.to_string())?;
-    Ok((cfg, text, net, ck.progress))
+    let (net, progress, _) =
+        super::opts::load_checkpoint(path, &cfg, &text, source.allow_config_change)?;
+    Ok((cfg, text, net, progress))
 }
 
 /// `path` as the file system resolves it: symlinks, `.` and `..` resolved where the path
