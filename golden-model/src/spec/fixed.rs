@@ -28,7 +28,7 @@ use crate::rng::SplitMix64;
 use crate::spec::basis::Basis;
 use crate::spec::kernels;
 use crate::spec::lanes::LaneMap;
-use crate::spec::numeric::{narrow, shift_round, Lfsr, QFormat};
+use crate::spec::numeric::{lfsr, narrow, shift_round, Lfsr, QFormat};
 use crate::spec::rails::{self, Rails};
 use crate::spec::softmax::{argmax, exp_table, softmax_error};
 use crate::spec::trace::{LayerTrace, StepTrace};
@@ -501,7 +501,9 @@ impl FixedNet {
         let layer = &mut self.layers[k];
         let mut counts = self.rails.as_deref_mut().map(|r| &mut r.weight);
         let (n_in, n_out) = (layer.inputs, layer.outputs);
-        if dp.update_rounding == Rounding::Stochastic {
+        if dp.update_rounding == Rounding::Stochastic && counts.is_none() {
+            update_stochastic(layer, trace, shift, dp.weight);
+        } else if dp.update_rounding == Rounding::Stochastic {
             // Row-major order: each lane's LFSR steps once per weight of that lane, in the
             // order the hardware visits them (row j, then the lane's words).
             let lanes = LaneMap::new(layer.lfsr.len());
@@ -538,5 +540,42 @@ impl FixedNet {
             }
         }
         self.macs.update += (n_in * n_out) as u64;
+    }
+}
+
+/// The weight update with stochastic rounding, by columns: the same steps, LFSR values and
+/// order as the hardware's row-major walk (row j, then each lane's words), computed a
+/// column at a time so that zero inputs skip their column. Lane `l`'s LFSR gives weight
+/// `(j, word w)` its state `j · words + w` steps on: each row's first state is a jump of
+/// `words` steps from the row before, then all rows step together, one word at a time.
+fn update_stochastic(layer: &mut FixedLayer, trace: &LayerTrace, shift: u32, weight: QFormat) {
+    let (n_in, n_out) = (layer.inputs, layer.outputs);
+    let lanes = LaneMap::new(layer.lfsr.len());
+    let words = n_in / layer.lfsr.len();
+    let jump = lfsr::Jump::new(words);
+    let mut rows = vec![0u32; n_out];
+    for (l, state) in layer.lfsr.iter_mut().enumerate() {
+        rows[0] = state.0;
+        for j in 1..n_out {
+            rows[j] = jump.apply(rows[j - 1]);
+        }
+        for w in 0..words {
+            let i = lanes.input(l, w);
+            let x = trace.input[i];
+            if x != 0 {
+                kernels::update_column_stochastic(
+                    &mut layer.weights_t[i * n_out..(i + 1) * n_out],
+                    &trace.delta,
+                    &rows,
+                    x,
+                    shift,
+                    weight.min(),
+                    weight.max(),
+                );
+            }
+            kernels::step_lfsrs(&mut rows);
+        }
+        // The last row's state after its words: the lane's state after the sample.
+        state.0 = rows[n_out - 1];
     }
 }

@@ -42,6 +42,42 @@ pub fn update_column(
     }
 }
 
+/// `column[j] = clamp(column[j] − ((δ[j]·x + (random[j] mod 2^shift)) >> shift), min,
+/// max)`: the weight update with stochastic rounding, output j's random bits from
+/// `random[j]` (`numeric::shift_round`).
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
+    "x86_64+avx2+fma",
+    "aarch64+neon"
+))]
+pub fn update_column_stochastic(
+    column: &mut [i32],
+    delta: &[i64],
+    random: &[u32],
+    x: i64,
+    shift: u32,
+    min: i64,
+    max: i64,
+) {
+    let mask = (1u64 << shift) - 1;
+    for ((w, &d), &r) in column.iter_mut().zip(delta).zip(random) {
+        let step = (d * x + (u64::from(r) & mask) as i64) >> shift;
+        *w = (*w as i64 - step).clamp(min, max) as i32;
+    }
+}
+
+/// Every LFSR state one step on (`numeric::lfsr::next`).
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
+    "x86_64+avx2+fma",
+    "aarch64+neon"
+))]
+pub fn step_lfsrs(states: &mut [u32]) {
+    for s in states {
+        *s = crate::spec::numeric::lfsr::next(*s);
+    }
+}
+
 /// Exact `W·x` from input-major weights, skipping zero inputs.
 pub fn forward(weights_t: &[i32], outputs: usize, x: &[i32]) -> Vec<i64> {
     let mut z = vec![0i64; outputs];

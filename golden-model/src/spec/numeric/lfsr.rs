@@ -22,8 +22,54 @@ impl Lfsr {
 
     pub fn step(&mut self) -> u32 {
         let out = self.0;
-        self.0 = (self.0 >> 1) ^ if self.0 & 1 == 1 { TAPS } else { 0 };
+        self.0 = next(self.0);
         out
+    }
+}
+
+/// The state after `s`, branch-free (so that loops over many states vectorise).
+#[inline]
+pub fn next(s: u32) -> u32 {
+    (s >> 1) ^ ((s & 1).wrapping_neg() & TAPS)
+}
+
+/// `k` steps at once: the LFSR is linear over GF(2), so `k` steps are a 32 × 32 bit
+/// matrix; kept as four tables of the images of every byte value, one per byte of the
+/// state, so that a jump is four lookups.
+#[derive(Clone, Debug)]
+pub struct Jump {
+    tables: Box<[[u32; 256]; 4]>,
+}
+
+impl Jump {
+    pub fn new(k: usize) -> Jump {
+        // The images of the 32 unit states.
+        let mut columns = [0u32; 32];
+        for (b, column) in columns.iter_mut().enumerate() {
+            let mut s = 1u32 << b;
+            for _ in 0..k {
+                s = next(s);
+            }
+            *column = s;
+        }
+        let mut tables = Box::new([[0u32; 256]; 4]);
+        for (t, table) in tables.iter_mut().enumerate() {
+            for v in 1..256usize {
+                // v's image: that of v without its lowest set bit, and that bit's.
+                table[v] = table[v & (v - 1)] ^ columns[8 * t + v.trailing_zeros() as usize];
+            }
+        }
+        Jump { tables }
+    }
+
+    /// The state `k` steps after `s`.
+    #[inline]
+    pub fn apply(&self, s: u32) -> u32 {
+        let t = &self.tables;
+        t[0][(s & 0xFF) as usize]
+            ^ t[1][(s >> 8 & 0xFF) as usize]
+            ^ t[2][(s >> 16 & 0xFF) as usize]
+            ^ t[3][(s >> 24) as usize]
     }
 }
 
@@ -38,6 +84,20 @@ mod tests {
         for _ in 0..10_000 {
             assert_ne!(a.0, 0);
             assert_eq!(a.step(), b.step());
+        }
+    }
+
+    #[test]
+    fn a_jump_equals_as_many_steps() {
+        for k in [0, 1, 2, 31, 32, 196, 1000] {
+            let jump = Jump::new(k);
+            for seed in [1u32, 0xDEAD_BEEF, 0x8000_0000, Lfsr::seed_state(7, 1, 3).0] {
+                let mut l = Lfsr(seed);
+                for _ in 0..k {
+                    l.step();
+                }
+                assert_eq!(jump.apply(seed), l.0, "k {k} seed {seed:#x}");
+            }
         }
     }
 
