@@ -184,6 +184,17 @@ fn prepare(
     Ok((cfg, text))
 }
 
+/// `--samples` within the `split` samples of `dataset`.
+fn check_samples(samples: usize, available: usize, split: &str, dataset: &str) -> CmdResult {
+    if samples > available {
+        return Err(format!(
+            "--samples: {samples} is more than the {available} {split} samples of {dataset}; \
+             pass at most {available}"
+        ));
+    }
+    Ok(())
+}
+
 fn options(link: &LinkArgs, cfg: &Config, samples: usize, weights_every: usize) -> BoardOptions {
     BoardOptions {
         samples,
@@ -228,15 +239,7 @@ fn train(args: TrainArgs) -> CmdResult {
     let outputs: Vec<(&str, &Path)> = args.save.iter().map(|p| ("--save", p.as_path())).collect();
     let (cfg, text) = prepare(link, &[], &outputs)?;
     let data = load_dataset(cfg.data.dataset)?;
-    if args.samples > data.train.len() {
-        return Err(format!(
-            "--samples: {} is more than the {} training samples of {}; pass at most {}",
-            args.samples,
-            data.train.len(),
-            data.name,
-            data.train.len()
-        ));
-    }
+    check_samples(args.samples, data.train.len(), "training", &data.name)?;
     let opts = options(link, &cfg, args.samples, args.weights_every);
     let (report, board) = match &link.port {
         None => testbenches::board::train(&cfg, &text, &data.train, &opts),

@@ -8,6 +8,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use golden_model::config::Config;
+use golden_model::spec::fixed::FixedNet;
 use rtl_gen::{Design, StateSource};
 
 use super::opts::{self, check_output_dir, check_output_not_input, config_path, CmdResult};
@@ -52,20 +53,31 @@ impl StateArgs {
             .collect()
     }
 
-    /// The design of `cfg` (`text`), learning or not, from the checkpoint's state or the
-    /// config's initial one.
-    pub fn design(&self, cfg: &Config, text: &str, learn: bool) -> Result<Design, String> {
+    /// `--allow-config-change` needs a checkpoint.
+    pub fn check(&self) -> CmdResult {
         if self.allow_config_change && self.checkpoint.is_none() {
             return Err(
                 "--allow-config-change: applies to --checkpoint; pass one or drop it".into(),
             );
         }
+        Ok(())
+    }
+
+    /// The learned state: the checkpoint's, or the config's initial one, and its source.
+    pub fn load(&self, cfg: &Config, text: &str) -> Result<(FixedNet, StateSource), String> {
+        self.check()?;
         let Some(path) = &self.checkpoint else {
-            return rtl_gen::generate(cfg, text, learn).map_err(|e| e.to_string());
+            return Ok((FixedNet::new(cfg), StateSource::Config));
         };
         let (net, _, sha256) = opts::load_checkpoint(path, cfg, text, self.allow_config_change)?;
-        rtl_gen::generate_with_state(cfg, text, learn, &net, StateSource::Checkpoint { sha256 })
-            .map_err(|e| e.to_string())
+        Ok((net, StateSource::Checkpoint { sha256 }))
+    }
+
+    /// The design of `cfg` (`text`), learning or not, from the checkpoint's state or the
+    /// config's initial one.
+    pub fn design(&self, cfg: &Config, text: &str, learn: bool) -> Result<Design, String> {
+        let (net, source) = self.load(cfg, text)?;
+        rtl_gen::generate_with_state(cfg, text, learn, &net, source).map_err(|e| e.to_string())
     }
 }
 
