@@ -98,6 +98,6 @@ fn own_multipliers_stream_at_the_slowest_unit() {
     assert_eq!(model.steady_cycles(), busy.iter().max().unwrap() + 1);
     assert_eq!(
         (model.steady_cycles(), model.sample_cycles()),
-        (4_184, 4_967)
+        (4_183, 4_966)
     );
 }

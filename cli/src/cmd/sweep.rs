@@ -364,7 +364,7 @@ mod tests {
         let preset = points.iter().find(|p| p.lanes == 98).expect("the preset's");
         assert_eq!(
             (preset.steady_cycles_per_sample, preset.cycles_per_sample),
-            (4_184, 4_967)
+            (4_183, 4_966)
         );
     }
 }

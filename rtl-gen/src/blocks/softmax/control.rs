@@ -52,7 +52,8 @@ pub(super) fn build(m: &mut Module, fsm: &Fsm, ports: &Ports, d: &Datapath) {
 }
 
 fn reset(fsm: &Fsm, ports: &Ports, d: &Datapath) -> Vec<Stmt> {
-    vec![
+    let mut stmts = round_select(&d.div, 0);
+    stmts.extend([
         assign(&fsm.state, fsm.s_idle.clone()),
         assign(&d.sel.max_phase, Expr::bool(false)),
         assign(&ports.done, Expr::bool(false)),
@@ -64,7 +65,16 @@ fn reset(fsm: &Fsm, ports: &Ports, d: &Datapath) -> Vec<Stmt> {
         assign(&fsm.iter, fsm.iter_lit(0)),
         assign(&d.div.step, Expr::bool(false)),
         assign(&d.div.div_on, Expr::bool(false)),
-    ]
+    ]);
+    stmts
+}
+
+/// `div_next_round` (several dividers over several rounds) set to round `r`.
+fn round_select(div: &Divider, r: u32) -> Vec<Stmt> {
+    div.next_round
+        .iter()
+        .map(|round| assign(round, Expr::lit(1 << r, round.ty())))
+        .collect()
 }
 
 /// Every cycle: the lookup's valid and class tag a stage on, the sum, the error write
@@ -148,10 +158,11 @@ fn exp_phase(fsm: &Fsm, d: &Datapath) -> Vec<Stmt> {
         enter(fsm, &d.sel, &fsm.s_div),
         vec![
             assign(&fsm.iter, fsm.iter_lit(0)),
-            // Into the division: class 0's first step is loaded at this edge, its
+            // Into the division: round 0's first steps are loaded at this edge, their
             // quotient steps follow.
             assign(&d.div.step, Expr::bool(true)),
         ],
+        round_select(&d.div, 1),
     ]
     .concat();
     let lookup = [
@@ -202,6 +213,11 @@ fn div_phase(fsm: &Fsm, ports: &Ports, d: &Datapath) -> Vec<Stmt> {
         labels.collect(),
         vec![assign(it, fsm.iter_lit(0))],
         next_round(fsm, &d.sel),
+        d.div
+            .next_round
+            .iter()
+            .map(|round| assign(round, round.clone().shl(1)))
+            .collect(),
         vec![if_(
             fsm.cnt.clone().eq(fsm.cnt_lit(fsm.classes - n)),
             [
@@ -210,6 +226,7 @@ fn div_phase(fsm: &Fsm, ports: &Ports, d: &Datapath) -> Vec<Stmt> {
                     assign(&d.div.step, Expr::bool(false)),
                     assign(&d.div.div_on, Expr::bool(false)),
                 ],
+                round_select(&d.div, 0),
             ]
             .concat(),
         )],

@@ -9,7 +9,7 @@
 //! chain, its sign bit and one LUT a bit (step, sum bit, sign, load value).
 
 use crate::params::DesignParams;
-use crate::verilog::{assign, if_, Expr, Module, Stmt, Ty};
+use crate::verilog::{assign, if_, Expr, Memory, Module, Stmt, Ty};
 
 use super::exp::ExpSum;
 use super::fsm::Fsm;
@@ -24,6 +24,9 @@ pub(super) struct Divider {
     pub sign_q: Vec<Expr>,
     /// Per divider: the P signs before it, the oldest in the MSB.
     pub signs: Vec<Expr>,
+    /// Several dividers over several rounds: one-hot on the round whose E the next first
+    /// step loads (round 0 while idle, round r + 1 from round r's first step on).
+    pub next_round: Option<Expr>,
 }
 
 /// `name` for divider `j` of `d`: as is with one divider, `name_j` with several.
@@ -60,13 +63,20 @@ pub(super) fn build(m: &mut Module, p: &DesignParams, fsm: &Fsm, exp: &ExpSum) -
         .resize(rw)
         .not(),
     );
+    let rounds = fsm.classes / fsm.dividers;
     let mut div = Divider {
         step,
         div_on,
         sign_q: Vec::new(),
         signs: Vec::new(),
+        // The memory's read (one divider) follows the class counter instead.
+        next_round: (exp.mem.is_none() && rounds > 1)
+            .then(|| m.reg("div_next_round", Ty::u(rounds as u32))),
     };
-    let ex_sel_q = read_ports(m, p, fsm, exp);
+    let ex_sel_q = match &exp.mem {
+        Some(mem) => vec![read_port(m, p, fsm, exp, mem)],
+        None => class_registers(m, p, fsm, exp, div.next_round.as_ref()),
+    };
     let mut loads = Vec::new();
     for (j, e) in ex_sel_q.into_iter().enumerate() {
         loads.extend(one_divider(m, fsm, exp, &first_b, e, j, &mut div));
@@ -139,48 +149,75 @@ fn one_divider(
     loads
 }
 
-/// `exp_sel_q` per divider j: E of its class in the round that starts after this cycle
-/// (class j outside the division), from `exp_mem`, whose write port the lookup drives.
-/// The reads are issued a cycle ahead: the next round's classes at the one-but-last
-/// quotient step.
-fn read_ports(m: &mut Module, p: &DesignParams, fsm: &Fsm, exp: &ExpSum) -> Vec<Expr> {
-    let d = fsm.dividers;
-    let base = m.wire_assign(
+/// One divider's `exp_sel_q`: E of the class whose division starts after this cycle
+/// (class 0 outside the division), from `exp_mem`, whose write port the lookup drives. The
+/// read is issued a cycle ahead: the next class at the one-but-last quotient step.
+fn read_port(m: &mut Module, p: &DesignParams, fsm: &Fsm, exp: &ExpSum, mem: &Memory) -> Expr {
+    let idx = m.wire_assign(
         "exp_sel_idx",
         Expr::mux(
             fsm.state.clone().eq(fsm.s_div.clone()),
             Expr::mux(
                 fsm.iter.clone().eq(fsm.iter_lit(fsm.prob - 1)),
-                fsm.cnt_plus(d),
+                fsm.cnt_inc(),
                 fsm.cnt.clone(),
             ),
             fsm.cnt_lit(0),
         ),
     );
-    let reads: Vec<(Expr, Expr)> = (0..d)
-        .map(|j| {
-            let idx = if j == 0 {
-                base.clone()
-            } else {
-                m.wire_assign(
-                    &per_divider("exp_sel_idx", j, d),
-                    base.clone().add(fsm.cnt_lit(j)),
-                )
-            };
-            let q = m.reg(&per_divider("exp_sel_q", j, d), Ty::u(p.exp_bits));
-            (q, idx)
-        })
-        .collect();
-    let port = super::super::ram_ports(
+    let ex_sel_q = m.reg("exp_sel_q", Ty::u(p.exp_bits));
+    let port = super::super::ram_port(
         m,
-        &exp.mem,
+        mem,
         exp.exp_valid.clone(),
         exp.exp_class.clone(),
         exp.exp_q.clone(),
-        &reads,
+        &ex_sel_q,
+        idx,
     );
     m.always_ff(&fsm.clk, port);
-    reads.into_iter().map(|(q, _)| q).collect()
+    ex_sel_q
+}
+
+/// Several dividers: `E_c` in a register per class, loaded as the lookup passes it, and
+/// divider j's operand: class j, or, over several rounds, class j + r·d of the round
+/// `next_round` holds (an AND-OR of its rounds' registers).
+fn class_registers(
+    m: &mut Module,
+    p: &DesignParams,
+    fsm: &Fsm,
+    exp: &ExpSum,
+    next_round: Option<&Expr>,
+) -> Vec<Expr> {
+    let (c_n, d) = (fsm.classes, fsm.dividers);
+    let e: Vec<Expr> = (0..c_n)
+        .map(|c| m.reg(&format!("exp_c{c}"), Ty::u(p.exp_bits)))
+        .collect();
+    m.always_ff(
+        &fsm.clk,
+        e.iter()
+            .enumerate()
+            .map(|(c, e_c)| {
+                let mine = exp
+                    .exp_valid
+                    .clone()
+                    .land(exp.exp_class.clone().eq(fsm.cnt_lit(c)));
+                if_(mine, vec![assign(e_c, exp.exp_q.clone())])
+            })
+            .collect(),
+    );
+    (0..d)
+        .map(|j| match next_round {
+            None => e[j].clone(),
+            Some(round) => {
+                let classes = (j..c_n).step_by(d).map(|c| e[c].clone()).collect();
+                m.wire_assign(
+                    &per_divider("exp_sel", j, d),
+                    super::super::one_hot_select(round, classes),
+                )
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

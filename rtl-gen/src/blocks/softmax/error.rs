@@ -91,6 +91,7 @@ mod tests {
             div_on: m.reg("div_on", Ty::bit()),
             sign_q: vec![m.reg("rem_sign_q", Ty::bit())],
             signs: vec![m.reg("rem_signs", Ty::u(p.prob_frac))],
+            next_round: None,
         };
         let out = build(&mut m, &p, ew, &fsm, &div, &err_bus);
         assert_eq!(out.write.width(), c_n);

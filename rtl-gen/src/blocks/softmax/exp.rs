@@ -21,8 +21,9 @@ pub(super) struct ExpSum {
     pub look_class: Expr,
     pub exp_valid: Expr,
     pub exp_class: Expr,
-    /// `E_c`, written once per class and read back one class at a time.
-    pub mem: Memory,
+    /// `E_c`, written once per class and read back one class at a time (one divider; with
+    /// several, the dividers take E from registers: `divide::class_registers`).
+    pub mem: Option<Memory>,
     pub total: Expr,
     /// `exp_sum + exp_q`.
     pub total_next: Expr,
@@ -36,10 +37,13 @@ pub(super) fn build(m: &mut Module, p: &DesignParams, fsm: &Fsm, sel: &LogitSele
     let look_class = m.reg("look_class", fsm.cnt_ty);
     let exp_valid = m.reg("exp_valid", Ty::bit());
     let exp_class = m.reg("exp_class", fsm.cnt_ty);
-    // A small memory (block RAM on the iCE40, LUT RAM on the ECP5) rather than C
-    // registers and a mux.
-    let mem = m.memory("exp_mem", Ty::u(p.exp_bits), 1 << fsm.cnt_ty.width, None);
-    super::super::place(m, p, &mem, false);
+    // One divider: a small memory (block RAM on the iCE40, LUT RAM on the ECP5) rather
+    // than C registers and a mux.
+    let mem = (fsm.dividers == 1).then(|| {
+        let mem = m.memory("exp_mem", Ty::u(p.exp_bits), 1 << fsm.cnt_ty.width, None);
+        super::super::place(m, p, &mem, false);
+        mem
+    });
     let sw = p.sum_bits;
     let total = m.reg("exp_sum", Ty::u(sw));
     let total_next = m.wire_assign("exp_sum_next", total.clone().add(exp_q.clone().resize(sw)));
@@ -116,7 +120,7 @@ mod tests {
         let sel = select::declare(&mut m, &fsm, &logits, lw);
         let exp = build(&mut m, p, &fsm, &sel);
         assert_eq!(exp.total_next.width(), p.sum_bits);
-        assert_eq!(exp.mem.depth(), 1 << fsm.cnt_ty.width);
+        assert_eq!(exp.mem.expect("one divider").depth(), 1 << fsm.cnt_ty.width);
         m.to_verilog()
     }
 

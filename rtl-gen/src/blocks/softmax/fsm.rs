@@ -43,10 +43,11 @@ impl Fsm {
         self.cnt.clone().add(self.cnt_lit(k))
     }
 
-    /// Cycles the division's entry waits past the exp lookup's last class: the first
-    /// round's E are read from `exp_mem` a cycle before the entry, so class d − 1 must be
-    /// written two edges before it, and class c is written C − 1 − c edges before the
-    /// lookup's end.
+    /// Cycles the division's entry waits past the exp lookup's last class, so that the
+    /// first round's E are in place: class c is written C − 1 − c edges before the
+    /// lookup's end; one divider reads class 0 from `exp_mem` a cycle before the entry
+    /// (written two edges before it), several take classes 0..d − 1 from their registers
+    /// at the entry (written an edge before it).
     pub fn entry_wait(&self) -> usize {
         entry_wait(self.classes, self.dividers)
     }
@@ -59,7 +60,11 @@ impl Fsm {
 
 /// [`Fsm::entry_wait`] for C classes and d dividers.
 pub(super) fn entry_wait(classes: usize, dividers: usize) -> usize {
-    (dividers + 2).saturating_sub(classes)
+    if dividers == 1 {
+        3usize.saturating_sub(classes)
+    } else {
+        (dividers + 1).saturating_sub(classes)
+    }
 }
 
 /// The "state" section: `S_IDLE`..`S_DIV`, `state`, `cnt`, `iter`.
@@ -71,12 +76,12 @@ pub(super) fn declare(m: &mut Module, p: &DesignParams, clk: Expr, rst: Expr) ->
     let s_exp = m.localparam("S_EXP", Expr::lit(2, st_ty));
     let s_div = m.localparam("S_DIV", Expr::lit(3, st_ty));
     let state = m.reg("state", st_ty);
-    // The exp phase counts to C + 2 + the lookup's stages + the entry's wait; the
-    // division's last round reads ahead to class C + d − 1 (unused).
+    // The exp phase counts to C + 2 + the lookup's stages + the entry's wait; one
+    // divider's last class reads ahead to class C (unused).
     let look = p.exp_lookup_stages as usize;
     let d = p.softmax_dividers;
     let exp_end = p.classes + 2 + look + entry_wait(p.classes, d);
-    let cnt_ty = Ty::u(addr_bits((exp_end + 1).max(p.classes + d)));
+    let cnt_ty = Ty::u(addr_bits(exp_end + 1));
     let cnt = m.reg("cnt", cnt_ty);
     let iter_ty = Ty::u(addr_bits(p.prob_frac as usize + 1));
     let iter = m.reg("iter", iter_ty);
