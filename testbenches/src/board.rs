@@ -577,20 +577,21 @@ impl<W> BoardState<W> {
     }
 }
 
-/// Reads the learned state of a board reached over `wire`, which must run the design of
-/// `cfg` (`text`), whose parameters are `params`: its `status`, then every weight, the
-/// modulation and the LFSR states ([`read_state`]). The board trains nothing.
+/// Reads the learned state of a board reached over `wire`, which must run a design of
+/// `cfg` (`text`), training or inference (its `hello` says which, and so which entries
+/// it has): its `status`, then every weight, the modulation and the LFSR states
+/// ([`read_state`]). The board trains nothing.
 pub fn read_board<W: Wire>(
     wire: W,
     cfg: &Config,
     text: &str,
-    params: &DesignParams,
     attempts: u32,
 ) -> Result<BoardState<W>, CosimError>
 where
     W::Error: Into<CosimError>,
 {
-    let (mut host, _) = Host::open(wire, attempts, config_hash(text)).map_err(link_err)?;
+    let (mut host, identity) = Host::open(wire, attempts, config_hash(text)).map_err(link_err)?;
+    let params = &DesignParams::new(cfg, identity.learns)?;
     let samples = match host.call(&Request::Status).map_err(link_err)? {
         Response::Status(s) => s.samples,
         other => {
@@ -620,7 +621,7 @@ pub fn read_simulated(
 ) -> Result<BoardState<()>, CosimError> {
     let design = rtl_gen::generate(cfg, text, true)?;
     let wire = start(&design, cfg, text, opts)?;
-    let (state, mut wire) = read_board(wire, cfg, text, &design.params, opts.attempts)?.detach();
+    let (state, mut wire) = read_board(wire, cfg, text, opts.attempts)?.detach();
     wire.fault = 0;
     wire.quit()?;
     Ok(state)

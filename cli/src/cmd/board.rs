@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use golden_model::checkpoint::{Checkpoint, Progress};
+use golden_model::checkpoint::{Checkpoint, ConfigMatch, Progress};
 use golden_model::config::Config;
 use golden_model::spec::fixed::FixedNet;
 use testbenches::board::BoardOptions;
@@ -93,8 +93,9 @@ pub struct TrainArgs {
     /// only).
     #[arg(long, default_value_t = 0)]
     weights_every: usize,
-    /// Save the state read off the board after the last sample as a checkpoint (what
-    /// `lls train --resume` and `lls weights export` take), once the run is bit-exact.
+    /// Save the state read off the board after the last sample as a checkpoint (for
+    /// `lls weights export` and `lls gen|synth|board infer --checkpoint`), once the run is
+    /// bit-exact.
     #[arg(long)]
     save: Option<PathBuf>,
 }
@@ -219,16 +220,18 @@ fn params(cfg: &Config) -> Result<rtl_gen::params::DesignParams, String> {
     rtl_gen::params::DesignParams::new(cfg, true).map_err(|e| e.to_string())
 }
 
-/// Writes `board` as a checkpoint of `cfg` at `path` (whole, or not at all).
+/// Writes `board` as a checkpoint of `cfg` at `path` (whole, or not at all), once it
+/// passes the checks a checkpoint is loaded with (an LFSR state of 0, say, is refused).
 fn save(path: &Path, board: &FixedNet, cfg: &Config, text: &str, samples: u32) -> CmdResult {
-    super::opts::create_parent(path)?;
     let progress = Progress {
         epoch: 0,
         samples: u64::from(samples),
     };
-    Checkpoint::capture(board, cfg, text, progress)
-        .save(path)
-        .map_err(|e| e.to_string())
+    let ck = Checkpoint::capture(board, cfg, text, progress);
+    ck.restore(cfg, text, ConfigMatch::Exact, path)
+        .map_err(|e| format!("the state read off the board is no valid checkpoint: {e}"))?;
+    super::opts::create_parent(path)?;
+    ck.save(path).map_err(|e| e.to_string())
 }
 
 fn train(args: TrainArgs) -> CmdResult {
@@ -303,28 +306,11 @@ fn infer(args: InferArgs) -> CmdResult {
         return Err("--samples: is 0; classify at least 1 sample (default 200)".into());
     }
     let link = &args.link;
-    if args.state.allow_config_change && args.state.checkpoint.is_none() {
-        return Err("--allow-config-change: applies to --checkpoint; pass one or drop it".into());
-    }
+    args.state.check()?;
     let (cfg, text) = prepare(link, &args.state.inputs(), &[])?;
     let data = load_dataset(cfg.data.dataset)?;
-    if args.samples > data.test.len() {
-        return Err(format!(
-            "--samples: {} is more than the {} test samples of {}; pass at most {}",
-            args.samples,
-            data.test.len(),
-            data.name,
-            data.test.len()
-        ));
-    }
-    let (net, source) = match &args.state.checkpoint {
-        None => (FixedNet::new(&cfg), rtl_gen::StateSource::Config),
-        Some(path) => {
-            let (net, _, sha256) =
-                super::opts::load_checkpoint(path, &cfg, &text, args.state.allow_config_change)?;
-            (net, rtl_gen::StateSource::Checkpoint { sha256 })
-        }
-    };
+    check_samples(args.samples, data.test.len(), "test", &data.name)?;
+    let (net, source) = args.state.load(&cfg, &text)?;
     let opts = options(link, &cfg, args.samples, 0);
     let report = match &link.port {
         None => testbenches::board::infer(&cfg, &text, &net, source, &data.test, &opts),
@@ -384,8 +370,7 @@ fn read_weights(args: ReadArgs) -> CmdResult {
         None => testbenches::board::read_simulated(&cfg, &text, &opts),
         Some(port) => {
             let wire = open_port(port, &cfg, link.timeout_ms)?;
-            testbenches::board::read_board(wire, &cfg, &text, &params(&cfg)?, link.attempts)
-                .map(|s| s.detach().0)
+            testbenches::board::read_board(wire, &cfg, &text, link.attempts).map(|s| s.detach().0)
         }
     }
     .map_err(|e| e.to_string())?;

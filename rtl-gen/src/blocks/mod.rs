@@ -39,31 +39,19 @@ pub fn ram_port(
     q: &Expr,
     raddr: Expr,
 ) -> Vec<Stmt> {
-    ram_ports(m, mem, we, waddr, wdata, &[(q.clone(), raddr)])
-}
-
-/// [`ram_port`] with several registered reads `(q, raddr)` beside the one write (the
-/// memory is copied per read where the target's RAMs have one read port).
-pub fn ram_ports(
-    m: &mut Module,
-    mem: &Memory,
-    we: Expr,
-    waddr: Expr,
-    wdata: Expr,
-    reads: &[(Expr, Expr)],
-) -> Vec<Stmt> {
     m.assume_no_rw_collision(mem);
-    // The reads first, so that the poison (a later non-blocking assignment) wins.
-    let mut stmts: Vec<Stmt> = reads
-        .iter()
-        .map(|(q, raddr)| assign(q, mem.read(raddr.clone())))
-        .collect();
-    let mut write = vec![mem.write(waddr.clone(), wdata)];
-    write.extend(reads.iter().map(|(q, raddr)| {
-        poison_collision(mem, q, waddr.clone().eq(raddr.clone()), raddr.clone())
-    }));
-    stmts.push(if_(we, write));
-    stmts
+    let collides = waddr.clone().eq(raddr.clone());
+    // The read first, so that the poison (a later non-blocking assignment) wins.
+    vec![
+        assign(q, mem.read(raddr.clone())),
+        if_(
+            we,
+            vec![
+                mem.write(waddr, wdata),
+                poison_collision(mem, q, collides, raddr),
+            ],
+        ),
+    ]
 }
 
 /// A lookup in a ROM of LUTs in two stages, for one clocked block: each half of the table

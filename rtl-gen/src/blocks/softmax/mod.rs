@@ -1,12 +1,13 @@
 //! The softmax-error unit: `e = p − onehot(label)` from C logits, exactly as
 //! `golden_model::spec::softmax::softmax_error` defines it.
 //!
-//! Sequential, one class at a time: find the maximum (2C cycles), look up
-//! `EXP[min(max − l_c, len−1)]` in the exp ROM and sum (C+4 cycles; C+5 with a two-stage
-//! lookup, `DesignParams::exp_lookup_stages`), then divide each `E_c · 2^P` by the sum
-//! with d non-restoring dividers (`DesignParams::softmax_dividers`), d classes a round,
-//! one quotient bit per cycle (C/d·(P+1) cycles), and register each round's errors a
-//! cycle after its last quotient bit (1).
+//! Find the maximum, a class at a time (2C cycles), look up `EXP[min(max − l_c, len−1)]`
+//! in the exp ROM and sum (C+4 cycles; C+5 with a two-stage lookup,
+//! `DesignParams::exp_lookup_stages`; plus `fsm::entry_wait` where the dividers' first
+//! classes are written late), then divide each `E_c · 2^P` by the sum with d
+//! non-restoring dividers (`DesignParams::softmax_dividers`), d classes a round, one
+//! quotient bit per cycle (C/d·(P+1) cycles), and register each round's errors a cycle
+//! after its last quotient bit (1).
 //! `done` pulses once the C errors are registered. The class selects (`logit_sel`,
 //! `exp_sel`) are registered, so each cycle does one compare or one subtract.
 //!
