@@ -304,7 +304,6 @@ pub fn model_words(
     let layer = &net.layers[unit];
     let l = &params.layers[unit];
     let lanes = LaneMap::new(l.lanes);
-    let bits = lanes.lane_field_bits();
     let raw = |v: i64| (v as u64 & ((1u64 << params.rb_data_bits) - 1)) as u32;
     let modulation = layer.modulation.values().unwrap_or(&[]);
     let first_mod = l.rb_first_modulation();
@@ -312,11 +311,7 @@ pub fn model_words(
     (addr as usize..addr as usize + usize::from(count))
         .map(|a| {
             if a < l.rb_weight_entries() {
-                let (lane, word) = (a & ((1 << bits) - 1), a >> bits);
-                if lane >= l.lanes {
-                    return None;
-                }
-                let flat = lanes.input(lane, word);
+                let flat = lanes.unpacked(a)?;
                 let (j, i) = (flat / layer.inputs, flat % layer.inputs);
                 Some(raw(i64::from(layer.weight(j, i))))
             } else if (first_mod..first_mod + modulation.len()).contains(&a) {
@@ -529,14 +524,7 @@ where
             board_net = Some(board);
         }
     }
-    match host.call(&Request::Status).map_err(link_err)? {
-        Response::Status(s) => report.board_samples = s.samples,
-        other => {
-            return Err(CosimError::Protocol(format!(
-                "status: the board answered {other:?}"
-            )))
-        }
-    }
+    report.board_samples = trained_samples(&mut host)?;
     let stats = host.stats();
     report.link_errors = stats.link_errors;
     report.retries = stats.retries;
@@ -592,14 +580,7 @@ where
 {
     let (mut host, identity) = Host::open(wire, attempts, config_hash(text)).map_err(link_err)?;
     let params = &DesignParams::new(cfg, identity.learns)?;
-    let samples = match host.call(&Request::Status).map_err(link_err)? {
-        Response::Status(s) => s.samples,
-        other => {
-            return Err(CosimError::Protocol(format!(
-                "status: the board answered {other:?}"
-            )))
-        }
-    };
+    let samples = trained_samples(&mut host)?;
     let board = read_state(&mut host, cfg, params)?;
     let stats = host.stats();
     Ok(BoardState {
@@ -625,6 +606,19 @@ pub fn read_simulated(
     wire.fault = 0;
     wire.quit()?;
     Ok(state)
+}
+
+/// The samples the board says it trained (its `status`).
+fn trained_samples<W: Wire>(host: &mut Host<W>) -> Result<u32, CosimError>
+where
+    W::Error: Into<CosimError>,
+{
+    match host.call(&Request::Status).map_err(link_err)? {
+        Response::Status(s) => Ok(s.samples),
+        other => Err(CosimError::Protocol(format!(
+            "status: the board answered {other:?}"
+        ))),
+    }
 }
 
 /// Reads `total` readback entries of `unit` from `first` on, [`READ_CHUNK`] a request.
@@ -680,15 +674,13 @@ where
     let bits = params.rb_data_bits;
     for (unit, (layer, l)) in net.layers.iter_mut().zip(&params.layers).enumerate() {
         let lanes = LaneMap::new(l.lanes);
-        let lane_bits = lanes.lane_field_bits();
         let entries = read_entries(host, unit, 0, l.rb_weight_entries())?;
         let mut weights = vec![0i32; layer.inputs * layer.outputs];
         let limit = 1i64 << (l.weight_bits - 1);
         for (a, &word) in entries.iter().enumerate() {
-            let (lane, w) = (a & ((1 << lane_bits) - 1), a >> lane_bits);
-            if lane >= l.lanes {
+            let Some(flat) = lanes.unpacked(a) else {
                 continue;
-            }
+            };
             let value = signed(word, bits);
             if !(-limit..limit).contains(&value) {
                 return Err(CosimError::Protocol(format!(
@@ -696,7 +688,7 @@ where
                     l.weight_bits
                 )));
             }
-            weights[lanes.input(lane, w)] = value as i32;
+            weights[flat] = value as i32;
         }
         layer.set_weights(&weights);
         if let Some(mp) = &l.modulation {

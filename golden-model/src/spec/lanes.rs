@@ -50,11 +50,33 @@ impl LaneMap {
     pub fn packed(self, i: usize) -> usize {
         (self.word(i) << self.lane_field_bits()) | self.lane(i)
     }
+
+    /// The flat index at packed address `a` ([`LaneMap::packed`] inverted), `None` for a
+    /// hole of the padded lane field.
+    pub fn unpacked(self, a: usize) -> Option<usize> {
+        let bits = self.lane_field_bits();
+        let lane = a & ((1 << bits) - 1);
+        (lane < self.lanes).then(|| self.input(lane, a >> bits))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unpacked_inverts_packed_and_finds_the_holes() {
+        for lanes in [1, 3, 4, 98] {
+            let map = LaneMap::new(lanes);
+            for i in 0..4 * lanes {
+                assert_eq!(map.unpacked(map.packed(i)), Some(i), "lanes {lanes}");
+            }
+            let holes = (0..4 << map.lane_field_bits())
+                .filter(|&a| map.unpacked(a).is_none())
+                .count();
+            assert_eq!(holes, 4 * ((1 << map.lane_field_bits()) - lanes));
+        }
+    }
 
     #[test]
     fn lane_and_word_invert_input() {
