@@ -365,7 +365,7 @@ fn board_read_weights_refuses_bad_options_before_any_work() {
             &["--sim", "--out", digits],
             &["--out configs/digits-mlp.toml: is the --config file"],
         ),
-        (&["--sim", "--out", "build"], &["--out build: is a folder"]),
+        (&["--sim", "--out", "configs"], &["--out configs: is a folder"]),
         (
             &["--port", "/dev/ttyNOPE", "--out", "x.ckpt.json"],
             &["--port /dev/ttyNOPE: cannot open it", "connect the board"],
