@@ -365,7 +365,10 @@ fn board_read_weights_refuses_bad_options_before_any_work() {
             &["--sim", "--out", digits],
             &["--out configs/digits-mlp.toml: is the --config file"],
         ),
-        (&["--sim", "--out", "configs"], &["--out configs: is a folder"]),
+        (
+            &["--sim", "--out", "configs"],
+            &["--out configs: is a folder"],
+        ),
         (
             &["--port", "/dev/ttyNOPE", "--out", "x.ckpt.json"],
             &["--port /dev/ttyNOPE: cannot open it", "connect the board"],
@@ -376,4 +379,39 @@ fn board_read_weights_refuses_bad_options_before_any_work() {
         args.extend(options);
         assert_error(&args, expected);
     }
+}
+
+#[test]
+fn board_load_weights_refuses_bad_options_before_any_work() {
+    let digits = "configs/digits-mlp.toml";
+    let cases: [(&[&str], &[&str]); 3] = [
+        (
+            &["--sim", "--checkpoint", "nope.ckpt.json"],
+            &["--checkpoint nope.ckpt.json: cannot read it"],
+        ),
+        (
+            &["--sim", "--checkpoint", digits],
+            &["configs/digits-mlp.toml: not an lls checkpoint"],
+        ),
+        (
+            &["--port", "/dev/ttyNOPE", "--checkpoint", "nope.ckpt.json"],
+            &["--checkpoint nope.ckpt.json: cannot read it"],
+        ),
+    ];
+    for (options, expected) in cases {
+        let mut args = vec!["board", "load-weights", "--config", digits];
+        args.extend(options);
+        assert_error(&args, expected);
+    }
+    assert_error(
+        &[
+            "board",
+            "train",
+            "--sim",
+            "--config",
+            digits,
+            "--allow-config-change",
+        ],
+        &["--allow-config-change: applies to --checkpoint"],
+    );
 }

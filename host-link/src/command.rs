@@ -6,7 +6,7 @@
 use thiserror::Error;
 
 /// The protocol revision [`Response::Hello`] reports.
-pub const PROTOCOL: u8 = 1;
+pub const PROTOCOL: u8 = 2;
 /// The kind bit that marks a response.
 pub const RESPONSE: u8 = 0x80;
 /// The kind of [`Response::Refused`].
@@ -15,13 +15,44 @@ pub const REFUSED: u8 = 0xFF;
 pub const MAX_READ_WORDS: u16 = 256;
 /// The longest answer payload: a read of [`MAX_READ_WORDS`] words.
 pub const MAX_ANSWER_PAYLOAD: usize = 4 * MAX_READ_WORDS as usize;
+/// A write's payload besides its words: the unit and the address.
+pub const WRITE_HEADER: usize = 5;
+
+/// The longest request payload a board of `inputs` inputs takes, whose writes must carry
+/// up to `write_words` words at once: a sample (its label and pixels), a read's 7 bytes,
+/// or a write of `write_words` words (one at least).
+pub fn max_request_payload(inputs: usize, write_words: usize) -> usize {
+    (inputs + 1).max(WRITE_HEADER + 4 * write_words.max(1))
+}
+
+/// The most words one write carries to a board that takes payloads of `max_payload` bytes.
+pub fn max_write_words(max_payload: usize) -> usize {
+    max_payload.saturating_sub(WRITE_HEADER) / 4
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
     Hello,
-    Train { label: u8, pixels: Vec<u8> },
-    Infer { label: u8, pixels: Vec<u8> },
-    Read { unit: u8, addr: u32, count: u16 },
+    Train {
+        label: u8,
+        pixels: Vec<u8>,
+    },
+    Infer {
+        label: u8,
+        pixels: Vec<u8>,
+    },
+    Read {
+        unit: u8,
+        addr: u32,
+        count: u16,
+    },
+    /// Weights into readback entries `addr ..` of `unit`, one word each (a weight's
+    /// two's complement, its low `weight_bits` bits taken).
+    Write {
+        unit: u8,
+        addr: u32,
+        words: Vec<u32>,
+    },
     Reset,
     Status,
 }
@@ -61,6 +92,7 @@ pub enum Response {
     Hello(Identity),
     Prediction { class: u8, label: u8, samples: u32 },
     Words(Vec<u32>),
+    Written,
     Reset,
     Status(Status),
     Refused { kind: u8, reason: Refusal },
@@ -103,6 +135,7 @@ pub mod kind {
     pub const READ: u8 = 0x04;
     pub const RESET: u8 = 0x05;
     pub const STATUS: u8 = 0x06;
+    pub const WRITE: u8 = 0x07;
 }
 
 impl Request {
@@ -112,6 +145,7 @@ impl Request {
             Request::Train { .. } => kind::TRAIN,
             Request::Infer { .. } => kind::INFER,
             Request::Read { .. } => kind::READ,
+            Request::Write { .. } => kind::WRITE,
             Request::Reset => kind::RESET,
             Request::Status => kind::STATUS,
         }
@@ -129,6 +163,12 @@ impl Request {
                 let mut p = vec![*unit];
                 p.extend(addr.to_le_bytes());
                 p.extend(count.to_le_bytes());
+                p
+            }
+            Request::Write { unit, addr, words } => {
+                let mut p = vec![*unit];
+                p.extend(addr.to_le_bytes());
+                p.extend(words.iter().flat_map(|w| w.to_le_bytes()));
                 p
             }
         }
@@ -168,6 +208,20 @@ impl Request {
                     count,
                 })
             }
+            kind::WRITE => {
+                let words = &payload.get(WRITE_HEADER..).ok_or(Refusal::BadLength)?;
+                if words.is_empty() || words.len() % 4 != 0 {
+                    return Err(Refusal::BadLength);
+                }
+                Ok(Request::Write {
+                    unit: payload[0],
+                    addr: u32::from_le_bytes(payload[1..5].try_into().expect("4 bytes")),
+                    words: words
+                        .chunks_exact(4)
+                        .map(|w| u32::from_le_bytes(w.try_into().expect("4 bytes")))
+                        .collect(),
+                })
+            }
             _ => Err(Refusal::UnknownKind),
         }
     }
@@ -201,7 +255,7 @@ impl Response {
                 p
             }
             Response::Words(words) => words.iter().flat_map(|w| w.to_le_bytes()).collect(),
-            Response::Reset => Vec::new(),
+            Response::Written | Response::Reset => Vec::new(),
             Response::Status(s) => {
                 let mut p = vec![u8::from(s.idle), u8::from(s.frame_error)];
                 p.extend(s.samples.to_le_bytes());
@@ -277,6 +331,7 @@ impl Response {
                     (0..payload.len()).step_by(4).map(u32_at).collect(),
                 ))
             }
+            kind::WRITE => exact(0).map(|_| Response::Written),
             kind::RESET => exact(0).map(|_| Response::Reset),
             kind::STATUS => {
                 exact(10)?;
@@ -313,6 +368,11 @@ mod tests {
                 addr: 0x0001_2345,
                 count: MAX_READ_WORDS,
             },
+            Request::Write {
+                unit: 0,
+                addr: 0x80,
+                words: vec![0xFFFF_FF80, 0x7F],
+            },
             Request::Reset,
             Request::Status,
         ];
@@ -340,6 +400,7 @@ mod tests {
                 },
             ),
             (kind::READ, Response::Words(vec![0xFFFF_FFFF, 5])),
+            (kind::WRITE, Response::Written),
             (kind::RESET, Response::Reset),
             (
                 kind::STATUS,
@@ -379,6 +440,13 @@ mod tests {
             Err(Refusal::BadLength)
         );
         assert_eq!(Request::parse(kind::TRAIN, &[]), Err(Refusal::BadLength));
+        for short in [5, 7, 10] {
+            assert_eq!(
+                Request::parse(kind::WRITE, &vec![0; short]),
+                Err(Refusal::BadLength),
+                "a write of {short} bytes carries no whole word"
+            );
+        }
         assert_eq!(Request::parse(0x42, &[]), Err(Refusal::UnknownKind));
         let e = Response::parse(kind::TRAIN, kind::STATUS | RESPONSE, &[0; 10]).unwrap_err();
         assert_eq!(

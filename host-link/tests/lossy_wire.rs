@@ -249,7 +249,7 @@ fn another_design_is_refused_by_its_hash() {
     assert_eq!(
         err.to_string(),
         "the board runs another design: its config hash is 7265636f72646572, this \
-         config's is 6f746865726f6e65 (protocol 1); program the board with this config's \
+         config's is 6f746865726f6e65 (protocol 2); program the board with this config's \
          bitstream or pass the config it was built from"
     );
 }

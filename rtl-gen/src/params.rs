@@ -374,6 +374,11 @@ pub struct DesignParams {
 }
 
 impl DesignParams {
+    /// Bits of the weight load's data (`load_data`): the widest unit's weights.
+    pub fn load_bits(&self) -> u32 {
+        self.layers.iter().map(|l| l.weight_bits).max().unwrap_or(1)
+    }
+
     pub fn new(cfg: &Config, learn: bool) -> Result<DesignParams, GenError> {
         let unsupported = |field: &str, what: &str, fix: &str| GenError::Unsupported {
             field: field.to_string(),

@@ -30,7 +30,8 @@ module tb;
         .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid), .m_axis_tready(m_axis_tready),
         .m_axis_tuser(m_axis_tuser),
         .idle(idle), .frame_error(frame_error),
-        .rb_layer(rb_layer), .rb_addr(rb_addr), .rb_data(rb_data)
+        .rb_layer(rb_layer), .rb_addr(rb_addr), .rb_data(rb_data),
+        .load_we(1'b0), .load_data({`RB_DATA_W{1'b0}})
     );
 
     reg [7:0] px [0:`N_IN-1];

@@ -58,6 +58,11 @@ pub struct BoardReport {
     /// Samples the board says it trained (its `status`): equal to `samples` when none was
     /// lost or doubled.
     pub board_samples: u32,
+    /// Predictions equal to the sample's label, as the board trained (running accuracy).
+    pub correct: usize,
+    /// Weights written into the board over its link before the first sample (a starting
+    /// state given: `lls board train --checkpoint`).
+    pub weights_loaded: usize,
     pub weights_checked: usize,
     pub link_errors: u64,
     pub retries: u64,
@@ -251,6 +256,17 @@ fn link_err<E: Into<CosimError> + std::error::Error>(e: LinkError<E>) -> CosimEr
     }
 }
 
+/// What a board session starts from, and whom it tells of each sample.
+#[derive(Default)]
+pub struct SessionHooks<'a> {
+    /// A state whose weights are loaded into the board first ([`load_weights`]); the
+    /// golden model then starts from the state the board holds. `None`: both start from
+    /// the config's initial state.
+    pub start: Option<&'a FixedNet>,
+    /// Called after each sample with the report so far (a progress bar).
+    pub on_sample: Option<&'a mut dyn FnMut(&BoardReport)>,
+}
+
 /// Trains the simulated board on the first `opts.samples` samples of `data` over its
 /// host link, beside the golden model, and compares ([`session`]); the report and the
 /// state read off the board after the last sample.
@@ -259,6 +275,7 @@ pub fn train(
     text: &str,
     data: &Split,
     opts: &BoardOptions,
+    hooks: SessionHooks,
 ) -> Result<(BoardReport, FixedNet), CosimError> {
     check_samples(opts.samples, data)?;
     let started = Instant::now();
@@ -268,7 +285,7 @@ pub fn train(
         mut report,
         mut wire,
         board,
-    } = session(wire, cfg, text, &design.params, data, opts)?;
+    } = session(wire, cfg, text, &design.params, data, opts, hooks)?;
     report.clocks_per_bit = opts.clocks_per_bit;
     report.injected_faults = wire.faults;
     wire.fault = 0;
@@ -468,7 +485,8 @@ pub struct Session<W> {
 /// beside the golden model: each prediction compared, the board's learned state (every
 /// weight, the modulation, the LFSR states) read back after every `opts.weights_every`
 /// samples and after the last and compared; `status` at the end. The board must run the
-/// design of `cfg` (`text`), whose parameters are `params`.
+/// design of `cfg` (`text`), whose parameters are `params`; `hooks` give the starting
+/// state and a progress callback.
 pub fn session<W: Wire>(
     wire: W,
     cfg: &Config,
@@ -476,6 +494,7 @@ pub fn session<W: Wire>(
     params: &DesignParams,
     data: &Split,
     opts: &BoardOptions,
+    mut hooks: SessionHooks,
 ) -> Result<Session<W>, CosimError>
 where
     W::Error: Into<CosimError>,
@@ -483,10 +502,17 @@ where
     check_samples(opts.samples, data)?;
     let started = Instant::now();
     let (mut host, _) = Host::open(wire, opts.attempts, config_hash(text)).map_err(link_err)?;
-    let mut net = FixedNet::new(cfg);
     let mut report = BoardReport {
         config: cfg.name.clone(),
         ..BoardReport::default()
+    };
+    let mut net = match hooks.start {
+        Some(state) => {
+            let loaded = load_weights(&mut host, cfg, params, state)?;
+            report.weights_loaded = loaded.weights;
+            loaded.board
+        }
+        None => FixedNet::new(cfg),
     };
     let mut board_net = None;
     let mismatch = |report: &mut BoardReport, what: String| {
@@ -505,13 +531,18 @@ where
             })
             .map_err(link_err)?;
         match answer {
-            Response::Prediction { class, .. } if usize::from(class) == want => {}
+            Response::Prediction { class, .. } if usize::from(class) == want => {
+                report.correct += usize::from(want == usize::from(label));
+            }
             other => mismatch(
                 &mut report,
                 format!("sample {k}: the board answered {other:?}, the model predicts {want}"),
             ),
         }
         report.samples = k + 1;
+        if let Some(tell) = hooks.on_sample.as_mut() {
+            tell(&report);
+        }
         let last = k + 1 == opts.samples;
         if !(last || (opts.weights_every > 0 && (k + 1) % opts.weights_every == 0)) {
             continue;
@@ -606,6 +637,161 @@ pub fn read_simulated(
     wire.fault = 0;
     wire.quit()?;
     Ok(state)
+}
+
+/// Writes every weight of `net` into a board of parameters `params` over its link, a
+/// memory word or more a request ([`Request::Write`] at the weights' packed addresses,
+/// the holes of a padded lane field skipped): a unit whose weights sit in banks takes one
+/// whole word a request, lane 0 first, as it must. Returns the weights written.
+pub fn write_weights<W: Wire>(
+    host: &mut Host<W>,
+    net: &FixedNet,
+    params: &DesignParams,
+) -> Result<usize, CosimError>
+where
+    W::Error: Into<CosimError>,
+{
+    let max_words = host_link::command::max_write_words(rtl_gen::blocks::link::max_payload(params));
+    let mut written = 0;
+    for (unit, (layer, l)) in net.layers.iter().zip(&params.layers).enumerate() {
+        let lanes = LaneMap::new(l.lanes);
+        let weights = layer.weights();
+        let per_request = if l.bank_stages() > 0 {
+            l.lanes
+        } else {
+            max_words
+        };
+        let total = l.rb_weight_entries();
+        let mut addr = 0;
+        while addr < total {
+            let words: Vec<u32> = (addr..total)
+                .take(per_request)
+                .map_while(|a| lanes.unpacked(a).map(|flat| weights[flat] as u32))
+                .collect();
+            if words.is_empty() {
+                addr += 1;
+                continue;
+            }
+            let n = words.len();
+            let request = Request::Write {
+                unit: unit as u8,
+                addr: addr as u32,
+                words,
+            };
+            match host.call(&request).map_err(link_err)? {
+                Response::Written => {}
+                other => {
+                    return Err(CosimError::Protocol(format!(
+                        "write of {n} weights of unit {unit} at {addr}: the board answered \
+                         {other:?}"
+                    )))
+                }
+            }
+            addr += n;
+            written += n;
+        }
+    }
+    Ok(written)
+}
+
+/// The state a board holds after [`load_weights`], and the weights written.
+pub struct Loaded {
+    pub board: FixedNet,
+    pub weights: usize,
+}
+
+/// Loads `net`'s weights into a board of `cfg` (parameters `params`) over its link
+/// ([`write_weights`]) and reads its state back ([`read_state`]): every weight must read
+/// as written. The link writes weights only: the board keeps its own LFSR states, which
+/// the state returned holds, and a `net` whose modulation differs from the board's is
+/// refused (its modulation cannot be put on the board this way).
+pub fn load_weights<W: Wire>(
+    host: &mut Host<W>,
+    cfg: &Config,
+    params: &DesignParams,
+    net: &FixedNet,
+) -> Result<Loaded, CosimError>
+where
+    W::Error: Into<CosimError>,
+{
+    let weights = write_weights(host, net, params)?;
+    let board = read_state(host, cfg, params)?;
+    for (unit, (b, m)) in board.layers.iter().zip(&net.layers).enumerate() {
+        let (bw, mw) = (b.weights(), m.weights());
+        if let Some(k) = (0..mw.len()).find(|&k| bw[k] != mw[k]) {
+            return Err(CosimError::Protocol(format!(
+                "unit {unit} W[{}][{}] reads {} after the load, {} was written",
+                k / m.inputs,
+                k % m.inputs,
+                bw[k],
+                mw[k]
+            )));
+        }
+        if b.modulation.values() != m.modulation.values() {
+            return Err(CosimError::Options(format!(
+                "unit {unit}: the state's modulation {:?} is not the board's {:?}, and the \
+                 link loads weights only; build the design from the state instead (`lls \
+                 synth --checkpoint`)",
+                m.modulation.values(),
+                b.modulation.values()
+            )));
+        }
+    }
+    Ok(Loaded { board, weights })
+}
+
+/// [`load_weights`] into a board reached over `wire`, which must run a design of `cfg`
+/// (`text`), training or inference (its `hello` says which); the state it then holds,
+/// the weights written, the link figures and the wire.
+pub fn load_board<W: Wire>(
+    wire: W,
+    cfg: &Config,
+    text: &str,
+    net: &FixedNet,
+    attempts: u32,
+) -> Result<(Loaded, LinkFigures, W), CosimError>
+where
+    W::Error: Into<CosimError>,
+{
+    let (mut host, identity) = Host::open(wire, attempts, config_hash(text)).map_err(link_err)?;
+    let params = &DesignParams::new(cfg, identity.learns)?;
+    let loaded = load_weights(&mut host, cfg, params, net)?;
+    Ok((loaded, LinkFigures::of(&host), host.into_wire()))
+}
+
+/// [`load_board`] on the simulated board, fresh from its reset, over a line with
+/// `opts.link_errors`.
+pub fn load_simulated(
+    cfg: &Config,
+    text: &str,
+    net: &FixedNet,
+    opts: &BoardOptions,
+) -> Result<(Loaded, LinkFigures), CosimError> {
+    let design = rtl_gen::generate(cfg, text, true)?;
+    let wire = start(&design, cfg, text, opts)?;
+    let (loaded, figures, mut wire) = load_board(wire, cfg, text, net, opts.attempts)?;
+    wire.fault = 0;
+    wire.quit()?;
+    Ok((loaded, figures))
+}
+
+/// What a link carried: errors it detected, requests sent again, bytes both ways.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct LinkFigures {
+    pub link_errors: u64,
+    pub retries: u64,
+    pub link_bytes: u64,
+}
+
+impl LinkFigures {
+    pub fn of<W: Wire>(host: &Host<W>) -> LinkFigures {
+        let stats = host.stats();
+        LinkFigures {
+            link_errors: stats.link_errors,
+            retries: stats.retries,
+            link_bytes: stats.bytes_sent + stats.bytes_received,
+        }
+    }
 }
 
 /// The samples the board says it trained (its `status`).

@@ -11,12 +11,15 @@ use std::time::{Duration, Instant};
 use golden_model::config::Config;
 use golden_model::data::{default_data_dir, load, DatasetKind};
 use golden_model::spec::fixed::FixedNet;
+use golden_model::spec::lanes::LaneMap;
 use host_link::command::{Identity, Refusal, Request, Response, Status, PROTOCOL};
 use host_link::{DeviceLink, Target};
 use rtl_gen::params::DesignParams;
 use serialport::{SerialPort, TTYPort};
 use std::io::{Read, Write};
-use testbenches::board::{config_hash, infer_session, model_words, session, BoardOptions};
+use testbenches::board::{
+    config_hash, infer_session, model_words, session, BoardOptions, SessionHooks,
+};
 use testbenches::serial::SerialWire;
 
 fn digits() -> (Config, String) {
@@ -99,6 +102,31 @@ impl Target for ModelBoard {
                     },
                 }
             }
+            Request::Write { unit, addr, words } => {
+                let u = usize::from(unit);
+                match self.params.layers.get(u) {
+                    Some(l) if addr as usize + words.len() <= l.rb_entries => {
+                        let lanes = LaneMap::new(l.lanes);
+                        let layer = &mut self.net.layers[u];
+                        let mut weights = layer.weights();
+                        let shift = 32 - l.weight_bits;
+                        for (a, &w) in (addr as usize..).zip(&words) {
+                            if a >= l.rb_weight_entries() {
+                                continue;
+                            }
+                            if let Some(flat) = lanes.unpacked(a) {
+                                weights[flat] = ((w << shift) as i32) >> shift;
+                            }
+                        }
+                        layer.set_weights(&weights);
+                        Response::Written
+                    }
+                    _ => Response::Refused {
+                        kind: 0x07,
+                        reason: Refusal::BadAddress,
+                    },
+                }
+            }
             Request::Status => Response::Status(Status {
                 idle: true,
                 frame_error: false,
@@ -163,7 +191,15 @@ fn a_silent_port_is_reported_within_seconds() {
     let wire = SerialWire::from_port("pty", Box::new(host_end));
     let params = DesignParams::new(&cfg, true).expect("params");
     let started = Instant::now();
-    let Err(err) = session(wire, &cfg, &text, &params, &data.train, &options(3, 4)) else {
+    let Err(err) = session(
+        wire,
+        &cfg,
+        &text,
+        &params,
+        &data.train,
+        &options(3, 4),
+        SessionHooks::default(),
+    ) else {
         panic!("a silent board must not train");
     };
     assert!(
@@ -243,7 +279,35 @@ fn train_on_a_port(cfg: &Config, text: &str) -> (testbenches::board::BoardReport
     let params = DesignParams::new(cfg, true).expect("params");
     let stop = Arc::new(AtomicBool::new(false));
     let (wire, board) = model_board_on_a_port(cfg, text, stop.clone());
-    let run = session(wire, cfg, text, &params, &data.train, &options(12, 4)).expect("trains");
+    // The progress callback sees every sample, and the running count of right answers.
+    let mut seen = Vec::new();
+    let mut tell = |r: &testbenches::board::BoardReport| seen.push((r.samples, r.correct));
+    let hooks = SessionHooks {
+        on_sample: Some(&mut tell),
+        ..SessionHooks::default()
+    };
+    let run = session(
+        wire,
+        cfg,
+        text,
+        &params,
+        &data.train,
+        &options(12, 4),
+        hooks,
+    )
+    .expect("trains");
+    let mut model = FixedNet::new(cfg);
+    let mut correct = 0;
+    let px = data.train.pixels;
+    let expected: Vec<(usize, usize)> = (0..12)
+        .map(|k| {
+            let label = usize::from(data.train.labels[k]);
+            let trace = model.train_step(&data.train.images[k * px..(k + 1) * px], label);
+            correct += usize::from(trace.prediction == label);
+            (k + 1, correct)
+        })
+        .collect();
+    assert_eq!(seen, expected);
     stop.store(true, Ordering::Relaxed);
     let trained = board.join().expect("the board thread");
     let report = run.report;
@@ -258,4 +322,80 @@ fn train_on_a_port(cfg: &Config, text: &str) -> (testbenches::board::BoardReport
         "{report:?}"
     );
     (report, run.board)
+}
+
+/// A state loaded over a serial port: the session writes its weights, reads them back and
+/// trains on from it, the stand-in's LFSR states kept; a state whose modulation differs
+/// from the board's is refused, since the link loads weights only.
+#[test]
+fn a_state_loads_over_a_serial_port_and_training_goes_on_from_it() {
+    let (cfg, text) = digits_modulated();
+    let data = load(DatasetKind::Digits, &default_data_dir()).expect("digits");
+    let params = DesignParams::new(&cfg, true).expect("params");
+    let px = data.train.pixels;
+    let mut state = FixedNet::new(&cfg);
+    for k in 100..130 {
+        state.train_step(
+            &data.train.images[k * px..(k + 1) * px],
+            usize::from(data.train.labels[k]),
+        );
+    }
+    let fresh = FixedNet::new(&cfg);
+    // The weights the 30 samples taught, the modulation and LFSR states of a fresh board.
+    let mut weights_only = fresh.clone();
+    for (w, s) in weights_only.layers.iter_mut().zip(&state.layers) {
+        w.set_weights(&s.weights());
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let (wire, board) = model_board_on_a_port(&cfg, &text, stop.clone());
+    let run = session(
+        wire,
+        &cfg,
+        &text,
+        &params,
+        &data.train,
+        &options(6, 4),
+        SessionHooks {
+            start: Some(&weights_only),
+            ..SessionHooks::default()
+        },
+    )
+    .expect("trains");
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(board.join().expect("the board thread"), 6);
+    assert_eq!(run.report.mismatches, 0, "{:?}", run.report);
+    assert_eq!(run.report.weights_loaded, 64 * 32 + 32 * 10);
+    let mut model = weights_only;
+    for k in 0..6 {
+        model.train_step(
+            &data.train.images[k * px..(k + 1) * px],
+            usize::from(data.train.labels[k]),
+        );
+    }
+    assert_eq!(run.board.layers[0].weights(), model.layers[0].weights());
+    assert_ne!(model.layers[0].weights(), fresh.layers[0].weights());
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (wire, board) = model_board_on_a_port(&cfg, &text, stop.clone());
+    let result = session(
+        wire,
+        &cfg,
+        &text,
+        &params,
+        &data.train,
+        &options(6, 4),
+        SessionHooks {
+            start: Some(&state),
+            ..SessionHooks::default()
+        },
+    );
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(board.join().expect("the board thread"), 0);
+    let Err(err) = result else {
+        panic!("a state with another modulation must be refused");
+    };
+    assert!(
+        err.to_string().contains("the link loads weights only"),
+        "{err}"
+    );
 }

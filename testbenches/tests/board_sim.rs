@@ -8,7 +8,9 @@ use golden_model::config::Config;
 use golden_model::data::{default_data_dir, load, DatasetKind};
 use golden_model::spec::fixed::FixedNet;
 use rtl_gen::StateSource;
-use testbenches::board::{compare_state, infer, read_simulated, train, BoardOptions};
+use testbenches::board::{
+    compare_state, infer, load_simulated, read_simulated, train, BoardOptions, SessionHooks,
+};
 
 fn digits() -> (Config, String) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -36,8 +38,14 @@ fn a_board_trains_bit_exactly_over_a_clean_and_a_lossy_line() {
     let (cfg, text) = digits();
     let data = load(DatasetKind::Digits, &default_data_dir())
         .unwrap_or_else(|e| panic!("{e} (the test command runs scripts/fetch-data first)"));
-    let (clean, board) =
-        train(&cfg, &text, &data.train, &options(20, 0.0, "board-clean")).expect("runs");
+    let (clean, board) = train(
+        &cfg,
+        &text,
+        &data.train,
+        &options(20, 0.0, "board-clean"),
+        SessionHooks::default(),
+    )
+    .expect("runs");
     assert_eq!(
         (clean.mismatches, clean.board_samples, clean.retries),
         (0, 20, 0),
@@ -90,15 +98,61 @@ fn a_board_trains_bit_exactly_over_a_clean_and_a_lossy_line() {
         })
         .count();
     assert_eq!(inferred.correct, correct);
-    let (lossy, _) =
-        train(&cfg, &text, &data.train, &options(60, 0.003, "board-lossy")).expect("runs");
+    // Over a lossy line, from the state after those 20 samples loaded over the link: the
+    // golden model goes on from it.
+    let (lossy, after) = train(
+        &cfg,
+        &text,
+        &data.train,
+        &options(60, 0.003, "board-lossy"),
+        SessionHooks {
+            start: Some(&board),
+            ..SessionHooks::default()
+        },
+    )
+    .expect("runs");
     assert_eq!(lossy.first_mismatch, None);
     assert_eq!(
-        (lossy.mismatches, lossy.board_samples),
-        (0, 60),
+        (lossy.mismatches, lossy.board_samples, lossy.weights_loaded),
+        (0, 60, 64 * 32 + 32 * 10),
         "{lossy:?}"
     );
     assert!(lossy.injected_faults > 20, "{lossy:?}");
     assert!(lossy.retries > 0 && lossy.link_errors > 0, "{lossy:?}");
     assert_eq!(lossy.weights_checked, 3 * (64 * 32 + 32 * 10));
+    for k in 0..60 {
+        let label = usize::from(data.train.labels[k]);
+        model.train_step(&data.train.images[k * px..(k + 1) * px], label);
+    }
+    assert!(compare_state(&after, &model, &mut checked).is_empty());
+}
+
+/// A unit whose weights sit in banks takes them a whole word a request: every weight of
+/// a state unlike the initial one (both signs, the extremes) loads and reads back.
+#[test]
+fn a_state_loads_into_banked_weights_over_the_link() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join("rtl-gen/tests/configs/tiny-banked.toml"))
+        .expect("test config");
+    let cfg = Config::from_toml_str(&text, "tiny-banked.toml").expect("valid");
+    let mut state = FixedNet::new(&cfg);
+    let bits = cfg.fixed.weight_bits;
+    for layer in &mut state.layers {
+        let n = layer.inputs * layer.outputs;
+        let span = 1i64 << bits;
+        let weights: Vec<i32> = (0..n as i64)
+            .map(|k| ((k * 7919 + 13) % span - span / 2) as i32)
+            .collect();
+        layer.set_weights(&weights);
+    }
+    let (loaded, figures) =
+        load_simulated(&cfg, &text, &state, &options(0, 0.002, "board-banked")).expect("loads");
+    assert_eq!(loaded.weights, 64 * 40 + 40 * 3);
+    let mut checked = 0;
+    assert!(compare_state(&loaded.board, &state, &mut checked).is_empty());
+    assert_eq!(checked, loaded.weights);
+    assert!(
+        figures.link_bytes > 4 * loaded.weights as u64,
+        "{figures:?}"
+    );
 }

@@ -118,10 +118,47 @@ fn the_trainer_answers_over_its_uart_as_the_protocol_and_the_model_say() {
         addr,
         count,
     }));
+    // Weights loaded into unit 0 (a negative one among them) and read back; a write whose
+    // second word falls past unit 0's weights (on its first softmax error, which takes
+    // nothing: its word address would wrap to word 0); writes past a unit's entries and
+    // to no unit refused, nothing written.
+    let written: [i32; 3] = [
+        -5,
+        1234,
+        -32768 >> (16 - design.params.layers[0].weight_bits),
+    ];
+    let write = |unit: u8, addr: u32, values: &[i32]| Request::Write {
+        unit,
+        addr,
+        words: values.iter().map(|&v| v as u32).collect(),
+    };
+    let weight_entries = design.params.layers[0].rb_weight_entries() as u32;
+    requests.extend([
+        write(0, 4, &written),
+        Request::Read {
+            unit: 0,
+            addr: 0,
+            count: 8,
+        },
+        write(0, weight_entries - 1, &[1, 2]),
+        write(1, entries - 1, &[3, 4]),
+        write(2, 0, &[5]),
+        Request::Read {
+            unit: 0,
+            addr: weight_entries - 1,
+            count: 1,
+        },
+        Request::Read {
+            unit: 0,
+            addr: 0,
+            count: 1,
+        },
+    ]);
     for r in &requests {
         seq += 1;
         let words = match r {
             Request::Read { count, .. } => usize::from(*count),
+            Request::Write { words, .. } => 4 * words.len(),
             _ => 3,
         };
         sent.push(Sent {
@@ -289,6 +326,27 @@ endmodule
     for &(.., reason) in &refused {
         expected.push((0x04, Response::Refused { kind: 0x04, reason }));
     }
+    expected.push((0x07, Response::Written));
+    let mut weights = net.layers[0].weights().to_vec();
+    weights[4..7].copy_from_slice(&written);
+    let word = |w: i32| (i64::from(w) as u64 & mask) as u32;
+    expected.push((
+        0x04,
+        Response::Words(weights[..8].iter().map(|&w| word(w)).collect()),
+    ));
+    expected.push((0x07, Response::Written));
+    for _ in 0..2 {
+        expected.push((
+            0x07,
+            Response::Refused {
+                kind: 0x07,
+                reason: Refusal::BadAddress,
+            },
+        ));
+    }
+    expected.push((0x04, Response::Words(vec![word(1)])));
+    let first = net.layers[0].weights()[0];
+    expected.push((0x04, Response::Words(vec![word(first)])));
     let got: Vec<(u8, Response)> = frames
         .iter()
         .zip(&expected)

@@ -23,6 +23,10 @@
 //! generated one. The shift register and the XOR keep every folded bit controllable and
 //! observable for a few flip-flops and LUTs. 27 pins remain for digits-mlp.
 //!
+//! The weight load (`load_we`, `load_data`) is tied low instead: only a host link drives
+//! it, so the bare design's figures describe the trainer without it, and a board build
+//! (`lls synth --board`) places and reports it with the link.
+//!
 //! Where the part asks for it (`Device::stream_slices`: the ECP5), both streams also pass
 //! through register slices between their pins and the top ([`slice_chain`]); the folded
 //! `m_axis_tuser` goes to the parity pin unsliced.
@@ -47,6 +51,9 @@ pub const BOARD_PINS: [&str; 14] = [
     PROBE_SIN,
     PROBE_XOR,
 ];
+
+/// Inputs of the top tied low: the weight load, which only a host link drives.
+pub const TIED_LOW: [&str; 2] = ["load_we", "load_data"];
 
 /// The serial input driving the folded inputs.
 pub const PROBE_SIN: &str = "probe_sin";
@@ -88,7 +95,7 @@ fn find_pin(pins: &[(String, Expr)], name: &str) -> Option<Expr> {
 }
 
 fn folded(name: &str) -> bool {
-    !BOARD_PINS.contains(&name)
+    !BOARD_PINS.contains(&name) && !TIED_LOW.contains(&name)
 }
 
 /// Builds `<top>_board` around the manifest's top. `header` lines (each `// ...`) go first.
@@ -130,7 +137,11 @@ pub fn wrapper(manifest: &Manifest, header: Vec<String>, stream_slices: usize) -
          is the registered XOR of {outs}. See toolchain/src/board.rs."
     ));
     let mut pins = Vec::new();
-    for p in manifest.ports.iter().filter(|p| !folded(&p.name)) {
+    for p in manifest
+        .ports
+        .iter()
+        .filter(|p| BOARD_PINS.contains(&p.name.as_str()))
+    {
         let t = ty(p.width, p.signed);
         let e = if p.direction == "input" {
             m.input(&p.name, t)
@@ -146,6 +157,13 @@ pub fn wrapper(manifest: &Manifest, header: Vec<String>, stream_slices: usize) -
         (n, Some(rst)) => sliced_streams(&mut m, &clk, &rst, manifest, &pins, n),
     };
 
+    for p in manifest
+        .ports
+        .iter()
+        .filter(|p| TIED_LOW.contains(&p.name.as_str()))
+    {
+        conns.push((p.name.clone(), Expr::lit(0, ty(p.width, p.signed))));
+    }
     if !folded_in.is_empty() {
         let sin = m.input(PROBE_SIN, Ty::bit());
         let width: u32 = folded_in.iter().map(|p| p.width).sum();

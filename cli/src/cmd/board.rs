@@ -2,7 +2,7 @@
 //! or (`--sim`) a Verilator model of the whole board top, pins and all, driven byte for
 //! byte by the same host code. `train` holds every prediction and the state read back
 //! over the link to the golden model; `read-weights` saves what a board has learned as a
-//! checkpoint.
+//! checkpoint, and `load-weights` puts a checkpoint's weights on a board.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,7 +10,8 @@ use std::time::Duration;
 use golden_model::checkpoint::{Checkpoint, ConfigMatch, Progress};
 use golden_model::config::Config;
 use golden_model::spec::fixed::FixedNet;
-use testbenches::board::BoardOptions;
+use indicatif::{ProgressBar, ProgressStyle};
+use testbenches::board::{BoardOptions, BoardReport, SessionHooks};
 use testbenches::serial::SerialWire;
 
 use super::opts::{
@@ -34,6 +35,8 @@ enum Command {
     /// Read the board's learned state (weights, modulation, LFSR states) into a
     /// checkpoint; the board trains nothing.
     ReadWeights(ReadArgs),
+    /// Write a checkpoint's weights into the board over the link and read them back.
+    LoadWeights(LoadArgs),
 }
 
 /// The board and the link to it, for every board command.
@@ -78,11 +81,16 @@ struct LinkArgs {
   lls board train --config configs/digits-mlp.toml --port /dev/ttyUSB1 --samples 200 --save build/board.ckpt.json
   lls board train --sim --config configs/digits-mlp.toml --samples 200
   lls board train --sim --config configs/digits-mlp.toml --samples 200 --link-errors 0.001 --json build/board.json
+  lls board train --sim --config configs/digits-mlp.toml --checkpoint build/board.ckpt.json --samples 200
 
 The simulated board is the trainer behind <top>_host: its UART at hardware.baud (default
 1000000), the line damaged and dropping bytes at --link-errors per byte each way. The JSON
-report has samples, mismatches, board_samples, weights_checked, link_errors, retries,
-link_bytes, injected_faults, simulated_cycles and seconds.")]
+report has samples, correct (predictions equal to the label, as trained), mismatches,
+board_samples, weights_loaded, weights_checked, link_errors, retries, link_bytes,
+injected_faults, simulated_cycles and seconds. With --checkpoint the
+checkpoint's weights are loaded into the board over the link first (weights_loaded), and
+the golden model starts from the state the board then holds (the board keeps its LFSR
+states).")]
 pub struct TrainArgs {
     #[command(flatten)]
     link: LinkArgs,
@@ -98,6 +106,8 @@ pub struct TrainArgs {
     /// bit-exact.
     #[arg(long)]
     save: Option<PathBuf>,
+    #[command(flatten)]
+    state: super::gen::StateArgs,
 }
 
 #[derive(clap::Args)]
@@ -136,11 +146,33 @@ pub struct ReadArgs {
     out: PathBuf,
 }
 
+#[derive(clap::Args)]
+#[command(after_help = "Examples:
+  lls board load-weights --config configs/digits-mlp.toml --port /dev/ttyUSB1 --checkpoint build/board.ckpt.json
+  lls board load-weights --sim --config configs/digits-mlp.toml --checkpoint build/board.ckpt.json
+
+Every weight is written over the link (while the board is idle) and read back, and must
+read as written. The link writes weights only: the board keeps its LFSR states, and a
+checkpoint whose modulation differs from the board's is refused (build the design from it:
+lls synth --checkpoint). The JSON report has weights_loaded, link_errors, retries,
+link_bytes and seconds.")]
+pub struct LoadArgs {
+    #[command(flatten)]
+    link: LinkArgs,
+    /// The checkpoint whose weights go on the board.
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// Accept a checkpoint saved with another text of the same config.
+    #[arg(long)]
+    allow_config_change: bool,
+}
+
 pub fn run(args: Args) -> CmdResult {
     match args.command {
         Command::Train(a) => train(a),
         Command::Infer(a) => infer(a),
         Command::ReadWeights(a) => read_weights(a),
+        Command::LoadWeights(a) => load_weights(a),
     }
 }
 
@@ -240,19 +272,45 @@ fn train(args: TrainArgs) -> CmdResult {
     }
     let link = &args.link;
     let outputs: Vec<(&str, &Path)> = args.save.iter().map(|p| ("--save", p.as_path())).collect();
-    let (cfg, text) = prepare(link, &[], &outputs)?;
+    args.state.check()?;
+    let (cfg, text) = prepare(link, &args.state.inputs(), &outputs)?;
     let data = load_dataset(cfg.data.dataset)?;
     check_samples(args.samples, data.train.len(), "training", &data.name)?;
+    let start = match &args.state.checkpoint {
+        Some(_) => Some(args.state.load(&cfg, &text)?.0),
+        None => None,
+    };
     let opts = options(link, &cfg, args.samples, args.weights_every);
-    let (report, board) = match &link.port {
-        None => testbenches::board::train(&cfg, &text, &data.train, &opts),
+    let bar = ProgressBar::new(args.samples as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    let mut tell = |r: &BoardReport| {
+        bar.set_position(r.samples as u64);
+        bar.set_message(format!(
+            "board {:.1} % correct, {} mismatches, {} retries",
+            100.0 * r.correct as f64 / r.samples.max(1) as f64,
+            r.mismatches,
+            r.retries
+        ));
+    };
+    let hooks = SessionHooks {
+        start: start.as_ref(),
+        on_sample: Some(&mut tell),
+    };
+    let run = match &link.port {
+        None => testbenches::board::train(&cfg, &text, &data.train, &opts, hooks),
         Some(port) => {
             let wire = open_port(port, &cfg, link.timeout_ms)?;
-            testbenches::board::session(wire, &cfg, &text, &params(&cfg)?, &data.train, &opts)
+            let params = params(&cfg)?;
+            testbenches::board::session(wire, &cfg, &text, &params, &data.train, &opts, hooks)
                 .map(|run| (run.report, run.board))
         }
-    }
-    .map_err(|e| e.to_string())?;
+    };
+    bar.finish_and_clear();
+    let (report, board) = run.map_err(|e| e.to_string())?;
     let line = match &link.port {
         Some(port) => format!("on {port}"),
         None => format!(
@@ -260,12 +318,18 @@ fn train(args: TrainArgs) -> CmdResult {
             report.clocks_per_bit, report.simulated_cycles, report.injected_faults
         ),
     };
+    let loaded = match report.weights_loaded {
+        0 => String::new(),
+        n => format!("{n} weights loaded first, "),
+    };
     println!(
-        "{} over its UART ({} baud, {line}): {} samples, {} mismatches, the board trained \
-         {}; {} weights checked; {} link errors, {} retries, {} bytes on the line; {:.1} s",
+        "{} over its UART ({} baud, {line}): {loaded}{} samples, {:.2} % predicted right as \
+         trained, {} mismatches, the board trained {}; {} weights checked; {} link errors, \
+         {} retries, {} bytes on the line; {:.1} s",
         report.config,
         cfg.hardware.baud(),
         report.samples,
+        100.0 * report.correct as f64 / report.samples.max(1) as f64,
         report.mismatches,
         report.board_samples,
         report.weights_checked,
@@ -418,5 +482,53 @@ fn read_weights(args: ReadArgs) -> CmdResult {
     }
     save(&args.out, board, &cfg, &text, state.samples)?;
     println!("wrote {}", args.out.display());
+    Ok(())
+}
+
+/// The `lls board load-weights` JSON report.
+#[derive(serde::Serialize)]
+struct LoadReport {
+    config: String,
+    weights_loaded: usize,
+    #[serde(flatten)]
+    link: testbenches::board::LinkFigures,
+    seconds: f64,
+}
+
+fn load_weights(args: LoadArgs) -> CmdResult {
+    let link = &args.link;
+    let (cfg, text) = prepare(link, &[("--checkpoint", args.checkpoint.as_path())], &[])?;
+    let (net, _, _) =
+        super::opts::load_checkpoint(&args.checkpoint, &cfg, &text, args.allow_config_change)?;
+    let started = std::time::Instant::now();
+    let (loaded, figures) = match &link.port {
+        None => testbenches::board::load_simulated(&cfg, &text, &net, &options(link, &cfg, 0, 0)),
+        Some(port) => {
+            let wire = open_port(port, &cfg, link.timeout_ms)?;
+            testbenches::board::load_board(wire, &cfg, &text, &net, link.attempts)
+                .map(|(loaded, figures, _)| (loaded, figures))
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    let report = LoadReport {
+        config: cfg.name.clone(),
+        weights_loaded: loaded.weights,
+        link: figures,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    println!(
+        "{}: loaded {} weights of {} and read them back equal; {} link errors, {} retries, \
+         {} bytes on the line; {:.1} s",
+        report.config,
+        report.weights_loaded,
+        args.checkpoint.display(),
+        figures.link_errors,
+        figures.retries,
+        figures.link_bytes,
+        report.seconds
+    );
+    if let Some(path) = &link.json {
+        write_json(path, &report)?;
+    }
     Ok(())
 }

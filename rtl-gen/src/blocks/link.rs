@@ -1,7 +1,8 @@
 //! The host link's request executor: what a board does with the frames
 //! [`super::frame_rx`] finds (`host_link::device::DeviceLink` in hardware). It keeps the
 //! payload in a buffer, carries out each request on the trainer's ports (samples onto the
-//! input stream, the prediction back, readback words, a reset) and sends the answer frame
+//! input stream, the prediction back, readback words, weights loaded, a reset) and sends
+//! the answer frame
 //! through the UART transmitter, its CRC computed byte by byte as it goes out. A request
 //! whose kind and sequence number are the last one answered gets that answer again
 //! without being carried out; a read is carried out again (it changes nothing).
@@ -21,9 +22,18 @@ use super::frame_rx::{self, crc_next};
 use crate::params::{addr_bits, DesignParams};
 use crate::verilog::{assign, assign_slice, case, if_, if_else, Expr, Module, Ty};
 
-/// The payload buffer's size: a sample (its label and pixels) or a read's 7 bytes.
+/// The payload buffer's size: a sample (its label and pixels), a read's 7 bytes, or a
+/// write of a whole word of the widest unit whose weights sit in banks (it writes whole
+/// words only).
 pub fn max_payload(p: &DesignParams) -> usize {
-    (p.inputs + 1).max(7)
+    let banked_word = p
+        .layers
+        .iter()
+        .filter(|l| l.bank_stages() > 0)
+        .map(|l| l.lanes)
+        .max()
+        .unwrap_or(1);
+    command::max_request_payload(p.inputs, banked_word)
 }
 
 fn lit(v: i128, w: u32) -> Expr {
@@ -52,7 +62,7 @@ pub mod answer {
     pub const SAMPLE: i128 = 2;
     /// The refused kind and the reason: 2 bytes.
     pub const REFUSAL: i128 = 3;
-    /// A reset's: none.
+    /// A reset's and a write's: none.
     pub const EMPTY: i128 = 4;
     /// A read's words, 4 bytes each.
     pub const READ: i128 = 5;
@@ -113,6 +123,8 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
     let rb_addr = m.output_wire("rb_addr", Ty::u(p.rb_addr_bits));
     let rb_data = m.input("rb_data", Ty::u(p.rb_data_bits));
     let trainer_rst = m.output_wire("trainer_rst", Ty::bit());
+    let load_we = m.output_reg("load_we", Ty::bit());
+    let load_data = m.output_wire("load_data", Ty::u(p.load_bits()));
 
     m.section("the payload buffer");
     let buf = m.memory("payload", Ty::u(8), max_pay as u32, None);
@@ -129,6 +141,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
     m.section("request state");
     let (s_idle, s_dispatch, s_label, s_pixel, s_beat, s_pred, s_reset, s_args, s_fetch, s_tx) =
         (0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+    let (s_check, s_byte, s_put, s_next) = (10, 11, 12, 13);
     let sw = 4;
     let st = |v: i128| lit(v, sw);
     let state = m.reg("state", Ty::u(sw));
@@ -136,6 +149,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
     let len_zero = m.reg("len_zero", Ty::bit());
     let len_sample = m.reg("len_sample", Ty::bit());
     let len_read = m.reg("len_read", Ty::bit());
+    let len_write = m.reg("len_write", Ty::bit());
     // The request's kind and sequence number: the one being carried out is the last one
     // (a repeat has the same).
     let req_kind = m.reg("req_kind", Ty::u(8));
@@ -144,8 +158,10 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
     let samples = m.reg("samples", Ty::u(32));
     let samples_next = m.wire_assign("samples_next", samples.clone().add(lit(1, 32)));
     let crc_errors = m.reg("crc_errors", Ty::u(32));
-    // Counts a sample's beats (0..=inputs) and a read's argument bytes (0..=7).
+    // Counts a sample's beats (0..=inputs), a read's argument bytes (0..=7) and a write's
+    // bytes (up to its length, `pay_len`).
     let cw = addr_bits(max_pay + 1);
+    let pay_len = m.reg("pay_len", Ty::u(cw));
     let pix = m.reg("pixel", Ty::u(cw));
     let pix_next = m.wire_assign("pixel_next", pix.clone().add(lit(1, cw)));
     // Clocks to wait: a buffer read (1), the trainer's reset (3), a readback word.
@@ -173,8 +189,11 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
     let unit_ok = m.reg("unit_ok", Ty::bit());
     let read_addr = m.reg("read_addr", Ty::u(rw));
     let addr_over = m.reg("addr_over", Ty::bit());
-    // At most MAX_READ_WORDS (256): 9 bits, `count_over` past it.
-    let read_count = m.reg("read_count", Ty::u(9));
+    // The words a read asks for (at most MAX_READ_WORDS, 256: `count_over` past it) or a
+    // write carries (what its length says, at most `max_write_words`).
+    let max_words = command::max_write_words(max_pay);
+    let nw = addr_bits(max_words + 1).max(9);
+    let word_count = m.reg("word_count", Ty::u(nw));
     let count_over = m.reg("count_over", Ty::bit());
     // The entry at the read address is presented all along and its word goes out straight
     // from rb_data (which holds while the trainer is idle and the address stays); the
@@ -182,6 +201,11 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
     m.assign(&rb_layer, read_unit.clone());
     m.assign(&rb_addr, read_addr.clone().resize(p.rb_addr_bits));
     let word_ready = m.reg("word_ready", Ty::bit());
+    // A write: its words (what its length leaves after the unit and address), the word
+    // being assembled from the buffer, a byte at a time.
+    let writing = m.reg("writing", Ty::bit());
+    let load_word = m.reg("load_word", Ty::u(p.load_bits()));
+    m.assign(&load_data, load_word.clone());
     // The frame going out: which field (`field`, below), the payload's length and the
     // bytes of it left, the CRC; the payload byte of a fixed answer and the byte of a
     // read's word.
@@ -219,30 +243,49 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
     } else {
         Refusal::NotLearning
     };
-    // A read's bounds: the unit's entries.
-    let ew = rw.max(16) + 1;
-    let entries_of = |unit: &Expr| -> Expr {
-        p.layers
-            .iter()
-            .enumerate()
-            .rev()
-            .fold(lit(0, ew), |acc, (k, l)| {
-                Expr::mux(
-                    unit.clone().eq(lit(k as i128, p.rb_layer_bits)),
-                    lit(l.rb_entries as i128, ew),
-                    acc,
-                )
-            })
+    // A read's and a write's bounds: the unit's entries.
+    let ew = rw.max(nw) + 1;
+    let per_unit = |value: &dyn Fn(&crate::params::LayerParams) -> Expr, zero: Expr| {
+        p.layers.iter().enumerate().rev().fold(zero, |acc, (k, l)| {
+            Expr::mux(
+                read_unit.clone().eq(lit(k as i128, p.rb_layer_bits)),
+                value(l),
+                acc,
+            )
+        })
     };
-    let read_end = read_addr
+    let end = read_addr
         .clone()
         .resize(ew)
-        .add(read_count.clone().resize(ew));
-    let read_ok = addr_over
-        .clone()
-        .lnot()
-        .land(unit_ok.clone())
-        .land(read_end.le(entries_of(&read_unit)));
+        .add(word_count.clone().resize(ew));
+    // A write is held to the unit's entries as a read is: the unit writes weights only
+    // (an entry past them takes nothing).
+    let span = end.le(per_unit(&|l| lit(l.rb_entries as i128, ew), lit(0, ew)));
+    // Registered: the checks below wait a clock for it (a clock off the link's own paths).
+    let span_ok = m.reg("span_ok", Ty::bit());
+    m.always_ff(
+        &clk,
+        vec![assign(
+            &span_ok,
+            addr_over.clone().lnot().land(unit_ok.clone()).land(span),
+        )],
+    );
+    // A unit whose weights sit in banks writes whole words: one a request, from lane 0.
+    let whole_word = per_unit(
+        &|l| {
+            if l.bank_stages() == 0 {
+                return Expr::bool(true);
+            }
+            let lane0 = match l.lane_bits() {
+                0 => Expr::bool(true),
+                b => read_addr.clone().resize(b).eq(lit(0, b)),
+            };
+            let lanes = word_count.clone().eq(lit(l.lanes as i128, nw));
+            lane0.land(lanes)
+        },
+        Expr::bool(true),
+    );
+    let write_ok = span_ok.clone().land(whole_word);
 
     let dispatch = vec![case(
         req_kind.clone(),
@@ -277,6 +320,22 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
                         assign(&pix, lit(0, cw)),
                         assign(&read_addr, lit(0, rw)),
                         assign(&addr_over, Expr::bool(false)),
+                        assign(&writing, Expr::bool(false)),
+                        assign(&state, st(s_args)),
+                    ],
+                    refuse(Refusal::BadLength),
+                )],
+            ),
+            (
+                vec![lit(kind::WRITE.into(), 8)],
+                vec![if_else(
+                    len_write.clone(),
+                    vec![
+                        assign(&buf_raddr, lit(0, aw)),
+                        assign(&pix, lit(0, cw)),
+                        assign(&read_addr, lit(0, rw)),
+                        assign(&addr_over, Expr::bool(false)),
+                        assign(&writing, Expr::bool(true)),
                         assign(&state, st(s_args)),
                     ],
                     refuse(Refusal::BadLength),
@@ -355,7 +414,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
     let first = ans_idx.clone().eq(lit(0, 4));
     let head_byte = Expr::mux(
         is(answer::STATUS),
-        Expr::mux(first.clone(), idle.resize(8), frame_error.resize(8)),
+        Expr::mux(first.clone(), idle.clone().resize(8), frame_error.resize(8)),
         Expr::mux(
             first.clone(),
             pred_q.clone().resize(8),
@@ -387,7 +446,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
         req_kind.clone().or(lit(i128::from(RESPONSE), 8)),
     );
     // The payload's length: a read's 4 bytes a word, or what the answer carries.
-    let read_len = Expr::concat(vec![read_count.clone().resize(fw - 2), lit(0, 2)]);
+    let read_len = Expr::concat(vec![word_count.clone().resize(fw - 2), lit(0, 2)]);
     let fixed_len = [
         answer::HELLO,
         answer::STATUS,
@@ -489,27 +548,37 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
                 (vec![lit(2, cw)], address_byte(0)),
                 (vec![lit(3, cw)], address_byte(1)),
                 (vec![lit(4, cw)], address_byte(2)),
-                (vec![lit(5, cw)], address_byte(3)),
+                (
+                    vec![lit(5, cw)],
+                    [
+                        address_byte(3),
+                        vec![if_(
+                            writing.clone(),
+                            vec![assign(&state, st(s_check)), assign(&wait, lit(1, ww))],
+                        )],
+                    ]
+                    .concat(),
+                ),
                 (
                     vec![lit(6, cw)],
-                    vec![assign(&read_count, buf_q.clone().resize(9))],
+                    vec![assign(&word_count, buf_q.clone().resize(nw))],
                 ),
                 (
                     // The count's high byte: 256 is the most, 0x01 0x00.
                     vec![lit(7, cw)],
                     vec![
-                        assign_slice(&read_count, 8, 8, buf_q.clone().bit(0)),
+                        assign_slice(&word_count, 8, 8, buf_q.clone().bit(0)),
                         assign(
                             &count_over,
                             buf_q.clone().slice(7, 1).reduce_or().lor(
                                 buf_q
                                     .clone()
                                     .bit(0)
-                                    .land(read_count.clone().slice(7, 0).reduce_or()),
+                                    .land(word_count.clone().slice(7, 0).reduce_or()),
                             ),
                         ),
                         assign(&state, st(s_fetch)),
-                        assign(&wait, lit(0, ww)),
+                        assign(&wait, lit(1, ww)),
                     ],
                 ),
             ],
@@ -517,11 +586,20 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
         ),
     ];
     debug_assert_eq!(command::MAX_READ_WORDS, 256);
-    let fetch = vec![if_else(
+    debug_assert_eq!(command::WRITE_HEADER, 5);
+    // Both wait a clock for the registered span check.
+    let after_check = |stmts: Vec<crate::verilog::Stmt>| {
+        vec![if_else(
+            wait_is(0),
+            stmts,
+            vec![assign(&wait, wait_less.clone())],
+        )]
+    };
+    let fetch = after_check(vec![if_else(
         count_over.clone(),
         refuse(Refusal::BadLength),
         vec![if_else(
-            read_ok,
+            span_ok,
             vec![
                 assign(&refused, Expr::bool(false)),
                 assign(&ans_type, lit(answer::READ, answer::BITS)),
@@ -532,7 +610,70 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
             ],
             refuse(Refusal::BadAddress),
         )],
+    )]);
+    // A write: check the unit and the span, then each word from the buffer (bytes 5 ..,
+    // little-endian) onto load_data, written once the trainer is idle.
+    let check = after_check(vec![if_else(
+        write_ok,
+        vec![
+            assign(&buf_raddr, lit(command::WRITE_HEADER as i128, aw)),
+            assign(&pix, lit(command::WRITE_HEADER as i128, cw)),
+            assign(&byte_sel, lit(0, 2)),
+            assign(&wait, lit(1, ww)),
+            assign(&state, st(s_byte)),
+        ],
+        refuse(Refusal::BadAddress),
+    )]);
+    let take_byte = vec![if_else(
+        wait_is(0),
+        vec![
+            case(
+                byte_sel.clone(),
+                // The word's bytes past the weights' width are dropped.
+                (0..4u32)
+                    .filter(|i| 8 * i < p.load_bits())
+                    .map(|i| {
+                        let (lo, hi) = (8 * i, (8 * i + 7).min(p.load_bits() - 1));
+                        (
+                            vec![lit(i.into(), 2)],
+                            vec![assign_slice(
+                                &load_word,
+                                hi,
+                                lo,
+                                buf_q.clone().slice(hi - lo, 0),
+                            )],
+                        )
+                    })
+                    .collect(),
+                vec![],
+            ),
+            assign(&pix, pix_next.clone()),
+            assign(&buf_raddr, pix_next.clone().resize(aw)),
+            assign(&byte_sel, byte_sel.clone().add(lit(1, 2))),
+            if_else(
+                byte_sel.clone().eq(lit(3, 2)),
+                vec![assign(&state, st(s_put))],
+                vec![assign(&wait, lit(1, ww))],
+            ),
+        ],
+        vec![assign(&wait, wait_less.clone())],
     )];
+    let put = vec![if_(
+        idle.clone(),
+        vec![
+            assign(&load_we, Expr::bool(true)),
+            assign(&state, st(s_next)),
+        ],
+    )];
+    let next_word = vec![
+        assign(&load_we, Expr::bool(false)),
+        assign(&read_addr, read_addr.clone().add(lit(1, rw))),
+        if_else(
+            pix.clone().eq(pay_len.clone()),
+            answer(answer::EMPTY),
+            vec![assign(&wait, lit(1, ww)), assign(&state, st(s_byte))],
+        ),
+    ];
     let send = vec![if_else(
         needs_word,
         // Wait out the readback latency, take the word, move to the next address.
@@ -603,7 +744,20 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
                             assign(&req_seq, ev_seq.clone()),
                             assign(&len_zero, ev_len.clone().eq(lit(0, 16))),
                             assign(&len_sample, ev_len.clone().eq(lit(n as i128 + 1, 16))),
-                            assign(&len_read, ev_len.eq(lit(7, 16))),
+                            assign(&len_read, ev_len.clone().eq(lit(7, 16))),
+                            // 5 bytes and 4 a word, at least one: 4k + 1 with k >= 2.
+                            assign(
+                                &len_write,
+                                ev_len
+                                    .clone()
+                                    .slice(15, 3)
+                                    .reduce_or()
+                                    .land(ev_len.clone().slice(1, 0).eq(lit(1, 2))),
+                            ),
+                            assign(&pay_len, ev_len.clone().resize(cw)),
+                            // Its words: (len - 5) / 4, which for len = 4k + 1 is
+                            // len[..2] - 1.
+                            assign(&word_count, ev_len.clone().slice(nw + 1, 2).sub(lit(1, nw))),
                             if_else(
                                 last_valid
                                     .clone()
@@ -708,6 +862,10 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
             (vec![st(s_args)], args),
             // The arguments in: check them, then answer with the words.
             (vec![st(s_fetch)], fetch),
+            (vec![st(s_check)], check),
+            (vec![st(s_byte)], take_byte),
+            (vec![st(s_put)], put),
+            (vec![st(s_next)], next_word),
             (vec![st(s_tx)], send),
         ],
         vec![assign(&state, st(s_idle))],
@@ -726,6 +884,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
                 assign(&s_tlast, Expr::bool(false)),
                 assign(&m_tready, Expr::bool(false)),
                 assign(&reset_pulse, Expr::bool(false)),
+                assign(&load_we, Expr::bool(false)),
                 assign(&wait, lit(0, ww)),
             ],
             fsm,

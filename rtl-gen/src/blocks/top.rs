@@ -11,7 +11,10 @@
 //! plus 2 where a unit banks its weights), a new address every clock
 //! (the weights at their packed addresses, `LaneMap::packed` of the row-major index, then
 //! the C errors, the modulation and the LFSR states: `LayerParams::rb_first_error` /
-//! `rb_first_modulation` / `rb_first_lfsr`).
+//! `rb_first_modulation` / `rb_first_lfsr`). Weight load, while `idle`: `load_we` for a
+//! clock writes `load_data` (a weight, two's complement, the low `weight_bits` a unit's) into the
+//! weight at entry `rb_addr` of layer `rb_layer`; a unit whose weights sit in banks takes
+//! a word's lanes in order, lane 0 first, and writes the word after its last lane.
 
 use crate::params::{addr_bits, DesignParams};
 use crate::verilog::{assign, case, if_, if_else, Expr, Module, Ty};
@@ -68,6 +71,8 @@ struct Ports {
     rb_layer: Expr,
     rb_addr: Expr,
     rb_data: Expr,
+    load_we: Expr,
+    load_data: Expr,
 }
 
 impl Ports {
@@ -89,6 +94,8 @@ impl Ports {
             rb_layer: m.input("rb_layer", Ty::u(p.rb_layer_bits)),
             rb_addr: m.input("rb_addr", Ty::u(p.rb_addr_bits)),
             rb_data: m.output_wire("rb_data", Ty::s(p.rb_data_bits)),
+            load_we: m.input("load_we", Ty::bit()),
+            load_data: m.input("load_data", Ty::u(p.load_bits())),
         }
     }
 }
@@ -218,6 +225,17 @@ fn units(
         }
         conns.push(("rb_addr".into(), io.rb_addr.clone().resize(l.rb_addr_bits)));
         conns.push(("rb_data".into(), rb_data_k[k].clone()));
+        let here = io
+            .rb_layer
+            .clone()
+            .eq(Expr::lit(k as i128, Ty::u(p.rb_layer_bits)));
+        let load_we = m.wire_assign(&format!("load_we{k}"), io.load_we.clone().land(here));
+        conns.push(("load_we".into(), load_we));
+        let load_data = m.wire_assign(
+            &format!("load_data{k}"),
+            io.load_data.clone().resize(l.weight_bits).as_signed(),
+        );
+        conns.push(("load_data".into(), load_data));
         m.instance(&l.name, &format!("u_{}", l.name), conns);
     }
     if let Some(pool) = &pool {

@@ -1,6 +1,6 @@
 //! The unit's ports: the input stream, `start`, the downstream (the next unit's input
-//! stream, or the prediction) and the readback port, whose output register is padded to
-//! the design's common readback latency.
+//! stream, or the prediction), the readback port, whose output register is padded to
+//! the design's common readback latency, and the weight load beside it.
 
 use crate::params::addr_bits;
 use crate::params::{DesignParams, LayerParams, READBACK_LATENCY};
@@ -26,6 +26,9 @@ pub(super) struct Ports {
     pub rb_addr: Expr,
     /// The selected readback entry, before the padding registers and `rb_data`.
     pub rb_next: Expr,
+    /// While idle: `load_data` into the weight at readback entry `rb_addr`.
+    pub load_we: Expr,
+    pub load_data: Expr,
 }
 
 pub(super) fn declare(m: &mut Module, p: &DesignParams, l: &LayerParams) -> Ports {
@@ -60,6 +63,8 @@ pub(super) fn declare(m: &mut Module, p: &DesignParams, l: &LayerParams) -> Port
     };
     let rb_addr = m.input("rb_addr", Ty::u(l.rb_addr_bits));
     let rb_data = m.output_reg("rb_data", Ty::s(p.rb_data_bits));
+    let load_we = m.input("load_we", Ty::bit());
+    let load_data = m.input("load_data", Ty::s(l.weight_bits));
     // The selected entry, registered into rb_data (readback stage 3), after as many
     // registers as the design's slowest unit (banked, or a wide lane select) takes more.
     let rb_next = m.wire("rb_next", Ty::s(p.rb_data_bits));
@@ -80,6 +85,8 @@ pub(super) fn declare(m: &mut Module, p: &DesignParams, l: &LayerParams) -> Port
         out_ports,
         rb_addr,
         rb_next,
+        load_we,
+        load_data,
     }
 }
 

@@ -165,7 +165,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
         &prods,
         &ops,
     );
-    weight_store::ports(&mut m, &u, weights, &learned.writes);
+    weight_store::ports(&mut m, &u, &io, weights, &learned.writes);
     readback::build(
         &mut m,
         &u,

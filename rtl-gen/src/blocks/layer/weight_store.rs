@@ -1,9 +1,10 @@
 //! The weights: one memory per lane, word j·words + w holding W\[j\]\[w·lanes + lane\], or
 //! banked by block RAM ([`super::super::weights`], ECP5). One read port serves the forward
-//! pass, the update and (while idle) readback; one write port the update.
+//! pass, the update and (while idle) readback; one write port the update and (while idle)
+//! the weight load, which addresses a weight as readback does.
 
 use crate::params::addr_bits;
-use crate::verilog::{assign, Expr, Memory, Module, Ty};
+use crate::verilog::{assign, if_, Expr, Memory, Module, Ty};
 
 use super::super::weights::WeightBanks;
 use super::super::{place, ram_port};
@@ -20,6 +21,9 @@ pub(super) struct WeightStore {
     /// Each lane memory's registered read.
     pub q: Vec<Expr>,
     pub raddr: Expr,
+    /// The word and the lane of readback entry `rb_addr` (the lane 0 with one lane).
+    rb_word: Expr,
+    rb_lane: Option<Expr>,
 }
 
 impl WeightStore {
@@ -77,7 +81,9 @@ pub(super) fn declare(
         io.rb_addr.clone().resize(w_aw)
     };
     let rb_word = m.wire_assign("rb_word", rb_word);
-    let fwd_raddr = Expr::mux(issue.issuing.clone(), issue.addr0.clone(), rb_word);
+    let rb_lane =
+        (lanes > 1).then(|| m.wire_assign("rb_lane", io.rb_addr.clone().resize(lane_bits)));
+    let fwd_raddr = Expr::mux(issue.issuing.clone(), issue.addr0.clone(), rb_word.clone());
     let raddr = m.wire_assign(
         "w_raddr",
         match upd_addr {
@@ -90,11 +96,112 @@ pub(super) fn declare(
         banks,
         q,
         raddr,
+        rb_word,
+        rb_lane,
     }
 }
 
-/// The memories' ports: the update's writes (when learning) and the reads.
-pub(super) fn ports(m: &mut Module, u: &Unit, store: WeightStore, writes: &[WeightWrite]) {
+/// The update's writes (none in an inference design) with the weight load folded in:
+/// `load_data` into the weight at `rb_addr` while the unit is idle (the update writes
+/// only while it learns); an address past the weights takes nothing. A lane memory takes
+/// its own lane's word at once; a bank word
+/// holds every lane, so the entries of a word, sent lane 0 first, shift into a register
+/// and the whole word is written after its last lane (the host link sends whole words
+/// to a banked unit).
+fn with_load(
+    m: &mut Module,
+    u: &Unit,
+    io: &Ports,
+    store: &WeightStore,
+    writes: &[WeightWrite],
+) -> Vec<WeightWrite> {
+    let l = u.l;
+    m.section("weight load, while idle: a weight at its readback address");
+    let span = l.rb_weight_entries();
+    let load = if span < 1 << l.rb_addr_bits {
+        let in_span = io
+            .rb_addr
+            .clone()
+            .lt(Expr::lit(span as i128, Ty::u(l.rb_addr_bits)));
+        m.wire_assign("load_here", io.load_we.clone().land(in_span))
+    } else {
+        io.load_we.clone()
+    };
+    let update = |ln: usize| writes.get(ln);
+    let merge = |we: Expr, addr: Expr, data: Expr, ln: usize| match update(ln) {
+        Some(w) => WeightWrite {
+            we: w.we.clone().lor(we.clone()),
+            // The lanes share the update's address: one multiplexer for all.
+            addr: Expr::mux(load.clone(), addr, w.addr.clone()),
+            data: Expr::mux(load.clone(), data, w.data.clone()),
+        },
+        None => WeightWrite { we, addr, data },
+    };
+    if store.banks.is_none() {
+        return (0..l.lanes)
+            .map(|ln| {
+                let here = match &store.rb_lane {
+                    Some(lane) => load
+                        .clone()
+                        .land(lane.clone().eq(Expr::lit(ln as i128, Ty::u(l.lane_bits())))),
+                    None => load.clone(),
+                };
+                let we = m.wire_assign(&format!("load_we{ln}"), here);
+                merge(we, store.rb_word.clone(), io.load_data.clone(), ln)
+            })
+            .collect();
+    }
+    let shift: Vec<Expr> = (0..l.lanes)
+        .map(|ln| m.reg(&format!("load_sr{ln}"), Ty::s(l.weight_bits)))
+        .collect();
+    let commit = m.reg("load_commit", Ty::bit());
+    let word = m.reg("load_word", store.rb_word.ty());
+    let last_lane = match &store.rb_lane {
+        Some(lane) => lane
+            .clone()
+            .eq(Expr::lit(l.lanes as i128 - 1, Ty::u(l.lane_bits()))),
+        None => Expr::bool(true),
+    };
+    let mut shifted: Vec<_> = shift
+        .windows(2)
+        .map(|w| assign(&w[0], w[1].clone()))
+        .collect();
+    shifted.push(assign(&shift[l.lanes - 1], io.load_data.clone()));
+    m.always_ff(
+        &u.clk,
+        vec![
+            assign(&commit, load.clone().land(last_lane)),
+            assign(&word, store.rb_word.clone()),
+            if_(load, shifted),
+        ],
+    );
+    // The update's write selects on its own enable, the load's on the commit.
+    (0..l.lanes)
+        .map(|ln| match update(ln) {
+            Some(w) => WeightWrite {
+                we: w.we.clone().lor(commit.clone()),
+                addr: Expr::mux(commit.clone(), word.clone(), w.addr.clone()),
+                data: Expr::mux(commit.clone(), shift[ln].clone(), w.data.clone()),
+            },
+            None => WeightWrite {
+                we: commit.clone(),
+                addr: word.clone(),
+                data: shift[ln].clone(),
+            },
+        })
+        .collect()
+}
+
+/// The memories' ports: the update's writes (when learning), the weight load and the
+/// reads.
+pub(super) fn ports(
+    m: &mut Module,
+    u: &Unit,
+    io: &Ports,
+    store: WeightStore,
+    writes: &[WeightWrite],
+) {
+    let writes = &with_load(m, u, io, &store, writes);
     if let Some(banks) = store.banks {
         let write = writes.first().map(|w| {
             let data = writes.iter().map(|w| w.data.clone()).collect();
