@@ -63,6 +63,11 @@ pub enum LinkError<E: std::error::Error + 'static> {
         expected: String,
         protocol: u8,
     },
+    #[error(
+        "the board speaks protocol {board}, this host {host}: rebuild its bitstream with this \
+         version of lls (`lls synth --board ...`) and program it (`lls flash`)"
+    )]
+    WrongProtocol { board: u8, host: u8 },
 }
 
 /// The host's end of a link over `W`.
@@ -110,7 +115,13 @@ impl<W: Wire> Host<W> {
                 })
             }
         };
-        if identity.protocol != PROTOCOL || identity.config_hash != config_hash {
+        if identity.protocol != PROTOCOL {
+            return Err(LinkError::WrongProtocol {
+                board: identity.protocol,
+                host: PROTOCOL,
+            });
+        }
+        if identity.config_hash != config_hash {
             return Err(LinkError::WrongDesign {
                 board: hex(&identity.config_hash),
                 expected: hex(&config_hash),

@@ -11,6 +11,8 @@ use host_link::{DeviceLink, Host, Identity, LinkError, Request, Response, Target
 #[derive(Default)]
 struct Recorder {
     trained: Vec<(u8, Vec<u8>)>,
+    /// Answers hello with the protocol before this host's.
+    older: bool,
 }
 
 impl Target for Recorder {
@@ -26,7 +28,7 @@ impl Target for Recorder {
                 }
             }
             Request::Hello => Response::Hello(Identity {
-                protocol: host_link::command::PROTOCOL,
+                protocol: host_link::command::PROTOCOL - u8::from(self.older),
                 config_hash: HASH,
                 inputs: 64,
                 classes: 10,
@@ -251,5 +253,19 @@ fn another_design_is_refused_by_its_hash() {
         "the board runs another design: its config hash is 7265636f72646572, this \
          config's is 6f746865726f6e65 (protocol 2); program the board with this config's \
          bitstream or pass the config it was built from"
+    );
+}
+
+#[test]
+fn a_board_of_an_older_protocol_is_refused_with_the_way_out() {
+    let mut line = Lossy::new(0, 0, 0);
+    line.target.older = true;
+    let Err(err) = Host::open(line, 4, HASH) else {
+        panic!("a board of another protocol must not open");
+    };
+    assert_eq!(
+        err.to_string(),
+        "the board speaks protocol 1, this host 2: rebuild its bitstream with this version \
+         of lls (`lls synth --board ...`) and program it (`lls flash`)"
     );
 }

@@ -1,6 +1,6 @@
 // Icarus Verilog testbench speaking the harness line protocol of tb_main.cpp on
 // stdin/stdout (commands S, R, T, X, Q; see there). The design's name and widths come in
-// as macros from the build command: TOP, N_IN, LABEL_W, RB_LAYER_W, RB_ADDR_W, RB_DATA_W, RB_LATENCY.
+// as macros from the build command: TOP, N_IN, LABEL_W, RB_LAYER_W, RB_ADDR_W, RB_DATA_W, LOAD_W, RB_LATENCY.
 `timescale 1ns / 1ps
 module tb;
     localparam STDIN = 32'h8000_0000;
@@ -31,7 +31,7 @@ module tb;
         .m_axis_tuser(m_axis_tuser),
         .idle(idle), .frame_error(frame_error),
         .rb_layer(rb_layer), .rb_addr(rb_addr), .rb_data(rb_data),
-        .load_we(1'b0), .load_data({`RB_DATA_W{1'b0}})
+        .load_we(1'b0), .load_data({`LOAD_W{1'b0}})
     );
 
     reg [7:0] px [0:`N_IN-1];

@@ -704,7 +704,8 @@ pub struct Loaded {
 /// ([`write_weights`]) and reads its state back ([`read_state`]): every weight must read
 /// as written. The link writes weights only: the board keeps its own LFSR states, which
 /// the state returned holds, and a `net` whose modulation differs from the board's is
-/// refused (its modulation cannot be put on the board this way).
+/// refused before anything is written (its modulation cannot be put on the board this
+/// way).
 pub fn load_weights<W: Wire>(
     host: &mut Host<W>,
     cfg: &Config,
@@ -714,6 +715,24 @@ pub fn load_weights<W: Wire>(
 where
     W::Error: Into<CosimError>,
 {
+    let bits = params.rb_data_bits;
+    for (unit, (layer, l)) in net.layers.iter().zip(&params.layers).enumerate() {
+        let Some(mp) = &l.modulation else {
+            continue;
+        };
+        let board: Vec<i64> = read_entries(host, unit, l.rb_first_modulation(), mp.entries)?
+            .iter()
+            .map(|&w| signed(w, bits))
+            .collect();
+        let state = layer.modulation.values().unwrap_or(&[]);
+        if board != state {
+            return Err(CosimError::Options(format!(
+                "unit {unit}: the state's modulation {state:?} is not the board's {board:?}, \
+                 and the link loads weights only; nothing was written. Build the design from \
+                 the state instead (`lls synth --checkpoint`)"
+            )));
+        }
+    }
     let weights = write_weights(host, net, params)?;
     let board = read_state(host, cfg, params)?;
     for (unit, (b, m)) in board.layers.iter().zip(&net.layers).enumerate() {
@@ -725,15 +744,6 @@ where
                 k % m.inputs,
                 bw[k],
                 mw[k]
-            )));
-        }
-        if b.modulation.values() != m.modulation.values() {
-            return Err(CosimError::Options(format!(
-                "unit {unit}: the state's modulation {:?} is not the board's {:?}, and the \
-                 link loads weights only; build the design from the state instead (`lls \
-                 synth --checkpoint`)",
-                m.modulation.values(),
-                b.modulation.values()
             )));
         }
     }

@@ -370,6 +370,7 @@ fn iverilog_args(design: &Design, sources: Vec<String>) -> Vec<String> {
         ("RB_LAYER_W", p.rb_layer_bits.to_string()),
         ("RB_ADDR_W", p.rb_addr_bits.to_string()),
         ("RB_DATA_W", p.rb_data_bits.to_string()),
+        ("LOAD_W", p.load_bits().to_string()),
         ("RB_LATENCY", p.rb_latency.to_string()),
     ] {
         args.push(format!("-D{name}={value}"));

@@ -140,12 +140,12 @@ impl Target for ModelBoard {
 
 /// The golden model answering as a board of `cfg` (`text`) on one end of a
 /// pseudo-terminal pair, in a thread until `stop`; the wire to the other end, and the
-/// thread, which returns the samples the stand-in trained.
+/// thread, which returns the samples the stand-in trained and its state.
 fn model_board_on_a_port(
     cfg: &Config,
     text: &str,
     stop: Arc<AtomicBool>,
-) -> (SerialWire, std::thread::JoinHandle<u32>) {
+) -> (SerialWire, std::thread::JoinHandle<(u32, FixedNet)>) {
     let params = DesignParams::new(cfg, true).expect("params");
     let (mut host_end, mut board_end) = TTYPort::pair().expect("a pseudo-terminal pair");
     host_end
@@ -175,7 +175,7 @@ fn model_board_on_a_port(
                 Err(_) => link.line_idle(),
             }
         }
-        target.samples
+        (target.samples, target.net)
     });
     (SerialWire::from_port("pty", Box::new(host_end)), board)
 }
@@ -222,7 +222,7 @@ fn inference_on_a_training_board_is_refused() {
     let net = FixedNet::new(&cfg);
     let result = infer_session(wire, &cfg, &text, &params, &net, &data.test, &options(3, 4));
     stop.store(true, Ordering::Relaxed);
-    assert_eq!(board.join().expect("the board thread"), 0);
+    assert_eq!(board.join().expect("the board thread").0, 0);
     let Err(err) = result else {
         panic!("a training board must not be asked to infer");
     };
@@ -309,7 +309,7 @@ fn train_on_a_port(cfg: &Config, text: &str) -> (testbenches::board::BoardReport
         .collect();
     assert_eq!(seen, expected);
     stop.store(true, Ordering::Relaxed);
-    let trained = board.join().expect("the board thread");
+    let trained = board.join().expect("the board thread").0;
     let report = run.report;
     assert_eq!(
         (
@@ -362,7 +362,7 @@ fn a_state_loads_over_a_serial_port_and_training_goes_on_from_it() {
     )
     .expect("trains");
     stop.store(true, Ordering::Relaxed);
-    assert_eq!(board.join().expect("the board thread"), 6);
+    assert_eq!(board.join().expect("the board thread").0, 6);
     assert_eq!(run.report.mismatches, 0, "{:?}", run.report);
     assert_eq!(run.report.weights_loaded, 64 * 32 + 32 * 10);
     let mut model = weights_only;
@@ -390,10 +390,15 @@ fn a_state_loads_over_a_serial_port_and_training_goes_on_from_it() {
         },
     );
     stop.store(true, Ordering::Relaxed);
-    assert_eq!(board.join().expect("the board thread"), 0);
+    let (trained, left) = board.join().expect("the board thread");
+    assert_eq!(trained, 0);
     let Err(err) = result else {
         panic!("a state with another modulation must be refused");
     };
+    // Refused before any write: the stand-in holds its initial weights.
+    for (l, f) in left.layers.iter().zip(&fresh.layers) {
+        assert_eq!(l.weights(), f.weights());
+    }
     assert!(
         err.to_string().contains("the link loads weights only"),
         "{err}"

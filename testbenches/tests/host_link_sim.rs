@@ -120,8 +120,9 @@ fn the_trainer_answers_over_its_uart_as_the_protocol_and_the_model_say() {
     }));
     // Weights loaded into unit 0 (a negative one among them) and read back; a write whose
     // second word falls past unit 0's weights (on its first softmax error, which takes
-    // nothing: its word address would wrap to word 0); writes past a unit's entries and
-    // to no unit refused, nothing written.
+    // nothing: its word address would wrap to word 0); a write of unit 1 whose first
+    // words are weights but whose end is past its entries refused, nothing written, and
+    // one to no unit refused.
     let written: [i32; 3] = [
         -5,
         1234,
@@ -141,7 +142,7 @@ fn the_trainer_answers_over_its_uart_as_the_protocol_and_the_model_say() {
             count: 8,
         },
         write(0, weight_entries - 1, &[1, 2]),
-        write(1, entries - 1, &[3, 4]),
+        write(1, entries - 12, &[3; 13]),
         write(2, 0, &[5]),
         Request::Read {
             unit: 0,
@@ -153,7 +154,18 @@ fn the_trainer_answers_over_its_uart_as_the_protocol_and_the_model_say() {
             addr: 0,
             count: 1,
         },
+        Request::Read {
+            unit: 1,
+            addr: entries - 12,
+            count: 2,
+        },
     ]);
+    let send = |sent: &mut Vec<Sent>, bytes: Vec<u8>, words: usize| {
+        sent.push(Sent {
+            bytes,
+            gap: gap(4 * words, 8 * words as u32 * (design.params.rb_latency + 3)),
+        })
+    };
     for r in &requests {
         seq += 1;
         let words = match r {
@@ -161,11 +173,34 @@ fn the_trainer_answers_over_its_uart_as_the_protocol_and_the_model_say() {
             Request::Write { words, .. } => 4 * words.len(),
             _ => 3,
         };
-        sent.push(Sent {
-            bytes: frame(r, seq),
-            gap: gap(4 * words, 8 * words as u32 * (design.params.rb_latency + 3)),
-        });
+        send(&mut sent, frame(r, seq), words);
     }
+    // A write sent twice with its sequence number (its answer lost), answered both times;
+    // a write of 8 bytes (no whole word) refused; the written weight read back.
+    let again = write(0, 8, &[77]);
+    seq += 1;
+    send(&mut sent, frame(&again, seq), 4);
+    send(&mut sent, frame(&again, seq), 4);
+    seq += 1;
+    let short = Frame {
+        kind: host_link::command::kind::WRITE,
+        seq,
+        payload: vec![0; 8],
+    };
+    send(&mut sent, short.encode(), 3);
+    seq += 1;
+    send(
+        &mut sent,
+        frame(
+            &Request::Read {
+                unit: 0,
+                addr: 8,
+                count: 1,
+            },
+            seq,
+        ),
+        1,
+    );
 
     // The testbench: each byte sent 8N1 on uart_rx, then the request's quiet gap;
     // uart_tx's transitions printed.
@@ -347,6 +382,22 @@ endmodule
     expected.push((0x04, Response::Words(vec![word(1)])));
     let first = net.layers[0].weights()[0];
     expected.push((0x04, Response::Words(vec![word(first)])));
+    let classifier = net.layers[1].weights();
+    let kept = &classifier[entries as usize - 12..entries as usize - 10];
+    expected.push((
+        0x04,
+        Response::Words(kept.iter().map(|&w| word(w)).collect()),
+    ));
+    expected.push((0x07, Response::Written));
+    expected.push((0x07, Response::Written));
+    expected.push((
+        0x07,
+        Response::Refused {
+            kind: 0x07,
+            reason: Refusal::BadLength,
+        },
+    ));
+    expected.push((0x04, Response::Words(vec![word(77)])));
     let got: Vec<(u8, Response)> = frames
         .iter()
         .zip(&expected)
