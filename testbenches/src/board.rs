@@ -372,7 +372,9 @@ pub struct InferReport {
 /// Runs inference on a board reached over `wire`, which must run the inference design of
 /// `cfg` (`text`, parameters `params`) with `net`'s weights: the weights are read back
 /// first and must equal `net`'s, then each of the first `opts.samples` samples of `data`
-/// is sent and its prediction held to the golden model's (`FixedNet::predict`).
+/// is sent and its prediction held to the golden model's (`FixedNet::predict`);
+/// `on_sample` hears of each sample with the report so far.
+#[allow(clippy::too_many_arguments)]
 pub fn infer_session<W: Wire>(
     wire: W,
     cfg: &Config,
@@ -381,6 +383,7 @@ pub fn infer_session<W: Wire>(
     net: &FixedNet,
     data: &Split,
     opts: &BoardOptions,
+    mut on_sample: Option<&mut dyn FnMut(&InferReport)>,
 ) -> Result<(InferReport, W), CosimError>
 where
     W::Error: Into<CosimError>,
@@ -439,6 +442,9 @@ where
             }
         }
         report.samples = k + 1;
+        if let Some(tell) = on_sample.as_mut() {
+            tell(&report);
+        }
     }
     report.accuracy = report.correct as f64 / report.samples.max(1) as f64;
     let stats = host.stats();
@@ -451,6 +457,7 @@ where
 
 /// [`infer_session`] on the simulated board: the inference design of `cfg` whose memory
 /// images hold `net`'s weights (`source` names where they come from).
+#[allow(clippy::too_many_arguments)]
 pub fn infer(
     cfg: &Config,
     text: &str,
@@ -458,12 +465,14 @@ pub fn infer(
     source: rtl_gen::StateSource,
     data: &Split,
     opts: &BoardOptions,
+    on_sample: Option<&mut dyn FnMut(&InferReport)>,
 ) -> Result<InferReport, CosimError> {
     check_samples(opts.samples, data)?;
     let started = Instant::now();
     let design = rtl_gen::generate_with_state(cfg, text, false, net, source)?;
     let wire = start(&design, cfg, text, opts)?;
-    let (mut report, mut wire) = infer_session(wire, cfg, text, &design.params, net, data, opts)?;
+    let (mut report, mut wire) =
+        infer_session(wire, cfg, text, &design.params, net, data, opts, on_sample)?;
     report.clocks_per_bit = opts.clocks_per_bit;
     report.injected_faults = wire.faults;
     wire.fault = 0;

@@ -220,7 +220,16 @@ fn inference_on_a_training_board_is_refused() {
     let stop = Arc::new(AtomicBool::new(false));
     let (wire, board) = model_board_on_a_port(&cfg, &text, stop.clone());
     let net = FixedNet::new(&cfg);
-    let result = infer_session(wire, &cfg, &text, &params, &net, &data.test, &options(3, 4));
+    let result = infer_session(
+        wire,
+        &cfg,
+        &text,
+        &params,
+        &net,
+        &data.test,
+        &options(3, 4),
+        None,
+    );
     stop.store(true, Ordering::Relaxed);
     assert_eq!(board.join().expect("the board thread").0, 0);
     let Err(err) = result else {

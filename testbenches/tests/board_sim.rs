@@ -72,6 +72,7 @@ fn a_board_trains_bit_exactly_over_a_clean_and_a_lossy_line() {
     let source = StateSource::Checkpoint {
         sha256: "board after 20 samples".into(),
     };
+    let mut heard = Vec::new();
     let inferred = infer(
         &cfg,
         &text,
@@ -79,8 +80,10 @@ fn a_board_trains_bit_exactly_over_a_clean_and_a_lossy_line() {
         source,
         &data.test,
         &options(30, 0.0, "board-infer"),
+        Some(&mut |r: &testbenches::board::InferReport| heard.push(r.samples)),
     )
     .expect("infers");
+    assert_eq!(heard, (1..=30).collect::<Vec<_>>(), "one call a sample");
     assert_eq!(
         (
             inferred.samples,

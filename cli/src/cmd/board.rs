@@ -281,12 +281,7 @@ fn train(args: TrainArgs) -> CmdResult {
         None => None,
     };
     let opts = options(link, &cfg, args.samples, args.weights_every);
-    let bar = ProgressBar::new(args.samples as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
-            .expect("static template")
-            .progress_chars("=> "),
-    );
+    let bar = progress_bar(args.samples);
     let mut tell = |r: &BoardReport| {
         bar.set_position(r.samples as u64);
         bar.set_message(format!(
@@ -365,6 +360,16 @@ fn train(args: TrainArgs) -> CmdResult {
     Ok(())
 }
 
+fn progress_bar(samples: usize) -> ProgressBar {
+    let bar = ProgressBar::new(samples as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
 fn infer(args: InferArgs) -> CmdResult {
     if args.samples == 0 {
         return Err("--samples: is 0; classify at least 1 sample (default 200)".into());
@@ -376,17 +381,44 @@ fn infer(args: InferArgs) -> CmdResult {
     check_samples(args.samples, data.test.len(), "test", &data.name)?;
     let (net, source) = args.state.load(&cfg, &text)?;
     let opts = options(link, &cfg, args.samples, 0);
-    let report = match &link.port {
-        None => testbenches::board::infer(&cfg, &text, &net, source, &data.test, &opts),
+    let bar = progress_bar(args.samples);
+    let mut tell = |r: &testbenches::board::InferReport| {
+        bar.set_position(r.samples as u64);
+        bar.set_message(format!(
+            "board {:.1} % correct, {} mismatches",
+            100.0 * r.correct as f64 / r.samples.max(1) as f64,
+            r.mismatches
+        ));
+    };
+    let run = match &link.port {
+        None => testbenches::board::infer(
+            &cfg,
+            &text,
+            &net,
+            source,
+            &data.test,
+            &opts,
+            Some(&mut tell),
+        ),
         Some(port) => {
             let wire = open_port(port, &cfg, link.timeout_ms)?;
             let params =
                 rtl_gen::params::DesignParams::new(&cfg, false).map_err(|e| e.to_string())?;
-            testbenches::board::infer_session(wire, &cfg, &text, &params, &net, &data.test, &opts)
-                .map(|(report, _)| report)
+            testbenches::board::infer_session(
+                wire,
+                &cfg,
+                &text,
+                &params,
+                &net,
+                &data.test,
+                &opts,
+                Some(&mut tell),
+            )
+            .map(|(report, _)| report)
         }
-    }
-    .map_err(|e| e.to_string())?;
+    };
+    bar.finish_and_clear();
+    let report = run.map_err(|e| e.to_string())?;
     println!(
         "{}: {} test samples classified on the board, {:.2} % correct, {} mismatches with \
          the golden model; {} weights checked first; {} link errors, {} retries, {} bytes on \
