@@ -400,25 +400,19 @@ where
         ));
     }
     let board = read_state(&mut host, cfg, params)?;
+    if let Some(d) = first_weight_difference(&board, net) {
+        return Err(CosimError::Protocol(format!(
+            "the board holds other weights than the state given: {d}, the state has {}; \
+             program the board with the inference design built from that state (`lls synth \
+             --inference --checkpoint`)",
+            d.expected
+        )));
+    }
     let mut report = InferReport {
         config: cfg.name.clone(),
+        weights_checked: net.layers.iter().map(|l| l.inputs * l.outputs).sum(),
         ..InferReport::default()
     };
-    for (unit, (b, m)) in board.layers.iter().zip(&net.layers).enumerate() {
-        let (bw, mw) = (b.weights(), m.weights());
-        if let Some(k) = (0..mw.len()).find(|&k| bw[k] != mw[k]) {
-            return Err(CosimError::Protocol(format!(
-                "the board holds other weights than the state given: unit {unit} W[{}][{}] \
-                 reads {}, the state has {}; program the board with the inference design \
-                 built from that state (`lls synth --inference --checkpoint`)",
-                k / m.inputs,
-                k % m.inputs,
-                bw[k],
-                mw[k]
-            )));
-        }
-        report.weights_checked += mw.len();
-    }
     let px = data.pixels;
     for k in 0..opts.samples {
         let pixels = &data.images[k * px..(k + 1) * px];
@@ -744,19 +738,51 @@ where
     }
     let weights = write_weights(host, net, params)?;
     let board = read_state(host, cfg, params)?;
-    for (unit, (b, m)) in board.layers.iter().zip(&net.layers).enumerate() {
-        let (bw, mw) = (b.weights(), m.weights());
-        if let Some(k) = (0..mw.len()).find(|&k| bw[k] != mw[k]) {
-            return Err(CosimError::Protocol(format!(
-                "unit {unit} W[{}][{}] reads {} after the load, {} was written",
-                k / m.inputs,
-                k % m.inputs,
-                bw[k],
-                mw[k]
-            )));
-        }
+    if let Some(d) = first_weight_difference(&board, net) {
+        return Err(CosimError::Protocol(format!(
+            "{d} after the load, {} was written",
+            d.expected
+        )));
     }
     Ok(Loaded { board, weights })
+}
+
+/// The first weight a board's state holds other than `expected`'s.
+struct WeightDifference {
+    unit: usize,
+    row: usize,
+    col: usize,
+    read: i32,
+    expected: i32,
+}
+
+impl std::fmt::Display for WeightDifference {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "unit {} W[{}][{}] reads {}",
+            self.unit, self.row, self.col, self.read
+        )
+    }
+}
+
+fn first_weight_difference(board: &FixedNet, expected: &FixedNet) -> Option<WeightDifference> {
+    board
+        .layers
+        .iter()
+        .zip(&expected.layers)
+        .enumerate()
+        .find_map(|(unit, (b, m))| {
+            let (bw, mw) = (b.weights(), m.weights());
+            let k = (0..mw.len()).find(|&k| bw[k] != mw[k])?;
+            Some(WeightDifference {
+                unit,
+                row: k / m.inputs,
+                col: k % m.inputs,
+                read: bw[k],
+                expected: mw[k],
+            })
+        })
 }
 
 /// [`load_weights`] into a board reached over `wire`, which must run a design of `cfg`

@@ -287,6 +287,21 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
     );
     let write_ok = span_ok.clone().land(whole_word);
 
+    // A read and a write both start by parsing their unit and address from the buffer.
+    let parse_args = |len_ok: Expr, write: bool| {
+        vec![if_else(
+            len_ok,
+            vec![
+                assign(&buf_raddr, lit(0, aw)),
+                assign(&pix, lit(0, cw)),
+                assign(&read_addr, lit(0, rw)),
+                assign(&addr_over, Expr::bool(false)),
+                assign(&writing, Expr::bool(write)),
+                assign(&state, st(s_args)),
+            ],
+            refuse(Refusal::BadLength),
+        )]
+    };
     let dispatch = vec![case(
         req_kind.clone(),
         vec![
@@ -313,33 +328,11 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
             (vec![lit(other_sample_kind, 8)], refuse(wrong_design)),
             (
                 vec![lit(kind::READ.into(), 8)],
-                vec![if_else(
-                    len_read.clone(),
-                    vec![
-                        assign(&buf_raddr, lit(0, aw)),
-                        assign(&pix, lit(0, cw)),
-                        assign(&read_addr, lit(0, rw)),
-                        assign(&addr_over, Expr::bool(false)),
-                        assign(&writing, Expr::bool(false)),
-                        assign(&state, st(s_args)),
-                    ],
-                    refuse(Refusal::BadLength),
-                )],
+                parse_args(len_read.clone(), false),
             ),
             (
                 vec![lit(kind::WRITE.into(), 8)],
-                vec![if_else(
-                    len_write.clone(),
-                    vec![
-                        assign(&buf_raddr, lit(0, aw)),
-                        assign(&pix, lit(0, cw)),
-                        assign(&read_addr, lit(0, rw)),
-                        assign(&addr_over, Expr::bool(false)),
-                        assign(&writing, Expr::bool(true)),
-                        assign(&state, st(s_args)),
-                    ],
-                    refuse(Refusal::BadLength),
-                )],
+                parse_args(len_write.clone(), true),
             ),
             (
                 vec![lit(kind::RESET.into(), 8)],
