@@ -807,6 +807,8 @@ impl Checkpoint {
             learning: self.macs.learning,
             update: self.macs.update,
         };
+        // The learning-rate schedule goes on from the samples trained.
+        net.trained = self.progress.samples;
         Ok(())
     }
 }

@@ -225,8 +225,15 @@ pub struct Config {
 pub struct DataConfig {
     /// Default dataset; `lls train --dataset` overrides it.
     pub dataset: DatasetKind,
-    /// Input activation = pixel << input_shift (raw, in the activation format).
+    /// Input activation = (pixel − input_offset) << input_shift (raw, in the activation
+    /// format).
     pub input_shift: u32,
+    /// The pixel value that maps to input 0: centring the inputs on about the data's mean
+    /// pixel lets batch-1 SGD without normalisation learn as if the data were centred
+    /// (0: inputs are the pixels, and the many zero pixels skip their MACs in the golden
+    /// model).
+    #[serde(default)]
+    pub input_offset: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -263,9 +270,24 @@ pub struct LearningConfig {
     pub logit_shift: u32,
     pub epochs: usize,
     pub seed: u64,
+    /// Learning-rate schedule: the weights' learning rates halve from the sample of each
+    /// entry on (samples trained since reset, ascending; the modulation's rate stays).
+    /// Empty: constant rates.
+    #[serde(default)]
+    pub lr_halve_at: Vec<u64>,
     /// Float model only: mini-batch size (the fixed model and the hardware use 1).
     #[serde(default = "default_batch")]
     pub batch: usize,
+}
+
+/// The most entries `learning.lr_halve_at` takes: the halvings travel with each sample in
+/// three bits above its label.
+pub const MAX_LR_HALVINGS: usize = 7;
+
+/// The learning-rate halvings in force for the step of sample `trained` (counted from 0
+/// since reset): the entries of `learning.lr_halve_at` at or below it.
+pub fn lr_halvings(halve_at: &[u64], trained: u64) -> u32 {
+    halve_at.iter().filter(|&&at| at <= trained).count() as u32
 }
 
 fn default_mod_lr_shift() -> u32 {
@@ -579,15 +601,24 @@ impl Config {
         ))
     }
 
-    /// The largest pixel of `kind`, shifted left by `data.input_shift`, must fit the
-    /// activation format.
+    /// Every pixel of `kind`, less `data.input_offset` and shifted left by
+    /// `data.input_shift`, must fit the activation format.
     fn check_input_shift(&self, kind: DatasetKind) -> Result<(), ConfigError> {
         let (shift, act_bits) = (self.data.input_shift, self.fixed.act_bits);
         let max_pixel = kind.pixel_max();
+        let offset = self.data.input_offset;
+        if offset > u32::from(max_pixel) {
+            return Err(ConfigError::invalid(
+                "data.input_offset",
+                format!("{offset} is above the largest pixel, {max_pixel}"),
+                format!("give a pixel value from 0 to {max_pixel} (about the data's mean)"),
+            ));
+        }
         // act_bits ≤ 32 is checked first, so the shift of an i64 cannot overflow.
         let fits = shift < act_bits
             && act_bits <= 32
-            && i64::from(max_pixel) << shift <= width::max_signed(act_bits);
+            && (i64::from(max_pixel) - i64::from(offset)) << shift <= width::max_signed(act_bits)
+            && -(i64::from(offset) << shift) >= -width::max_signed(act_bits) - 1;
         if fits {
             return Ok(());
         }
@@ -879,6 +910,24 @@ impl Config {
                 "learning.batch",
                 "is 0",
                 "use a batch of at least 1",
+            ));
+        }
+        if l.lr_halve_at.len() > MAX_LR_HALVINGS {
+            return Err(ConfigError::invalid(
+                "learning.lr_halve_at",
+                format!("has {} entries", l.lr_halve_at.len()),
+                format!(
+                    "give at most {MAX_LR_HALVINGS} (a sample carries its halvings in \
+                     {} bits beside its label)",
+                    MAX_LR_HALVINGS.ilog2() + 1
+                ),
+            ));
+        }
+        if let Some(w) = l.lr_halve_at.windows(2).find(|w| w[0] >= w[1]) {
+            return Err(ConfigError::invalid(
+                "learning.lr_halve_at",
+                format!("is not strictly ascending ({} then {})", w[0], w[1]),
+                "list the samples at which the rates halve in ascending order, each once",
             ));
         }
         let h = &self.hardware;

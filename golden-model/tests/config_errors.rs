@@ -60,7 +60,7 @@ fn unknown_key_is_named_with_its_line() {
         error_for("seed = 1", "seed = 1\nlearning_rate = 0.1"),
         "bad.toml: TOML parse error at line 25, column 1\n   |\n25 | learning_rate = 0.1\n   | ^^^^^^^^^^^^^\n\
          unknown field `learning_rate`, expected one of `rule`, `basis`, `lr_shift`, `out_lr_shift`, \
-         `mod_lr_shift`, `logit_shift`, `epochs`, `seed`, `batch`"
+         `mod_lr_shift`, `logit_shift`, `epochs`, `seed`, `lr_halve_at`, `batch`"
     );
 }
 
@@ -144,5 +144,31 @@ fn a_baud_rate_the_clock_cannot_time_is_refused() {
     assert!(
         Config::from_toml_str(&with("7000000"), "bad.toml").is_err(),
         "7.1 clocks a bit"
+    );
+}
+
+#[test]
+fn a_learning_rate_schedule_must_ascend_and_fit_its_bits() {
+    assert_eq!(
+        error_for("seed = 1", "seed = 1\nlr_halve_at = [100, 50]"),
+        "learning.lr_halve_at: is not strictly ascending (100 then 50); list the samples at \
+         which the rates halve in ascending order, each once"
+    );
+    assert_eq!(
+        error_for(
+            "seed = 1",
+            "seed = 1\nlr_halve_at = [1, 2, 3, 4, 5, 6, 7, 8]"
+        ),
+        "learning.lr_halve_at: has 8 entries; give at most 7 (a sample carries its halvings \
+         in 3 bits beside its label)"
+    );
+}
+
+#[test]
+fn an_input_offset_must_be_a_pixel_and_keep_the_inputs_in_range() {
+    assert_eq!(
+        error_for("input_shift = 4", "input_shift = 4\ninput_offset = 17"),
+        "data.input_offset: 17 is above the largest pixel, 16; give a pixel value from 0 to \
+         16 (about the data's mean)"
     );
 }

@@ -102,6 +102,9 @@ pub struct LayerParams {
     pub leak_shift: u32,
     pub classes: usize,
     pub label_bits: u32,
+    /// Bits of the learning-rate halvings a sample carries above its label (0: no
+    /// schedule); see [`DesignParams::halving_bits`].
+    pub halving_bits: u32,
     pub rb_addr_bits: u32,
     /// Readback entries: weights, then the C softmax errors, the modulation, and each
     /// LFSR state in [`LFSR_READBACK_PIECES`] pieces.
@@ -123,6 +126,12 @@ pub struct LayerParams {
 }
 
 impl LayerParams {
+    /// Width of the label a unit takes and passes on: the class, and above it the
+    /// sample's learning-rate halvings ([`DesignParams::halving_bits`]).
+    pub fn tag_bits(&self) -> u32 {
+        self.label_bits + self.halving_bits
+    }
+
     /// Weight words of one lane (a row's words, every row): also the cycles one pass issues.
     pub fn lane_words(&self) -> usize {
         self.words * self.outputs
@@ -306,7 +315,15 @@ pub struct DesignParams {
     pub inputs: usize,
     pub pixel_bits: u32,
     pub input_shift: u32,
+    /// `data.input_offset`: the pixel value that maps to input 0.
+    pub input_offset: u32,
     pub label_bits: u32,
+    /// The learning-rate schedule (`learning.lr_halve_at`) in hardware: the host gives
+    /// each sample its halvings η above the label in `s_axis_tuser`
+    /// ([`DesignParams::sample_tag`]); they travel with the label from unit to unit, and
+    /// each unit floor-shifts its δ by η (the golden model's `FixedNet::lr_halvings`).
+    /// 0 without a schedule, and in an inference design.
+    pub halving_bits: u32,
     pub prob_frac: u32,
     pub logit_frac: u32,
     pub exp_index_bits: u32,
@@ -424,6 +441,21 @@ impl DesignParams {
         let shifts = cfg.shifts();
         let classes = cfg.network.classes;
         let label_bits = addr_bits(classes);
+        let halving_bits = if learn && !cfg.learning.lr_halve_at.is_empty() {
+            ceil_log2(cfg.learning.lr_halve_at.len() + 1)
+        } else {
+            0
+        };
+        if label_bits + halving_bits > 8 {
+            return Err(unsupported(
+                "learning.lr_halve_at",
+                &format!(
+                    "a sample's label ({label_bits} bits) and its halvings ({halving_bits} \
+                     bits) exceed the host link's label byte"
+                ),
+                "give fewer halvings, or none (an empty lr_halve_at), for this many classes",
+            ));
+        }
         let err_bits = f.prob_frac + 2;
         let square = cfg.learning.basis == Waveform::Square;
         let basis_bits = cfg.basis_bits();
@@ -520,6 +552,7 @@ impl DesignParams {
                 leak_shift: cfg.network.leak_shift,
                 classes,
                 label_bits,
+                halving_bits,
                 rb_addr_bits: addr_bits(rb_entries),
                 rb_entries,
                 modulation,
@@ -555,7 +588,9 @@ impl DesignParams {
             inputs: cfg.network.inputs,
             pixel_bits: 8,
             input_shift: cfg.data.input_shift,
+            input_offset: cfg.data.input_offset,
             label_bits,
+            halving_bits,
             prob_frac: f.prob_frac,
             logit_frac: f.logit_frac,
             exp_index_bits: f.logit_frac + 4,
@@ -592,6 +627,21 @@ impl DesignParams {
             layers,
             shifts,
         })
+    }
+
+    /// Width of a sample's tag (`s_axis_tuser`): its label, and above it its halvings.
+    pub fn tag_bits(&self) -> u32 {
+        self.label_bits + self.halving_bits
+    }
+
+    /// The tag a sample enters with: `label`, and `halvings` (the golden model's
+    /// `FixedNet::lr_halvings` before the sample) above it when the design has a schedule.
+    pub fn sample_tag(&self, label: usize, halvings: u32) -> u64 {
+        if self.halving_bits == 0 {
+            label as u64
+        } else {
+            (u64::from(halvings) << self.label_bits) | label as u64
+        }
     }
 
     /// The shared pool's operand widths (A: weight or δ, X: activation): the widest any

@@ -1,6 +1,7 @@
 // Icarus Verilog testbench speaking the harness line protocol of tb_main.cpp on
 // stdin/stdout (commands S, R, T, X, Q; see there). The design's name and widths come in
-// as macros from the build command: TOP, N_IN, LABEL_W, RB_LAYER_W, RB_ADDR_W, RB_DATA_W, LOAD_W, RB_LATENCY.
+// as macros from the build command: TOP, N_IN, LABEL_W, TAG_W (the label and its
+// learning-rate halvings, `s_axis_tuser`), RB_LAYER_W, RB_ADDR_W, RB_DATA_W, LOAD_W, RB_LATENCY.
 `timescale 1ns / 1ps
 module tb;
     localparam STDIN = 32'h8000_0000;
@@ -12,7 +13,7 @@ module tb;
     reg s_axis_tvalid = 1'b0;
     wire s_axis_tready;
     reg s_axis_tlast = 1'b0;
-    reg [`LABEL_W-1:0] s_axis_tuser = 0;
+    reg [`TAG_W-1:0] s_axis_tuser = 0;
     wire [`LABEL_W-1:0] m_axis_tdata;
     wire m_axis_tvalid;
     wire [`LABEL_W-1:0] m_axis_tuser;

@@ -2,17 +2,19 @@
 // comparison with the golden model lives in Rust (testbenches/src/cosim.rs) and the same
 // protocol drives the Icarus testbench.
 //
-//   S <label> <pixel hex>...   stream one sample (random valid/ready stalls if enabled),
+//   S <tag> <pixel hex>...     stream one sample (random valid/ready stalls if enabled),
 //                              take the prediction, wait for idle
 //                              -> P <pred> <cycles> <frame_error> <label out>
 //   R <layer> <first> <count>  read back entries first.. of a layer -> R <hex>...
-//   B <label> <pixel hex>...   queue a sample for a back-to-back burst (no answer)
+//   B <tag> <pixel hex>...     queue a sample for a back-to-back burst (no answer)
 //   G                          stream the queued samples back to back, as fast as the
 //                              design takes them -> G <cycles> <pred>:<label out>@<cycle>...
 //                              (each prediction with the cycle of its handshake)
 //   T <permille> <seed>        stall probability for s_axis_tvalid and m_axis_tready
 //   X <beats>                  stream <beats> pixels of a frame, then pulse reset -> X ok
 //   W <path>                   start an FST waveform (built with LLS_TRACE)
+// A tag is the sample's s_axis_tuser: its label, and above it its learning-rate halvings
+// where the design has a schedule (rtl_gen's DesignParams::sample_tag).
 //   Q                          quit -> Q <total cycles>
 //
 // TOP_HEADER / TOP_CLASS name the Verilated top and RB_LATENCY its readback latency in
@@ -34,13 +36,13 @@
 namespace {
 
 struct Sample {
-    unsigned label;
+    unsigned tag;  // s_axis_tuser: the label (and its halvings)
     std::vector<unsigned> px;
 };
 
 Sample parse_sample(std::istringstream& in) {
     Sample s{0, {}};
-    in >> s.label;
+    in >> s.tag;
     unsigned v;
     while (in >> std::hex >> v) s.px.push_back(v);
     return s;
@@ -101,7 +103,7 @@ int main(int argc, char** argv) {
         in >> cmd;
         if (cmd == 'S') {
             const Sample sample = parse_sample(in);
-            const unsigned label = sample.label;
+            const unsigned tag = sample.tag;
             const std::vector<unsigned>& px = sample.px;
             const uint64_t start = h.cycles;
             const uint64_t limit = start + 50'000'000ull;
@@ -113,7 +115,7 @@ int main(int argc, char** argv) {
                 h.top->s_axis_tvalid = valid;
                 h.top->s_axis_tdata = valid ? px[sent] : 0;
                 h.top->s_axis_tlast = valid && sent + 1 == px.size();
-                h.top->s_axis_tuser = label;
+                h.top->s_axis_tuser = tag;
                 h.top->m_axis_tready = !h.stall();
                 h.settle();
                 if (sent == px.size() && got && h.top->idle) break;
@@ -172,7 +174,7 @@ int main(int argc, char** argv) {
                 h.top->s_axis_tvalid = valid;
                 h.top->s_axis_tdata = valid ? cur->px[bi] : 0;
                 h.top->s_axis_tlast = valid && bi + 1 == cur->px.size();
-                h.top->s_axis_tuser = cur ? cur->label : 0;
+                h.top->s_axis_tuser = cur ? cur->tag : 0;
                 h.top->m_axis_tready = !h.stall();
                 h.settle();
                 if (si == burst.size() && got == burst.size() && h.top->idle) break;

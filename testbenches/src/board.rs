@@ -526,10 +526,12 @@ where
     for k in 0..opts.samples {
         let pixels = &data.images[k * px..(k + 1) * px];
         let label = data.labels[k];
+        // The label byte carries the sample's learning-rate halvings above the class.
+        let tag = params.sample_tag(usize::from(label), net.lr_halvings()) as u8;
         let want = net.train_step(pixels, usize::from(label)).prediction;
         let answer = host
             .call(&Request::Train {
-                label,
+                label: tag,
                 pixels: pixels.to_vec(),
             })
             .map_err(link_err)?;
@@ -737,7 +739,10 @@ where
         }
     }
     let weights = write_weights(host, net, params)?;
-    let board = read_state(host, cfg, params)?;
+    let mut board = read_state(host, cfg, params)?;
+    // The board knows no sample count: the host's learning-rate schedule goes on from
+    // the state's.
+    board.trained = net.trained;
     if let Some(d) = first_weight_difference(&board, net) {
         return Err(CosimError::Protocol(format!(
             "{d} after the load, {} was written",

@@ -367,6 +367,7 @@ fn iverilog_args(design: &Design, sources: Vec<String>) -> Vec<String> {
         ("TOP", design.top.clone()),
         ("N_IN", p.inputs.to_string()),
         ("LABEL_W", p.label_bits.to_string()),
+        ("TAG_W", p.tag_bits().to_string()),
         ("RB_LAYER_W", p.rb_layer_bits.to_string()),
         ("RB_ADDR_W", p.rb_addr_bits.to_string()),
         ("RB_DATA_W", p.rb_data_bits.to_string()),

@@ -497,6 +497,7 @@ fn run_segment(
         if opts.reset_at.is_some_and(|r| range.contains(&r)) {
             sim.reset_midstream(data.image(first).len() / 2)?;
         }
+        let tags = sample_tags(design, &net, data, range.clone());
         let traces: Vec<StepTrace> = range
             .clone()
             .map(|s| {
@@ -516,15 +517,16 @@ fn run_segment(
         // Lock step: one sample, then wait for idle; burst: all of them back to back.
         let results: Vec<SampleResult> = if opts.burst == 0 {
             let s = range.start;
-            let got = sim.sample(data.label(s) as usize, data.image(s))?;
+            let got = sim.sample(tags[0], data.image(s))?;
             if permille == 0 && got.cycles != predicted {
                 report.cycle_model_deviations += 1;
             }
             vec![got]
         } else {
-            let batch: Vec<(usize, &[u8])> = range
+            let batch: Vec<(u64, &[u8])> = range
                 .clone()
-                .map(|s| (data.label(s) as usize, data.image(s)))
+                .zip(&tags)
+                .map(|(s, &tag)| (tag, data.image(s)))
                 .collect();
             let burst = sim.burst(&batch)?;
             if burst.outputs.len() != batch.len() {
@@ -635,16 +637,15 @@ fn profile_run(
     }
     let (program, args) = build_segment(cfg, design, tc, opts, seg, Profile::Generate(profile))?;
     let rtl_dir = seg.work_dir.join("rtl");
-    let batch: Vec<(usize, &[u8])> = seg
-        .range
-        .clone()
-        .take(PGO_SAMPLES)
-        .map(|s| (data.label(s) as usize, data.image(s)))
+    let range = seg.range.start..seg.range.end.min(seg.range.start + PGO_SAMPLES);
+    let batch: Vec<(u64, &[u8])> = sample_tags(design, &seg.net, data, range.clone())
+        .into_iter()
+        .zip(range.map(|s| data.image(s)))
         .collect();
     let mut sim = Session::start(&program, &args, &rtl_dir)?;
     if opts.burst == 0 {
-        for &(label, pixels) in &batch {
-            sim.sample(label, pixels)?;
+        for &(tag, pixels) in &batch {
+            sim.sample(tag, pixels)?;
         }
     } else {
         sim.burst(&batch)?;
@@ -807,6 +808,24 @@ fn hex(v: u64, bits: u32) -> String {
     format!("0x{:0w$x}", v & mask(bits), w = bits.div_ceil(4) as usize)
 }
 
+/// The tags (`DesignParams::sample_tag`) of samples `range`, trained in order from where
+/// `net` stands: each label with the learning-rate halvings in force at its step.
+fn sample_tags(
+    design: &rtl_gen::Design,
+    net: &FixedNet,
+    data: &Split,
+    range: std::ops::Range<usize>,
+) -> Vec<u64> {
+    let first = range.start;
+    range
+        .map(|s| {
+            let trained = net.trained + (s - first) as u64;
+            let halvings = golden_model::config::lr_halvings(&net.dp.lr_halve_at, trained);
+            design.params.sample_tag(data.label(s) as usize, halvings)
+        })
+        .collect()
+}
+
 /// Replays `seg` up to `sample` on a tracing build and records the samples around it.
 fn trace_around(
     cfg: &Config,
@@ -827,12 +846,14 @@ fn trace_around(
     let path = seg.work_dir.join("mismatch.fst");
     let path = std::path::absolute(&path).unwrap_or(path);
     let first = seg.range.start;
-    for s in first..=sample.min(data.len().saturating_sub(1)) {
+    let last = sample.min(data.len().saturating_sub(1));
+    let tags = sample_tags(design, &seg.net, data, first..last + 1);
+    for (s, tag) in (first..=last).zip(tags) {
         // From the sample before the mismatch (or the segment's first).
         if s + 1 == sample.max(first + 1) {
             sim.trace(&path)?;
         }
-        sim.sample(data.label(s) as usize, data.image(s))?;
+        sim.sample(tag, data.image(s))?;
     }
     sim.quit()?;
     Ok(Some(path.display().to_string()))

@@ -97,8 +97,8 @@ impl Session {
         }
     }
 
-    pub fn sample(&mut self, label: usize, pixels: &[u8]) -> Result<SampleResult, CosimError> {
-        let mut cmd = format!("S {label}");
+    pub fn sample(&mut self, tag: u64, pixels: &[u8]) -> Result<SampleResult, CosimError> {
+        let mut cmd = format!("S {tag}");
         for p in pixels {
             cmd.push_str(&format!(" {p:x}"));
         }
@@ -118,9 +118,9 @@ impl Session {
 
     /// Streams `samples` back to back; returns the cycles taken and, in order, each
     /// (prediction, label returned with it). Verilator harness only.
-    pub fn burst(&mut self, samples: &[(usize, &[u8])]) -> Result<Burst, CosimError> {
-        for (label, pixels) in samples {
-            let mut cmd = format!("B {label}");
+    pub fn burst(&mut self, samples: &[(u64, &[u8])]) -> Result<Burst, CosimError> {
+        for (tag, pixels) in samples {
+            let mut cmd = format!("B {tag}");
             for p in *pixels {
                 cmd.push_str(&format!(" {p:x}"));
             }

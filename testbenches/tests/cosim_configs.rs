@@ -107,3 +107,49 @@ fn training_resumes_from_exported_state() {
     assert_eq!(r.first_mismatch, None);
     assert_eq!(r.samples, 15);
 }
+
+/// A learning-rate schedule (`learning.lr_halve_at`): each sample carries its halvings to
+/// the RTL in `s_axis_tuser`, back to back with stalls, and from a resumed state inside
+/// the schedule. The halvings change what is learned, so an RTL that ignored them would
+/// differ. The inputs are centred (`data.input_offset`).
+#[test]
+fn a_learning_rate_schedule_is_bit_exact_in_bursts_and_resumed() {
+    let knobs = Knobs {
+        lr_halve_at: vec![4, 10, 18],
+        input_offset: 5,
+        input_shift: 3,
+        ..Knobs::new("schedule")
+    };
+    let cfg = knobs.config();
+    let flat = Knobs {
+        lr_halve_at: Vec::new(),
+        ..knobs
+    }
+    .config();
+    let data = digits();
+    let train = |cfg: &Config, n: usize| {
+        let mut net = FixedNet::new(cfg);
+        for s in 0..n {
+            net.train_step(data.train.image(s), data.train.label(s) as usize);
+        }
+        net
+    };
+    assert_ne!(
+        train(&cfg, 24).layers[0].weights(),
+        train(&flat, 24).layers[0].weights(),
+        "the schedule changes the weights"
+    );
+    assert_eq!(FixedNet::new(&cfg).dp.input(&[0, 5, 16]), [-40, 0, 88]);
+    let resumed = train(&cfg, 7);
+    assert_eq!(resumed.lr_halvings(), 1);
+    let opts = CosimOptions {
+        burst: 4,
+        stall: 0.2,
+        resume_from: Some(resumed),
+        ..CosimOptions::new(24, work_dir(&cfg))
+    };
+    let (r, net) = run(&cfg, &cfg.to_toml(), &data.train, &opts).expect("co-sim runs");
+    assert_eq!(r.first_mismatch, None);
+    assert_eq!(r.samples, 24);
+    assert_eq!((net.trained, net.lr_halvings()), (31, 3));
+}

@@ -90,7 +90,8 @@ board_samples, weights_loaded, weights_checked, link_errors, retries, link_bytes
 injected_faults, simulated_cycles and seconds. With --checkpoint the
 checkpoint's weights are loaded into the board over the link first (weights_loaded), and
 the golden model starts from the state the board then holds (the board keeps its LFSR
-states).")]
+states). Under a learning-rate schedule (learning.lr_halve_at) the host sends each sample's
+halvings with its label, counting on from the checkpoint's samples; --save counts them in.")]
 pub struct TrainArgs {
     #[command(flatten)]
     link: LinkArgs,
@@ -254,11 +255,8 @@ fn params(cfg: &Config) -> Result<rtl_gen::params::DesignParams, String> {
 
 /// Writes `board` as a checkpoint of `cfg` at `path` (whole, or not at all), once it
 /// passes the checks a checkpoint is loaded with (an LFSR state of 0, say, is refused).
-fn save(path: &Path, board: &FixedNet, cfg: &Config, text: &str, samples: u32) -> CmdResult {
-    let progress = Progress {
-        epoch: 0,
-        samples: u64::from(samples),
-    };
+fn save(path: &Path, board: &FixedNet, cfg: &Config, text: &str, samples: u64) -> CmdResult {
+    let progress = Progress { epoch: 0, samples };
     let ck = Checkpoint::capture(board, cfg, text, progress);
     ck.restore(cfg, text, ConfigMatch::Exact, path)
         .map_err(|e| format!("the state read off the board is no valid checkpoint: {e}"))?;
@@ -350,7 +348,15 @@ fn train(args: TrainArgs) -> CmdResult {
         }
     }
     if let Some(path) = &args.save {
-        save(path, &board, &cfg, &text, report.board_samples)?;
+        // Samples trained in all: the schedule (`learning.lr_halve_at`) resumes from there.
+        let before = start.as_ref().map_or(0, |net| net.trained);
+        save(
+            path,
+            &board,
+            &cfg,
+            &text,
+            before + u64::from(report.board_samples),
+        )?;
         println!(
             "wrote {} (the board's state after {} samples)",
             path.display(),
@@ -512,7 +518,7 @@ fn read_weights(args: ReadArgs) -> CmdResult {
             "the simulated board's state differs from the config's initial one: {first}"
         ));
     }
-    save(&args.out, board, &cfg, &text, state.samples)?;
+    save(&args.out, board, &cfg, &text, u64::from(state.samples))?;
     println!("wrote {}", args.out.display());
     Ok(())
 }

@@ -31,7 +31,13 @@ pub struct FloatNet {
     lr_out: f32,
     lr_mod: f32,
     input_scale: f32,
+    input_offset: f32,
     batch: usize,
+    lr_halve_at: Vec<u64>,
+    /// Samples trained since reset (the learning-rate schedule's clock).
+    pub trained: u64,
+    /// 2^-halvings of the schedule at the batch's last sample.
+    lr_scale: f32,
     pending: usize,
     pub macs: MacCount,
 }
@@ -113,7 +119,11 @@ impl FloatNet {
             lr_mod: pow2(cfg.learning.mod_lr_shift),
             input_scale: (1u64 << cfg.data.input_shift) as f32
                 / (1u64 << cfg.fixed.act_frac) as f32,
+            input_offset: cfg.data.input_offset as f32,
             batch: cfg.learning.batch,
+            lr_halve_at: cfg.learning.lr_halve_at.clone(),
+            trained: 0,
+            lr_scale: 1.0,
             pending: 0,
             macs: MacCount::default(),
         }
@@ -132,7 +142,7 @@ impl FloatNet {
     pub fn input(&self, pixels: &[u8]) -> Vec<f32> {
         pixels
             .iter()
-            .map(|&p| p as f32 * self.input_scale)
+            .map(|&p| (f32::from(p) - self.input_offset) * self.input_scale)
             .collect()
     }
 
@@ -252,6 +262,9 @@ impl FloatNet {
             }
             self.macs.update += (layer.inputs * layer.outputs) as u64;
         }
+        let halvings = crate::config::lr_halvings(&self.lr_halve_at, self.trained);
+        self.lr_scale = (0.5f32).powi(halvings as i32);
+        self.trained += 1;
         self.pending += 1;
         if self.pending == self.batch {
             self.apply();
@@ -264,7 +277,7 @@ impl FloatNet {
         if self.pending == 0 {
             return;
         }
-        let scale = 1.0 / self.pending as f32;
+        let scale = self.lr_scale / self.pending as f32;
         let last = self.layers.len() - 1;
         for (k, layer) in self.layers.iter_mut().enumerate() {
             let lr = if k == last {
@@ -277,7 +290,7 @@ impl FloatNet {
                 *g = 0.0;
             }
             for (m, g) in layer.modulation.iter_mut().zip(layer.mod_grad.iter_mut()) {
-                *m -= self.lr_mod * scale * *g;
+                *m -= self.lr_mod / self.pending as f32 * *g;
                 *g = 0.0;
             }
         }

@@ -14,12 +14,15 @@
 //! e    = softmax_error(l', y)                           [Q·prob]  see `softmax`
 //! g_z  = e | (m ⊙ e) >> mod_frac | (M·e) >> mod_frac    (pre-update m, M)
 //! g_j  = Σ_c B_cj g_z,c ;  g_j >>= leak if z_j < 0 (0 for ReLU)
-//! δ_j  = narrow(g_j, back_to_err)                       [Q·err]
+//! δ_j  = narrow(g_j >> η, back_to_err)                  [Q·err]  η: the schedule's halvings
 //! W_ji = sat_w(W_ji − round_u(δ_j x_i, hidden_update))  round_u = fixed.update_rounding
 //! m_c  = sat_m(m_c − round(l_c e_c, mod_update)),  M_cj = sat_m(M_cj − round(l_c e_j, mod_update))
 //! ```
 //! The classifier: `o_c = Σ W x`, `l_c = o_c >> out_to_logit`, `e = softmax_error(l, y)`,
-//! prediction `argmax o` (first maximum), `W_ci −= round_u(e_c x_i, out_update)`.
+//! prediction `argmax o` (first maximum), `W_ci −= round_u((e_c >> η) x_i, out_update)`.
+//! η = [`FixedNet::lr_halvings`]: the entries of `learning.lr_halve_at` at or below the
+//! samples trained since reset; it halves the weights' learning rates by scaling δ, so
+//! the lanes keep their constant update shift (the modulation's rate stays).
 //! Shifts are arithmetic (floor); `narrow` = round with `fixed.rounding`, then saturate.
 
 use crate::config::{Activation, Config, Rounding, Rule, Shifts};
@@ -90,9 +93,13 @@ pub struct Datapath {
     pub leak_shift: u32,
     pub prob_frac: u32,
     pub input_shift: u32,
+    /// `data.input_offset`, the pixel value that maps to input 0.
+    pub input_offset: i32,
     pub exp_table: Vec<u32>,
     pub rule: Rule,
     pub classes: usize,
+    /// `learning.lr_halve_at`: the samples from which the weights' learning rates halve.
+    pub lr_halve_at: Vec<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -100,6 +107,8 @@ pub struct FixedNet {
     pub dp: Datapath,
     pub layers: Vec<FixedLayer>,
     pub macs: MacCount,
+    /// Samples trained since reset: picks the learning-rate halvings in force.
+    pub trained: u64,
     /// Saturation counts of the steps since [`FixedNet::count_rails`]; `None`: not counted.
     rails: Option<Box<Rails>>,
 }
@@ -152,17 +161,19 @@ impl Datapath {
             leak_shift: cfg.network.leak_shift,
             prob_frac: f.prob_frac,
             input_shift: cfg.data.input_shift,
+            input_offset: cfg.data.input_offset as i32,
             exp_table: exp_table(f.logit_frac, cfg.exp_table_len()),
             rule: cfg.learning.rule,
             classes: cfg.network.classes,
+            lr_halve_at: cfg.learning.lr_halve_at.clone(),
         }
     }
 
-    /// Pixel → input activation (raw Q·act_frac).
+    /// Pixel → input activation (raw Q·act_frac): `(pixel − input_offset) << input_shift`.
     pub fn input(&self, pixels: &[u8]) -> Vec<i32> {
         pixels
             .iter()
-            .map(|&p| (p as i32) << self.input_shift)
+            .map(|&p| (p as i32 - self.input_offset) << self.input_shift)
             .collect()
     }
 
@@ -270,6 +281,7 @@ impl FixedNet {
             dp,
             layers,
             macs: MacCount::default(),
+            trained: 0,
             rails: None,
         }
     }
@@ -283,6 +295,11 @@ impl FixedNet {
     /// The rail counts since [`FixedNet::count_rails`], if counting.
     pub fn rails(&self) -> Option<&Rails> {
         self.rails.as_deref()
+    }
+
+    /// The learning-rate halvings in force for the next sample (`learning.lr_halve_at`).
+    pub fn lr_halvings(&self) -> u32 {
+        crate::config::lr_halvings(&self.dp.lr_halve_at, self.trained)
     }
 
     /// Inference: the class with the largest classifier sum.
@@ -308,6 +325,8 @@ impl FixedNet {
 
     /// One training step on one sample; returns everything the RTL must reproduce.
     pub fn train_step(&mut self, pixels: &[u8], label: usize) -> StepTrace {
+        let halvings = self.lr_halvings();
+        self.trained += 1;
         let mut x = self.dp.input(pixels);
         let last = self.layers.len() - 1;
         let mut traces = Vec::with_capacity(self.layers.len());
@@ -350,13 +369,15 @@ impl FixedNet {
             sums,
             output: Vec::new(),
             logits,
-            delta: error.clone(),
+            // The schedule's halvings floor-shift the classifier's δ (and, under bp, all
+            // that is propagated from it).
+            delta: error.iter().map(|&e| e >> halvings).collect(),
             error,
         });
 
         if self.dp.rule.is_local() {
             for (k, trace) in traces.iter_mut().enumerate().take(last) {
-                self.local_signal(k, trace, label);
+                self.local_signal(k, trace, label, halvings);
             }
         } else {
             self.backprop_signal(&mut traces);
@@ -377,7 +398,7 @@ impl FixedNet {
     }
 
     /// LLS: the layer's own error through the fixed basis (and modulation).
-    fn local_signal(&mut self, k: usize, trace: &mut LayerTrace, label: usize) {
+    fn local_signal(&mut self, k: usize, trace: &mut LayerTrace, label: usize, halvings: u32) {
         let dp = &self.dp;
         let layer = &mut self.layers[k];
         let mut counts = self.rails.as_deref_mut();
@@ -452,7 +473,7 @@ impl FixedNet {
             .map(|t| {
                 let g: i64 = (0..c_n).map(|c| basis.get(c, t) * gz[c]).sum();
                 rails::narrow(
-                    dp.derivative(trace.sums[t], g),
+                    dp.derivative(trace.sums[t], g) >> halvings,
                     dp.shifts.back_to_err,
                     dp.rounding,
                     dp.err,

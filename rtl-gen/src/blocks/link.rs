@@ -112,7 +112,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
     let s_tvalid = m.output_reg("s_axis_tvalid", Ty::bit());
     let s_tready = m.input("s_axis_tready", Ty::bit());
     let s_tlast = m.output_reg("s_axis_tlast", Ty::bit());
-    let s_tuser = m.output_reg("s_axis_tuser", Ty::u(p.label_bits));
+    let s_tuser = m.output_reg("s_axis_tuser", Ty::u(p.tag_bits()));
     let m_tdata = m.input("m_axis_tdata", Ty::u(p.label_bits));
     let m_tuser = m.input("m_axis_tuser", Ty::u(p.label_bits));
     let m_tvalid = m.input("m_axis_tvalid", Ty::bit());
@@ -775,7 +775,7 @@ pub fn module(p: &DesignParams, name: &str, config_hash: [u8; 8]) -> Module {
                 vec![if_else(
                     wait_is(0),
                     vec![
-                        assign(&s_tuser, buf_q.clone().resize(p.label_bits)),
+                        assign(&s_tuser, buf_q.clone().resize(p.tag_bits())),
                         assign(&pix, lit(1, cw)),
                         assign(&buf_raddr, lit(1, aw)),
                         assign(&wait, lit(1, ww)),

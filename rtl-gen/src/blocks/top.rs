@@ -2,7 +2,8 @@
 //! prediction output and the weight/error readback.
 //!
 //! Input: one beat per pixel (`s_axis_tdata`, 8 bits), `s_axis_tlast` on the last pixel,
-//! the label in `s_axis_tuser` (sampled on the last beat). A frame is exactly `inputs`
+//! the label in `s_axis_tuser` (sampled on the last beat; above it the sample's
+//! learning-rate halvings where the design has a schedule: `DesignParams::sample_tag`). A frame is exactly `inputs`
 //! beats; a `tlast` that disagrees with the count sets the sticky `frame_error`.
 //! Output: the predicted class on `m_axis_tdata` (and the sample's label on
 //! `m_axis_tuser`, so a consumer can score the stream) when `m_axis_tvalid`, held until
@@ -84,7 +85,7 @@ impl Ports {
             tvalid: m.input("s_axis_tvalid", Ty::bit()),
             tready: m.output_wire("s_axis_tready", Ty::bit()),
             tlast: m.input("s_axis_tlast", Ty::bit()),
-            tuser: m.input("s_axis_tuser", Ty::u(p.label_bits)),
+            tuser: m.input("s_axis_tuser", Ty::u(p.tag_bits())),
             m_data: m.output_wire("m_axis_tdata", Ty::u(p.label_bits)),
             m_valid: m.output_wire("m_axis_tvalid", Ty::bit()),
             m_user: m.output_wire("m_axis_tuser", Ty::u(p.label_bits)),
@@ -129,15 +130,16 @@ fn input_stream(m: &mut Module, p: &DesignParams, io: &Ports, full0: &Expr) -> F
     } else {
         Expr::bool(false)
     };
-    let pixel = m.wire_assign(
-        "pixel",
-        Expr::concat(vec![
-            Expr::lit(0, Ty::u(a - p.pixel_bits)),
-            io.tdata.clone(),
-        ])
-        .as_signed()
-        .shl(p.input_shift),
-    );
+    let unsigned_pixel = Expr::concat(vec![
+        Expr::lit(0, Ty::u(a - p.pixel_bits)),
+        io.tdata.clone(),
+    ])
+    .as_signed();
+    let centred = match p.input_offset {
+        0 => unsigned_pixel,
+        offset => unsigned_pixel.sub(Expr::lit(offset as i128, Ty::s(a))),
+    };
+    let pixel = m.wire_assign("pixel", centred.shl(p.input_shift));
     let start0 = m.wire_assign("start0", beat.clone().land(last.clone()));
     let frame_error = &io.frame_error;
     m.always_ff(
@@ -211,7 +213,7 @@ fn units(
             let addr = m.wire(&format!("link{k}_addr"), Ty::u(addr_bits(l.outputs)));
             let data = m.wire(&format!("link{k}_data"), Ty::s(l.act_bits));
             let start = m.wire(&format!("link{k}_start"), Ty::bit());
-            let label = m.wire(&format!("link{k}_label"), Ty::u(p.label_bits));
+            let label = m.wire(&format!("link{k}_label"), Ty::u(p.tag_bits()));
             conns.push(("out_we".into(), we.clone()));
             conns.push(("out_addr".into(), addr.clone()));
             conns.push(("out_data".into(), data.clone()));

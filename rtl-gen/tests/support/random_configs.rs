@@ -26,6 +26,8 @@ pub struct Knobs {
     pub leak_shift: u32,
     /// `data.input_shift`: pixel 0..16 → `pixel << input_shift` (Q·act_frac).
     pub input_shift: u32,
+    /// `data.input_offset`: the pixel that maps to input 0.
+    pub input_offset: u32,
     /// `learning.lr_shift`, `out_lr_shift`, `mod_lr_shift`.
     pub lr_shifts: (u32, u32, u32),
     pub logit_shift: u32,
@@ -38,6 +40,8 @@ pub struct Knobs {
     pub classifier_lanes: Option<usize>,
     /// `hardware.softmax_dividers` (a divisor of the 10 classes).
     pub softmax_dividers: usize,
+    /// `learning.lr_halve_at`.
+    pub lr_halve_at: Vec<u64>,
 }
 
 impl Knobs {
@@ -55,6 +59,7 @@ impl Knobs {
             activation: "leaky-relu",
             leak_shift: 2,
             input_shift: 4,
+            input_offset: 0,
             lr_shifts: (5, 6, 4),
             logit_shift: 1,
             err: (14, 10),
@@ -63,15 +68,16 @@ impl Knobs {
             share_multipliers: false,
             classifier_lanes: None,
             softmax_dividers: 1,
+            lr_halve_at: Vec::new(),
         }
     }
 
     /// Knobs `name` with every knob drawn from `rng`, for the random-config campaign: rule,
     /// one to three hidden layers of 4 to 16 units, lanes, classifier lanes, basis, widths,
-    /// rounding (stochastic updates too), activation, banked weights (ECP5) and the shared
-    /// multiplier pool; learning rates up to 1, wide inputs and narrow error and
-    /// modulation formats, so that activations, deltas, weights and modulation saturate.
-    /// Redraws until the config is valid.
+    /// rounding (stochastic updates too), activation, banked weights (ECP5), the shared
+    /// multiplier pool, a learning-rate schedule and centred inputs; learning rates up to
+    /// 1, wide inputs and narrow error and modulation formats, so that activations, deltas,
+    /// weights and modulation saturate. Redraws until the config is valid.
     pub fn campaign(rng: &mut SplitMix64, name: &str) -> Knobs {
         loop {
             let depth = 1 + rng.below(3);
@@ -135,6 +141,8 @@ impl Knobs {
                 share_multipliers: rng.below(3) == 0,
                 classifier_lanes,
                 softmax_dividers: 1,
+                lr_halve_at: schedule(rng, 40),
+                input_offset: pick(rng, &[0, 0, 4, 8]),
             };
             if knobs.try_config().is_ok() {
                 return knobs;
@@ -158,6 +166,7 @@ impl Knobs {
             rounding,
             update_rounding: if stochastic { "stochastic" } else { rounding },
             activation: pick(rng, &["relu", "leaky-relu"]),
+            lr_halve_at: schedule(rng, 20),
             ..Knobs::new(name)
         }
     }
@@ -174,6 +183,7 @@ impl Knobs {
 [data]
 dataset = "digits"
 input_shift = {input_shift}
+input_offset = {input_offset}
 [network]
 inputs = 64
 hidden = [{hidden}]
@@ -189,6 +199,7 @@ mod_lr_shift = {mod_lr_shift}
 logit_shift = {logit_shift}
 epochs = 1
 seed = 3
+lr_halve_at = [{lr_halve_at}]
 [fixed]
 act_bits = {act_bits}
 act_frac = {act_frac}
@@ -213,6 +224,12 @@ freq_mhz = 100.0
 {classifier_lanes}"#,
             name = self.name,
             hidden = hidden.join(", "),
+            lr_halve_at = self
+                .lr_halve_at
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
             activation = self.activation,
             rule = self.rule,
             basis = self.basis,
@@ -225,6 +242,7 @@ freq_mhz = 100.0
             lanes = self.lanes,
             leak_shift = self.leak_shift,
             input_shift = self.input_shift,
+            input_offset = self.input_offset,
             lr_shift = self.lr_shifts.0,
             out_lr_shift = self.lr_shifts.1,
             mod_lr_shift = self.lr_shifts.2,
@@ -247,4 +265,18 @@ freq_mhz = 100.0
 /// Draws one knob from `options`.
 pub fn pick<T: Copy>(rng: &mut SplitMix64, options: &[T]) -> T {
     options[rng.below(options.len())]
+}
+
+/// A learning-rate schedule for a run of a few tens of samples: none in half the draws,
+/// else one to three halvings, ascending, within the first `samples`.
+fn schedule(rng: &mut SplitMix64, samples: u64) -> Vec<u64> {
+    if rng.below(2) == 0 {
+        return Vec::new();
+    }
+    let mut at: Vec<u64> = (0..1 + rng.below(3))
+        .map(|_| rng.below(samples as usize) as u64)
+        .collect();
+    at.sort_unstable();
+    at.dedup();
+    at
 }

@@ -13,7 +13,11 @@ use super::{Tail, Unit};
 /// The state register, its decoded flags and the shared-pool handshake.
 pub(super) struct State {
     pub state: Expr,
+    /// The sample's label, with its halvings η above it where the design has a
+    /// learning-rate schedule ([`State::class`], [`State::halvings`]).
     pub label: Expr,
+    /// `LayerParams::label_bits`: the class's bits of `label`.
+    label_bits: u32,
     pub s_idle: Expr,
     pub s_wait: Expr,
     pub s_fwd: Expr,
@@ -44,7 +48,8 @@ impl State {
         let s_smax = learn.then(|| m.localparam("S_SMAX", Expr::lit(3, st_ty)));
         let s_upd = learn.then(|| m.localparam("S_UPD", Expr::lit(4, st_ty)));
         let state = m.reg("state", st_ty);
-        let label = m.reg("label", Ty::u(u.l.label_bits));
+        // The sample's label, and its learning-rate halvings above it.
+        let label = m.reg("label", Ty::u(u.l.tag_bits()));
         // Shared multipliers: a pass asks the top for the pool (`pool_req`) and issues once
         // granted (see `super::top`'s arbiter).
         let mul_handshake = u.p.mul_pool.map(|_| {
@@ -78,6 +83,7 @@ impl State {
         State {
             state,
             label,
+            label_bits: u.l.label_bits,
             s_idle,
             s_wait,
             s_fwd,
@@ -90,6 +96,24 @@ impl State {
             hold,
             updating,
         }
+    }
+
+    /// The sample's class (the label without its halvings).
+    pub(super) fn class(&self) -> Expr {
+        if self.label.width() == self.label_bits {
+            self.label.clone()
+        } else {
+            self.label.clone().slice(self.label_bits - 1, 0)
+        }
+    }
+
+    /// The sample's learning-rate halvings η; `None` without a schedule.
+    pub(super) fn halvings(&self) -> Option<Expr> {
+        (self.label.width() > self.label_bits).then(|| {
+            self.label
+                .clone()
+                .slice(self.label.width() - 1, self.label_bits)
+        })
     }
 
     /// `state <= to`, clearing the `active` flag that mirrors it when `to` is S_IDLE
@@ -332,7 +356,7 @@ impl Fsm<'_> {
                         vec![
                             assign(pred_valid, t.clone()),
                             assign(pred, best_idx),
-                            assign(&io.out_ports[2], s.label.clone()),
+                            assign(&io.out_ports[2], s.class()),
                         ],
                         s.goto(&after_fwd),
                         self.start_softmax(),

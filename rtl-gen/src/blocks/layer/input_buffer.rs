@@ -38,7 +38,7 @@ pub(super) fn build(
     let wr_bank = m.reg("wr_bank", Ty::bit());
     let rd_bank = m.reg("rd_bank", Ty::bit());
     let pending = m.reg("pending", Ty::bit());
-    let pending_label = m.reg("pending_label", Ty::u(l.label_bits));
+    let pending_label = m.reg("pending_label", Ty::u(l.tag_bits()));
     m.assign(&io.full, pending.clone());
     let (in_lane, in_word) = split_addr(m, u, io);
     let x_word = match pipe.word.get(1..).and_then(|w| w.last()) {

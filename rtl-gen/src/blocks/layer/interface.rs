@@ -40,7 +40,7 @@ pub(super) fn declare(m: &mut Module, p: &DesignParams, l: &LayerParams) -> Port
     let in_addr = m.input("in_addr", Ty::u(addr_bits(l.inputs)));
     let in_data = m.input("in_data", Ty::s(a));
     let start = m.input("start", Ty::bit());
-    let start_label = m.input("start_label", Ty::u(lb));
+    let start_label = m.input("start_label", Ty::u(l.tag_bits()));
     let busy = m.output_wire("busy", Ty::bit());
     let full = m.output_wire("full", Ty::bit());
     let (down, out_ports) = if l.classifier {
@@ -54,7 +54,7 @@ pub(super) fn declare(m: &mut Module, p: &DesignParams, l: &LayerParams) -> Port
         let out_addr = m.output_reg("out_addr", Ty::u(addr_bits(l.outputs)));
         let out_data = m.output_reg("out_data", Ty::s(a));
         let out_start = m.output_reg("out_start", Ty::bit());
-        let out_label = m.output_reg("out_label", Ty::u(lb));
+        let out_label = m.output_reg("out_label", Ty::u(l.tag_bits()));
         let down_full = m.input("down_full", Ty::bit());
         (
             down_full,

@@ -109,19 +109,24 @@ pub(super) fn instance(m: &mut Module, u: &Unit, s: &Signal, label: &Expr, logit
     }
 }
 
-/// The classifier's δ = e\[row\], selected a stage before the multiply and registered.
+/// The classifier's δ = e\[row\] (>> η under a learning-rate schedule), selected a stage
+/// before the multiply and registered.
 pub(super) fn classifier_delta(
     m: &mut Module,
     u: &Unit,
+    fsm: &State,
     pipe: &Chains,
     s: &Signal,
     late_ff: &mut Vec<Stmt>,
 ) -> Expr {
     let l = u.l;
-    m.section("update: delta = e[row], registered for the multiply stage");
+    m.section(match fsm.halvings() {
+        Some(_) => "update: delta = e[row] >>> eta, registered for the multiply stage",
+        None => "update: delta = e[row], registered for the multiply stage",
+    });
     let d = m.reg("delta", Ty::s(l.err_bits));
     let d_q = m.reg("delta_q", Ty::s(l.err_bits));
-    late_ff.push(assign(&d_q, d.clone()));
+    late_ff.push(assign(&d_q, halve(m, "delta_eta", d.clone(), fsm)));
     let row = pipe.row[u.st.delta.expect("learning") as usize - 1].clone();
     m.always_comb(vec![
         assign(&d, Expr::lit(0, Ty::s(l.err_bits))),
@@ -197,6 +202,7 @@ pub(super) fn hidden_delta(
         Expr::lit(0, Ty::s(l.back_bits))
     };
     let gd = m.wire_assign("back_act", Expr::mux(neg_q, g_leak, g));
+    let gd = halve(m, "back_eta", gd, fsm);
     let gd_q = m.reg("back_act_q", gd.ty());
     back_ff.push(assign(&gd_q, gd));
     let shr = shift_round(m, "delta_shr", gd_q, l.back_shift, u.p.rounding, None);
@@ -207,6 +213,22 @@ pub(super) fn hidden_delta(
     back_ff.push(assign(&d_q, d));
     late_ff.push(if_(fsm.updating.clone(), back_ff));
     d_q
+}
+
+/// `x >>> η`, the sample's learning-rate halvings (`FixedNet::lr_halvings`): one
+/// arithmetic shift a value of η, selected; `x` itself without a schedule.
+fn halve(m: &mut Module, name: &str, x: Expr, fsm: &State) -> Expr {
+    let Some(eta) = fsm.halvings() else {
+        return x;
+    };
+    let shifted = (1..1u32 << eta.width()).rev().fold(x.clone(), |rest, k| {
+        Expr::mux(
+            eta.clone().eq(Expr::lit(k as i128, eta.ty())),
+            x.clone().sar(k),
+            rest,
+        )
+    });
+    m.wire_assign(name, shifted)
 }
 
 /// Σ_c B\[c\]\[row\]·e_c, registered: each term registered (the basis bits fan out to

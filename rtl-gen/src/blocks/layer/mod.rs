@@ -151,7 +151,7 @@ pub fn module(p: &DesignParams, l: &LayerParams, header: &[String]) -> Module {
     let signal = learning_signal::declare(&mut m, &u);
     let tail = forward_tail(&mut m, &u, &io, &fsm, &issue, &pipe, &acc, &signal);
     if let Some(s) = &signal {
-        learning_signal::instance(&mut m, &u, s, &fsm.label, &tail.logits);
+        learning_signal::instance(&mut m, &u, s, &fsm.class(), &tail.logits);
     }
     let prods = mac::multipliers(&mut m, &u, &fsm, &issue, &pipe, &tail.delta, &ops);
     accumulate::build(&mut m, &u, &fsm, &pipe, &prods, &acc);
@@ -231,7 +231,7 @@ fn forward_tail(
         };
         let delta = signal
             .as_ref()
-            .map(|s| learning_signal::classifier_delta(m, u, pipe, s, &mut late_ff));
+            .map(|s| learning_signal::classifier_delta(m, u, fsm, pipe, s, &mut late_ff));
         argmax.finish(m, u, pipe);
         Tail {
             done_stmts: Vec::new(),
