@@ -286,6 +286,12 @@ pub const MAX_LR_HALVINGS: usize = 7;
 
 /// The learning-rate halvings in force for the step of sample `trained` (counted from 0
 /// since reset): the entries of `learning.lr_halve_at` at or below it.
+///
+/// ```
+/// use golden_model::config::lr_halvings;
+/// let at = [10, 20];
+/// assert_eq!([9, 10, 19, 20, 99].map(|n| lr_halvings(&at, n)), [0, 1, 1, 2, 2]);
+/// ```
 pub fn lr_halvings(halve_at: &[u64], trained: u64) -> u32 {
     halve_at.iter().filter(|&&at| at <= trained).count() as u32
 }
@@ -615,16 +621,31 @@ impl Config {
             ));
         }
         // act_bits ≤ 32 is checked first, so the shift of an i64 cannot overflow.
-        let fits = shift < act_bits
-            && act_bits <= 32
-            && (i64::from(max_pixel) - i64::from(offset)) << shift <= width::max_signed(act_bits)
-            && -(i64::from(offset) << shift) >= -width::max_signed(act_bits) - 1;
-        if fits {
+        let fits = |x: i64| {
+            shift < act_bits
+                && act_bits <= 32
+                && (-width::max_signed(act_bits) - 1..=width::max_signed(act_bits))
+                    .contains(&(x << shift))
+        };
+        if offset > 0 && !fits(-i64::from(offset)) {
+            return Err(ConfigError::invalid(
+                "data.input_offset",
+                format!("pixel 0 − {offset} << {shift} does not fit fixed.act_bits = {act_bits}"),
+                "lower data.input_offset or data.input_shift, or raise fixed.act_bits",
+            ));
+        }
+        if fits(i64::from(max_pixel) - i64::from(offset)) {
             return Ok(());
         }
+        let centred = match offset {
+            0 => String::new(),
+            _ => format!(" − {offset}"),
+        };
         Err(ConfigError::invalid(
             "data.input_shift",
-            format!("pixel {max_pixel} << {shift} does not fit fixed.act_bits = {act_bits}"),
+            format!(
+                "pixel {max_pixel}{centred} << {shift} does not fit fixed.act_bits = {act_bits}"
+            ),
             "lower data.input_shift or raise fixed.act_bits",
         ))
     }

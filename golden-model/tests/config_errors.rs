@@ -172,3 +172,17 @@ fn an_input_offset_must_be_a_pixel_and_keep_the_inputs_in_range() {
          16 (about the data's mean)"
     );
 }
+
+#[test]
+fn an_input_offset_that_takes_the_inputs_below_range_names_the_offset() {
+    // digits-mlp: 16-bit activations, pixels 0..16: −16 << 11 is −2^15, the least that
+    // fits; −16 << 12 does not.
+    let base = include_str!("../../configs/digits-mlp.toml");
+    let least = base.replace("input_shift = 4", "input_shift = 11\ninput_offset = 16");
+    assert!(Config::from_toml_str(&least, "ok.toml").is_ok());
+    assert_eq!(
+        error_for("input_shift = 4", "input_shift = 12\ninput_offset = 16"),
+        "data.input_offset: pixel 0 − 16 << 12 does not fit fixed.act_bits = 16; lower \
+         data.input_offset or data.input_shift, or raise fixed.act_bits"
+    );
+}

@@ -22,7 +22,7 @@ const SMALL: [&str; 7] = [
     "tiny-banked",
     "tiny-shared",
 ];
-const PRESETS: [&str; 2] = ["digits-mlp", "mnist-mlp"];
+const PRESETS: [&str; 3] = ["digits-mlp", "mnist-mlp", "fashion-mlp"];
 
 fn small_path(name: &str) -> String {
     format!("{}/tests/configs/{name}.toml", env!("CARGO_MANIFEST_DIR"))
@@ -312,6 +312,33 @@ fn mnist_mlp() {
             "{name}"
         );
     }
+}
+
+/// Centred inputs, stochastic updates and a learning-rate schedule: the sample's halvings
+/// ride above its label, and the pixel less 73 enters the activation.
+#[test]
+fn fashion_mlp() {
+    let design = snapshot_preset("fashion-mlp");
+    check_image_lengths(&design);
+    let top = &design.files["fashion_mlp_top.v"];
+    assert!(top.contains("[5:0]  s_axis_tuser"), "label and halvings");
+    assert!(top.contains("- 16'sd73"), "the offset");
+}
+
+/// A pixel as wide as the activation is centred in one bit more, then narrowed: the
+/// config has checked that the difference fits.
+#[test]
+fn a_pixel_as_wide_as_the_activation_is_centred_in_one_bit_more() {
+    let text = std::fs::read_to_string(preset_path("mnist-mlp"))
+        .expect("preset")
+        .replace("act_bits = 16", "act_bits = 8")
+        .replace("act_frac = 8", "act_frac = 7")
+        .replace("input_shift = 0", "input_offset = 128\ninput_shift = 0");
+    let cfg = Config::from_toml_str(&text, "centred").unwrap_or_else(|e| panic!("{e}"));
+    let design = generate(&cfg, &text, true).unwrap_or_else(|e| panic!("{e}"));
+    let top = &design.files["mnist_mlp_top.v"];
+    assert!(top.contains("signed [8:0] pixel_centred = $signed({1'b0, s_axis_tdata}) - 9'sd128;"));
+    assert!(top.contains("signed [7:0] pixel = $signed(pixel_centred[7:0]);"));
 }
 
 /// Small configs: every image has the length its memory declares.

@@ -568,6 +568,7 @@ where
     report.seconds = started.elapsed().as_secs_f64();
     let mut board = board_net.expect("the last sample reads the board's state");
     board.macs = net.macs;
+    board.trained = net.trained;
     Ok(Session {
         report,
         wire: host.into_wire(),

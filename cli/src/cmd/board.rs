@@ -137,7 +137,9 @@ pub struct InferArgs {
   lls board read-weights --sim --config configs/digits-mlp.toml --out build/fresh.ckpt.json
 
 The checkpoint's progress counts the samples the board says it trained (its status), in
-epoch 0; its MAC counters are 0 (the board counts none). With --sim the board is fresh from
+epoch 0; its MAC counters are 0 (the board counts none). A board counts only since its
+reset: under a learning-rate schedule (learning.lr_halve_at), a state trained on from a
+checkpoint is saved with its whole count by `lls board train --checkpoint ... --save`. With --sim the board is fresh from
 reset, and its state is checked against the config's initial one.")]
 pub struct ReadArgs {
     #[command(flatten)]

@@ -130,14 +130,26 @@ fn input_stream(m: &mut Module, p: &DesignParams, io: &Ports, full0: &Expr) -> F
     } else {
         Expr::bool(false)
     };
+    // The pixel, zero-extended to a signed value, less the offset (in a bit more than a
+    // pixel where the activation is no wider: the difference fits the activation, the
+    // config checks).
+    let w = a.max(p.pixel_bits + 1);
     let unsigned_pixel = Expr::concat(vec![
-        Expr::lit(0, Ty::u(a - p.pixel_bits)),
+        Expr::lit(0, Ty::u(w - p.pixel_bits)),
         io.tdata.clone(),
     ])
     .as_signed();
     let centred = match p.input_offset {
         0 => unsigned_pixel,
-        offset => unsigned_pixel.sub(Expr::lit(offset as i128, Ty::s(a))),
+        offset => unsigned_pixel.sub(Expr::lit(offset as i128, Ty::s(w))),
+    };
+    let centred = match w == a {
+        true => centred,
+        false => {
+            let wide = m.wire_assign("pixel_centred", centred);
+            m.mark_unused("pixel_centred", vec![wide.clone().slice(w - 1, a)]);
+            wide.resize(a)
+        }
     };
     let pixel = m.wire_assign("pixel", centred.shl(p.input_shift));
     let start0 = m.wire_assign("start0", beat.clone().land(last.clone()));
