@@ -252,3 +252,39 @@ fn resume_refuses_an_epoch_beyond_the_run() {
     );
     assert!(!saved.exists());
 }
+
+/// `lls cosim --checkpoint`: the state is checked before anything is built, and the report
+/// may not overwrite it.
+#[test]
+fn cosim_from_a_checkpoint_checks_it_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "configs/digits-mlp.toml");
+    let ck = checkpoint(dir.path(), &cfg, 0, 7);
+    let work = dir.path().join("cosim");
+    let out = lls(&[
+        &"cosim",
+        &"--config",
+        &cfg,
+        &"--checkpoint",
+        &ck,
+        &"--json",
+        &ck,
+        &"--work",
+        &work,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--json"), "{}", stderr(&out));
+    let other = config(dir.path(), "configs/digits-icebreaker.toml");
+    let out = lls(&[
+        &"cosim",
+        &"--config",
+        &other,
+        &"--checkpoint",
+        &ck,
+        &"--work",
+        &work,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("digits-mlp"), "{}", stderr(&out));
+    assert!(!work.exists(), "nothing built before the checks");
+}

@@ -16,7 +16,12 @@ use super::opts::{
   lls cosim --config configs/digits-mlp.toml --samples 1437
   lls cosim --config configs/mnist-mlp.toml --samples 300 --weights-every 100 --json build/cosim.json
   lls cosim --config configs/digits-mlp.toml --samples 50 --simulator iverilog --stall 0.3
-  lls cosim --config configs/mnist-mlp.toml --samples 60000 --burst 1000 --weights-every 10000 --segments 2 --pgo")]
+  lls cosim --config configs/mnist-mlp.toml --samples 60000 --burst 1000 --weights-every 10000 --segments 2 --pgo
+  lls cosim --config configs/digits-mlp.toml --checkpoint build/digits.ckpt.json --samples 50
+
+With --checkpoint the RTL powers up in the checkpoint's state (weights, modulation, LFSR
+states) and the golden model starts there too, its learning-rate schedule at the
+checkpoint's samples; the samples still come from the start of the training split.")]
 pub struct Args {
     #[arg(long, value_parser = config_path)]
     pub config: PathBuf,
@@ -68,6 +73,8 @@ pub struct Args {
     pub work: Option<PathBuf>,
     #[arg(long)]
     pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub state: super::gen::StateArgs,
 }
 
 /// The JSON `lls cosim` writes: the co-sim report and, after a bit-exact learning run,
@@ -91,9 +98,17 @@ pub fn run(args: Args) -> CmdResult {
     }
     check_reset_at(args.reset_at, args.samples, None)?;
     check_json_output(&args.config, args.json.as_deref())?;
+    args.state.check()?;
+    if let Some(json) = &args.json {
+        super::opts::check_output_not_input(&args.state.inputs(), &[("--json", json)])?;
+    }
     let mut cfg = load_config(&args.config)?;
     use_dataset(&mut cfg, args.dataset)?;
     let text = config_text(&args.config)?;
+    let start = match &args.state.checkpoint {
+        Some(_) => Some(args.state.load(&cfg, &text)?.0),
+        None => None,
+    };
     let data = load_dataset(cfg.data.dataset)?;
     // The run co-simulates at most the training split.
     if data.train.len() < args.samples {
@@ -113,6 +128,7 @@ pub fn run(args: Args) -> CmdResult {
         segments: args.segments,
         pgo: args.pgo,
         compiler: args.compiler,
+        resume_from: start,
         ..CosimOptions::new(args.samples, work)
     };
     let (report, net) =
