@@ -80,6 +80,25 @@ impl Basis {
         self.entries[class * self.len + t]
     }
 
+    /// The class scores `s_c = Σ_t B[c][t]·h[t]`, a row at a time.
+    pub fn project(&self, h: &[i64]) -> Vec<i64> {
+        self.entries
+            .chunks_exact(self.len)
+            .map(|row| row.iter().zip(h).map(|(&b, &v)| b * v).sum())
+            .collect()
+    }
+
+    /// `g[t] = Σ_c B[c][t]·e[c]` for every t, a row at a time.
+    pub fn back_project(&self, e: &[i64]) -> Vec<i64> {
+        let mut g = vec![0i64; self.len];
+        for (row, &ec) in self.entries.chunks_exact(self.len).zip(e) {
+            for (gt, &b) in g.iter_mut().zip(row) {
+                *gt += b * ec;
+            }
+        }
+        g
+    }
+
     /// Column t (one entry per class): what the ROM returns at address t.
     pub fn column(&self, t: usize) -> impl Iterator<Item = i64> + '_ {
         (0..self.classes).map(move |c| self.get(c, t))
@@ -156,5 +175,20 @@ mod tests {
         let b = Basis::new(Waveform::Sine, 10, 64, 8);
         assert!(b.entries.iter().all(|&e| (-64..=64).contains(&e)));
         assert_eq!(b.get(3, 0), 0);
+    }
+
+    #[test]
+    fn projections_by_rows_equal_the_entry_sums() {
+        let b = Basis::new(Waveform::Sine, 10, 37, 8);
+        let h: Vec<i64> = (0..37).map(|t| t * 91 % 53 - 26).collect();
+        let e: Vec<i64> = (0..10).map(|c| c * 7 - 30).collect();
+        let scores: Vec<i64> = (0..10)
+            .map(|c| (0..37).map(|t| b.get(c, t) * h[t]).sum())
+            .collect();
+        let back: Vec<i64> = (0..37)
+            .map(|t| (0..10).map(|c| b.get(c, t) * e[c]).sum())
+            .collect();
+        assert_eq!(b.project(&h), scores);
+        assert_eq!(b.back_project(&e), back);
     }
 }

@@ -229,8 +229,8 @@ impl FixedLayer {
         }
     }
 
-    fn forward(&self, x: &[i32]) -> Vec<i64> {
-        kernels::forward(&self.weights_t, self.outputs, x)
+    fn forward(&self, x: &[i32], weight_bits: u32) -> Vec<i64> {
+        kernels::forward(&self.weights_t, self.outputs, x, weight_bits)
     }
 }
 
@@ -308,7 +308,7 @@ impl FixedNet {
         let last = self.layers.len() - 1;
         for layer in &self.layers[..last] {
             x = layer
-                .forward(&x)
+                .forward(&x, self.dp.weight.bits)
                 .into_iter()
                 .map(|z| {
                     narrow(
@@ -320,7 +320,7 @@ impl FixedNet {
                 })
                 .collect();
         }
-        argmax(&self.layers[last].forward(&x))
+        argmax(&self.layers[last].forward(&x, self.dp.weight.bits))
     }
 
     /// One training step on one sample; returns everything the RTL must reproduce.
@@ -332,7 +332,7 @@ impl FixedNet {
         let mut traces = Vec::with_capacity(self.layers.len());
         for k in 0..last {
             let layer = &self.layers[k];
-            let sums = layer.forward(&x);
+            let sums = layer.forward(&x, self.dp.weight.bits);
             self.macs.forward += (layer.inputs * layer.outputs) as u64;
             let h: Vec<i64> = sums
                 .iter()
@@ -355,7 +355,7 @@ impl FixedNet {
             x = h.iter().map(|&v| v as i32).collect();
         }
         let out = &self.layers[last];
-        let sums = out.forward(&x);
+        let sums = out.forward(&x, self.dp.weight.bits);
         self.macs.forward += (out.inputs * out.outputs) as u64;
         let prediction = argmax(&sums);
         let logits: Vec<i64> = sums
@@ -405,9 +405,7 @@ impl FixedNet {
         let basis = layer.basis.as_ref().expect("local layers have a basis");
         let c_n = dp.classes;
         let n = layer.outputs;
-        let scores: Vec<i64> = (0..c_n)
-            .map(|c| (0..n).map(|t| basis.get(c, t) * trace.output[t]).sum())
-            .collect();
+        let scores = basis.project(&trace.output);
         let base: Vec<i64> = scores
             .iter()
             .map(|&s| s >> dp.shifts.score_to_logit)
@@ -469,9 +467,8 @@ impl FixedNet {
         };
         // Projection, back-projection, softmax, modulation.
         self.macs.learning += (2 * c_n * n + c_n + mod_macs) as u64;
-        trace.delta = (0..n)
-            .map(|t| {
-                let g: i64 = (0..c_n).map(|c| basis.get(c, t) * gz[c]).sum();
+        trace.delta = (basis.back_project(&gz).into_iter().enumerate())
+            .map(|(t, g)| {
                 rails::narrow(
                     dp.derivative(trace.sums[t], g) >> halvings,
                     dp.shifts.back_to_err,
@@ -543,11 +540,23 @@ impl FixedNet {
                 (Rounding::HalfUp, s) if s > 0 => 1i64 << (s - 1),
                 _ => 0,
             };
+            let Some(hits) = counts else {
+                kernels::update_columns(
+                    &mut layer.weights_t,
+                    n_out,
+                    &trace.delta,
+                    &trace.input,
+                    bias,
+                    shift,
+                    dp.weight.min(),
+                    dp.weight.max(),
+                );
+                self.macs.update += (n_in * n_out) as u64;
+                return;
+            };
             for (column, &x) in layer.weights_t.chunks_exact_mut(n_out).zip(&trace.input) {
                 if x != 0 {
-                    if let Some(hits) = counts.as_deref_mut() {
-                        hits.observe_update_column(column, &trace.delta, x, bias, shift, dp.weight);
-                    }
+                    hits.observe_update_column(column, &trace.delta, x, bias, shift, dp.weight);
                     kernels::update_column(
                         column,
                         &trace.delta,
@@ -575,6 +584,12 @@ fn update_stochastic(layer: &mut FixedLayer, trace: &LayerTrace, shift: u32, wei
     let words = n_in / layer.lfsr.len();
     let jump = lfsr::Jump::new(words);
     let mut rows = vec![0u32; n_out];
+    let (min, max) = (weight.min(), weight.max());
+    // 32-bit arithmetic where every value the update forms fits it: the same bits.
+    let bias_max = (1u64 << shift.min(62)) - 1;
+    let delta32: Option<Vec<i32>> =
+        kernels::narrow_update_fits(&trace.delta, &trace.input, bias_max, shift, min, max)
+            .then(|| trace.delta.iter().map(|&d| d as i32).collect());
     for (l, state) in layer.lfsr.iter_mut().enumerate() {
         rows[0] = state.0;
         for j in 1..n_out {
@@ -583,16 +598,21 @@ fn update_stochastic(layer: &mut FixedLayer, trace: &LayerTrace, shift: u32, wei
         for w in 0..words {
             let i = lanes.input(l, w);
             let x = trace.input[i];
-            if x != 0 {
-                kernels::update_column_stochastic(
-                    &mut layer.weights_t[i * n_out..(i + 1) * n_out],
+            let column = &mut layer.weights_t[i * n_out..(i + 1) * n_out];
+            match (&delta32, x) {
+                (_, 0) => {}
+                (Some(d), x) => kernels::update_column_stochastic32(
+                    column, d, &rows, x as i32, shift, min as i32, max as i32,
+                ),
+                (None, x) => kernels::update_column_stochastic(
+                    column,
                     &trace.delta,
                     &rows,
                     x,
                     shift,
-                    weight.min(),
-                    weight.max(),
-                );
+                    min,
+                    max,
+                ),
             }
             kernels::step_lfsrs(&mut rows);
         }

@@ -42,6 +42,28 @@ pub fn update_column(
     }
 }
 
+/// [`update_column`] in 32 bits: the caller bounds |δ[j]·x| + bias + |column[j]| below
+/// 2^31 (`FixedNet`: 16-bit δ and x, so the products stay under 2^30).
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
+    "x86_64+avx2+fma",
+    "aarch64+neon"
+))]
+pub fn update_column32(
+    column: &mut [i32],
+    delta: &[i32],
+    x: i32,
+    bias: i32,
+    shift: u32,
+    min: i32,
+    max: i32,
+) {
+    for (w, &d) in column.iter_mut().zip(delta) {
+        let step = (d * x + bias) >> shift;
+        *w = (*w - step).clamp(min, max);
+    }
+}
+
 /// `column[j] = clamp(column[j] − ((δ[j]·x + (random[j] mod 2^shift)) >> shift), min,
 /// max)`: the weight update with stochastic rounding, output j's random bits from
 /// `random[j]` (`numeric::shift_round`).
@@ -66,6 +88,49 @@ pub fn update_column_stochastic(
     }
 }
 
+/// [`update_column_stochastic`] in 32 bits: the caller bounds |δ[j]·x| + 2^shift + the
+/// weights' range below 2^31 ([`narrow_update_fits`]).
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
+    "x86_64+avx2+fma",
+    "aarch64+neon"
+))]
+pub fn update_column_stochastic32(
+    column: &mut [i32],
+    delta: &[i32],
+    random: &[u32],
+    x: i32,
+    shift: u32,
+    min: i32,
+    max: i32,
+) {
+    let mask = ((1u64 << shift) - 1) as u32;
+    for ((w, &d), &r) in column.iter_mut().zip(delta).zip(random) {
+        let step = (d * x + (r & mask) as i32) >> shift;
+        *w = (*w - step).clamp(min, max);
+    }
+}
+
+/// Whether an update of δ by inputs x, with a rounding bias below `bias_max`, into weights
+/// within [min, max], forms only values below 2^31 in magnitude (so the 32-bit kernels
+/// give the 64-bit ones' bits).
+pub fn narrow_update_fits(
+    delta: &[i64],
+    x: &[i64],
+    bias_max: u64,
+    shift: u32,
+    min: i64,
+    max: i64,
+) -> bool {
+    let d_max = delta.iter().map(|d| d.unsigned_abs()).max().unwrap_or(0);
+    let x_max = x.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
+    let bound = d_max
+        .saturating_mul(x_max)
+        .saturating_add(bias_max)
+        .saturating_add(min.unsigned_abs().max(max.unsigned_abs()));
+    bound <= i32::MAX as u64 && shift <= 30
+}
+
 /// Every LFSR state one step on (`numeric::lfsr::next`).
 #[multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
@@ -78,13 +143,104 @@ pub fn step_lfsrs(states: &mut [u32]) {
     }
 }
 
-/// Exact `W·x` from input-major weights, skipping zero inputs.
-pub fn forward(weights_t: &[i32], outputs: usize, x: &[i32]) -> Vec<i64> {
+/// The deterministic weight update of every column whose input is not zero
+/// ([`update_column`]): in 32 bits where |δ|·|x| + bias + the weights' range stays below
+/// 2^31, which holds every value the update forms (16-bit δ and x: twice the lanes).
+#[allow(clippy::too_many_arguments)]
+pub fn update_columns(
+    weights_t: &mut [i32],
+    outputs: usize,
+    delta: &[i64],
+    x: &[i64],
+    bias: i64,
+    shift: u32,
+    min: i64,
+    max: i64,
+) {
+    let columns = weights_t
+        .chunks_exact_mut(outputs)
+        .zip(x)
+        .filter(|(_, &xi)| xi != 0);
+    if !narrow_update_fits(delta, x, bias.unsigned_abs(), shift, min, max) {
+        for (column, &xi) in columns {
+            update_column(column, delta, xi, bias, shift, min, max);
+        }
+        return;
+    }
+    // Every value is below 2^31 in magnitude, so the casts are exact.
+    let delta32: Vec<i32> = delta.iter().map(|&d| d as i32).collect();
+    for (column, &xi) in columns {
+        update_column32(
+            column,
+            &delta32,
+            xi as i32,
+            bias as i32,
+            shift,
+            min as i32,
+            max as i32,
+        );
+    }
+}
+
+/// `z[j] += column[j] · x` in 32 bits: the caller bounds every partial sum below 2^31.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
+    "x86_64+avx2+fma",
+    "aarch64+neon"
+))]
+pub fn axpy32(z: &mut [i32], column: &[i32], x: i32) {
+    for (zj, &w) in z.iter_mut().zip(column) {
+        *zj += w * x;
+    }
+}
+
+/// `z[j] += part[j]`, then `part[j] = 0`.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
+    "x86_64+avx2+fma",
+    "aarch64+neon"
+))]
+fn flush(z: &mut [i64], part: &mut [i32]) {
+    for (zj, p) in z.iter_mut().zip(part) {
+        *zj += i64::from(*p);
+        *p = 0;
+    }
+}
+
+/// Exact `W·x` from input-major weights of `weight_bits`, skipping zero inputs. Where
+/// `block` columns' products (each below 2^(weight_bits − 1) · max |x|) sum below 2^31,
+/// they are summed in 32 bits, a block at a time, then added to the 64-bit sums: twice
+/// the lanes of the 64-bit products (MNIST pixels: blocks of 63 columns).
+pub fn forward(weights_t: &[i32], outputs: usize, x: &[i32], weight_bits: u32) -> Vec<i64> {
     let mut z = vec![0i64; outputs];
-    for (column, &xi) in weights_t.chunks_exact(outputs).zip(x) {
-        if xi != 0 {
+    let x_max = x.iter().map(|v| i64::from(*v).abs()).max().unwrap_or(0);
+    let product_max = (1i64 << weight_bits.saturating_sub(1).min(40)) * x_max;
+    let block = match product_max {
+        0 => 0,
+        p => (i64::from(i32::MAX) / p) as usize,
+    };
+    let columns = weights_t
+        .chunks_exact(outputs)
+        .zip(x)
+        .filter(|(_, &xi)| xi != 0);
+    if block < 2 {
+        for (column, &xi) in columns {
             axpy(&mut z, column, xi as i64);
         }
+        return z;
+    }
+    let mut part = vec![0i32; outputs];
+    let mut in_block = 0;
+    for (column, &xi) in columns {
+        axpy32(&mut part, column, xi);
+        in_block += 1;
+        if in_block == block {
+            flush(&mut z, &mut part);
+            in_block = 0;
+        }
+    }
+    if in_block > 0 {
+        flush(&mut z, &mut part);
     }
     z
 }
@@ -130,8 +286,14 @@ mod tests {
                     .map(|t| row_major[(t % outputs) * inputs + t / outputs])
                     .collect();
                 assert_eq!(
-                    forward(&cols, outputs, &x),
+                    forward(&cols, outputs, &x, 16),
                     reference_forward(&row_major, outputs, &x)
+                );
+                // Pixel-sized inputs: the 32-bit blocks.
+                let pixels: Vec<i32> = x.iter().map(|v| v.rem_euclid(256)).collect();
+                assert_eq!(
+                    forward(&cols, outputs, &pixels, 16),
+                    reference_forward(&row_major, outputs, &pixels)
                 );
                 let delta: Vec<i64> = (0..outputs)
                     .map(|_| rng.below(65536) as i64 - 32768)
@@ -142,11 +304,27 @@ mod tests {
                 } else {
                     0
                 };
+                // All columns at once: in 32 bits (16-bit δ and x), and in 64 where δ is
+                // four times wider than that allows.
+                let x64: Vec<i64> = x.iter().map(|&v| i64::from(v)).collect();
+                let (mut narrow, mut wide) = (cols.clone(), cols.clone());
+                let wide_delta: Vec<i64> = delta.iter().map(|d| d * 4).collect();
+                let (min, max) = (fmt.min(), fmt.max());
+                update_columns(&mut narrow, outputs, &delta, &x64, bias, shift, min, max);
+                update_columns(&mut wide, outputs, &wide_delta, &x64, bias, shift, min, max);
+                let mut wide_want = cols.clone();
+                for (column, &xi) in wide_want.chunks_exact_mut(outputs).zip(&x) {
+                    if xi != 0 {
+                        update_column(column, &wide_delta, xi as i64, bias, shift, min, max);
+                    }
+                }
+                assert_eq!(wide, wide_want);
                 for (column, &xi) in cols.chunks_exact_mut(outputs).zip(&x) {
                     if xi != 0 {
                         update_column(column, &delta, xi as i64, bias, shift, fmt.min(), fmt.max());
                     }
                 }
+                assert_eq!(narrow, cols);
                 for j in 0..outputs {
                     for i in 0..inputs {
                         let step = shift_round(delta[j] * x[i] as i64, shift, rounding, 0);
@@ -156,5 +334,61 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The 32-bit blocks at their limit: every weight and input at the most negative value
+    /// of its format, so each block's sum is the closest to −2^31 the bound allows.
+    #[test]
+    fn blocked_forward_sums_are_exact_at_the_rails() {
+        for (weight_bits, x) in [(18, -255), (18, 255), (16, -32768), (12, 4095)] {
+            let inputs = 1000;
+            let outputs = 3;
+            let w = -(1i32 << (weight_bits - 1));
+            let cols = vec![w; inputs * outputs];
+            let xs = vec![x; inputs];
+            let want = i64::from(w) * i64::from(x) * inputs as i64;
+            assert_eq!(
+                forward(&cols, outputs, &xs, weight_bits),
+                vec![want; outputs],
+                "{weight_bits} {x}"
+            );
+        }
+    }
+
+    /// The stochastic update in 32 bits gives the 64-bit kernel's bits wherever
+    /// `narrow_update_fits` lets it run, and the check refuses values that could pass 2^31.
+    #[test]
+    fn the_32_bit_stochastic_update_matches_where_it_fits() {
+        let mut rng = SplitMix64::new(5);
+        let (outputs, shift) = (37, 13);
+        let fmt = QFormat::new(18, 16);
+        let (min, max) = (fmt.min(), fmt.max());
+        let delta: Vec<i64> = (0..outputs)
+            .map(|_| rng.below(65536) as i64 - 32768)
+            .collect();
+        let random: Vec<u32> = (0..outputs).map(|_| rng.below(1 << 30) as u32).collect();
+        let column: Vec<i32> = (0..outputs)
+            .map(|_| rng.below(1 << 18) as i32 - (1 << 17))
+            .collect();
+        for x in [-32768i64, -1, 1, 255, 32767] {
+            let bias_max = (1u64 << shift) - 1;
+            assert!(narrow_update_fits(&delta, &[x], bias_max, shift, min, max));
+            let (mut want, mut got) = (column.clone(), column.clone());
+            update_column_stochastic(&mut want, &delta, &random, x, shift, min, max);
+            let d32: Vec<i32> = delta.iter().map(|&d| d as i32).collect();
+            update_column_stochastic32(
+                &mut got, &d32, &random, x as i32, shift, min as i32, max as i32,
+            );
+            assert_eq!(got, want, "x = {x}");
+        }
+        let wide: Vec<i64> = delta.iter().map(|d| d * 4).collect();
+        assert!(!narrow_update_fits(
+            &wide,
+            &[32767],
+            1 << 12,
+            shift,
+            min,
+            max
+        ));
     }
 }
