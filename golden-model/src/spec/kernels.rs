@@ -391,4 +391,66 @@ mod tests {
             max
         ));
     }
+
+    /// Pixel inputs over more columns than a block holds: full blocks flushed, then the
+    /// rest (16-bit weights and pixels: blocks of 257 columns; 18-bit: 64).
+    #[test]
+    fn blocked_forward_fills_and_flushes_its_blocks() {
+        let mut rng = SplitMix64::new(3);
+        let (inputs, outputs) = (700, 5);
+        let x: Vec<i32> = (0..inputs)
+            .map(|_| match rng.below(3) {
+                0 => 0,
+                _ => rng.below(256) as i32,
+            })
+            .collect();
+        for weight_bits in [16u32, 18] {
+            let half = 1i64 << (weight_bits - 1);
+            let row_major: Vec<i32> = (0..inputs * outputs)
+                .map(|_| (rng.below(2 * half as usize) as i64 - half) as i32)
+                .collect();
+            let cols: Vec<i32> = (0..inputs * outputs)
+                .map(|t| row_major[(t % outputs) * inputs + t / outputs])
+                .collect();
+            assert_eq!(
+                forward(&cols, outputs, &x, weight_bits),
+                reference_forward(&row_major, outputs, &x),
+                "{weight_bits}-bit weights"
+            );
+        }
+    }
+
+    /// The 32-bit update at the ends of what `narrow_update_fits` admits: no shift, and
+    /// the largest shift with its half-up bias, on the extreme δ, x and weights.
+    #[test]
+    fn the_32_bit_update_matches_at_its_limits() {
+        let fmt = QFormat::new(18, 16);
+        let (min, max) = (fmt.min(), fmt.max());
+        let delta = [32767i64, -32768, 1, -1, 0];
+        let column = [max as i32, min as i32, 0, 5, -5];
+        for (x, shift) in [(-32768i64, 0u32), (32767, 0), (-32768, 30), (32767, 17)] {
+            let bias = if shift > 0 { 1i64 << (shift - 1) } else { 0 };
+            assert!(narrow_update_fits(
+                &delta,
+                &[x],
+                bias as u64,
+                shift,
+                min,
+                max
+            ));
+            let (mut want, mut got) = (column, column);
+            update_column(&mut want, &delta, x, bias, shift, min, max);
+            let d32 = delta.map(|d| d as i32);
+            update_column32(
+                &mut got,
+                &d32,
+                x as i32,
+                bias as i32,
+                shift,
+                min as i32,
+                max as i32,
+            );
+            assert_eq!(got, want, "x = {x}, shift {shift}");
+        }
+    }
 }
