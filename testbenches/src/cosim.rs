@@ -819,8 +819,7 @@ fn sample_tags(
     let first = range.start;
     range
         .map(|s| {
-            let trained = net.trained + (s - first) as u64;
-            let halvings = golden_model::config::lr_halvings(&net.dp.lr_halve_at, trained);
+            let halvings = net.lr_halvings_after((s - first) as u64);
             design.params.sample_tag(data.label(s) as usize, halvings)
         })
         .collect()

@@ -139,8 +139,9 @@ pub struct InferArgs {
 The checkpoint's progress counts the samples the board says it trained (its status), in
 epoch 0; its MAC counters are 0 (the board counts none). A board counts only since its
 reset: under a learning-rate schedule (learning.lr_halve_at), a state trained on from a
-checkpoint is saved with its whole count by `lls board train --checkpoint ... --save`. With --sim the board is fresh from
-reset, and its state is checked against the config's initial one.")]
+checkpoint is saved with its whole count by `lls board train --checkpoint ... --save`.
+With --sim the board is fresh from reset, and its state is checked against the config's
+initial one.")]
 pub struct ReadArgs {
     #[command(flatten)]
     link: LinkArgs,
@@ -276,10 +277,7 @@ fn train(args: TrainArgs) -> CmdResult {
     let (cfg, text) = prepare(link, &args.state.inputs(), &outputs)?;
     let data = load_dataset(cfg.data.dataset)?;
     check_samples(args.samples, data.train.len(), "training", &data.name)?;
-    let start = match &args.state.checkpoint {
-        Some(_) => Some(args.state.load(&cfg, &text)?.0),
-        None => None,
-    };
+    let start = args.state.checkpoint_state(&cfg, &text)?;
     let opts = options(link, &cfg, args.samples, args.weights_every);
     let bar = progress_bar(args.samples);
     let mut tell = |r: &BoardReport| {

@@ -105,10 +105,7 @@ pub fn run(args: Args) -> CmdResult {
     let mut cfg = load_config(&args.config)?;
     use_dataset(&mut cfg, args.dataset)?;
     let text = config_text(&args.config)?;
-    let start = match &args.state.checkpoint {
-        Some(_) => Some(args.state.load(&cfg, &text)?.0),
-        None => None,
-    };
+    let start = args.state.checkpoint_state(&cfg, &text)?;
     let data = load_dataset(cfg.data.dataset)?;
     // The run co-simulates at most the training split.
     if data.train.len() < args.samples {

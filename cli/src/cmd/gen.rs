@@ -73,6 +73,14 @@ impl StateArgs {
         Ok((net, StateSource::Checkpoint { sha256 }))
     }
 
+    /// The checkpoint's state, if one is given (`None`: the run starts from the config's).
+    pub fn checkpoint_state(&self, cfg: &Config, text: &str) -> Result<Option<FixedNet>, String> {
+        match &self.checkpoint {
+            Some(_) => self.load(cfg, text).map(|(net, _)| Some(net)),
+            None => Ok(None),
+        }
+    }
+
     /// The design of `cfg` (`text`), learning or not, from the checkpoint's state or the
     /// config's initial one.
     pub fn design(&self, cfg: &Config, text: &str, learn: bool) -> Result<Design, String> {

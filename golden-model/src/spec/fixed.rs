@@ -299,7 +299,12 @@ impl FixedNet {
 
     /// The learning-rate halvings in force for the next sample (`learning.lr_halve_at`).
     pub fn lr_halvings(&self) -> u32 {
-        crate::config::lr_halvings(&self.dp.lr_halve_at, self.trained)
+        self.lr_halvings_after(0)
+    }
+
+    /// The halvings in force for the sample `samples` steps after the next one.
+    pub fn lr_halvings_after(&self, samples: u64) -> u32 {
+        crate::config::lr_halvings(&self.dp.lr_halve_at, self.trained + samples)
     }
 
     /// Inference: the class with the largest classifier sum.
@@ -540,32 +545,25 @@ impl FixedNet {
                 (Rounding::HalfUp, s) if s > 0 => 1i64 << (s - 1),
                 _ => 0,
             };
-            let Some(hits) = counts else {
-                kernels::update_columns(
+            let (min, max) = (dp.weight.min(), dp.weight.max());
+            match counts {
+                None => kernels::update_columns(
                     &mut layer.weights_t,
                     n_out,
                     &trace.delta,
                     &trace.input,
                     bias,
                     shift,
-                    dp.weight.min(),
-                    dp.weight.max(),
-                );
-                self.macs.update += (n_in * n_out) as u64;
-                return;
-            };
-            for (column, &x) in layer.weights_t.chunks_exact_mut(n_out).zip(&trace.input) {
-                if x != 0 {
-                    hits.observe_update_column(column, &trace.delta, x, bias, shift, dp.weight);
-                    kernels::update_column(
-                        column,
-                        &trace.delta,
-                        x,
-                        bias,
-                        shift,
-                        dp.weight.min(),
-                        dp.weight.max(),
-                    );
+                    min,
+                    max,
+                ),
+                // Counting rails: column by column, each observed before its update.
+                Some(hits) => {
+                    let columns = layer.weights_t.chunks_exact_mut(n_out).zip(&trace.input);
+                    for (column, &x) in columns.filter(|(_, &x)| x != 0) {
+                        hits.observe_update_column(column, &trace.delta, x, bias, shift, dp.weight);
+                        kernels::update_column(column, &trace.delta, x, bias, shift, min, max);
+                    }
                 }
             }
         }
@@ -587,9 +585,7 @@ fn update_stochastic(layer: &mut FixedLayer, trace: &LayerTrace, shift: u32, wei
     let (min, max) = (weight.min(), weight.max());
     // 32-bit arithmetic where every value the update forms fits it: the same bits.
     let bias_max = (1u64 << shift.min(62)) - 1;
-    let delta32: Option<Vec<i32>> =
-        kernels::narrow_update_fits(&trace.delta, &trace.input, bias_max, shift, min, max)
-            .then(|| trace.delta.iter().map(|&d| d as i32).collect());
+    let delta32 = kernels::narrow_delta(&trace.delta, &trace.input, bias_max, shift, min, max);
     for (l, state) in layer.lfsr.iter_mut().enumerate() {
         rows[0] = state.0;
         for j in 1..n_out {

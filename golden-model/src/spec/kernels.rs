@@ -131,6 +131,20 @@ pub fn narrow_update_fits(
     bound <= i32::MAX as u64 && shift <= 30
 }
 
+/// δ in 32 bits where an update of it by inputs x fits them ([`narrow_update_fits`]; the
+/// casts are then exact), for the 32-bit kernels; `None` where it does not.
+pub fn narrow_delta(
+    delta: &[i64],
+    x: &[i64],
+    bias_max: u64,
+    shift: u32,
+    min: i64,
+    max: i64,
+) -> Option<Vec<i32>> {
+    narrow_update_fits(delta, x, bias_max, shift, min, max)
+        .then(|| delta.iter().map(|&d| d as i32).collect())
+}
+
 /// Every LFSR state one step on (`numeric::lfsr::next`).
 #[multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
@@ -157,28 +171,25 @@ pub fn update_columns(
     min: i64,
     max: i64,
 ) {
+    let delta32 = narrow_delta(delta, x, bias.unsigned_abs(), shift, min, max);
     let columns = weights_t
         .chunks_exact_mut(outputs)
         .zip(x)
         .filter(|(_, &xi)| xi != 0);
-    if !narrow_update_fits(delta, x, bias.unsigned_abs(), shift, min, max) {
-        for (column, &xi) in columns {
-            update_column(column, delta, xi, bias, shift, min, max);
+    // One choice a sample, outside the column loop (inside it costs 4 % on mnist-mlp).
+    match delta32 {
+        // Every value is below 2^31 in magnitude, so the casts are exact.
+        Some(d) => {
+            let (bias, min, max) = (bias as i32, min as i32, max as i32);
+            for (column, &xi) in columns {
+                update_column32(column, &d, xi as i32, bias, shift, min, max);
+            }
         }
-        return;
-    }
-    // Every value is below 2^31 in magnitude, so the casts are exact.
-    let delta32: Vec<i32> = delta.iter().map(|&d| d as i32).collect();
-    for (column, &xi) in columns {
-        update_column32(
-            column,
-            &delta32,
-            xi as i32,
-            bias as i32,
-            shift,
-            min as i32,
-            max as i32,
-        );
+        None => {
+            for (column, &xi) in columns {
+                update_column(column, delta, xi, bias, shift, min, max);
+            }
+        }
     }
 }
 
@@ -214,7 +225,7 @@ fn flush(z: &mut [i64], part: &mut [i32]) {
 pub fn forward(weights_t: &[i32], outputs: usize, x: &[i32], weight_bits: u32) -> Vec<i64> {
     let mut z = vec![0i64; outputs];
     let x_max = x.iter().map(|v| i64::from(*v).abs()).max().unwrap_or(0);
-    let product_max = (1i64 << weight_bits.saturating_sub(1).min(40)) * x_max;
+    let product_max = (1i64 << weight_bits.saturating_sub(1).min(62)).saturating_mul(x_max);
     let block = match product_max {
         0 => 0,
         p => (i64::from(i32::MAX) / p) as usize,

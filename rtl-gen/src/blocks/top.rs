@@ -3,8 +3,9 @@
 //!
 //! Input: one beat per pixel (`s_axis_tdata`, 8 bits), `s_axis_tlast` on the last pixel,
 //! the label in `s_axis_tuser` (sampled on the last beat; above it the sample's
-//! learning-rate halvings where the design has a schedule: `DesignParams::sample_tag`). A frame is exactly `inputs`
-//! beats; a `tlast` that disagrees with the count sets the sticky `frame_error`.
+//! learning-rate halvings where the design has a schedule: `DesignParams::sample_tag`).
+//! A frame is exactly `inputs` beats; a `tlast` that disagrees with the count sets the
+//! sticky `frame_error`.
 //! Output: the predicted class on `m_axis_tdata` (and the sample's label on
 //! `m_axis_tuser`, so a consumer can score the stream) when `m_axis_tvalid`, held until
 //! `m_axis_tready`. Readback: `rb_data` shows entry `rb_addr` of layer `rb_layer`
@@ -143,13 +144,12 @@ fn input_stream(m: &mut Module, p: &DesignParams, io: &Ports, full0: &Expr) -> F
         0 => unsigned_pixel,
         offset => unsigned_pixel.sub(Expr::lit(offset as i128, Ty::s(w))),
     };
-    let centred = match w == a {
-        true => centred,
-        false => {
-            let wide = m.wire_assign("pixel_centred", centred);
-            m.mark_unused("pixel_centred", vec![wide.clone().slice(w - 1, a)]);
-            wide.resize(a)
-        }
+    let centred = if w == a {
+        centred
+    } else {
+        let wide = m.wire_assign("pixel_centred", centred);
+        m.mark_unused("pixel_centred", vec![wide.clone().slice(w - 1, a)]);
+        wide.resize(a)
     };
     let pixel = m.wire_assign("pixel", centred.shl(p.input_shift));
     let start0 = m.wire_assign("start0", beat.clone().land(last.clone()));
