@@ -8,6 +8,7 @@
 //! recomputes it.
 
 use crate::config::Waveform;
+use multiversion::multiversion;
 
 /// `torch.linspace(start, end, steps)` in f32, as its scalar CPU path computes it:
 /// the first half counts up from `start`, the second half down from `end`.
@@ -82,20 +83,13 @@ impl Basis {
 
     /// The class scores `s_c = Σ_t B[c][t]·h[t]`, a row at a time.
     pub fn project(&self, h: &[i64]) -> Vec<i64> {
-        self.entries
-            .chunks_exact(self.len)
-            .map(|row| row.iter().zip(h).map(|(&b, &v)| b * v).sum())
-            .collect()
+        project_rows(&self.entries, self.len, h)
     }
 
     /// `g[t] = Σ_c B[c][t]·e[c]` for every t, a row at a time.
     pub fn back_project(&self, e: &[i64]) -> Vec<i64> {
         let mut g = vec![0i64; self.len];
-        for (row, &ec) in self.entries.chunks_exact(self.len).zip(e) {
-            for (gt, &b) in g.iter_mut().zip(row) {
-                *gt += b * ec;
-            }
-        }
+        back_project_rows(&mut g, &self.entries, e);
         g
     }
 
@@ -107,6 +101,33 @@ impl Basis {
     pub fn to_f32(&self) -> Vec<f32> {
         let scale = (1u64 << self.frac) as f32;
         self.entries.iter().map(|&e| e as f32 / scale).collect()
+    }
+}
+
+/// [`Basis::project`]'s loop, compiled for the vector units at hand.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
+    "x86_64+avx2+fma",
+    "aarch64+neon"
+))]
+fn project_rows(entries: &[i64], len: usize, h: &[i64]) -> Vec<i64> {
+    entries
+        .chunks_exact(len)
+        .map(|row| row.iter().zip(h).map(|(&b, &v)| b * v).sum())
+        .collect()
+}
+
+/// [`Basis::back_project`]'s loop, compiled for the vector units at hand.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512dq+avx512vl",
+    "x86_64+avx2+fma",
+    "aarch64+neon"
+))]
+fn back_project_rows(g: &mut [i64], entries: &[i64], e: &[i64]) {
+    for (row, &ec) in entries.chunks_exact(g.len()).zip(e) {
+        for (gt, &b) in g.iter_mut().zip(row) {
+            *gt += b * ec;
+        }
     }
 }
 

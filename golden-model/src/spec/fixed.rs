@@ -177,26 +177,22 @@ impl Datapath {
             .collect()
     }
 
-    /// The activation function on an exact sum, before narrowing.
+    /// The activation function on an exact sum, before narrowing: f(z) = f'(z)·z.
     pub fn activate(&self, z: i64) -> i64 {
-        if z >= 0 {
-            z
-        } else {
-            match self.activation {
-                Activation::LeakyRelu => z >> self.leak_shift,
-                Activation::Relu => 0,
-            }
-        }
+        self.derivative(z, z)
     }
 
-    /// The activation's derivative applied to an error, given the sum's sign.
+    /// The activation's derivative applied to an error, given the sum's sign. Written as
+    /// a select, not a branch: the signs of a layer's sums follow no pattern.
     pub fn derivative(&self, z: i64, g: i64) -> i64 {
-        if z >= 0 {
-            g
-        } else {
-            match self.activation {
-                Activation::LeakyRelu => g >> self.leak_shift,
-                Activation::Relu => 0,
+        match self.activation {
+            Activation::LeakyRelu => g >> if z < 0 { self.leak_shift } else { 0 },
+            Activation::Relu => {
+                if z < 0 {
+                    0
+                } else {
+                    g
+                }
             }
         }
     }
