@@ -647,3 +647,75 @@ fn flash_refuses_a_missing_foreign_or_bare_bitstream_before_the_programmer_runs(
     assert_eq!(code, 1);
     assert!(err.contains("takes a .bin bitstream"), "{err}");
 }
+
+#[test]
+fn conv_blocks_are_costed_trained_in_float_and_refused_elsewhere() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let config = digits_config(tmp.path(), "conv.toml", |t| {
+        t.replace(
+            "inputs = 64\n",
+            "inputs = 64\nimage = [1, 8, 8]\nconv = [{ channels = 4, pool = 2, lls_pool = 2 }]\n",
+        )
+    });
+    let json = tmp.path().join("costs.json");
+    let (code, stdout, stderr) = run(lls()
+        .args(["costs", "--config"])
+        .arg(&config)
+        .arg("--json")
+        .arg(&json));
+    assert_eq!(code, 0, "{stderr}");
+    // 8·8·4·9 forward MACs; LLS 2·C·N + C = 2·10·16 + 10; BP propagates nothing into the
+    // first layer's input.
+    assert!(
+        stdout.contains("| conv 3×3 1→4 on 8×8, N = 16 | 2304 | 330 | 0 | 2304 |"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("| dense 64→4 | 256 |"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("parses");
+    assert_eq!(report["layers"].as_array().map(Vec::len), Some(3));
+    assert_eq!(report["layers"][0]["bp"]["learning"], 0);
+    // Training takes the blocks in float, under the local rules.
+    let (code, stdout, stderr) = run(lls()
+        .args([
+            "train", "-q", "--arith", "float", "--epochs", "1", "--limit", "50", "--config",
+        ])
+        .arg(&config));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("float: test"), "{stdout}");
+    for (args, message) in [
+        (
+            vec!["--arith", "fixed"],
+            "network.conv: the fixed-point model takes dense layers only (network.hidden); \
+             train the blocks in float (--arith float), or remove network.conv and \
+             network.image",
+        ),
+        (
+            vec!["--arith", "float", "--rule", "bp"],
+            "learning.rule: bp does not train convolutional blocks",
+        ),
+        (
+            vec!["--arith", "float", "--recipe", "official"],
+            "network.conv: --recipe official takes dense layers only",
+        ),
+    ] {
+        let (code, _, stderr) = run(lls().arg("train").args(&args).arg("--config").arg(&config));
+        assert_eq!(code, 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+    let out = tmp.path().join("rtl");
+    for args in [
+        vec!["gen", "--out", out.to_str().expect("utf-8")],
+        vec!["bench"],
+        vec!["cosim"],
+    ] {
+        let command = args[0];
+        let (code, _, stderr) = run(lls().args(&args).arg("--config").arg(&config));
+        assert_eq!(code, 1, "{command}: {stderr}");
+        assert!(
+            stderr.contains("network.conv: this command takes dense layers only"),
+            "{command}: {stderr}"
+        );
+    }
+    assert!(!out.exists(), "gen wrote nothing");
+}

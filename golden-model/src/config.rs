@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::data::DatasetKind;
+use crate::network::{self, ConvConfig, ConvLayer};
 use crate::spec::numeric::width;
 
 /// Why a config cannot be used. Each message names the field and the fix.
@@ -240,13 +241,22 @@ pub struct DataConfig {
 #[serde(deny_unknown_fields)]
 pub struct NetworkConfig {
     pub inputs: usize,
-    /// Widths of the hidden (locally trained) layers, in order.
+    /// The input image, [channels, rows, columns] (channel-major, as `inputs` arrive):
+    /// the convolutional blocks need it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<[usize; 3]>,
+    /// Widths of the dense hidden (locally trained) layers, in order, after the
+    /// convolutional blocks.
     pub hidden: Vec<usize>,
     pub classes: usize,
     pub activation: Activation,
     /// LeakyReLU slope is 2^-leak_shift (the code's 0.01 is close to 2^-7).
     #[serde(default = "default_leak_shift")]
     pub leak_shift: u32,
+    /// Convolutional blocks (locally trained), in order, before the dense layers
+    /// ([`crate::network`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conv: Vec<ConvConfig>,
 }
 
 fn default_leak_shift() -> u32 {
@@ -476,10 +486,48 @@ impl Config {
         toml::to_string(self).expect("config serialises")
     }
 
-    /// Layer shapes in order: (inputs, outputs); the last is the classifier.
+    /// The convolutional blocks' shapes, in order (none for an MLP).
+    pub fn conv_layers(&self) -> Result<Vec<ConvLayer>, ConfigError> {
+        let n = &self.network;
+        match (n.image, n.conv.is_empty()) {
+            (None, true) => Ok(Vec::new()),
+            (None, false) => Err(ConfigError::invalid(
+                "network.image",
+                "is missing, and network.conv needs the input image's shape",
+                "add image = [channels, rows, columns] ([1, 28, 28] for MNIST)",
+            )),
+            (Some(_), true) => Err(ConfigError::invalid(
+                "network.image",
+                "is set, but there is no network.conv block to take it",
+                "remove network.image, or add convolutional blocks",
+            )),
+            (Some(image), false) => {
+                network::conv_layers(network::image_shape(image, n.inputs)?, &n.conv)
+            }
+        }
+    }
+
+    /// Refuses convolutional blocks where `what` (a command or an arithmetic) builds
+    /// dense layers only.
+    pub fn require_dense(&self, what: &str) -> Result<(), ConfigError> {
+        if self.network.conv.is_empty() {
+            return Ok(());
+        }
+        Err(ConfigError::invalid(
+            "network.conv",
+            format!("{what} takes dense layers only (network.hidden)"),
+            "remove network.conv and network.image; `lls costs` takes convolutional blocks",
+        ))
+    }
+
+    /// Layer shapes in order: (inputs, outputs); the last is the classifier. The first
+    /// dense layer takes the last convolutional block's pooled map.
     pub fn layer_shapes(&self) -> Vec<(usize, usize)> {
         let mut shapes = Vec::new();
-        let mut fan_in = self.network.inputs;
+        let mut fan_in = match self.conv_layers() {
+            Ok(conv) if !conv.is_empty() => conv[conv.len() - 1].pooled.len(),
+            _ => self.network.inputs,
+        };
         for &width in &self.network.hidden {
             shapes.push((fan_in, width));
             fan_in = width;
@@ -722,14 +770,20 @@ impl Config {
                 "use 2 to 256 classes",
             ));
         }
-        if n.hidden.len() >= MAX_LAYERS {
+        let conv = self.conv_layers()?;
+        let hidden_layers = conv.len() + n.hidden.len();
+        if hidden_layers >= MAX_LAYERS {
+            let kinds = match conv.len() {
+                0 => String::new(),
+                blocks => format!(" ({blocks} in network.conv)"),
+            };
             return Err(ConfigError::invalid(
                 "network.hidden",
                 format!(
-                    "has {} layers, which with the classifier make {} learning units, more \
-                     than the {MAX_LAYERS} that {}, the largest supported FPGA, could hold",
-                    n.hidden.len(),
-                    n.hidden.len() + 1,
+                    "has {hidden_layers} layers{kinds}, which with the classifier make {} \
+                     learning units, more than the {MAX_LAYERS} that {}, the largest \
+                     supported FPGA, could hold",
+                    hidden_layers + 1,
                     LARGEST_TARGET.name()
                 ),
                 format!(
@@ -748,7 +802,7 @@ impl Config {
                 ));
             }
         }
-        if n.hidden.is_empty() && self.learning.rule.is_local() {
+        if hidden_layers == 0 && self.learning.rule.is_local() {
             return Err(ConfigError::invalid(
                 "network.hidden",
                 "is empty, so there is no layer for the local rule",

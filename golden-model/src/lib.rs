@@ -20,6 +20,7 @@
 //!
 //! **Support**, used by both and by the other crates:
 //! - [`config`]: the TOML config that training and rtl-gen share, and its validation;
+//! - [`network`]: the convolutional blocks' shapes and checks;
 //! - [`data`]: the MNIST, Fashion-MNIST and digits loaders;
 //! - [`train`]: the training loop and its report, for either arithmetic;
 //! - [`checkpoint`]: the training state of a [`spec::fixed::FixedNet`] in a checksummed file;
@@ -39,6 +40,7 @@ pub mod cost;
 pub mod data;
 pub mod error;
 pub mod memory;
+pub mod network;
 pub mod rng;
 pub mod spec;
 #[cfg(any(test, feature = "testing"))]

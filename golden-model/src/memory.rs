@@ -1,11 +1,12 @@
 //! Memory a training step needs, per rule and arithmetic, from the config's shapes.
 //!
 //! Counted (bits, rounded up to bytes at the end):
-//! - `weights`: every layer's weights;
+//! - `weights`: every layer's weights (convolutional blocks' kernels included);
 //! - `basis`: the basis ROMs (C × N entries per hidden layer, LLS only) and the exp table;
 //! - `modulation`: m or M (LLS-M / LLS-MxM);
 //! - `activations`: what must be held until the update: under LLS each layer keeps only its
-//!   own input and one sign bit per output (the layers run independently); under BP every
+//!   own input and one sign bit per output (a block's output: its whole map, before the
+//!   max-pool; the layers run independently); under BP every
 //!   layer's input and pre-activation sign must be kept until the error comes back;
 //! - `errors`: LLS keeps C scores/errors per layer (δ is produced one neuron at a time);
 //!   BP keeps the whole δ vector of the layer above while computing the next.
@@ -38,20 +39,20 @@ pub fn memory_bytes(cfg: &Config, arith: Arith) -> MemoryBytes {
         ),
         Arith::Float => (32, 32, 32, 32, 32, 0),
     };
-    let shapes = cfg.layer_shapes();
-    let hidden = &shapes[..shapes.len() - 1];
+    let layers = memory_layers(cfg);
+    let hidden = &layers[..layers.len() - 1];
     let c = cfg.network.classes as u64;
     let rule = cfg.learning.rule;
-    let weights: u64 = shapes.iter().map(|&(i, o)| (i * o) as u64 * w_bits).sum();
-    let inputs: u64 = shapes.iter().map(|&(i, _)| i as u64 * a_bits).sum();
-    let signs: u64 = hidden.iter().map(|&(_, o)| o as u64).sum();
+    let weights: u64 = layers.iter().map(|l| l.weights * w_bits).sum();
+    let inputs: u64 = layers.iter().map(|l| l.inputs * a_bits).sum();
+    let signs: u64 = hidden.iter().map(|l| l.outputs).sum();
     let exp_table = if arith == Arith::Fixed {
         cfg.exp_table_len() as u64 * exp_bits
     } else {
         0
     };
     let (basis, modulation, errors) = if rule.is_local() {
-        let basis: u64 = hidden.iter().map(|&(_, o)| c * o as u64 * basis_bits).sum();
+        let basis: u64 = hidden.iter().map(|l| c * l.lls_len * basis_bits).sum();
         let per_layer = match rule {
             Rule::LlsM => c,
             Rule::LlsMxm => c * c,
@@ -60,10 +61,10 @@ pub fn memory_bytes(cfg: &Config, arith: Arith) -> MemoryBytes {
         (
             basis + exp_table,
             per_layer * hidden.len() as u64 * m_bits,
-            c * shapes.len() as u64 * e_bits,
+            c * layers.len() as u64 * e_bits,
         )
     } else {
-        let widest = shapes.iter().map(|&(_, o)| o as u64).max().unwrap_or(0);
+        let widest = layers.iter().map(|l| l.outputs).max().unwrap_or(0);
         (exp_table, 0, 2 * widest * e_bits)
     };
     let bytes = |bits: u64| bits.div_ceil(8);
@@ -79,4 +80,31 @@ pub fn memory_bytes(cfg: &Config, arith: Arith) -> MemoryBytes {
         total: m.weights + m.basis + m.modulation + m.activations + m.errors,
         ..m
     }
+}
+
+/// What a layer holds, in values: its input, its output (before any max-pool), its weights,
+/// and the length N of its local loss's projection.
+struct MemoryLayer {
+    inputs: u64,
+    outputs: u64,
+    weights: u64,
+    lls_len: u64,
+}
+
+/// The convolutional blocks, then the dense layers (the last is the classifier).
+fn memory_layers(cfg: &Config) -> Vec<MemoryLayer> {
+    let conv = cfg.conv_layers().unwrap_or_default().into_iter();
+    let conv = conv.map(|c| MemoryLayer {
+        inputs: c.input.len() as u64,
+        outputs: c.output.len() as u64,
+        weights: c.weights() as u64,
+        lls_len: c.lls_len() as u64,
+    });
+    let dense = cfg.layer_shapes().into_iter().map(|(i, o)| MemoryLayer {
+        inputs: i as u64,
+        outputs: o as u64,
+        weights: (i * o) as u64,
+        lls_len: o as u64,
+    });
+    conv.chain(dense).collect()
 }

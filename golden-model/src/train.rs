@@ -5,7 +5,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::baseline::float::FloatNet;
-use crate::config::{Config, Rule};
+use crate::config::{Config, ConfigError, Rule};
 use crate::cost::MacCount;
 use crate::data::Dataset;
 use crate::memory::memory_bytes;
@@ -37,6 +37,31 @@ impl Arith {
             Arith::Fixed => "fixed",
         }
     }
+}
+
+/// Whether `arith` trains `cfg`: convolutional blocks train in float, under the local
+/// rules (the fixed-point model and the bp baseline take dense layers only).
+pub fn check_model(cfg: &Config, arith: Arith) -> Result<(), ConfigError> {
+    if cfg.network.conv.is_empty() {
+        return Ok(());
+    }
+    if arith == Arith::Fixed {
+        return Err(ConfigError::invalid(
+            "network.conv",
+            "the fixed-point model takes dense layers only (network.hidden)",
+            "train the blocks in float (--arith float), or remove network.conv and \
+             network.image",
+        ));
+    }
+    if !cfg.learning.rule.is_local() {
+        return Err(ConfigError::invalid(
+            "learning.rule",
+            "bp does not train convolutional blocks (the float model trains them by their \
+             local losses)",
+            "use lls, lls-m or lls-mxm, or remove network.conv and network.image",
+        ));
+    }
+    Ok(())
 }
 
 /// Either model behind one interface, so the loop is written once.

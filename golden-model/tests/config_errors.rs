@@ -186,3 +186,77 @@ fn an_input_offset_that_takes_the_inputs_below_range_names_the_offset() {
          data.input_offset or data.input_shift, or raise fixed.act_bits"
     );
 }
+
+/// digits-mlp (8×8 images) with convolutional blocks before its hidden layer.
+const CONV: &str =
+    "inputs = 64\nimage = [1, 8, 8]\nconv = [{ channels = 4, pool = 2, lls_pool = 2 }]\n";
+
+#[test]
+fn conv_blocks_need_the_image_shape() {
+    assert_eq!(
+        error_for(
+            "inputs = 64\n",
+            "inputs = 64\nconv = [{ channels = 4, lls_pool = 2 }]\n"
+        ),
+        "network.image: is missing, and network.conv needs the input image's shape; add image \
+         = [channels, rows, columns] ([1, 28, 28] for MNIST)"
+    );
+    assert_eq!(
+        error_for("inputs = 64\n", "inputs = 64\nimage = [1, 8, 8]\n"),
+        "network.image: is set, but there is no network.conv block to take it; remove \
+         network.image, or add convolutional blocks"
+    );
+    assert_eq!(
+        error_for("inputs = 64\n", &CONV.replace("[1, 8, 8]", "[1, 8, 9]")),
+        "network.image: is 1×8×9 = 72 values, but network.inputs is 64; make the image's \
+         shape multiply out to network.inputs (MNIST: [1, 28, 28])"
+    );
+    assert_eq!(
+        error_for("inputs = 64\n", &CONV.replace("pool = 2,", "pool = 3,")),
+        "network.conv[0].pool: is 3, which does not tile the 8×8 map; use 1 (no max-pool) or \
+         a side that divides the map's rows and columns"
+    );
+    assert_eq!(
+        error_for(
+            "inputs = 64\n",
+            &CONV.replace("lls_pool = 2", "lls_pool = 9")
+        ),
+        "network.conv[0].lls_pool: is 9, for a 8×8 map; use 1 to 8: each pooled value \
+         averages a window of the map"
+    );
+    let unknown = error_for(
+        "inputs = 64\n",
+        &CONV.replace("channels = 4", "channels = 4, stride = 2"),
+    );
+    assert!(
+        unknown.contains("line 12")
+            && unknown.ends_with(
+                "unknown field `stride`, expected one of `channels`, `kernel`, `pool`, `lls_pool`"
+            ),
+        "{unknown}"
+    );
+}
+
+#[test]
+fn conv_blocks_feed_the_dense_layers_their_pooled_map() {
+    let base = include_str!("../../configs/digits-mlp.toml");
+    let text = base.replace("inputs = 64\n", CONV);
+    let cfg = Config::from_toml_str(&text, "conv.toml").expect("valid");
+    // 4 channels of 4×4 after the max-pool.
+    assert_eq!(cfg.layer_shapes()[0], (64, 32));
+    assert_eq!(cfg.conv_layers().unwrap()[0].lls_len(), 16);
+    // The blocks survive a round trip; an MLP's TOML gains no conv or image key.
+    assert_eq!(
+        Config::from_toml_str(&cfg.to_toml(), "again.toml"),
+        Ok(cfg.clone())
+    );
+    let mlp = Config::from_toml_str(base, "mlp.toml").expect("valid");
+    assert!(!mlp.to_toml().contains("conv") && !mlp.to_toml().contains("image"));
+    // Commands that build dense layers only name the field.
+    assert_eq!(
+        cfg.require_dense("rtl-gen").unwrap_err().to_string(),
+        "network.conv: rtl-gen takes dense layers only (network.hidden); remove network.conv \
+         and network.image; `lls costs` takes convolutional blocks"
+    );
+    assert_eq!(mlp.require_dense("rtl-gen"), Ok(()));
+}

@@ -402,6 +402,13 @@ impl DesignParams {
             what: what.to_string(),
             fix: fix.to_string(),
         };
+        if !cfg.network.conv.is_empty() {
+            return Err(unsupported(
+                "network.conv",
+                "rtl-gen builds dense layers only (network.hidden)",
+                "remove network.conv and network.image",
+            ));
+        }
         if cfg.learning.rule == Rule::Bp {
             return Err(unsupported(
                 "learning.rule",

@@ -96,6 +96,21 @@ fn rule_bp() {
 }
 
 #[test]
+fn conv_blocks() {
+    // tiny-square's 8 inputs as a 2×2×2 image, one block of 2 channels: valid for the
+    // golden model's shapes and costs, not built by rtl-gen.
+    assert_gen_rejects(
+        &set(
+            &tiny(),
+            "inputs",
+            "8\nimage = [2, 2, 2]\nconv = [{ channels = 2, lls_pool = 1 }]",
+        ),
+        "network.conv: rtl-gen builds dense layers only (network.hidden); remove network.conv \
+         and network.image",
+    );
+}
+
+#[test]
 fn rule_bp_without_hidden_layers() {
     // Valid for the golden model (plain softmax regression), still not for rtl-gen.
     assert_gen_rejects(

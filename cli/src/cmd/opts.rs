@@ -75,7 +75,18 @@ fn preset_names(dir: &Path) -> Vec<String> {
     names
 }
 
+/// The config at `path`, validated, for a command that generates or runs it: dense layers
+/// only.
 pub fn load_config(path: &Path) -> Result<Config, String> {
+    let cfg = load_config_with_conv(path)?;
+    cfg.require_dense("this command")
+        .map_err(|e| e.to_string())?;
+    Ok(cfg)
+}
+
+/// The config at `path`, validated, convolutional blocks and all (for `lls costs` and `lls
+/// train`, which check what they do with them).
+pub fn load_config_with_conv(path: &Path) -> Result<Config, String> {
     Config::load(path).map_err(|e| e.to_string())
 }
 

@@ -6,12 +6,12 @@ use golden_model::baseline::recipe::{train_official_with, Augment, Recipe};
 use golden_model::checkpoint::{self, ConfigMatch};
 use golden_model::config::{Rule, Waveform};
 use golden_model::data::DatasetKind;
-use golden_model::train::{train_from, Arith, Model};
+use golden_model::train::{check_model, train_from, Arith, Model};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::opts::{
     check_output_file, check_output_not_input, config_path, config_text, create_parent,
-    load_config, load_dataset, write_json, CmdResult,
+    load_config_with_conv, load_dataset, write_json, CmdResult,
 };
 
 #[derive(clap::Args)]
@@ -128,7 +128,7 @@ pub fn run(args: Args) -> CmdResult {
         ));
     }
     check_outputs(&args)?;
-    let mut cfg = load_config(&args.config)?;
+    let mut cfg = load_config_with_conv(&args.config)?;
     if let Some(d) = args.dataset {
         cfg.data.dataset = d;
     }
@@ -145,6 +145,11 @@ pub fn run(args: Args) -> CmdResult {
         cfg.learning.basis = b;
     }
     cfg.validate().map_err(|e| e.to_string())?;
+    check_model(&cfg, args.arith).map_err(|e| e.to_string())?;
+    if args.recipe == Recipe::Official {
+        cfg.require_dense("--recipe official")
+            .map_err(|e| e.to_string())?;
+    }
     cfg.check_dataset(cfg.data.dataset)
         .map_err(|e| e.to_string())?;
     let mut data = load_dataset(cfg.data.dataset)?;

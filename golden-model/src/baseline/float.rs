@@ -1,7 +1,10 @@
 //! The f32 reference: the same equations as [`crate::spec::fixed`] without quantisation, used for
 //! accuracy and as the yardstick of the fixed model. It also runs mini-batch SGD
 //! (gradients averaged over `learning.batch` samples); batch 1 is what the hardware does.
+//! Convolutional blocks ([`super::conv`]) come before the dense layers, each trained by its
+//! own local loss on its average-pooled output (local rules only).
 
+use crate::baseline::conv::{max_pool, FloatConv};
 use crate::config::{Activation, Config, Rule};
 use crate::cost::MacCount;
 use crate::spec::basis::Basis;
@@ -19,8 +22,21 @@ pub struct FloatLayer {
     mod_grad: Vec<f32>,
 }
 
+/// A convolutional block and its local loss.
+#[derive(Clone, Debug)]
+pub struct FloatConvBlock {
+    pub conv: FloatConv,
+    /// C × N, N = the block's pooled latents.
+    pub basis: Vec<f32>,
+    /// LLS-M vector (C) or LLS-MxM matrix (C × C); empty otherwise.
+    pub modulation: Vec<f32>,
+    mod_grad: Vec<f32>,
+}
+
 #[derive(Clone, Debug)]
 pub struct FloatNet {
+    /// Convolutional blocks, before the dense layers.
+    pub conv: Vec<FloatConvBlock>,
     pub layers: Vec<FloatLayer>,
     pub rule: Rule,
     pub classes: usize,
@@ -72,26 +88,48 @@ impl FloatNet {
     pub fn new(cfg: &Config) -> FloatNet {
         let shapes = cfg.layer_shapes();
         let hidden = shapes.len() - 1;
+        let local = cfg.learning.rule.is_local();
+        let blocks = cfg.conv_layers().expect("a validated config's blocks");
+        let mut weights = initial_weights(cfg);
+        let dense_weights = weights.split_off(blocks.len());
+        let basis = |n: usize| {
+            Basis::new(
+                cfg.learning.basis,
+                cfg.network.classes,
+                n,
+                cfg.fixed.basis_bits,
+            )
+            .to_f32()
+        };
+        let modulation = |k: usize| -> Vec<f32> {
+            initial_modulation(cfg, k)
+                .into_iter()
+                .map(|v| v as f32)
+                .collect()
+        };
+        let conv = blocks
+            .into_iter()
+            .zip(weights)
+            .enumerate()
+            .map(|(k, (shape, w))| {
+                let modulation = modulation(k);
+                FloatConvBlock {
+                    basis: basis(shape.lls_len()),
+                    conv: FloatConv::new(shape, w.into_iter().map(|v| v as f32).collect()),
+                    mod_grad: vec![0.0; modulation.len()],
+                    modulation,
+                }
+            })
+            .collect::<Vec<_>>();
+        let first_dense = conv.len();
         let layers = shapes
             .into_iter()
-            .zip(initial_weights(cfg))
+            .zip(dense_weights)
             .enumerate()
             .map(|(k, ((n_in, n_out), w))| {
-                let local = k < hidden && cfg.learning.rule.is_local();
-                let basis = local.then(|| {
-                    let b = Basis::new(
-                        cfg.learning.basis,
-                        cfg.network.classes,
-                        n_out,
-                        cfg.fixed.basis_bits,
-                    );
-                    b.to_f32()
-                });
-                let modulation: Vec<f32> = if local {
-                    initial_modulation(cfg, k)
-                        .into_iter()
-                        .map(|v| v as f32)
-                        .collect()
+                let local = k < hidden && local;
+                let modulation = if local {
+                    modulation(first_dense + k)
                 } else {
                     Vec::new()
                 };
@@ -99,7 +137,7 @@ impl FloatNet {
                     inputs: n_in,
                     outputs: n_out,
                     weights: w.into_iter().map(|v| v as f32).collect(),
-                    basis,
+                    basis: local.then(|| basis(n_out)),
                     grad: vec![0.0; n_in * n_out],
                     mod_grad: vec![0.0; modulation.len()],
                     modulation,
@@ -108,6 +146,7 @@ impl FloatNet {
             .collect();
         let pow2 = |s: u32| (2.0f32).powi(-(s as i32));
         FloatNet {
+            conv,
             layers,
             rule: cfg.learning.rule,
             classes: cfg.network.classes,
@@ -130,13 +169,7 @@ impl FloatNet {
     }
 
     fn slope(&self, z: f32) -> f32 {
-        if z >= 0.0 {
-            1.0
-        } else if self.relu {
-            0.0
-        } else {
-            self.leak
-        }
+        slope(z, self.relu, self.leak)
     }
 
     pub fn input(&self, pixels: &[u8]) -> Vec<f32> {
@@ -148,6 +181,15 @@ impl FloatNet {
 
     pub fn predict(&self, pixels: &[u8]) -> usize {
         let mut x = self.input(pixels);
+        for block in &self.conv {
+            let h: Vec<f32> = block
+                .conv
+                .forward(&x)
+                .into_iter()
+                .map(|z| z * self.slope(z))
+                .collect();
+            x = max_pool(&h, block.conv.shape.output, block.conv.shape.pool);
+        }
         let last = self.layers.len() - 1;
         for layer in &self.layers[..last] {
             x = matvec(&layer.weights, &x)
@@ -161,8 +203,10 @@ impl FloatNet {
     /// Accumulates one sample's gradients; applies them every `batch` samples.
     /// Returns the prediction made before the update.
     pub fn train_sample(&mut self, pixels: &[u8], label: usize) -> usize {
+        let x = self.input(pixels);
+        let x = self.train_conv(x, label);
         let last = self.layers.len() - 1;
-        let mut inputs = vec![self.input(pixels)];
+        let mut inputs = vec![x];
         let mut sums = Vec::new();
         for layer in &self.layers[..last] {
             let z = matvec(&layer.weights, inputs.last().expect("input"));
@@ -176,64 +220,29 @@ impl FloatNet {
         let mut deltas: Vec<Vec<f32>> = vec![Vec::new(); self.layers.len()];
         deltas[last] = softmax_error(&out, label);
         self.macs.learning += self.classes as u64;
-        let c_n = self.classes;
         if self.rule.is_local() {
+            let (relu, leak) = (self.relu, self.leak);
             for k in 0..last {
-                let h = &inputs[k + 1];
+                let loss = LocalLoss {
+                    rule: self.rule,
+                    alpha: self.alpha,
+                    classes: self.classes,
+                };
                 let layer = &mut self.layers[k];
-                let b = layer.basis.as_ref().expect("basis");
-                let n = layer.outputs;
-                let base: Vec<f32> = (0..c_n)
-                    .map(|c| self.alpha * (0..n).map(|t| b[c * n + t] * h[t]).sum::<f32>())
+                let basis = layer.basis.as_ref().expect("basis");
+                let g = loss.gradient(
+                    basis,
+                    &layer.modulation,
+                    &mut layer.mod_grad,
+                    &inputs[k + 1],
+                    label,
+                );
+                deltas[k] = g
+                    .iter()
+                    .zip(&sums[k])
+                    .map(|(&g, &z)| g * slope(z, relu, leak))
                     .collect();
-                let m = &layer.modulation;
-                let logits: Vec<f32> = match self.rule {
-                    Rule::LlsM => base.iter().zip(m).map(|(l, mc)| l * mc).collect(),
-                    Rule::LlsMxm => (0..c_n)
-                        .map(|j| (0..c_n).map(|c| base[c] * m[c * c_n + j]).sum())
-                        .collect(),
-                    _ => base.clone(),
-                };
-                let e = softmax_error(&logits, label);
-                let gz: Vec<f32> = match self.rule {
-                    Rule::LlsM => {
-                        for c in 0..c_n {
-                            layer.mod_grad[c] += base[c] * e[c];
-                        }
-                        e.iter().zip(m).map(|(ec, mc)| ec * mc).collect()
-                    }
-                    Rule::LlsMxm => {
-                        for (row, &bc) in layer.mod_grad.chunks_exact_mut(c_n).zip(&base) {
-                            for (g, &ej) in row.iter_mut().zip(&e) {
-                                *g += bc * ej;
-                            }
-                        }
-                        (0..c_n)
-                            .map(|c| (0..c_n).map(|j| m[c * c_n + j] * e[j]).sum())
-                            .collect()
-                    }
-                    _ => e,
-                };
-                deltas[k] = (0..n)
-                    .map(|t| {
-                        let g: f32 = (0..c_n).map(|c| b[c * n + t] * gz[c]).sum();
-                        self.alpha
-                            * g
-                            * if sums[k][t] >= 0.0 {
-                                1.0
-                            } else if self.relu {
-                                0.0
-                            } else {
-                                self.leak
-                            }
-                    })
-                    .collect();
-                let mod_macs = match self.rule {
-                    Rule::LlsM => 3 * c_n,
-                    Rule::LlsMxm => 3 * c_n * c_n,
-                    _ => 0,
-                };
-                self.macs.learning += (2 * c_n * n + c_n + mod_macs) as u64;
+                self.macs.learning += loss.macs(layer.outputs);
             }
         } else {
             for k in (0..last).rev() {
@@ -272,12 +281,46 @@ impl FloatNet {
         prediction
     }
 
+    /// The convolutional blocks' step on input x: each block's forward, its local loss on
+    /// its average-pooled output and its weight gradient, then its max-pool, which the
+    /// next block (or the first dense layer) takes. Returns that last pooled map.
+    fn train_conv(&mut self, mut x: Vec<f32>, label: usize) -> Vec<f32> {
+        let loss = LocalLoss {
+            rule: self.rule,
+            alpha: self.alpha,
+            classes: self.classes,
+        };
+        let (relu, leak) = (self.relu, self.leak);
+        for block in &mut self.conv {
+            let z = block.conv.forward(&x);
+            let h: Vec<f32> = z.iter().map(|&v| v * slope(v, relu, leak)).collect();
+            let latents = block.conv.pool_latents(&h);
+            let g = loss.gradient(
+                &block.basis,
+                &block.modulation,
+                &mut block.mod_grad,
+                &latents,
+                label,
+            );
+            let delta: Vec<f32> = (block.conv.spread(&g).into_iter().zip(&z))
+                .map(|(d, &z)| d * slope(z, relu, leak))
+                .collect();
+            block.conv.accumulate(&x, &delta);
+            self.macs.forward += block.conv.macs();
+            self.macs.learning += loss.macs(latents.len());
+            self.macs.update += block.conv.macs();
+            x = max_pool(&h, block.conv.shape.output, block.conv.shape.pool);
+        }
+        x
+    }
+
     /// Applies the accumulated (averaged) gradients; call at the end of an epoch too.
     pub fn apply(&mut self) {
         if self.pending == 0 {
             return;
         }
         let scale = self.lr_scale / self.pending as f32;
+        let lr_mod = self.lr_mod / self.pending as f32;
         let last = self.layers.len() - 1;
         for (k, layer) in self.layers.iter_mut().enumerate() {
             let lr = if k == last {
@@ -289,11 +332,179 @@ impl FloatNet {
                 *w -= lr * *g;
                 *g = 0.0;
             }
-            for (m, g) in layer.modulation.iter_mut().zip(layer.mod_grad.iter_mut()) {
-                *m -= self.lr_mod / self.pending as f32 * *g;
-                *g = 0.0;
-            }
+            apply_modulation(&mut layer.modulation, &mut layer.mod_grad, lr_mod);
+        }
+        for block in &mut self.conv {
+            block.conv.apply(self.lr_hidden * scale);
+            apply_modulation(&mut block.modulation, &mut block.mod_grad, lr_mod);
         }
         self.pending = 0;
+    }
+}
+
+/// The activation's slope at z.
+fn slope(z: f32, relu: bool, leak: f32) -> f32 {
+    if z >= 0.0 {
+        1.0
+    } else if relu {
+        0.0
+    } else {
+        leak
+    }
+}
+
+/// m −= lr · (accumulated gradient), and the accumulator cleared.
+fn apply_modulation(modulation: &mut [f32], grad: &mut [f32], lr: f32) {
+    for (m, g) in modulation.iter_mut().zip(grad.iter_mut()) {
+        *m -= lr * *g;
+        *g = 0.0;
+    }
+}
+
+/// A hidden layer's local loss: the softmax cross-entropy of the (modulated) logits
+/// α·B·latents.
+#[derive(Clone, Copy)]
+struct LocalLoss {
+    rule: Rule,
+    alpha: f32,
+    classes: usize,
+}
+
+impl LocalLoss {
+    /// The loss's gradient with respect to the N latents, α·Bᵀ·g_z (g_z: the softmax error
+    /// through the pre-update modulation); adds the modulation's gradient to `mod_grad`.
+    fn gradient(
+        self,
+        b: &[f32],
+        m: &[f32],
+        mod_grad: &mut [f32],
+        latents: &[f32],
+        label: usize,
+    ) -> Vec<f32> {
+        let (c_n, n) = (self.classes, latents.len());
+        let base: Vec<f32> = b
+            .chunks_exact(n)
+            .map(|row| self.alpha * row.iter().zip(latents).map(|(b, h)| b * h).sum::<f32>())
+            .collect();
+        let logits: Vec<f32> = match self.rule {
+            Rule::LlsM => base.iter().zip(m).map(|(l, mc)| l * mc).collect(),
+            Rule::LlsMxm => (0..c_n)
+                .map(|j| (0..c_n).map(|c| base[c] * m[c * c_n + j]).sum())
+                .collect(),
+            _ => base.clone(),
+        };
+        let e = softmax_error(&logits, label);
+        let gz: Vec<f32> = match self.rule {
+            Rule::LlsM => {
+                for c in 0..c_n {
+                    mod_grad[c] += base[c] * e[c];
+                }
+                e.iter().zip(m).map(|(ec, mc)| ec * mc).collect()
+            }
+            Rule::LlsMxm => {
+                for (row, &bc) in mod_grad.chunks_exact_mut(c_n).zip(&base) {
+                    for (g, &ej) in row.iter_mut().zip(&e) {
+                        *g += bc * ej;
+                    }
+                }
+                (0..c_n)
+                    .map(|c| (0..c_n).map(|j| m[c * c_n + j] * e[j]).sum())
+                    .collect()
+            }
+            _ => e,
+        };
+        (0..n)
+            .map(|t| self.alpha * (0..c_n).map(|c| b[c * n + t] * gz[c]).sum::<f32>())
+            .collect()
+    }
+
+    /// Projection, back-projection, softmax error and modulation, for N latents.
+    fn macs(self, n: usize) -> u64 {
+        let c_n = self.classes;
+        let modulation = match self.rule {
+            Rule::LlsM => 3 * c_n,
+            Rule::LlsMxm => 3 * c_n * c_n,
+            _ => 0,
+        };
+        (2 * c_n * n + c_n + modulation) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// digits-mlp (8×8 images) with one convolutional block of 3 channels, LLS pool 2.
+    fn conv_config(rule: &str) -> Config {
+        let base = include_str!("../../../configs/digits-mlp.toml");
+        let text = base
+            .replace(
+                "inputs = 64\n",
+                "inputs = 64\nimage = [1, 8, 8]\nconv = [{ channels = 3, pool = 2, lls_pool = 2 }]\n",
+            )
+            .replace("rule = \"lls\"", &format!("rule = \"{rule}\"\nbatch = 1000"));
+        Config::from_toml_str(&text, "conv.toml").expect("valid")
+    }
+
+    /// The block's local loss, −log softmax(α·B·pool(f(W ⋆ x)))_label, in f64 from the
+    /// f32 pieces.
+    fn block_loss(net: &FloatNet, x: &[f32], label: usize) -> f64 {
+        let block = &net.conv[0];
+        let h: Vec<f32> = (block.conv.forward(x).into_iter())
+            .map(|z| z * net.slope(z))
+            .collect();
+        let latents = block.conv.pool_latents(&h);
+        let n = latents.len();
+        let base: Vec<f64> = (block.basis.chunks_exact(n))
+            .map(|row| {
+                f64::from(net.alpha)
+                    * row
+                        .iter()
+                        .zip(&latents)
+                        .map(|(&b, &l)| f64::from(b * l))
+                        .sum::<f64>()
+            })
+            .collect();
+        let logits: Vec<f64> = match net.rule {
+            Rule::LlsM => base
+                .iter()
+                .zip(&block.modulation)
+                .map(|(l, &m)| l * f64::from(m))
+                .collect(),
+            _ => base,
+        };
+        let max = logits.iter().cloned().fold(f64::MIN, f64::max);
+        let sum: f64 = logits.iter().map(|l| (l - max).exp()).sum();
+        -(logits[label] - max - sum.ln())
+    }
+
+    /// The weight gradient a training step accumulates is the derivative of the block's
+    /// local loss (the spread over the pooling windows, the activation's slope and the
+    /// correlation with the input together), checked by central differences.
+    #[test]
+    fn a_blocks_gradient_is_its_local_loss_derivative() {
+        for rule in ["lls", "lls-m"] {
+            let cfg = conv_config(rule);
+            let mut net = FloatNet::new(&cfg);
+            let pixels: Vec<u8> = (0..64u32).map(|i| ((i * 37 + 11) % 17) as u8).collect();
+            let label = 3;
+            let x = net.input(&pixels);
+            let before = net.clone();
+            net.train_sample(&pixels, label);
+            let grad = net.conv[0].conv.grad().to_vec();
+            assert!(grad.iter().any(|&g| g != 0.0), "{rule}: no gradient");
+            let eps = 1e-3f32;
+            for (t, &g) in grad.iter().enumerate() {
+                let (mut up, mut down) = (before.clone(), before.clone());
+                up.conv[0].conv.weights[t] += eps;
+                down.conv[0].conv.weights[t] -= eps;
+                let numeric = (block_loss(&up, &x, label) - block_loss(&down, &x, label))
+                    / f64::from(2.0 * eps);
+                assert!(
+                    (numeric - f64::from(g)).abs() <= 1e-3 + 0.02 * numeric.abs(),
+                    "{rule}, tap {t}: {numeric} vs {g}"
+                );
+            }
+        }
     }
 }

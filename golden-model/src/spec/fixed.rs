@@ -114,24 +114,26 @@ pub struct FixedNet {
 }
 
 /// Initial weights as reals: U(−1/√fan_in, 1/√fan_in) (PyTorch's default bound), drawn
-/// layer by layer, row-major, from SplitMix64(seed). Both models start from these values
-/// rounded to the weight format, so they start identical.
+/// layer by layer, row-major, from SplitMix64(seed): the convolutional blocks first (fan-in
+/// = input channels · k², weights `[out][in][row][column]`), then the dense layers. Both
+/// models start from these values rounded to the weight format, so they start identical.
 pub fn initial_weights(cfg: &Config) -> Vec<Vec<f64>> {
     let mut rng = SplitMix64::new(cfg.learning.seed);
     let wfmt = QFormat::new(cfg.fixed.weight_bits, cfg.fixed.weight_frac);
-    cfg.layer_shapes()
-        .into_iter()
-        .map(|(n_in, n_out)| {
-            let bound = 1.0 / (n_in as f64).sqrt();
-            (0..n_in * n_out)
+    let conv = cfg.conv_layers().unwrap_or_default().into_iter();
+    let conv = conv.map(|c| (c.input.channels * c.kernel * c.kernel, c.weights()));
+    let dense = cfg.layer_shapes().into_iter();
+    let dense = dense.map(|(n_in, n_out)| (n_in, n_in * n_out));
+    conv.chain(dense)
+        .map(|(fan_in, count)| {
+            let bound = 1.0 / (fan_in as f64).sqrt();
+            (0..count)
                 .map(|_| wfmt.to_f32(wfmt.from_f64(rng.uniform(bound))) as f64)
                 .collect()
         })
         .collect()
 }
 
-/// Initial modulation for LLS-M/MxM: 0.01·N(0, 1) as in the official code, from
-/// SplitMix64(seed ^ 0x6d6f64 ^ layer), rounded to the modulation format.
 pub fn initial_modulation(cfg: &Config, layer: usize) -> Vec<f64> {
     let c = cfg.network.classes;
     let n = match cfg.learning.rule {
@@ -233,7 +235,8 @@ impl FixedLayer {
 impl FixedNet {
     pub fn new(cfg: &Config) -> FixedNet {
         let dp = Datapath::new(cfg);
-        let init = initial_weights(cfg);
+        // The dense layers' weights (this model has no convolutional blocks).
+        let init = initial_weights(cfg).split_off(cfg.network.conv.len());
         let shapes = cfg.layer_shapes();
         let hidden = shapes.len() - 1;
         let layers = shapes
@@ -250,7 +253,7 @@ impl FixedNet {
                         cfg.fixed.basis_bits,
                     )
                 });
-                let m = initial_modulation(cfg, k)
+                let m = initial_modulation(cfg, cfg.network.conv.len() + k)
                     .into_iter()
                     .map(|v| dp.modulation.from_f64(v))
                     .collect();
