@@ -675,24 +675,23 @@ fn conv_blocks_are_costed_trained_in_float_and_refused_elsewhere() {
         serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("parses");
     assert_eq!(report["layers"].as_array().map(Vec::len), Some(3));
     assert_eq!(report["layers"][0]["bp"]["learning"], 0);
-    // Training takes the blocks in float, under the local rules.
-    let (code, stdout, stderr) = run(lls()
-        .args([
-            "train", "-q", "--arith", "float", "--epochs", "1", "--limit", "50", "--config",
-        ])
-        .arg(&config));
-    assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("float: test"), "{stdout}");
+    // Training takes the blocks in float, under the local rules and bp.
+    for rule in ["lls-mxm", "bp"] {
+        let (code, stdout, stderr) = run(lls()
+            .args([
+                "train", "-q", "--arith", "float", "--epochs", "1", "--limit", "50",
+            ])
+            .args(["--rule", rule, "--config"])
+            .arg(&config));
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains(&format!("{rule} float: test")), "{stdout}");
+    }
     for (args, message) in [
         (
             vec!["--arith", "fixed"],
             "network.conv: the fixed-point model takes dense layers only (network.hidden); \
              train the blocks in float (--arith float), or remove network.conv and \
              network.image",
-        ),
-        (
-            vec!["--arith", "float", "--rule", "bp"],
-            "learning.rule: bp does not train convolutional blocks",
         ),
         (
             vec!["--arith", "float", "--recipe", "official"],

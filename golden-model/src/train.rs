@@ -39,26 +39,14 @@ impl Arith {
     }
 }
 
-/// Whether `arith` trains `cfg`: convolutional blocks train in float, under the local
-/// rules (the fixed-point model and the bp baseline take dense layers only).
+/// Whether `arith` trains `cfg`: convolutional blocks train in float only.
 pub fn check_model(cfg: &Config, arith: Arith) -> Result<(), ConfigError> {
-    if cfg.network.conv.is_empty() {
-        return Ok(());
-    }
-    if arith == Arith::Fixed {
+    if !cfg.network.conv.is_empty() && arith == Arith::Fixed {
         return Err(ConfigError::invalid(
             "network.conv",
             "the fixed-point model takes dense layers only (network.hidden)",
             "train the blocks in float (--arith float), or remove network.conv and \
              network.image",
-        ));
-    }
-    if !cfg.learning.rule.is_local() {
-        return Err(ConfigError::invalid(
-            "learning.rule",
-            "bp does not train convolutional blocks (the float model trains them by their \
-             local losses)",
-            "use lls, lls-m or lls-mxm, or remove network.conv and network.image",
         ));
     }
     Ok(())

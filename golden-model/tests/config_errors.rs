@@ -260,3 +260,19 @@ fn conv_blocks_feed_the_dense_layers_their_pooled_map() {
     );
     assert_eq!(mlp.require_dense("rtl-gen"), Ok(()));
 }
+
+/// The float-only example configs stay valid, and the fixed-point model refuses them.
+#[test]
+fn float_only_configs_validate() {
+    use golden_model::train::{check_model, Arith};
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/float");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).expect("configs/float") {
+        let path = entry.expect("entry").path();
+        let cfg = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(check_model(&cfg, Arith::Float), Ok(()), "{}", path.display());
+        assert!(check_model(&cfg, Arith::Fixed).is_err(), "{}", path.display());
+        seen += 1;
+    }
+    assert!(seen > 0, "no config in {dir}");
+}

@@ -85,28 +85,33 @@ fn resuming_from_a_checkpoint_continues_bit_exactly() {
 }
 
 /// digits-mlp with a convolutional block of 4 channels (LLS pool 2, max-pool 2) before its
-/// hidden layer learns in float (far above the 10 % of chance), and counts the MACs the
-/// cost model gives its shapes.
+/// hidden layer learns in float under LLS and under bp (far above the 10 % of chance), and
+/// counts the MACs the cost model gives its shapes.
 #[test]
 fn a_conv_block_learns_the_digits_in_float() {
+    use golden_model::config::Rule;
     use golden_model::cost::{config_shapes, shape_macs};
     let text = include_str!("../../configs/digits-mlp.toml").replace(
         "inputs = 64\n",
         "inputs = 64\nimage = [1, 8, 8]\nconv = [{ channels = 4, pool = 2, lls_pool = 2 }]\n",
     );
-    let cfg = Config::from_toml_str(&text, "digits-conv.toml").expect("valid");
+    let mut cfg = Config::from_toml_str(&text, "digits-conv.toml").expect("valid");
     let data = load(DatasetKind::Digits, std::path::Path::new("/nonexistent")).expect("fixture");
-    let (_, report) = train(&cfg, &data, Arith::Float, |_, _| {});
-    assert!(
-        report.test_accuracy >= 0.85,
-        "test accuracy {}",
-        report.test_accuracy
-    );
-    let shapes = config_shapes(&cfg).expect("shapes");
-    let want = shape_macs(&shapes, 10, true);
-    let got = &report.macs_per_sample;
-    assert_eq!(
-        (got.forward, got.learning, got.update),
-        (want.forward, want.learning, want.update)
-    );
+    for rule in [Rule::Lls, Rule::Bp] {
+        cfg.learning.rule = rule;
+        let (_, report) = train(&cfg, &data, Arith::Float, |_, _| {});
+        assert!(
+            report.test_accuracy >= 0.85,
+            "{rule:?}: test accuracy {}",
+            report.test_accuracy
+        );
+        let shapes = config_shapes(&cfg).expect("shapes");
+        let want = shape_macs(&shapes, 10, rule.is_local());
+        let got = &report.macs_per_sample;
+        assert_eq!(
+            (got.forward, got.learning, got.update),
+            (want.forward, want.learning, want.update),
+            "{rule:?}"
+        );
+    }
 }

@@ -137,6 +137,31 @@ impl FloatConv {
         }
     }
 
+    /// The gradient with respect to the block's input of a gradient δ over its sums: the
+    /// convolution's transpose (bp only).
+    pub fn input_gradient(&self, delta: &[f32]) -> Vec<f32> {
+        let (input, output, k) = (self.shape.input, self.shape.output, self.shape.kernel);
+        let mut g = vec![0.0f32; input.len()];
+        let taps = self.weights.chunks_exact(k * k);
+        for (t, w) in taps.enumerate() {
+            let (co, ci) = (t / input.channels, t % input.channels);
+            let d = &delta[co * output.rows * output.cols..][..output.rows * output.cols];
+            let plane = &mut g[ci * input.rows * input.cols..][..input.rows * input.cols];
+            for (u, row) in w.chunks_exact(k).enumerate() {
+                for (v, &wt) in row.iter().enumerate() {
+                    for_each_shift(input, k, u, v, |r_out, r_in, cols_out, cols_in| {
+                        let src = &d[r_out * output.cols..][cols_out];
+                        let dst = &mut plane[r_in * input.cols..][cols_in];
+                        for (x, &dv) in dst.iter_mut().zip(src) {
+                            *x += wt * dv;
+                        }
+                    });
+                }
+            }
+        }
+        g
+    }
+
     /// The weight gradient accumulated since the last [`FloatConv::apply`].
     pub fn grad(&self) -> &[f32] {
         &self.grad
@@ -181,24 +206,35 @@ fn for_each_shift(
 
 /// A p×p max-pool of stride p over each channel of `h` (the block's output).
 pub fn max_pool(h: &[f32], shape: MapShape, p: usize) -> Vec<f32> {
-    if p == 1 {
-        return h.to_vec();
-    }
+    max_pool_sources(h, shape, p)
+        .into_iter()
+        .map(|i| h[i])
+        .collect()
+}
+
+/// Where each value of [`max_pool`] comes from: the index in `h` of its window's largest
+/// value (the first, row by row, of equal ones). Under bp the gradient goes back there.
+pub fn max_pool_sources(h: &[f32], shape: MapShape, p: usize) -> Vec<usize> {
     let (rows, cols) = (shape.rows / p, shape.cols / p);
-    let mut out = Vec::with_capacity(shape.channels * rows * cols);
-    for plane in h.chunks_exact(shape.rows * shape.cols) {
+    let plane_len = shape.rows * shape.cols;
+    let mut sources = Vec::with_capacity(shape.channels * rows * cols);
+    for ch in 0..shape.channels {
         for r in 0..rows {
             for c in 0..cols {
-                let mut best = f32::NEG_INFINITY;
+                let mut best = ch * plane_len + r * p * shape.cols + c * p;
                 for dr in 0..p {
-                    let row = &plane[(r * p + dr) * shape.cols + c * p..][..p];
-                    best = row.iter().fold(best, |m, &v| m.max(v));
+                    for dc in 0..p {
+                        let i = ch * plane_len + (r * p + dr) * shape.cols + c * p + dc;
+                        if h[i] > h[best] {
+                            best = i;
+                        }
+                    }
                 }
-                out.push(best);
+                sources.push(best);
             }
         }
     }
-    out
+    sources
 }
 
 #[cfg(test)]
@@ -332,6 +368,49 @@ mod tests {
         }
     }
 
+    /// The input gradient is the forward's transpose: ⟨W ⋆ x, δ⟩ = ⟨x, input_gradient(δ)⟩.
+    #[test]
+    fn input_gradient_is_the_forward_transpose() {
+        let mut rng = SplitMix64::new(6);
+        for (input, channels, kernel) in [
+            (
+                MapShape {
+                    channels: 2,
+                    rows: 5,
+                    cols: 7,
+                },
+                3,
+                3,
+            ),
+            (
+                MapShape {
+                    channels: 3,
+                    rows: 4,
+                    cols: 3,
+                },
+                2,
+                5,
+            ),
+        ] {
+            let l = layer(input, channels, kernel, 1);
+            let conv = FloatConv::new(l, random(l.weights(), &mut rng));
+            let x = random(input.len(), &mut rng);
+            let delta = random(l.output.len(), &mut rng);
+            let lhs: f32 = conv
+                .forward(&x)
+                .iter()
+                .zip(&delta)
+                .map(|(a, b)| a * b)
+                .sum();
+            let rhs: f32 = x
+                .iter()
+                .zip(&conv.input_gradient(&delta))
+                .map(|(a, b)| a * b)
+                .sum();
+            assert!((lhs - rhs).abs() < 1e-3, "{lhs} vs {rhs}");
+        }
+    }
+
     /// PyTorch's windows (lls-paper.md §2: 7 pooled to 2 uses rows 0–3 and 3–6), and the
     /// spread as the pool's transpose: ⟨pool(h), g⟩ = ⟨h, spread(g)⟩.
     #[test]
@@ -373,6 +452,7 @@ mod tests {
         };
         let h = [1.0, -2.0, 0.5, 3.0, -1.0, 4.0, 2.0, -5.0];
         assert_eq!(max_pool(&h, shape, 2), [4.0, 3.0]);
+        assert_eq!(max_pool_sources(&h, shape, 2), [5, 3]);
         assert_eq!(max_pool(&h, shape, 1), h);
     }
 }

@@ -2,9 +2,10 @@
 //! accuracy and as the yardstick of the fixed model. It also runs mini-batch SGD
 //! (gradients averaged over `learning.batch` samples); batch 1 is what the hardware does.
 //! Convolutional blocks ([`super::conv`]) come before the dense layers, each trained by its
-//! own local loss on its average-pooled output (local rules only).
+//! own local loss on its average-pooled output (or, under bp, by the classifier's error
+//! propagated back through the dense layers and the blocks).
 
-use crate::baseline::conv::{max_pool, FloatConv};
+use crate::baseline::conv::{max_pool, max_pool_sources, FloatConv};
 use crate::config::{Activation, Config, Rule};
 use crate::cost::MacCount;
 use crate::spec::basis::Basis;
@@ -204,7 +205,7 @@ impl FloatNet {
     /// Returns the prediction made before the update.
     pub fn train_sample(&mut self, pixels: &[u8], label: usize) -> usize {
         let x = self.input(pixels);
-        let x = self.train_conv(x, label);
+        let (x, blocks) = self.train_conv(x, label);
         let last = self.layers.len() - 1;
         let mut inputs = vec![x];
         let mut sums = Vec::new();
@@ -258,6 +259,18 @@ impl FloatNet {
                     .collect();
                 self.macs.learning += (n * next.outputs) as u64;
             }
+            if !blocks.is_empty() {
+                let first = &self.layers[0];
+                let g: Vec<f32> = (0..first.inputs)
+                    .map(|i| {
+                        (0..first.outputs)
+                            .map(|j| first.weights[j * first.inputs + i] * deltas[0][j])
+                            .sum()
+                    })
+                    .collect();
+                self.macs.learning += (first.inputs * first.outputs) as u64;
+                self.backprop_conv(blocks, g);
+            }
         }
         for (k, layer) in self.layers.iter_mut().enumerate() {
             let x = &inputs[k];
@@ -281,37 +294,72 @@ impl FloatNet {
         prediction
     }
 
-    /// The convolutional blocks' step on input x: each block's forward, its local loss on
-    /// its average-pooled output and its weight gradient, then its max-pool, which the
-    /// next block (or the first dense layer) takes. Returns that last pooled map.
-    fn train_conv(&mut self, mut x: Vec<f32>, label: usize) -> Vec<f32> {
+    /// The convolutional blocks' step on input x: each block's forward, then its max-pool,
+    /// which the next block (or the first dense layer) takes; returns that last pooled map.
+    /// Under a local rule each block also learns from its local loss on its average-pooled
+    /// output; under bp it keeps what [`FloatNet::backprop_conv`] needs.
+    fn train_conv(&mut self, mut x: Vec<f32>, label: usize) -> (Vec<f32>, Vec<BlockTrace>) {
         let loss = LocalLoss {
             rule: self.rule,
             alpha: self.alpha,
             classes: self.classes,
         };
         let (relu, leak) = (self.relu, self.leak);
+        let mut traces = Vec::new();
         for block in &mut self.conv {
             let z = block.conv.forward(&x);
             let h: Vec<f32> = z.iter().map(|&v| v * slope(v, relu, leak)).collect();
-            let latents = block.conv.pool_latents(&h);
-            let g = loss.gradient(
-                &block.basis,
-                &block.modulation,
-                &mut block.mod_grad,
-                &latents,
-                label,
-            );
-            let delta: Vec<f32> = (block.conv.spread(&g).into_iter().zip(&z))
+            self.macs.forward += block.conv.macs();
+            self.macs.update += block.conv.macs();
+            let shape = block.conv.shape;
+            let sources = max_pool_sources(&h, shape.output, shape.pool);
+            let pooled = sources.iter().map(|&i| h[i]).collect();
+            if self.rule.is_local() {
+                let latents = block.conv.pool_latents(&h);
+                let g = loss.gradient(
+                    &block.basis,
+                    &block.modulation,
+                    &mut block.mod_grad,
+                    &latents,
+                    label,
+                );
+                let delta: Vec<f32> = (block.conv.spread(&g).into_iter().zip(&z))
+                    .map(|(d, &z)| d * slope(z, relu, leak))
+                    .collect();
+                block.conv.accumulate(&x, &delta);
+                self.macs.learning += loss.macs(latents.len());
+            } else {
+                traces.push(BlockTrace {
+                    input: std::mem::take(&mut x),
+                    sums: z,
+                    sources,
+                });
+            }
+            x = pooled;
+        }
+        (x, traces)
+    }
+
+    /// bp into the convolutional blocks: `g`, the loss's gradient with respect to the last
+    /// block's pooled map, goes back through each max-pool (to its window's largest value),
+    /// the activation and the convolution, pre-update weights throughout.
+    fn backprop_conv(&mut self, traces: Vec<BlockTrace>, mut g: Vec<f32>) {
+        let (relu, leak) = (self.relu, self.leak);
+        for (b, trace) in traces.into_iter().enumerate().rev() {
+            let block = &mut self.conv[b];
+            let mut g_map = vec![0.0f32; trace.sums.len()];
+            for (&src, &gv) in trace.sources.iter().zip(&g) {
+                g_map[src] += gv;
+            }
+            let delta: Vec<f32> = (g_map.into_iter().zip(&trace.sums))
                 .map(|(d, &z)| d * slope(z, relu, leak))
                 .collect();
-            block.conv.accumulate(&x, &delta);
-            self.macs.forward += block.conv.macs();
-            self.macs.learning += loss.macs(latents.len());
-            self.macs.update += block.conv.macs();
-            x = max_pool(&h, block.conv.shape.output, block.conv.shape.pool);
+            block.conv.accumulate(&trace.input, &delta);
+            if b > 0 {
+                g = block.conv.input_gradient(&delta);
+                self.macs.learning += block.conv.macs();
+            }
         }
-        x
     }
 
     /// Applies the accumulated (averaged) gradients; call at the end of an epoch too.
@@ -340,6 +388,13 @@ impl FloatNet {
         }
         self.pending = 0;
     }
+}
+
+/// What bp needs of a block's forward: its input, its sums, its max-pool's sources.
+struct BlockTrace {
+    input: Vec<f32>,
+    sums: Vec<f32>,
+    sources: Vec<usize>,
 }
 
 /// The activation's slope at z.
@@ -444,6 +499,79 @@ mod tests {
             )
             .replace("rule = \"lls\"", &format!("rule = \"{rule}\"\nbatch = 1000"));
         Config::from_toml_str(&text, "conv.toml").expect("valid")
+    }
+
+    /// The classifier's loss, −log softmax(o)_label, through every block and dense layer.
+    fn network_loss(net: &FloatNet, pixels: &[u8], label: usize) -> f64 {
+        let mut x = net.input(pixels);
+        for block in &net.conv {
+            let h: Vec<f32> = (block.conv.forward(&x).into_iter())
+                .map(|z| z * net.slope(z))
+                .collect();
+            x = max_pool(&h, block.conv.shape.output, block.conv.shape.pool);
+        }
+        let last = net.layers.len() - 1;
+        for layer in &net.layers[..last] {
+            x = (matvec(&layer.weights, &x).into_iter())
+                .map(|z| z * net.slope(z))
+                .collect();
+        }
+        let o: Vec<f64> = (matvec(&net.layers[last].weights, &x).into_iter())
+            .map(f64::from)
+            .collect();
+        let max = o.iter().cloned().fold(f64::MIN, f64::max);
+        let sum: f64 = o.iter().map(|l| (l - max).exp()).sum();
+        -(o[label] - max - sum.ln())
+    }
+
+    /// Under bp every weight's gradient, the blocks' included (through two max-pools and a
+    /// convolution's transpose), is the derivative of the classifier's loss.
+    #[test]
+    fn bp_gradients_are_the_network_loss_derivative() {
+        let base = include_str!("../../../configs/digits-mlp.toml");
+        let text = base
+            .replace(
+                "inputs = 64\n",
+                "inputs = 64\nimage = [1, 8, 8]\nconv = [{ channels = 2, pool = 2, lls_pool = 2 }, \
+                 { channels = 3, pool = 2, lls_pool = 1 }]\n",
+            )
+            .replace("rule = \"lls\"", "rule = \"bp\"\nbatch = 1000");
+        let cfg = Config::from_toml_str(&text, "conv-bp.toml").expect("valid");
+        let mut net = FloatNet::new(&cfg);
+        let pixels: Vec<u8> = (0..64u32).map(|i| ((i * 29 + 5) % 17) as u8).collect();
+        let label = 7;
+        let before = net.clone();
+        net.train_sample(&pixels, label);
+        let eps = 1e-3f32;
+        let check = |what: &str, g: f32, up: FloatNet, down: FloatNet| {
+            let numeric = (network_loss(&up, &pixels, label) - network_loss(&down, &pixels, label))
+                / f64::from(2.0 * eps);
+            assert!(
+                (numeric - f64::from(g)).abs() <= 1e-3 + 0.02 * numeric.abs(),
+                "{what}: {numeric} vs {g}"
+            );
+        };
+        for b in 0..2 {
+            let grad = net.conv[b].conv.grad().to_vec();
+            assert!(grad.iter().any(|&g| g != 0.0), "block {b}: no gradient");
+            for (t, &g) in grad.iter().enumerate() {
+                let (mut up, mut down) = (before.clone(), before.clone());
+                up.conv[b].conv.weights[t] += eps;
+                down.conv[b].conv.weights[t] -= eps;
+                check(&format!("block {b} tap {t}"), g, up, down);
+            }
+        }
+        for t in (0..net.layers[0].grad.len()).step_by(7) {
+            let (mut up, mut down) = (before.clone(), before.clone());
+            up.layers[0].weights[t] += eps;
+            down.layers[0].weights[t] -= eps;
+            check(
+                &format!("dense weight {t}"),
+                net.layers[0].grad[t],
+                up,
+                down,
+            );
+        }
     }
 
     /// The block's local loss, −log softmax(α·B·pool(f(W ⋆ x)))_label, in f64 from the
