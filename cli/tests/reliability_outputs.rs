@@ -675,6 +675,7 @@ fn conv_blocks_are_costed_trained_in_float_and_refused_elsewhere() {
         serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("parses");
     assert_eq!(report["layers"].as_array().map(Vec::len), Some(3));
     assert_eq!(report["layers"][0]["bp"]["learning"], 0);
+    let save = tmp.path().join("checkpoint.json");
     // Training takes the blocks in float, under the local rules and bp.
     for rule in ["lls-mxm", "bp"] {
         let (code, stdout, stderr) = run(lls()
@@ -697,6 +698,11 @@ fn conv_blocks_are_costed_trained_in_float_and_refused_elsewhere() {
             vec!["--arith", "float", "--recipe", "official"],
             "network.conv: --recipe official takes dense layers only",
         ),
+        (
+            vec!["--arith", "float", "--save", save.to_str().expect("utf-8")],
+            "--save/--resume: checkpoints hold the fixed-point model, which takes dense \
+             layers only (network.conv)",
+        ),
     ] {
         let (code, _, stderr) = run(lls().arg("train").args(&args).arg("--config").arg(&config));
         assert_eq!(code, 1, "{args:?}: {stderr}");
@@ -716,5 +722,5 @@ fn conv_blocks_are_costed_trained_in_float_and_refused_elsewhere() {
             "{command}: {stderr}"
         );
     }
-    assert!(!out.exists(), "gen wrote nothing");
+    assert!(!out.exists() && !save.exists(), "nothing written");
 }

@@ -516,7 +516,8 @@ impl Config {
         Err(ConfigError::invalid(
             "network.conv",
             format!("{what} takes dense layers only (network.hidden)"),
-            "remove network.conv and network.image; `lls costs` takes convolutional blocks",
+            "remove network.conv and network.image (`lls costs` and `lls train --arith float` \
+             take convolutional blocks)",
         ))
     }
 
@@ -534,6 +535,17 @@ impl Config {
         }
         shapes.push((fan_in, self.network.classes));
         shapes
+    }
+
+    /// The layers the fixed-point model and rtl-gen build ([`Config::layer_shapes`]):
+    /// none where the network has convolutional blocks, which only the f32 model trains,
+    /// so their accumulator and lane checks do not hold that model back.
+    fn fixed_point_layers(&self) -> Vec<(usize, usize)> {
+        if self.network.conv.is_empty() {
+            self.layer_shapes()
+        } else {
+            Vec::new()
+        }
     }
 
     /// MAC lanes of layer `k` (the last is the classifier).
@@ -723,6 +735,15 @@ impl Config {
                     n.inputs
                 ),
             ));
+        }
+        if let Some(image) = n.image {
+            if image != [1, side, side] {
+                return Err(ConfigError::invalid(
+                    "network.image",
+                    format!("is {image:?}, but {kind} images are 1 channel of {side}×{side}"),
+                    format!("set network.image = [1, {side}, {side}]"),
+                ));
+            }
         }
         if n.classes != kind.classes() {
             return Err(ConfigError::invalid(
@@ -951,7 +972,7 @@ impl Config {
             }
         }
         // Exact accumulators must fit the declared width.
-        for (k, (fan_in, _)) in self.layer_shapes().into_iter().enumerate() {
+        for (k, (fan_in, _)) in self.fixed_point_layers().into_iter().enumerate() {
             let need = width::acc_bits(width::product_bits(f.weight_bits, f.act_bits), fan_in);
             if need > f.acc_bits {
                 return Err(ConfigError::invalid(
@@ -1037,7 +1058,7 @@ impl Config {
             ));
         }
         let classifier = self.network.hidden.len();
-        for (k, (fan_in, _)) in self.layer_shapes().into_iter().enumerate() {
+        for (k, (fan_in, _)) in self.fixed_point_layers().into_iter().enumerate() {
             let lanes = self.lanes_of(k);
             if fan_in % lanes != 0 {
                 let (field, fix) = match (k == classifier, h.classifier_lanes) {

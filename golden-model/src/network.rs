@@ -19,6 +19,9 @@ pub const MAX_CHANNELS: usize = 4096;
 pub const MAX_SIDE: usize = 4096;
 /// Largest convolution kernel side.
 pub const MAX_KERNEL: usize = 7;
+/// Most weights, and most values in an output map, of one block: 2^24 (64 MiB in f32),
+/// beyond any FPGA's memory, and small enough for the f32 model to hold.
+pub const MAX_BLOCK_VALUES: usize = 1 << 24;
 
 /// One convolutional block (see the module doc).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +139,21 @@ pub fn conv_layers(image: MapShape, conv: &[ConvConfig]) -> Result<Vec<ConvLayer
             rows: input.rows / c.pool,
             cols: input.cols / c.pool,
         };
+        let weights = c.channels * input.channels * c.kernel * c.kernel;
+        if weights > MAX_BLOCK_VALUES || output.len() > MAX_BLOCK_VALUES {
+            return Err(ConfigError::invalid(
+                field("channels"),
+                format!(
+                    "is {}: {weights} weights and an output map of {} values",
+                    c.channels,
+                    output.len()
+                ),
+                format!(
+                    "use fewer channels (or a smaller kernel or map): at most \
+                     {MAX_BLOCK_VALUES} of each a block"
+                ),
+            ));
+        }
         layers.push(ConvLayer {
             input,
             output,
@@ -231,6 +249,14 @@ mod tests {
             other => panic!("expected an error, got {other:?}"),
         };
         assert_eq!(field(&[block(0, 1, 2)]), "network.conv[0].channels");
+        let huge = ConvConfig {
+            kernel: 7,
+            ..block(4096, 1, 1)
+        };
+        assert_eq!(
+            field(&[block(4096, 1, 1), huge]),
+            "network.conv[1].channels"
+        );
         assert_eq!(field(&[block(8, 3, 2)]), "network.conv[0].pool");
         assert_eq!(
             field(&[block(8, 2, 2), block(8, 1, 15)]),

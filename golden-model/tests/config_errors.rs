@@ -256,9 +256,27 @@ fn conv_blocks_feed_the_dense_layers_their_pooled_map() {
     assert_eq!(
         cfg.require_dense("rtl-gen").unwrap_err().to_string(),
         "network.conv: rtl-gen takes dense layers only (network.hidden); remove network.conv \
-         and network.image; `lls costs` takes convolutional blocks"
+         and network.image (`lls costs` and `lls train --arith float` take convolutional \
+         blocks)"
     );
     assert_eq!(mlp.require_dense("rtl-gen"), Ok(()));
+    // The image must be the data set's: one channel of 8×8 for the digits.
+    use golden_model::data::DatasetKind;
+    assert_eq!(cfg.check_dataset(DatasetKind::Digits), Ok(()));
+    let scrambled = Config::from_toml_str(&text.replace("[1, 8, 8]", "[4, 4, 4]"), "x.toml");
+    assert_eq!(
+        scrambled
+            .expect("valid alone")
+            .check_dataset(DatasetKind::Digits)
+            .unwrap_err()
+            .to_string(),
+        "network.image: is [4, 4, 4], but digits images are 1 channel of 8×8; set \
+         network.image = [1, 8, 8]"
+    );
+    // The hardware's lane and accumulator checks are the dense designs': a float-only
+    // conv network with 3 channels after its pool is not held to 4 lanes.
+    let narrow = text.replace("channels = 4, pool = 2", "channels = 3, pool = 8");
+    assert!(Config::from_toml_str(&narrow, "narrow.toml").is_ok());
 }
 
 /// The float-only example configs stay valid, and the fixed-point model refuses them.
@@ -270,8 +288,17 @@ fn float_only_configs_validate() {
     for entry in std::fs::read_dir(dir).expect("configs/float") {
         let path = entry.expect("entry").path();
         let cfg = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(check_model(&cfg, Arith::Float), Ok(()), "{}", path.display());
-        assert!(check_model(&cfg, Arith::Fixed).is_err(), "{}", path.display());
+        assert_eq!(
+            check_model(&cfg, Arith::Float),
+            Ok(()),
+            "{}",
+            path.display()
+        );
+        assert!(
+            check_model(&cfg, Arith::Fixed).is_err(),
+            "{}",
+            path.display()
+        );
         seen += 1;
     }
     assert!(seen > 0, "no config in {dir}");

@@ -164,6 +164,8 @@ pub fn prefix(cfg: &Config) -> String {
 /// Builds the whole design. `config_toml` is the config's text, hashed into every header.
 /// Its memory images hold the config's initial state.
 pub fn generate(cfg: &Config, config_toml: &str, learn: bool) -> Result<Design, GenError> {
+    // What rtl-gen refuses, it refuses before building the initial state.
+    DesignParams::new(cfg, learn)?;
     generate_with_state(
         cfg,
         config_toml,

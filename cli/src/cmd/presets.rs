@@ -37,19 +37,18 @@ struct Preset {
 
 impl Preset {
     fn new(path: &Path, cfg: &Config) -> Preset {
-        let mut widths = vec![cfg.network.inputs];
-        widths.extend(&cfg.network.hidden);
-        widths.push(cfg.network.classes);
+        // Convolutional blocks show as c<channels>.
+        let n = &cfg.network;
+        let mut widths = vec![n.inputs.to_string()];
+        widths.extend(n.conv.iter().map(|c| format!("c{}", c.channels)));
+        widths.extend(n.hidden.iter().map(usize::to_string));
+        widths.push(n.classes.to_string());
         Preset {
             file: path.display().to_string(),
             name: cfg.name.clone(),
             description: cfg.description.clone(),
             dataset: cfg.data.dataset.name().to_string(),
-            shape: widths
-                .iter()
-                .map(usize::to_string)
-                .collect::<Vec<_>>()
-                .join("-"),
+            shape: widths.join("-"),
             rule: cfg.learning.rule.name().to_string(),
             target: cfg.hardware.target.name().to_string(),
             lanes: cfg.hardware.lanes,

@@ -95,14 +95,6 @@ fn parse_waveform(s: &str) -> Result<Waveform, String> {
 }
 
 pub fn run(args: Args) -> CmdResult {
-    if (args.save.is_some() || args.resume.is_some())
-        && (args.arith != Arith::Fixed || args.recipe != Recipe::Hardware)
-    {
-        return Err(
-            "--save/--resume: checkpoints hold the fixed-point model; use --arith fixed"
-                .to_string(),
-        );
-    }
     if args.resume.is_some() && (args.rule.is_some() || args.seed.is_some() || args.basis.is_some())
     {
         return Err(
@@ -146,6 +138,21 @@ pub fn run(args: Args) -> CmdResult {
     }
     cfg.validate().map_err(|e| e.to_string())?;
     check_model(&cfg, args.arith).map_err(|e| e.to_string())?;
+    if args.save.is_some() || args.resume.is_some() {
+        if !cfg.network.conv.is_empty() {
+            return Err(
+                "--save/--resume: checkpoints hold the fixed-point model, which takes \
+                 dense layers only (network.conv); drop --save/--resume"
+                    .to_string(),
+            );
+        }
+        if args.arith != Arith::Fixed || args.recipe != Recipe::Hardware {
+            return Err(
+                "--save/--resume: checkpoints hold the fixed-point model; use --arith fixed"
+                    .to_string(),
+            );
+        }
+    }
     if args.recipe == Recipe::Official {
         cfg.require_dense("--recipe official")
             .map_err(|e| e.to_string())?;

@@ -134,6 +134,9 @@ pub fn initial_weights(cfg: &Config) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// Initial modulation for LLS-M/MxM: 0.01·N(0, 1) as in the official code, from
+/// SplitMix64(seed ^ 0x6d6f64 ^ layer), rounded to the modulation format. `layer` counts
+/// the convolutional blocks first, then the dense hidden layers.
 pub fn initial_modulation(cfg: &Config, layer: usize) -> Vec<f64> {
     let c = cfg.network.classes;
     let n = match cfg.learning.rule {
@@ -234,9 +237,12 @@ impl FixedLayer {
 
 impl FixedNet {
     pub fn new(cfg: &Config) -> FixedNet {
+        assert!(
+            cfg.network.conv.is_empty(),
+            "FixedNet takes dense layers only: check train::check_model before building one"
+        );
         let dp = Datapath::new(cfg);
-        // The dense layers' weights (this model has no convolutional blocks).
-        let init = initial_weights(cfg).split_off(cfg.network.conv.len());
+        let init = initial_weights(cfg);
         let shapes = cfg.layer_shapes();
         let hidden = shapes.len() - 1;
         let layers = shapes
@@ -253,7 +259,7 @@ impl FixedNet {
                         cfg.fixed.basis_bits,
                     )
                 });
-                let m = initial_modulation(cfg, cfg.network.conv.len() + k)
+                let m = initial_modulation(cfg, k)
                     .into_iter()
                     .map(|v| dp.modulation.from_f64(v))
                     .collect();

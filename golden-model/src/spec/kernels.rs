@@ -284,6 +284,7 @@ pub fn forward(weights_t: &[i32], outputs: usize, x: &[i32], weight_bits: u32) -
     "aarch64+neon"
 ))]
 fn forward64(z: &mut [i64], weights_t: &[i32], x: &[i32]) {
+    debug_assert_eq!(weights_t.len(), x.len() * z.len(), "one column an input");
     for (column, &xi) in weights_t.chunks_exact(z.len()).zip(x) {
         if xi != 0 {
             axpy(z, column, i64::from(xi));
@@ -300,7 +301,7 @@ const TILE: usize = 256;
 /// pattern a branch predictor learns.
 #[inline(always)]
 fn non_zero_inputs(x: impl ExactSizeIterator<Item = i32>) -> Vec<(u32, i32)> {
-    let mut inputs = vec![(0u32, 0i32); x.len() + 1];
+    let mut inputs = vec![(0u32, 0i32); x.len()];
     let mut kept = 0;
     for (i, v) in x.enumerate() {
         inputs[kept] = (i as u32, v);
@@ -319,6 +320,7 @@ fn non_zero_inputs(x: impl ExactSizeIterator<Item = i32>) -> Vec<(u32, i32)> {
     "aarch64+neon"
 ))]
 fn forward_blocked(z: &mut [i64], weights_t: &[i32], x: &[i32], block: usize) {
+    debug_assert_eq!(weights_t.len(), x.len() * z.len(), "one column an input");
     let outputs = z.len();
     let inputs = non_zero_inputs(x.iter().copied());
     let tiled = outputs - outputs % TILE;
