@@ -242,6 +242,14 @@ mod tests {
     use super::*;
     use crate::rng::SplitMix64;
 
+    fn map(channels: usize, rows: usize, cols: usize) -> MapShape {
+        MapShape {
+            channels,
+            rows,
+            cols,
+        }
+    }
+
     fn layer(input: MapShape, channels: usize, kernel: usize, lls_pool: usize) -> ConvLayer {
         let output = MapShape { channels, ..input };
         ConvLayer {
@@ -296,33 +304,9 @@ mod tests {
     fn forward_matches_the_plain_convolution() {
         let mut rng = SplitMix64::new(4);
         for (input, channels, kernel) in [
-            (
-                MapShape {
-                    channels: 2,
-                    rows: 5,
-                    cols: 7,
-                },
-                3,
-                3,
-            ),
-            (
-                MapShape {
-                    channels: 1,
-                    rows: 4,
-                    cols: 4,
-                },
-                2,
-                5,
-            ),
-            (
-                MapShape {
-                    channels: 3,
-                    rows: 6,
-                    cols: 3,
-                },
-                2,
-                1,
-            ),
+            (map(2, 5, 7), 3, 3),
+            (map(1, 4, 4), 2, 5),
+            (map(3, 6, 3), 2, 1),
         ] {
             let l = layer(input, channels, kernel, 1);
             let conv = FloatConv::new(l, random(l.weights(), &mut rng));
@@ -339,11 +323,7 @@ mod tests {
     #[test]
     fn weight_gradient_is_the_forward_derivative() {
         let mut rng = SplitMix64::new(8);
-        let input = MapShape {
-            channels: 2,
-            rows: 5,
-            cols: 6,
-        };
+        let input = map(2, 5, 6);
         let l = layer(input, 3, 3, 2);
         let mut conv = FloatConv::new(l, random(l.weights(), &mut rng));
         let x = random(input.len(), &mut rng);
@@ -372,26 +352,7 @@ mod tests {
     #[test]
     fn input_gradient_is_the_forward_transpose() {
         let mut rng = SplitMix64::new(6);
-        for (input, channels, kernel) in [
-            (
-                MapShape {
-                    channels: 2,
-                    rows: 5,
-                    cols: 7,
-                },
-                3,
-                3,
-            ),
-            (
-                MapShape {
-                    channels: 3,
-                    rows: 4,
-                    cols: 3,
-                },
-                2,
-                5,
-            ),
-        ] {
+        for (input, channels, kernel) in [(map(2, 5, 7), 3, 3), (map(3, 4, 3), 2, 5)] {
             let l = layer(input, channels, kernel, 1);
             let conv = FloatConv::new(l, random(l.weights(), &mut rng));
             let x = random(input.len(), &mut rng);
@@ -445,11 +406,7 @@ mod tests {
 
     #[test]
     fn max_pool_keeps_each_windows_largest() {
-        let shape = MapShape {
-            channels: 1,
-            rows: 2,
-            cols: 4,
-        };
+        let shape = map(1, 2, 4);
         let h = [1.0, -2.0, 0.5, 3.0, -1.0, 4.0, 2.0, -5.0];
         assert_eq!(max_pool(&h, shape, 2), [4.0, 3.0]);
         assert_eq!(max_pool_sources(&h, shape, 2), [5, 3]);
