@@ -46,119 +46,93 @@ impl FloatConv {
 
     /// The sums z = W ⋆ x: stride 1, zero padding k/2.
     pub fn forward(&self, x: &[f32]) -> Vec<f32> {
-        let (input, output, k) = (self.shape.input, self.shape.output, self.shape.kernel);
-        let mut z = vec![0.0f32; output.len()];
-        let taps = self.weights.chunks_exact(k * k);
-        for (t, w) in taps.enumerate() {
-            let (co, ci) = (t / input.channels, t % input.channels);
-            let plane = &x[ci * input.rows * input.cols..][..input.rows * input.cols];
-            let out = &mut z[co * output.rows * output.cols..][..output.rows * output.cols];
-            for (u, row) in w.chunks_exact(k).enumerate() {
-                for (v, &wt) in row.iter().enumerate() {
-                    for_each_shift(input, k, u, v, |r_out, r_in, cols_out, cols_in| {
-                        let dst = &mut out[r_out * output.cols..][cols_out.clone()];
-                        let src = &plane[r_in * input.cols..][cols_in];
-                        for (d, &s) in dst.iter_mut().zip(src) {
-                            *d += wt * s;
-                        }
-                    });
-                }
+        let mut z = vec![0.0f32; self.shape.output.len()];
+        for_each_tap_row(self.shape, |tap, out, inp, len| {
+            let wt = self.weights[tap];
+            for (d, &s) in z[out..out + len].iter_mut().zip(&x[inp..inp + len]) {
+                *d += wt * s;
             }
-        }
+        });
         z
     }
 
     /// The N latents the LLS loss projects: each channel of `h` average-pooled to a×a,
     /// flattened t = c·a² + i·a + j.
     pub fn pool_latents(&self, h: &[f32]) -> Vec<f32> {
-        let out = self.shape.output;
+        let cols = self.shape.output.cols;
         let mut latents = Vec::with_capacity(self.shape.lls_len());
-        for plane in h.chunks_exact(out.rows * out.cols) {
-            for &(r0, r1) in &self.row_windows {
-                for &(c0, c1) in &self.col_windows {
-                    let sum: f32 = (r0..r1)
-                        .map(|r| {
-                            plane[r * out.cols + c0..r * out.cols + c1]
-                                .iter()
-                                .sum::<f32>()
-                        })
-                        .sum();
-                    latents.push(sum / ((r1 - r0) * (c1 - c0)) as f32);
-                }
-            }
-        }
+        self.for_each_window(|_, area, first, rows, len| {
+            let sum: f32 = (0..rows)
+                .map(|r| h[first + r * cols..][..len].iter().sum::<f32>())
+                .sum();
+            latents.push(sum / area);
+        });
         latents
     }
 
     /// The gradient of the latents spread back over the map: each latent's share divided
     /// by its window's size (overlapping windows add), the average pool's derivative.
     pub fn spread(&self, g: &[f32]) -> Vec<f32> {
+        let cols = self.shape.output.cols;
+        let mut map = vec![0.0f32; self.shape.output.len()];
+        self.for_each_window(|t, area, first, rows, len| {
+            let share = g[t] / area;
+            for r in 0..rows {
+                for v in &mut map[first + r * cols..][..len] {
+                    *v += share;
+                }
+            }
+        });
+        map
+    }
+
+    /// Every window of the LLS loss's average pool, latent by latent (t = c·a² + i·a + j):
+    /// `f(t, area, first, rows, len)`, the window being `rows` row segments of `len` values
+    /// of the output map, the first at offset `first`, one map row apart.
+    fn for_each_window(&self, mut f: impl FnMut(usize, f32, usize, usize, usize)) {
         let out = self.shape.output;
-        let mut map = vec![0.0f32; out.len()];
-        let a2 = self.shape.lls_pool * self.shape.lls_pool;
-        for (plane, gc) in map
-            .chunks_exact_mut(out.rows * out.cols)
-            .zip(g.chunks_exact(a2))
-        {
-            let mut t = 0;
+        let mut t = 0;
+        for ch in 0..out.channels {
             for &(r0, r1) in &self.row_windows {
                 for &(c0, c1) in &self.col_windows {
-                    let share = gc[t] / ((r1 - r0) * (c1 - c0)) as f32;
-                    for r in r0..r1 {
-                        for v in &mut plane[r * out.cols + c0..r * out.cols + c1] {
-                            *v += share;
-                        }
-                    }
+                    let area = ((r1 - r0) * (c1 - c0)) as f32;
+                    f(
+                        t,
+                        area,
+                        (ch * out.rows + r0) * out.cols + c0,
+                        r1 - r0,
+                        c1 - c0,
+                    );
                     t += 1;
                 }
             }
         }
-        map
     }
 
     /// Adds the weight gradient of δ (over the block's output) for input x: the
     /// correlation of δ with the padded input, tap by tap.
     pub fn accumulate(&mut self, x: &[f32], delta: &[f32]) {
-        let (input, output, k) = (self.shape.input, self.shape.output, self.shape.kernel);
-        let taps = self.grad.chunks_exact_mut(k * k);
-        for (t, g) in taps.enumerate() {
-            let (co, ci) = (t / input.channels, t % input.channels);
-            let plane = &x[ci * input.rows * input.cols..][..input.rows * input.cols];
-            let d = &delta[co * output.rows * output.cols..][..output.rows * output.cols];
-            for (u, row) in g.chunks_exact_mut(k).enumerate() {
-                for (v, gt) in row.iter_mut().enumerate() {
-                    for_each_shift(input, k, u, v, |r_out, r_in, cols_out, cols_in| {
-                        let dst = &d[r_out * output.cols..][cols_out];
-                        let src = &plane[r_in * input.cols..][cols_in];
-                        *gt += dst.iter().zip(src).map(|(a, b)| a * b).sum::<f32>();
-                    });
-                }
-            }
-        }
+        let grad = &mut self.grad;
+        for_each_tap_row(self.shape, |tap, out, inp, len| {
+            let d = &delta[out..out + len];
+            grad[tap] += d
+                .iter()
+                .zip(&x[inp..inp + len])
+                .map(|(a, b)| a * b)
+                .sum::<f32>();
+        });
     }
 
     /// The gradient with respect to the block's input of a gradient δ over its sums: the
     /// convolution's transpose (bp only).
     pub fn input_gradient(&self, delta: &[f32]) -> Vec<f32> {
-        let (input, output, k) = (self.shape.input, self.shape.output, self.shape.kernel);
-        let mut g = vec![0.0f32; input.len()];
-        let taps = self.weights.chunks_exact(k * k);
-        for (t, w) in taps.enumerate() {
-            let (co, ci) = (t / input.channels, t % input.channels);
-            let d = &delta[co * output.rows * output.cols..][..output.rows * output.cols];
-            let plane = &mut g[ci * input.rows * input.cols..][..input.rows * input.cols];
-            for (u, row) in w.chunks_exact(k).enumerate() {
-                for (v, &wt) in row.iter().enumerate() {
-                    for_each_shift(input, k, u, v, |r_out, r_in, cols_out, cols_in| {
-                        let src = &d[r_out * output.cols..][cols_out];
-                        let dst = &mut plane[r_in * input.cols..][cols_in];
-                        for (x, &dv) in dst.iter_mut().zip(src) {
-                            *x += wt * dv;
-                        }
-                    });
-                }
+        let mut g = vec![0.0f32; self.shape.input.len()];
+        for_each_tap_row(self.shape, |tap, out, inp, len| {
+            let wt = self.weights[tap];
+            for (x, &dv) in g[inp..inp + len].iter_mut().zip(&delta[out..out + len]) {
+                *x += wt * dv;
             }
-        }
+        });
         g
     }
 
@@ -176,31 +150,36 @@ impl FloatConv {
     }
 }
 
-/// For tap (u, v) of a k×k kernel with padding k/2 on a map of `shape` (stride 1, so the
-/// output has the input's size): each output row that the tap reaches inside the input,
-/// with its input row, and the output and input column ranges.
-fn for_each_shift(
-    shape: MapShape,
-    k: usize,
-    u: usize,
-    v: usize,
-    mut f: impl FnMut(usize, usize, std::ops::Range<usize>, std::ops::Range<usize>),
-) {
+/// Every tap of the block, in weight order (`[out][in][row][column]`), with each output
+/// row it reaches inside the input: `f(tap, out, inp, len)`, the output map's values
+/// `out..out + len` taking the input map's `inp..inp + len` through weight `tap` (stride
+/// 1, zero padding k/2, so output position p reads input p + offset − k/2).
+fn for_each_tap_row(shape: ConvLayer, mut f: impl FnMut(usize, usize, usize, usize)) {
+    let (input, output, k) = (shape.input, shape.output, shape.kernel);
     let pad = k / 2;
-    // Output position p reads input p + offset − pad.
     let span = |len: usize, offset: usize| {
         let lo = pad.saturating_sub(offset);
         let hi = (len + pad).saturating_sub(offset).min(len);
         (lo, hi)
     };
-    let (r_lo, r_hi) = span(shape.rows, u);
-    let (c_lo, c_hi) = span(shape.cols, v);
-    if c_lo >= c_hi {
-        return;
-    }
-    for r in r_lo..r_hi {
-        let c_in = c_lo + v - pad;
-        f(r, r + u - pad, c_lo..c_hi, c_in..c_in + (c_hi - c_lo));
+    let mut tap = 0;
+    for co in 0..output.channels {
+        for ci in 0..input.channels {
+            for u in 0..k {
+                for v in 0..k {
+                    let (r_lo, r_hi) = span(input.rows, u);
+                    let (c_lo, c_hi) = span(input.cols, v);
+                    if c_lo < c_hi {
+                        for r in r_lo..r_hi {
+                            let out = (co * output.rows + r) * output.cols + c_lo;
+                            let inp = (ci * input.rows + r + u - pad) * input.cols + c_lo + v - pad;
+                            f(tap, out, inp, c_hi - c_lo);
+                        }
+                    }
+                    tap += 1;
+                }
+            }
+        }
     }
 }
 
