@@ -75,15 +75,24 @@ impl LayerShape {
             } => (inputs * outputs) as u64,
         }
     }
-    pub fn params(self) -> u64 {
+    /// The weights, without biases.
+    pub fn weights(self) -> u64 {
         match self {
             LayerShape::Conv {
                 cin, cout, kernel, ..
-            } => (cin * cout * kernel * kernel + cout) as u64,
+            } => (cin * cout * kernel * kernel) as u64,
             LayerShape::Linear {
                 inputs, outputs, ..
-            } => (inputs * outputs + outputs) as u64,
+            } => (inputs * outputs) as u64,
         }
+    }
+    /// The weights and one bias an output channel, as the official code's layers have.
+    pub fn params(self) -> u64 {
+        let biases = match self {
+            LayerShape::Conv { cout, .. } => cout,
+            LayerShape::Linear { outputs, .. } => outputs,
+        };
+        self.weights() + biases as u64
     }
     pub fn input_len(self) -> u64 {
         match self {
@@ -101,7 +110,8 @@ impl LayerShape {
             LayerShape::Linear { outputs, .. } => outputs as u64,
         }
     }
-    fn lls_len(self) -> usize {
+    /// N of the layer's LLS projection (0 for the classifier).
+    pub fn lls_len(self) -> usize {
         match self {
             LayerShape::Conv { lls_len, .. } | LayerShape::Linear { lls_len, .. } => lls_len,
         }

@@ -14,6 +14,7 @@
 use serde::Serialize;
 
 use crate::config::{Config, Rule};
+use crate::cost::config_shapes;
 use crate::train::Arith;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -39,20 +40,23 @@ pub fn memory_bytes(cfg: &Config, arith: Arith) -> MemoryBytes {
         ),
         Arith::Float => (32, 32, 32, 32, 32, 0),
     };
-    let layers = memory_layers(cfg);
+    let layers = config_shapes(cfg).expect("memory_bytes takes a validated config");
     let hidden = &layers[..layers.len() - 1];
     let c = cfg.network.classes as u64;
     let rule = cfg.learning.rule;
-    let weights: u64 = layers.iter().map(|l| l.weights * w_bits).sum();
-    let inputs: u64 = layers.iter().map(|l| l.inputs * a_bits).sum();
-    let signs: u64 = hidden.iter().map(|l| l.outputs).sum();
+    let weights: u64 = layers.iter().map(|l| l.weights() * w_bits).sum();
+    let inputs: u64 = layers.iter().map(|l| l.input_len() * a_bits).sum();
+    let signs: u64 = hidden.iter().map(|l| l.output_len()).sum();
     let exp_table = if arith == Arith::Fixed {
         cfg.exp_table_len() as u64 * exp_bits
     } else {
         0
     };
     let (basis, modulation, errors) = if rule.is_local() {
-        let basis: u64 = hidden.iter().map(|l| c * l.lls_len * basis_bits).sum();
+        let basis: u64 = hidden
+            .iter()
+            .map(|l| c * l.lls_len() as u64 * basis_bits)
+            .sum();
         let per_layer = match rule {
             Rule::LlsM => c,
             Rule::LlsMxm => c * c,
@@ -64,7 +68,7 @@ pub fn memory_bytes(cfg: &Config, arith: Arith) -> MemoryBytes {
             c * layers.len() as u64 * e_bits,
         )
     } else {
-        let widest = layers.iter().map(|l| l.outputs).max().unwrap_or(0);
+        let widest = layers.iter().map(|l| l.output_len()).max().unwrap_or(0);
         (exp_table, 0, 2 * widest * e_bits)
     };
     let bytes = |bits: u64| bits.div_ceil(8);
@@ -80,31 +84,4 @@ pub fn memory_bytes(cfg: &Config, arith: Arith) -> MemoryBytes {
         total: m.weights + m.basis + m.modulation + m.activations + m.errors,
         ..m
     }
-}
-
-/// What a layer holds, in values: its input, its output (before any max-pool), its weights,
-/// and the length N of its local loss's projection.
-struct MemoryLayer {
-    inputs: u64,
-    outputs: u64,
-    weights: u64,
-    lls_len: u64,
-}
-
-/// The convolutional blocks, then the dense layers (the last is the classifier).
-fn memory_layers(cfg: &Config) -> Vec<MemoryLayer> {
-    let conv = cfg.conv_layers().unwrap_or_default().into_iter();
-    let conv = conv.map(|c| MemoryLayer {
-        inputs: c.input.len() as u64,
-        outputs: c.output.len() as u64,
-        weights: c.weights() as u64,
-        lls_len: c.lls_len() as u64,
-    });
-    let dense = cfg.layer_shapes().into_iter().map(|(i, o)| MemoryLayer {
-        inputs: i as u64,
-        outputs: o as u64,
-        weights: (i * o) as u64,
-        lls_len: o as u64,
-    });
-    conv.chain(dense).collect()
 }
